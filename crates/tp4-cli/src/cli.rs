@@ -1,0 +1,197 @@
+//! The command-line interface: arguments (clap derive, French help) and dispatch to
+//! the library.
+
+use clap::{ArgAction, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tp4::lab::{self, Context};
+
+const HELP_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}{after-help}";
+
+/// TP4 : fondamentaux du calcul parallèle et distribué.
+///
+/// Sans sous-commande, lance le TP complet sur les données de `data/` : environnement,
+/// charges de référence W1–W7 en séquentiel et en parallèle, démonstrations des
+/// exercices, puis écrit résultats, graphiques et rapport dans `output/`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tp4",
+    version,
+    help_template = HELP_TEMPLATE,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    subcommand_help_heading = "Commandes",
+    next_help_heading = "Options générales",
+    subcommand_value_name = "COMMANDE",
+)]
+pub struct Cli {
+    /// Dossier des données d'entrée (transactions.csv, corpus.txt).
+    #[arg(
+        long,
+        global = true,
+        env = "TP4_DATA",
+        hide_env_values = true,
+        default_value = "data",
+        value_name = "DOSSIER",
+        help_heading = "Options générales"
+    )]
+    pub data: PathBuf,
+
+    /// Dossier où sont écrits résultats, graphiques et rapport.
+    #[arg(
+        long,
+        global = true,
+        env = "TP4_OUTPUT",
+        hide_env_values = true,
+        default_value = "output",
+        value_name = "DOSSIER",
+        help_heading = "Options générales"
+    )]
+    pub output: PathBuf,
+
+    /// Affiche cette aide.
+    #[arg(short = 'h', long = "help", action = ArgAction::Help, global = true, help_heading = "Options générales")]
+    help: Option<bool>,
+
+    /// Affiche la version.
+    #[arg(short = 'V', long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Vérifie l'environnement : CPU réellement utilisables, mémoire, versions, dossiers.
+    Env,
+    /// Génère transactions.csv et corpus.txt (déterministes) dans le dossier de données.
+    Donnees {
+        /// Nombre de lignes de transactions.csv.
+        #[arg(long, default_value_t = tp4::data::DEFAULT_ROWS, value_name = "R")]
+        lignes: u64,
+        /// Taille de corpus.txt en mégaoctets (10^6 octets).
+        #[arg(long, default_value_t = tp4::data::DEFAULT_CORPUS_MB, value_name = "M")]
+        mo: u64,
+    },
+    /// Lance la démonstration d'un exercice (1 à 7).
+    Exercice {
+        /// Numéro de l'exercice.
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=7))]
+        numero: u8,
+    },
+}
+
+/// Prints a clap error in French and returns its exit code (0 for help/version).
+pub fn report_usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let text = e.render().to_string();
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        print!("{}", translate(&text));
+        return ExitCode::SUCCESS;
+    }
+    eprint!("{}", translate(&text));
+    ExitCode::from(2)
+}
+
+/// Translates clap's fixed English phrases.
+fn translate(text: &str) -> String {
+    const PHRASES: [(&str, &str); 15] = [
+        ("error: ", "erreur : "),
+        ("Usage:", "Utilisation :"),
+        ("Commands:", "Commandes :"),
+        (
+            "For more information, try '--help'.",
+            "Pour plus d'informations : « tp4 --help ».",
+        ),
+        ("unexpected argument", "argument inattendu"),
+        ("unrecognized subcommand", "sous-commande inconnue"),
+        ("invalid value", "valeur invalide"),
+        ("for '", "pour '"),
+        ("is not in", "n'est pas dans"),
+        (
+            "invalid digit found in string",
+            "ce n'est pas un nombre entier",
+        ),
+        ("a value is required", "une valeur est requise"),
+        ("but none was supplied", "mais aucune n'a été donnée"),
+        ("tip: ", "astuce : "),
+        (
+            "the following required arguments were not provided",
+            "arguments obligatoires manquants",
+        ),
+        ("[default: ", "[défaut : "),
+    ];
+    let mut s = text.to_string();
+    for (en, fr) in PHRASES {
+        s = s.replace(en, fr);
+    }
+    s.replace("[env: ", "[variable : ")
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
+    let ctx = Context::new(&cli.data, &cli.output);
+    match cli.command {
+        None => run_lab(&ctx),
+        Some(Command::Env) => {
+            let report = tp4::environment::inspect(&ctx.data, &ctx.output);
+            print!("{report}");
+            report.ensure_ok()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Donnees { lignes, mo }) => {
+            tp4::data::generate_files(&ctx.data, lignes, mo, true)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Exercice { numero }) => {
+            ctx.preflight()?;
+            let (title, demo) = tp4::exercises::demo(numero).ok_or_else(|| {
+                tp4::Error::Other(format!(
+                    "l'exercice {numero} n'est pas encore disponible dans cette version du TP"
+                ))
+            })?;
+            println!("── {title} ──");
+            let section = demo(&ctx)?;
+            print_files(&ctx, &section.files);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
+    let summary = lab::run_all(ctx)?;
+    println!(
+        "TP terminé en {}. Fichiers écrits :",
+        tp4::measure::human_seconds(summary.seconds)
+    );
+    for f in lab::written_files(ctx, &summary) {
+        println!("  {}", f.display());
+    }
+    println!(
+        "Ouvrez {} pour le rapport complet.",
+        summary.report.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_files(ctx: &Context, files: &[PathBuf]) {
+    if files.is_empty() {
+        return;
+    }
+    println!("Fichiers écrits :");
+    for f in files {
+        let p = if f.is_absolute() {
+            f.clone()
+        } else {
+            ctx.output.join(f)
+        };
+        println!("  {}", p.display());
+    }
+}

@@ -1,0 +1,25 @@
+//! `tp4`: the command of the lab. Thin glue over the `tp4` library: it parses the
+//! command line (help in French), installs the tracking allocator, calls the library
+//! and turns errors into French messages and exit codes.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[global_allocator]
+static ALLOCATOR: tp4::alloc::TrackingAllocator = tp4::alloc::TrackingAllocator;
+
+fn main() -> ExitCode {
+    let args = match cli::Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) => return cli::report_usage_error(e),
+    };
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("erreur : {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Splitting a file into byte ranges that start and end on line boundaries.
+//!
+//! This is how parallel readers divide a file without reading it twice: worker `i`
+//! takes the nominal range `[i*len/n, (i+1)*len/n)`, then moves both ends forward to
+//! just after the next `\n`. Every line then belongs to exactly one range (the one
+//! in which it starts), whatever the number of workers. The same idea is used by
+//! Hadoop's input splits and by the distributed version of the lab (`tp4 cluster`).
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
+/// Splits `path` into `n` ranges of roughly equal size, aligned on line starts.
+/// `skip_header` excludes the first line (a CSV header) from every range. Empty
+/// ranges are possible when the file has fewer lines than `n`.
+pub fn line_ranges(path: &Path, n: usize, skip_header: bool) -> Result<Vec<Range<u64>>> {
+    let n = n.max(1);
+    let mut file = File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("lecture de", path, e))?
+        .len();
+    let start = if skip_header {
+        next_line_start(&mut file, 0, len, path)?
+    } else {
+        0
+    };
+    let mut bounds = Vec::with_capacity(n + 1);
+    bounds.push(start);
+    for i in 1..n {
+        let nominal = start + (len - start) * i as u64 / n as u64;
+        // A line that starts exactly at `nominal` belongs to this new range, so look
+        // for the newline that ends the line containing byte `nominal - 1`.
+        let b = if nominal == 0 {
+            0
+        } else {
+            next_line_start(&mut file, nominal - 1, len, path)?
+        };
+        let prev = *bounds.last().expect("bounds is never empty");
+        bounds.push(b.max(prev));
+    }
+    bounds.push(len);
+    Ok(bounds.windows(2).map(|w| w[0]..w[1]).collect())
+}
+
+/// Offset of the first byte after the first `\n` at or after `from` (or `len`).
+fn next_line_start(file: &mut File, from: u64, len: u64, path: &Path) -> Result<u64> {
+    if from >= len {
+        return Ok(len);
+    }
+    file.seek(SeekFrom::Start(from))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut skipped = Vec::new();
+    let n = reader
+        .read_until(b'\n', &mut skipped)
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    Ok(from + n as u64)
+}
+
+/// Reads the bytes of `range` from `path` in blocks of about `block` bytes that end
+/// on a line boundary, calling `f` on each block. Memory stays at one block whatever
+/// the size of the range.
+pub fn for_each_block(
+    path: &Path,
+    range: Range<u64>,
+    block: usize,
+    mut f: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut file = File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    file.seek(SeekFrom::Start(range.start))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let mut remaining = range.end.saturating_sub(range.start);
+    let mut buf = vec![0u8; block.max(1024)];
+    let mut filled = 0usize;
+    while remaining > 0 || filled > 0 {
+        let want = (buf.len() - filled).min(remaining as usize);
+        let got = if want > 0 {
+            file.read(&mut buf[filled..filled + want])
+                .map_err(|e| Error::io("lecture de", path, e))?
+        } else {
+            0
+        };
+        remaining -= got as u64;
+        filled += got;
+        let at_end = remaining == 0 || got == 0 && want > 0;
+        // Hand over everything up to the last newline; keep the partial line.
+        let cut = if at_end {
+            filled
+        } else {
+            match buf[..filled].iter().rposition(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => {
+                    // A line longer than the buffer: grow it and read on.
+                    buf.resize(buf.len() * 2, 0);
+                    continue;
+                }
+            }
+        };
+        f(&buf[..cut])?;
+        buf.copy_within(cut..filled, 0);
+        filled -= cut;
+        if at_end {
+            if filled > 0 {
+                f(&buf[..filled])?;
+            }
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file_with(content: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content.as_bytes()).unwrap();
+        f
+    }
+
+    fn lines_of(path: &Path, ranges: &[Range<u64>], block: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in ranges {
+            for_each_block(path, r.clone(), block, |b| {
+                out.extend(
+                    std::str::from_utf8(b)
+                        .unwrap()
+                        .lines()
+                        .map(|s| s.to_string()),
+                );
+                Ok(())
+            })
+            .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn every_line_in_exactly_one_range() {
+        let content: String = (0..1000)
+            .map(|i| format!("ligne-{i}-{}\n", "x".repeat(i % 37)))
+            .collect();
+        let f = file_with(&format!("entete\n{content}"));
+        let expected: Vec<String> = content.lines().map(String::from).collect();
+        for n in [1, 2, 3, 7, 64, 5000] {
+            let ranges = line_ranges(f.path(), n, true).unwrap();
+            assert_eq!(ranges.len(), n);
+            assert_eq!(lines_of(f.path(), &ranges, 1024), expected, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn last_line_without_newline_is_kept() {
+        let f = file_with("a b\nc d\ne f");
+        let ranges = line_ranges(f.path(), 2, false).unwrap();
+        assert_eq!(lines_of(f.path(), &ranges, 1024), vec!["a b", "c d", "e f"]);
+    }
+
+    #[test]
+    fn long_lines_grow_the_buffer() {
+        let long = "y".repeat(5000);
+        let f = file_with(&format!("{long}\n{long}\n"));
+        let ranges = line_ranges(f.path(), 1, false).unwrap();
+        assert_eq!(lines_of(f.path(), &ranges, 1024), vec![long.clone(), long]);
+    }
+}

@@ -1,0 +1,134 @@
+//! The lab's input data: the two files of `../shared/workloads.md`, generated
+//! deterministically (same bytes on every machine) and read back with clear errors.
+//!
+//! - [`transactions`]: `transactions.csv`, sales rows (W4 groupby, exercises 1, 2, 5);
+//! - [`corpus`]: `corpus.txt`, Zipf-distributed pseudo-words (W7 wordcount, exercise 3);
+//! - [`chunks`]: splitting a file into byte ranges on line boundaries, so that several
+//!   workers (threads, processes, hosts) can each read their own part.
+//!
+//! Generation streams to disk through a buffered writer into a temporary file that is
+//! renamed at the end: memory stays flat whatever the size, and an interrupted run
+//! never leaves a truncated file behind.
+
+pub mod chunks;
+pub mod corpus;
+pub mod transactions;
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// File name of the transactions table inside the data directory.
+pub const TRANSACTIONS_FILE: &str = "transactions.csv";
+/// File name of the text corpus inside the data directory.
+pub const CORPUS_FILE: &str = "corpus.txt";
+
+/// Default number of rows of the reference transactions table (workloads.md).
+pub const DEFAULT_ROWS: u64 = 1_000_000;
+/// Default corpus size in megabytes (10^6 bytes) of the reference corpus.
+pub const DEFAULT_CORPUS_MB: u64 = 100;
+/// Rows of the small transactions file shipped in `data/`.
+pub const SHIPPED_ROWS: u64 = 10_000;
+/// Size in megabytes of the small corpus shipped in `data/`.
+pub const SHIPPED_CORPUS_MB: u64 = 1;
+
+/// Path of the transactions file in `data_dir`, or a [`Error::MissingData`] that
+/// tells how to generate it.
+pub fn transactions_path(data_dir: &Path) -> Result<PathBuf> {
+    existing(data_dir.join(TRANSACTIONS_FILE))
+}
+
+/// Path of the corpus file in `data_dir`, or a [`Error::MissingData`] that tells how
+/// to generate it.
+pub fn corpus_path(data_dir: &Path) -> Result<PathBuf> {
+    existing(data_dir.join(CORPUS_FILE))
+}
+
+fn existing(path: PathBuf) -> Result<PathBuf> {
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::MissingData { path })
+    }
+}
+
+/// Refuses sizes that are zero or that the machine cannot hold on disk, before any
+/// work starts. `bytes` is the expected size of the file to write.
+pub fn check_output_size(what: &str, bytes: u64, dir: &Path) -> Result<()> {
+    if bytes == 0 {
+        return Err(Error::InvalidParameter(format!(
+            "la taille de {what} doit être strictement positive"
+        )));
+    }
+    // Refuse more than 1 TB outright: it is a typo, not a lab experiment.
+    if bytes > 1_000_000_000_000 {
+        return Err(Error::InvalidParameter(format!(
+            "{what} ferait {} Go : c'est sûrement une faute de frappe (maximum 1000 Go)",
+            bytes / 1_000_000_000
+        )));
+    }
+    if let Some(free) = crate::environment::free_disk_bytes(dir) {
+        if bytes > free {
+            return Err(Error::InvalidParameter(format!(
+                "{what} ferait {} Mo mais il ne reste que {} Mo libres dans {} : réduisez la taille",
+                bytes / 1_000_000,
+                free / 1_000_000,
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Generates both data files into `dir` (transactions of `rows` rows, corpus of
+/// `megabytes` MB), with progress bars when `progress` is true. Sizes are checked
+/// before any work; each file is written atomically.
+pub fn generate_files(
+    dir: &Path,
+    rows: u64,
+    megabytes: u64,
+    progress: bool,
+) -> Result<Vec<PathBuf>> {
+    if rows == 0 || megabytes == 0 {
+        return Err(Error::InvalidParameter(
+            "--lignes et --mo doivent être strictement positifs (exemple : --lignes 10000 --mo 1)"
+                .into(),
+        ));
+    }
+    if rows > 10_000_000_000 || megabytes > 1_000_000 {
+        return Err(Error::InvalidParameter(format!(
+            "taille absurde : {rows} lignes, {megabytes} Mo (maximum 10^10 lignes et 10^6 Mo)"
+        )));
+    }
+    crate::output::ensure_writable_dir(dir)?;
+    let t_bytes = transactions::estimated_bytes(rows);
+    check_output_size("transactions.csv", t_bytes + megabytes * 1_000_000, dir)?;
+
+    let t_path = dir.join(TRANSACTIONS_FILE);
+    let bar = if progress {
+        crate::progress::steps(rows, "transactions.csv (lignes)")
+    } else {
+        crate::progress::hidden()
+    };
+    transactions::generate(&t_path, rows, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+
+    let c_path = dir.join(CORPUS_FILE);
+    let bar = if progress {
+        crate::progress::bytes(megabytes * 1_000_000, "corpus.txt")
+    } else {
+        crate::progress::hidden()
+    };
+    corpus::generate(&c_path, megabytes, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    if progress {
+        for p in [&t_path, &c_path] {
+            let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "écrit : {} ({})",
+                p.display(),
+                crate::alloc::human_bytes(size)
+            );
+        }
+    }
+    Ok(vec![t_path, c_path])
+}

@@ -1,0 +1,93 @@
+//! The lab's error type, whose messages are written for a student: each one says
+//! what went wrong, where (file, line, field or value) and how to fix it.
+//!
+//! Every fallible function of the library returns [`Result`], so that the CLI and
+//! the notebook can print the message as it is, without a panic trace.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in the lab, with a French message.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A data file the lab needs is missing.
+    #[error(
+        "fichier de données introuvable : {path}\n  → générez-le avec `tp4 --data {dir} donnees` \
+         (ou `cargo run --release -- --data {dir} donnees`)",
+        path = .path.display(),
+        dir = .path.parent().map(|p| p.display().to_string()).unwrap_or_else(|| ".".into())
+    )]
+    MissingData {
+        /// The file that was looked for.
+        path: PathBuf,
+    },
+    /// A row of a data file does not follow its format.
+    #[error("{path}, ligne {line}, champ « {field} » : {message}", path = .path.display())]
+    Malformed {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based line number (the header is line 1).
+        line: u64,
+        /// Name of the faulty field (or "ligne" for the whole row).
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// An input/output operation failed on a file or directory.
+    #[error("{action} {path} : {source}", path = .path.display())]
+    Io {
+        /// What the lab was doing, in French ("lecture de", "écriture de"...).
+        action: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A parameter (a size, a worker count...) is out of its sensible range.
+    #[error("paramètre invalide : {0}")]
+    InvalidParameter(String),
+    /// A computation returned an answer that differs from the expected one.
+    #[error("réponse fausse pour {what} : attendu {expected}, obtenu {got}")]
+    WrongAnswer {
+        /// The workload or question.
+        what: String,
+        /// The expected answer.
+        expected: String,
+        /// The answer obtained.
+        got: String,
+    },
+    /// The output directory cannot be written.
+    #[error(
+        "le dossier de sortie {path} n'est pas accessible en écriture : {reason}\n  → \
+         vérifiez ses droits (`ls -ld {path}`) ; dans Docker, lancez le conteneur avec \
+         `-u $(id -u):$(id -g)` ou choisissez un autre dossier avec `--output DIR`",
+        path = .path.display()
+    )]
+    OutputNotWritable {
+        /// The output directory.
+        path: PathBuf,
+        /// Why it cannot be written.
+        reason: String,
+    },
+    /// Anything else, already phrased in French.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The result type of the lab's fallible functions.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with the action and the path it concerns.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound && action == "lecture de" {
+            return Error::MissingData {
+                path: path.to_path_buf(),
+            };
+        }
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The exercises of the lab, in order: each has a reference solution module
+//! (`tp4::ex1`...), checkers, and a demonstration that `tp4 exercice N` and the
+//! default run execute. This module is the list the CLI and the default run use.
+
+use crate::lab::Demo;
+
+/// The demonstrations of the exercises that exist, in the order of the lab.
+pub fn all() -> Vec<Demo> {
+    vec![]
+}
+
+/// The demonstration of exercise `n`, if it exists.
+pub fn demo(n: u8) -> Option<Demo> {
+    let all = all();
+    let prefix = format!("Exercice {n} ");
+    all.into_iter()
+        .find(|(title, _)| title.starts_with(&prefix))
+}

@@ -1,0 +1,271 @@
+//! The whole lab, headless: what `tp4` (and `cargo run --release`) runs with no
+//! subcommand. It checks the environment, runs every reference workload at a small
+//! size, sequentially and in parallel, then every exercise demonstration, and writes
+//! `resultats.csv`, `resultats.json`, the plots and `rapport.md` into the output
+//! directory.
+
+use crate::environment;
+use crate::error::{Error, Result};
+use crate::measure::{Measurement, Plan};
+use crate::output::{self, Section};
+use crate::results;
+use crate::workloads::{self, Case, Inputs, Workload};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where the lab reads and writes, and how it reports progress.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The data directory (`--data`, default `data`).
+    pub data: PathBuf,
+    /// The output directory (`--output`, default `output`).
+    pub output: PathBuf,
+    /// Worker counts to measure (default: 1..=usable CPUs, at least 1 and 2).
+    pub workers: Vec<usize>,
+    /// Show progress bars (on stderr, only on a terminal).
+    pub progress: bool,
+}
+
+impl Context {
+    /// A context with the default worker counts.
+    pub fn new(data: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
+        Context {
+            data: data.into(),
+            output: output.into(),
+            workers: environment::default_worker_counts(),
+            progress: true,
+        }
+    }
+
+    /// A path inside the output directory.
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.output.join(name)
+    }
+
+    /// Checks, before any work, that the output directory is writable and that the
+    /// data files exist.
+    pub fn preflight(&self) -> Result<()> {
+        output::ensure_writable_dir(&self.output)?;
+        crate::data::transactions_path(&self.data)?;
+        crate::data::corpus_path(&self.data)?;
+        Ok(())
+    }
+
+    /// A step progress bar, hidden when progress is off.
+    pub fn steps(&self, len: u64, message: &str) -> indicatif::ProgressBar {
+        if self.progress {
+            crate::progress::steps(len, message)
+        } else {
+            crate::progress::hidden()
+        }
+    }
+}
+
+/// The small sizes of the default run: the whole lab must finish in about a minute
+/// on a 2-core machine. `tp4 bench` uses the full sizes of workloads.md.
+pub fn quick_size(w: Workload) -> u64 {
+    match w {
+        Workload::Primes => 1_000_000,
+        Workload::Pi => 5_000_000,
+        Workload::Sumsq => 10_000_000,
+        Workload::Ipc => 200_000,
+        Workload::Io => 100,
+        // W4 and W7 read the shipped files whatever the size.
+        Workload::Groupby | Workload::Wordcount => 0,
+    }
+}
+
+/// The cases of the default run: each strategy on each worker count (once for the
+/// sequential ones; W6 with C = 10 concurrent tasks; W5 with its two threads).
+pub fn quick_cases(workers: &[usize]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for w in Workload::ALL {
+        for s in w.strategies() {
+            let counts: Vec<usize> = if workloads::is_sequential(s) {
+                vec![1]
+            } else if w == Workload::Io {
+                vec![10]
+            } else if w == Workload::Ipc {
+                vec![2]
+            } else {
+                workers.to_vec()
+            };
+            for n in counts {
+                cases.push(Case {
+                    workload: w,
+                    strategy: s.to_string(),
+                    workers: n,
+                    size: quick_size(w),
+                });
+            }
+        }
+    }
+    cases
+}
+
+/// Runs the reference workloads at small sizes; returns the measurements and the
+/// report section (table and speedup plot).
+pub fn run_workloads(ctx: &Context) -> Result<(Vec<Measurement>, Section)> {
+    let cases = quick_cases(&ctx.workers);
+    let bar = ctx.steps(cases.len() as u64, "charges de référence W1–W7");
+    let mut inputs = Inputs::from_data_dir(&ctx.data);
+    let mut all = Vec::new();
+    for case in &cases {
+        bar.set_message(format!(
+            "{} {} ×{}",
+            case.workload.name(),
+            case.strategy,
+            case.workers
+        ));
+        // The simulated I/O waits for real: fewer repetitions keep the run short.
+        let plan = if case.workload == Workload::Io {
+            Plan {
+                warmup: 0,
+                repetitions: 3,
+            }
+        } else {
+            Plan {
+                warmup: 1,
+                repetitions: 3,
+            }
+        };
+        let m = workloads::run_case(case, plan, &mut inputs)?;
+        if !m.ok {
+            return Err(Error::WrongAnswer {
+                what: format!("{} / {}", m.workload, m.strategy),
+                expected: "la réponse de référence".into(),
+                got: m.answer.to_string(),
+            });
+        }
+        all.push(m);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    output::write_csv(&ctx.out("resultats.csv"), &all)?;
+    output::write_json_lines(&ctx.out("resultats.json"), &all)?;
+    let plot = results::speedup_plot(
+        &all,
+        "rayon",
+        &["primes", "pi", "sumsq", "groupby", "wordcount"],
+        "Accélération avec rayon (tailles réduites)",
+        &ctx.output,
+        "acceleration",
+    )?;
+
+    let mut section = Section::new("Charges de référence W1–W7");
+    section.text(
+        "Chaque charge de `workloads.md` est exécutée à taille réduite, en séquentiel puis en \
+         parallèle, et sa réponse est vérifiée à chaque fois. Temps : médiane de 3 mesures après \
+         un échauffement. Accélération = temps séquentiel / temps ; efficacité = accélération / workers.",
+    );
+    section.text(results::markdown_table(&all));
+    section.image("Accélération par charge", "acceleration.png");
+    section.text(
+        "Sur une machine à 2 cœurs l'accélération plafonne à 2. W1 et W2 (calcul pur) s'en \
+         approchent ; W3 est limitée par la bande passante mémoire, pas par les cœurs ; W4 et W7 \
+         lisent ici de petits fichiers, où le coût de démarrage des threads pèse. Lancez \
+         `tp4 bench` pour les tailles complètes.",
+    );
+    section.file("resultats.csv");
+    section.file("resultats.json");
+    for f in plot {
+        section.file(f);
+    }
+    Ok((all, section))
+}
+
+/// What the default run produced.
+#[derive(Debug)]
+pub struct LabSummary {
+    /// Every measurement of the reference workloads.
+    pub measurements: Vec<Measurement>,
+    /// The report sections, in order.
+    pub sections: Vec<Section>,
+    /// Wall time of the whole run in seconds.
+    pub seconds: f64,
+    /// Path of `rapport.md`.
+    pub report: PathBuf,
+}
+
+/// One demonstration of the lab: a title and the function that runs it.
+pub type Demo = (&'static str, fn(&Context) -> Result<Section>);
+
+/// The exercise demonstrations, in the order of the lab.
+pub fn demos() -> Vec<Demo> {
+    crate::exercises::all()
+}
+
+/// Runs the whole lab: environment, reference workloads, exercise demonstrations,
+/// report. Prints as it goes (French); returns what was produced.
+pub fn run_all(ctx: &Context) -> Result<LabSummary> {
+    let start = Instant::now();
+    ctx.preflight()?;
+    let env = environment::inspect(&ctx.data, &ctx.output);
+    println!("TP4 : fondamentaux du calcul parallèle et distribué\n");
+    println!("Environnement : {}", env.summary());
+    println!(
+        "Données : {}   Sorties : {}\n",
+        ctx.data.display(),
+        ctx.output.display()
+    );
+
+    let (measurements, section) = run_workloads(ctx)?;
+    println!("Charges de référence (tailles réduites, médiane de 3 mesures)");
+    println!("{}\n", results::terminal_table(&measurements));
+    let mut sections = vec![section];
+
+    for (title, demo) in demos() {
+        println!("── {title} ──");
+        let s = demo(ctx)?;
+        sections.push(s);
+        println!();
+    }
+
+    let seconds = start.elapsed().as_secs_f64();
+    let report = ctx.out("rapport.md");
+    let preamble = format!(
+        "Rapport généré par `tp4` en {}.\n\nEnvironnement : {}.",
+        crate::measure::human_seconds(seconds),
+        env.summary()
+    );
+    output::write_report(&report, "Rapport du TP4", &preamble, &sections)?;
+    Ok(LabSummary {
+        measurements,
+        sections,
+        seconds,
+        report,
+    })
+}
+
+/// Lists the files of the output directory that the run wrote, for the final message.
+pub fn written_files(ctx: &Context, summary: &LabSummary) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = summary
+        .sections
+        .iter()
+        .flat_map(|s| s.files.iter())
+        .map(|f| {
+            if f.exists() {
+                f.clone()
+            } else {
+                ctx.output.join(f)
+            }
+        })
+        .collect();
+    files.push(summary.report.clone());
+    files.sort();
+    files.dedup();
+    files.retain(|f| f.exists());
+    files
+}
+
+/// Convenience for tests and the notebook: the default context on given folders,
+/// without progress bars and with workers 1 and 2.
+pub fn quiet_context(data: &Path, output: &Path) -> Context {
+    Context {
+        data: data.to_path_buf(),
+        output: output.to_path_buf(),
+        workers: vec![1, 2],
+        progress: false,
+    }
+}

@@ -1,0 +1,44 @@
+//! # tp4 — fondamentaux du calcul parallèle et distribué
+//!
+//! The engine of the lab "TP4" (course *Traitement de Données Massives*), rebuilt in
+//! Rust. The `tp4` command and the notebook are thin layers over this crate.
+//!
+//! Map of the lab, one module per idea:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`data`] | the input files (transactions.csv, corpus.txt): deterministic generators, readers, line-aligned byte ranges |
+//! | [`workloads`] | the reference workloads W1–W7 of `workloads.md`, sequential and parallel, with their answer checks |
+//! | [`measure`] | timing with warm-up and repetitions (median, min, max), the result record (CSV row / JSON line) |
+//! | [`alloc`] | the tracking global allocator: peak heap memory of a piece of code |
+//! | [`results`] | speedup, efficiency, result tables and the speedup plot |
+//! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |
+//! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
+//! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
+//! | [`progress`] | progress bars on stderr |
+//! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
+//! | [`exercises`] | the list of exercise demonstrations |
+//! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
+//! | [`error`] | the error type, with French messages that say how to fix the problem |
+
+pub mod alloc;
+pub mod data;
+pub mod environment;
+pub mod error;
+pub mod exercises;
+pub mod lab;
+pub mod measure;
+pub mod output;
+pub mod plot;
+pub mod progress;
+pub mod results;
+pub mod verif;
+pub mod workloads;
+
+pub use error::{Error, Result};
+
+// The unit tests run with the tracking allocator, so that memory measurements are
+// tested for real.
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: alloc::TrackingAllocator = alloc::TrackingAllocator;

@@ -1,0 +1,226 @@
+//! Writing results: atomic file writes, CSV and JSON lines, terminal tables and the
+//! Markdown report.
+//!
+//! Every file the lab writes goes through [`write_atomic`]: the content goes to a
+//! temporary file in the same directory, which is renamed over the target only once
+//! complete. A run interrupted by Ctrl-C or a crash therefore leaves either the old
+//! file or the new one, never a truncated one.
+
+use crate::error::{Error, Result};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Writes a file atomically: `fill` writes into a buffered temporary file next to
+/// `path`, which replaces `path` only if `fill` succeeds.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("création du dossier", &dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tp4-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io("écriture de", path, e))?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w).map_err(|e| Error::io("écriture de", path, e))?;
+        w.flush().map_err(|e| Error::io("écriture de", path, e))?;
+    }
+    // Temporary files are private (0600); the result is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io("écriture de", path, e))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("écriture de", path, e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("écriture de", path, e.error))?;
+    Ok(())
+}
+
+/// Writes `text` to `path` atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |w| w.write_all(text.as_bytes()))
+}
+
+/// Writes serialisable rows as a CSV file with a header, atomically.
+pub fn write_csv<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        for row in rows {
+            csv.serialize(row).map_err(std::io::Error::other)?;
+        }
+        csv.flush()
+    })
+}
+
+/// Writes serialisable rows as JSON lines (one object per line), atomically.
+pub fn write_json_lines<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    write_atomic(path, |w| {
+        for row in rows {
+            serde_json::to_writer(&mut *w, row).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// Checks, before a run starts, that `dir` exists (creating it) and can be written.
+pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Err(Error::OutputNotWritable {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        });
+    }
+    match tempfile::Builder::new()
+        .prefix(".tp4-test-")
+        .tempfile_in(dir)
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::OutputNotWritable {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// A terminal table with French headers (rendered with `comfy-table`); the first
+/// `text_columns` columns are left-aligned, the others (numbers) right-aligned.
+pub fn table(headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header(headers.iter().copied());
+    for row in rows {
+        t.add_row(row);
+    }
+    for i in text_columns..headers.len() {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    t.to_string()
+}
+
+/// A Markdown table (for `rapport.md`).
+pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = format!("| {} |\n|", headers.join(" | "));
+    for i in 0..headers.len() {
+        s.push_str(if i == 0 { "---|" } else { "---:|" });
+    }
+    s.push('\n');
+    for row in rows {
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    s
+}
+
+/// One part of the lab's report: what a demonstration printed, measured and wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    /// Title of the part (French).
+    pub title: String,
+    /// Markdown body (French): explanations, tables, figures.
+    pub markdown: String,
+    /// Files written in the output directory (relative names), plots included.
+    pub files: Vec<PathBuf>,
+}
+
+impl Section {
+    /// A new, empty section with a title.
+    pub fn new(title: impl Into<String>) -> Self {
+        Section {
+            title: title.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Appends a paragraph of Markdown.
+    pub fn text(&mut self, md: impl AsRef<str>) {
+        self.markdown.push_str(md.as_ref());
+        self.markdown.push_str("\n\n");
+    }
+
+    /// Records a file written by the demonstration (path relative to the output dir
+    /// or absolute).
+    pub fn file(&mut self, path: impl Into<PathBuf>) {
+        self.files.push(path.into());
+    }
+
+    /// Embeds an image (a plot) in the Markdown, by its file name in the output dir.
+    pub fn image(&mut self, alt: &str, file_name: &str) {
+        self.text(format!("![{alt}]({file_name})"));
+    }
+}
+
+/// Gathers sections into `rapport.md`, atomically.
+pub fn write_report(path: &Path, title: &str, preamble: &str, sections: &[Section]) -> Result<()> {
+    let mut md = format!("# {title}\n\n{preamble}\n\n");
+    for s in sections {
+        md.push_str(&format!("## {}\n\n{}", s.title, s.markdown));
+        if !s.files.is_empty() {
+            md.push_str("Fichiers : ");
+            let names: Vec<String> = s
+                .files
+                .iter()
+                .map(|f| {
+                    let name = f.file_name().map(|n| n.to_string_lossy().to_string());
+                    let name = name.unwrap_or_else(|| f.display().to_string());
+                    format!("[`{name}`]({name})")
+                })
+                .collect();
+            md.push_str(&names.join(", "));
+            md.push_str("\n\n");
+        }
+    }
+    write_text(path, &md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_keeps_the_old_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        write_text(&path, "ancien").unwrap();
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"nouveau mais incomplet")?;
+            Err(std::io::Error::other("interrompu"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "ancien");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn json_lines_are_one_object_per_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_json_lines(
+            &path,
+            &[serde_json::json!({"a": 1}), serde_json::json!({"a": 2})],
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+    }
+
+    #[test]
+    fn markdown_table_has_alignment_row() {
+        let t = markdown_table(&["a", "b"], &[vec!["x".into(), "1".into()]]);
+        assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
+    }
+}

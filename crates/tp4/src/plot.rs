@@ -1,0 +1,374 @@
+//! Plots with plotters, written both as PNG (for the report and a quick look) and
+//! SVG (sharp at any size, and what the notebook displays inline).
+//!
+//! Two shapes cover the lab: [`LineChart`] (speedup or time against workers, with an
+//! optional dashed "ideal" series) and [`BarChart`] (one bar per strategy). Text is
+//! drawn with the DejaVu Sans font embedded in the binary, so PNGs render the same
+//! on a machine without any font installed, French accents included.
+
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+const SIZE: (u32, u32) = (900, 560);
+
+/// The colours of the successive series (colour-blind friendly, Okabe–Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(240, 228, 66),
+];
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Registering can only fail on a malformed font; DejaVu is well-formed.
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// One line of a [`LineChart`].
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend label (French).
+    pub label: String,
+    /// Points `(x, y)`, in x order.
+    pub points: Vec<(f64, f64)>,
+    /// Drawn dashed, without markers: for a model or an ideal.
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A measured series (solid line with markers).
+    pub fn measured(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            dashed: false,
+        }
+    }
+
+    /// A model or ideal series (dashed line).
+    pub fn model(label: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            label: label.into(),
+            points,
+            dashed: true,
+        }
+    }
+}
+
+/// A chart of lines against a numeric x axis.
+#[derive(Debug, Clone)]
+pub struct LineChart {
+    /// Title on top (French).
+    pub title: String,
+    /// Label of the x axis.
+    pub x_label: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// The lines.
+    pub series: Vec<Series>,
+    /// Logarithmic x axis (for sweeps over orders of magnitude).
+    pub log_x: bool,
+}
+
+/// A chart of labelled bars.
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    /// Title on top (French).
+    pub title: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// Bars `(label, value)`, drawn in this order.
+    pub bars: Vec<(String, f64)>,
+}
+
+fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
+    let pts = series.iter().flat_map(|s| s.points.iter());
+    let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    for &(x, y) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        if y.is_finite() {
+            y1 = y1.max(y);
+        }
+    }
+    if !x0.is_finite() {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    if y1 <= 0.0 {
+        y1 = 1.0;
+    }
+    ((x0, x1), (0.0, y1 * 1.1))
+}
+
+fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> Error {
+    Error::Other(format!("dessin du graphique impossible : {e}"))
+}
+
+impl LineChart {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        register_font();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let ((x0, x1), (y0, y1)) = bounds(&self.series);
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(70);
+        macro_rules! finish {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                // Few integral x values (worker counts): one tick per value.
+                let xs: Vec<f64> = self
+                    .series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.0))
+                    .collect();
+                let integral = xs.iter().all(|x| x.fract() == 0.0);
+                let ticks = if integral && x1 - x0 <= 16.0 {
+                    (x1 - x0) as usize + 1
+                } else {
+                    10
+                };
+                chart
+                    .configure_mesh()
+                    .x_labels(ticks)
+                    .x_label_formatter(&|v| {
+                        if integral || v.fract() == 0.0 {
+                            format!("{v:.0}")
+                        } else {
+                            format!("{v}").replace('.', ",")
+                        }
+                    })
+                    .x_desc(&self.x_label)
+                    .y_desc(&self.y_label)
+                    .label_style(("sans-serif", 15))
+                    .axis_desc_style(("sans-serif", 17))
+                    .y_label_formatter(&|v| format!("{v:.2}").replace('.', ","))
+                    .draw()
+                    .map_err(draw_err)?;
+                for (i, s) in self.series.iter().enumerate() {
+                    let color = PALETTE[i % PALETTE.len()];
+                    let style = ShapeStyle::from(color).stroke_width(if s.dashed { 2 } else { 3 });
+                    if s.dashed {
+                        chart
+                            .draw_series(DashedLineSeries::new(
+                                s.points.iter().copied(),
+                                10,
+                                6,
+                                style,
+                            ))
+                            .map_err(draw_err)?
+                            .label(s.label.as_str())
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 20, y)], style)
+                            });
+                    } else {
+                        chart
+                            .draw_series(LineSeries::new(s.points.iter().copied(), style))
+                            .map_err(draw_err)?
+                            .label(s.label.as_str())
+                            .legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 20, y)], style)
+                            });
+                        chart
+                            .draw_series(
+                                s.points.iter().map(|&p| Circle::new(p, 4, color.filled())),
+                            )
+                            .map_err(draw_err)?;
+                    }
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .label_font(("sans-serif", 15))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.4))
+                    .draw()
+                    .map_err(draw_err)?;
+            }};
+        }
+        if self.log_x {
+            finish!(builder
+                .build_cartesian_2d((x0.max(1e-9)..x1).log_scale(), y0..y1)
+                .map_err(draw_err)?);
+        } else {
+            finish!(builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(draw_err)?);
+        }
+        root.present().map_err(draw_err)?;
+        Ok(())
+    }
+
+    /// The chart as an SVG document (what the notebook displays inline).
+    pub fn to_svg(&self) -> Result<String> {
+        let mut svg = String::new();
+        self.draw(SVGBackend::with_string(&mut svg, SIZE).into_drawing_area())?;
+        Ok(svg)
+    }
+
+    /// Writes `stem.png` and `stem.svg` in `dir`, atomically; returns both paths.
+    pub fn save(&self, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+        save_both(
+            dir,
+            stem,
+            |p| self.draw(BitMapBackend::new(p, SIZE).into_drawing_area()),
+            self.to_svg()?,
+        )
+    }
+}
+
+impl BarChart {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        register_font();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let n = self.bars.len().max(1);
+        let top = self
+            .bars
+            .iter()
+            .map(|b| b.1)
+            .fold(0.0f64, f64::max)
+            .max(1e-12)
+            * 1.15;
+        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(&self.y_label)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| format!("{v:.3}").replace('.', ","))
+            .draw()
+            .map_err(draw_err)?;
+        chart
+            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
+                let color = PALETTE[i % PALETTE.len()];
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), *v),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(0, 0, 12, 12);
+                bar
+            }))
+            .map_err(draw_err)?;
+        root.present().map_err(draw_err)?;
+        Ok(())
+    }
+
+    /// The chart as an SVG document.
+    pub fn to_svg(&self) -> Result<String> {
+        let mut svg = String::new();
+        self.draw(SVGBackend::with_string(&mut svg, SIZE).into_drawing_area())?;
+        Ok(svg)
+    }
+
+    /// Writes `stem.png` and `stem.svg` in `dir`, atomically; returns both paths.
+    pub fn save(&self, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+        save_both(
+            dir,
+            stem,
+            |p| self.draw(BitMapBackend::new(p, SIZE).into_drawing_area()),
+            self.to_svg()?,
+        )
+    }
+}
+
+/// Renders the PNG into a temporary file of the same directory then renames it, and
+/// writes the SVG atomically.
+fn save_both(
+    dir: &Path,
+    stem: &str,
+    png: impl FnOnce(&Path) -> Result<()>,
+    svg: String,
+) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("création du dossier", dir, e))?;
+    let png_path = dir.join(format!("{stem}.png"));
+    let tmp = dir.join(format!(".tp4-{stem}-{}.png", std::process::id()));
+    let drawn = png(&tmp);
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, &png_path).map_err(|e| Error::io("écriture de", &png_path, e))?;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    crate::output::write_text(&svg_path, &svg)?;
+    Ok(vec![png_path, svg_path])
+}
+
+/// Prints an SVG so that the evcxr notebook kernel displays it inline.
+pub fn show_in_notebook(svg: &str) {
+    println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{svg}\nEVCXR_END_CONTENT");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_bar_charts_write_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let chart = LineChart {
+            title: "Accélération".into(),
+            x_label: "workers".into(),
+            y_label: "accélération".into(),
+            series: vec![
+                Series::measured("mesuré", vec![(1.0, 1.0), (2.0, 1.9)]),
+                Series::model("idéal", vec![(1.0, 1.0), (2.0, 2.0)]),
+            ],
+            log_x: false,
+        };
+        let files = chart.save(dir.path(), "acc").unwrap();
+        assert_eq!(files.len(), 2);
+        let png = std::fs::read(&files[0]).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let svg = std::fs::read_to_string(&files[1]).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("idéal"));
+        let bars = BarChart {
+            title: "Temps".into(),
+            y_label: "s".into(),
+            bars: vec![("seq".into(), 1.0), ("rayon".into(), 0.5)],
+        };
+        bars.save(dir.path(), "bars").unwrap();
+        assert!(dir.path().join("bars.png").is_file());
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+}

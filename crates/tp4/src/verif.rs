@@ -1,0 +1,250 @@
+//! Checkers: run a student's answer against the reference on fixed cases, edge cases
+//! and generated cases, and give a short French verdict (which case, what was
+//! expected, what came out, and a hint).
+//!
+//! Every exercise question has a checker built on [`check_cases`]. A student answer
+//! still holding `todo!()` is reported as "not done yet" rather than as a crash, so
+//! that the student notebook runs from top to bottom on day one; any other panic is
+//! reported as a failure of that case, with its message.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+
+/// The outcome of a check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// Every case gave the expected answer.
+    Passed,
+    /// The answer still contains `todo!()` (or `unimplemented!()`).
+    NotDone,
+    /// A case gave a wrong answer or panicked.
+    Failed(Failure),
+}
+
+/// The first case that went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Name of the case (French), e.g. "entrée vide".
+    pub case: String,
+    /// Expected answer, formatted.
+    pub expected: String,
+    /// Obtained answer (or the panic message), formatted.
+    pub got: String,
+    /// A hint that points at the likely mistake (French).
+    pub hint: String,
+}
+
+/// The verdict of a checker on one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Question id and title, e.g. "1.2 moyenne et variance".
+    pub question: String,
+    /// Number of cases that passed before the verdict.
+    pub cases_passed: usize,
+    /// The outcome.
+    pub status: Status,
+}
+
+impl Verdict {
+    /// Whether the answer is right.
+    pub fn passed(&self) -> bool {
+        self.status == Status::Passed
+    }
+
+    /// Whether the answer is still to be written.
+    pub fn not_done(&self) -> bool {
+        self.status == Status::NotDone
+    }
+
+    /// A verdict built by hand (for checks that are not a list of cases).
+    pub fn new(question: &str, cases_passed: usize, status: Status) -> Verdict {
+        Verdict {
+            question: question.to_string(),
+            cases_passed,
+            status,
+        }
+    }
+
+    /// Prints the verdict (what a check cell of the notebook does) and returns it.
+    pub fn show(self) -> Verdict {
+        println!("{self}");
+        self
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.status {
+            Status::Passed => write!(
+                f,
+                "✅ Question {} : réussie ({} cas vérifiés).",
+                self.question, self.cases_passed
+            ),
+            Status::NotDone => write!(
+                f,
+                "⏳ Question {} : pas encore faite (le code contient encore todo!()). \
+                 Remplacez todo!() par votre réponse puis relancez la cellule.",
+                self.question
+            ),
+            Status::Failed(e) => write!(
+                f,
+                "❌ Question {} : échec sur le cas « {} » ({} cas réussis avant).\n   attendu : {}\n   obtenu  : {}\n   indice  : {}",
+                self.question, e.case, self.cases_passed, e.expected, e.got, e.hint
+            ),
+        }
+    }
+}
+
+/// Serialises panic-hook swaps between checkers running on several threads.
+static HOOK_LOCK: Mutex<()> = Mutex::new(());
+
+/// Runs `f`, turning a panic into `Err(message)` without printing the panic (the
+/// default hook would print "panicked at ..." in the notebook).
+pub fn run_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let _guard = HOOK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panique sans message".into())
+    })
+}
+
+/// Whether a panic message comes from `todo!()` or `unimplemented!()`.
+pub fn is_todo(message: &str) -> bool {
+    message.contains("not yet implemented") || message.contains("not implemented")
+}
+
+/// Shortens a formatted value to keep verdicts readable.
+pub fn short(s: String) -> String {
+    const MAX: usize = 300;
+    if s.chars().count() <= MAX {
+        s
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}… ({} caractères en tout)", s.chars().count())
+    }
+}
+
+/// Checks a student's function against the reference on every case, in order, and
+/// stops at the first wrong answer. `same` compares answers (use `==`, or a
+/// tolerance for floats); `hint` explains the likely mistake.
+pub fn check_cases<I, O: fmt::Debug>(
+    question: &str,
+    hint: &str,
+    cases: impl IntoIterator<Item = (String, I)>,
+    reference: impl Fn(&I) -> O,
+    student: impl Fn(&I) -> O,
+    same: impl Fn(&O, &O) -> bool,
+) -> Verdict {
+    let mut passed = 0;
+    for (name, input) in cases {
+        let expected = reference(&input);
+        match run_quietly(|| student(&input)) {
+            Err(msg) if is_todo(&msg) => return Verdict::new(question, passed, Status::NotDone),
+            Err(msg) => {
+                return Verdict::new(
+                    question,
+                    passed,
+                    Status::Failed(Failure {
+                        case: name,
+                        expected: short(format!("{expected:?}")),
+                        got: format!("panique : {msg}"),
+                        hint: hint.into(),
+                    }),
+                )
+            }
+            Ok(got) if same(&expected, &got) => passed += 1,
+            Ok(got) => {
+                return Verdict::new(
+                    question,
+                    passed,
+                    Status::Failed(Failure {
+                        case: name,
+                        expected: short(format!("{expected:?}")),
+                        got: short(format!("{got:?}")),
+                        hint: hint.into(),
+                    }),
+                )
+            }
+        }
+    }
+    Verdict::new(question, passed, Status::Passed)
+}
+
+/// Float comparison with a relative tolerance, for answers computed in a different
+/// order than the reference.
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-300) || (a.is_nan() && b.is_nan())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cases() -> Vec<(String, Vec<i64>)> {
+        vec![
+            ("vide".into(), vec![]),
+            ("un élément".into(), vec![5]),
+            ("négatifs".into(), vec![-3, 4, -1]),
+        ]
+    }
+
+    #[allow(clippy::ptr_arg)] // the checker passes `&I` with I = Vec<i64>
+    fn reference(v: &Vec<i64>) -> i64 {
+        v.iter().sum()
+    }
+
+    #[test]
+    fn reference_passes() {
+        let v = check_cases("0.1 somme", "", cases(), reference, reference, |a, b| {
+            a == b
+        });
+        assert!(v.passed(), "{v}");
+        assert_eq!(v.cases_passed, 3);
+        assert!(v.to_string().starts_with("✅"));
+    }
+
+    #[test]
+    fn wrong_answer_names_the_case() {
+        let wrong = |v: &Vec<i64>| v.iter().map(|x| x.abs()).sum::<i64>();
+        let v = check_cases(
+            "0.1 somme",
+            "les négatifs comptent",
+            cases(),
+            reference,
+            wrong,
+            |a, b| a == b,
+        );
+        let Status::Failed(f) = &v.status else {
+            panic!("{v}")
+        };
+        assert_eq!(f.case, "négatifs");
+        assert_eq!((f.expected.as_str(), f.got.as_str()), ("0", "8"));
+        assert!(v.to_string().contains("indice  : les négatifs comptent"));
+    }
+
+    #[test]
+    fn todo_is_not_done_and_other_panics_fail() {
+        let todo = |_: &Vec<i64>| -> i64 { todo!() };
+        assert!(check_cases("q", "", cases(), reference, todo, |a, b| a == b).not_done());
+        let boom = |v: &Vec<i64>| v[0];
+        let v = check_cases("q", "", cases(), reference, boom, |a, b| a == b);
+        assert!(
+            matches!(v.status, Status::Failed(ref f) if f.got.contains("panique")),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn float_tolerance() {
+        assert!(close(1.0, 1.0 + 1e-12, 1e-9));
+        assert!(!close(1.0, 1.001, 1e-9));
+    }
+}

@@ -1,0 +1,73 @@
+//! W3 sumsq: the sum of squares of M `f64` values, x_i = (i mod 1000) / 1000. One
+//! multiply-add per 8 bytes read: the processor waits for memory, so the speed limit
+//! is the memory bandwidth, not the number of cores.
+//!
+//! Floating-point addition is not associative, so the compiler may not reorder a
+//! plain `fold` into SIMD lanes. [`sum_lanes`] writes the reordering by hand (8
+//! independent accumulators), which lets the compiler vectorise it.
+
+use rayon::prelude::*;
+
+/// The input array (filled before timing).
+pub fn fill(m: usize) -> Vec<f64> {
+    (0..m).map(|i| (i % 1000) as f64 / 1000.0).collect()
+}
+
+/// Plain sequential sum: one accumulator, a dependency chain of additions.
+pub fn sum_seq(xs: &[f64]) -> f64 {
+    xs.iter().fold(0.0, |acc, &x| acc + x * x)
+}
+
+/// Sequential sum with 8 independent accumulators: vectorisable.
+pub fn sum_lanes(xs: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i] * c[i];
+        }
+    }
+    let tail: f64 = rest.iter().map(|x| x * x).sum();
+    acc.iter().sum::<f64>() + tail
+}
+
+/// Parallel sum with rayon (on the current pool): chunks of 64 Ki values, each
+/// summed with [`sum_lanes`].
+pub fn sum_rayon(xs: &[f64]) -> f64 {
+    xs.par_chunks(1 << 16).map(sum_lanes).sum()
+}
+
+/// The exact answer: Σ over full periods of Σ_{j<1000} (j/1000)² plus the partial one.
+pub fn closed_form(m: u64) -> f64 {
+    let squares_below = |n: u64| (n.saturating_sub(1) * n * (2 * n).saturating_sub(1)) as f64 / 6.0;
+    let (q, r) = (m / 1000, m % 1000);
+    (q as f64 * squares_below(1000) + squares_below(r)) / 1e6
+}
+
+/// The check: relative error below 1e-9 (any order of summation of these values
+/// stays far below it).
+pub fn is_ok(sum: f64, m: u64) -> bool {
+    let exact = closed_form(m);
+    (sum - exact).abs() <= 1e-9 * exact.max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_sums_match_the_closed_form() {
+        for m in [0usize, 1, 7, 999, 1000, 1001, 123_457] {
+            let xs = fill(m);
+            for s in [sum_seq(&xs), sum_lanes(&xs), sum_rayon(&xs)] {
+                assert!(
+                    is_ok(s, m as u64),
+                    "m={m} s={s} exact={}",
+                    closed_form(m as u64)
+                );
+            }
+        }
+        assert!(!is_ok(closed_form(5000) * 1.001, 5000));
+    }
+}
