@@ -10,6 +10,7 @@
 //! | [`data`] | the input files (transactions.csv, corpus.txt): deterministic generators, readers, line-aligned byte ranges |
 //! | [`workloads`] | the reference workloads W1–W7 of `workloads.md`, sequential and parallel, with their answer checks |
 //! | [`measure`] | timing with warm-up and repetitions (median, min, max), the result record (CSV row / JSON line) |
+//! | [`models`] | Amdahl and Gustafson laws, fitting the serial fraction to measured speedups |
 //! | [`alloc`] | the tracking global allocator: peak heap memory of a piece of code |
 //! | [`results`] | speedup, efficiency, result tables and the speedup plot |
 //! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |
@@ -28,6 +29,7 @@ pub mod error;
 pub mod exercises;
 pub mod lab;
 pub mod measure;
+pub mod models;
 pub mod output;
 pub mod plot;
 pub mod progress;
