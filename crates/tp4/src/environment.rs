@@ -518,9 +518,15 @@ mod tests {
     }
 
     #[test]
-    fn usable_matches_std_on_this_machine() {
-        // std reads the same affinity mask and quotas: both must agree.
+    fn usable_agrees_with_std_on_this_machine() {
+        // std reads the same affinity mask and quotas, but rounds a fractional quota
+        // down where the lab rounds it up: the lab's figure is std's or one more.
         let std_n = std::thread::available_parallelism().unwrap().get();
-        assert_eq!(usable_cpus(), std_n);
+        let usable = usable_cpus();
+        assert!(
+            usable == std_n || usable == std_n + 1,
+            "tp4 {usable}, std {std_n}"
+        );
+        assert!(usable <= logical_cpus());
     }
 }

@@ -33,7 +33,7 @@ pub enum Error {
         message: String,
     },
     /// An input/output operation failed on a file or directory.
-    #[error("{action} {path} : {source}", path = .path.display())]
+    #[error("{action} {path} : {reason}", path = .path.display(), reason = french_io(.source))]
     Io {
         /// What the lab was doing, in French ("lecture de", "écriture de"...).
         action: &'static str,
@@ -71,6 +71,26 @@ pub enum Error {
     /// Anything else, already phrased in French.
     #[error("{0}")]
     Other(String),
+}
+
+/// An I/O error in French, for the common kinds (the OS gives English text).
+pub fn french_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    let what = match e.kind() {
+        NotFound => "fichier ou dossier introuvable",
+        PermissionDenied => "permission refusée",
+        NotADirectory => "un élément du chemin n'est pas un dossier",
+        IsADirectory => "c'est un dossier, pas un fichier",
+        AlreadyExists => "existe déjà",
+        StorageFull => "disque plein",
+        ReadOnlyFilesystem => "système de fichiers en lecture seule",
+        InvalidData => "données invalides (pas de l'UTF-8 ?)",
+        UnexpectedEof => "fin de fichier inattendue (fichier tronqué ?)",
+        BrokenPipe => "tube fermé par l'autre côté",
+        OutOfMemory => "mémoire insuffisante",
+        _ => return e.to_string(),
+    };
+    format!("{what} ({e})")
 }
 
 /// The result type of the lab's fallible functions.

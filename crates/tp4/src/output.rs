@@ -76,22 +76,16 @@ pub fn write_json_lines<T: serde::Serialize>(path: &Path, rows: &[T]) -> Result<
 
 /// Checks, before a run starts, that `dir` exists (creating it) and can be written.
 pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        return Err(Error::OutputNotWritable {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        });
-    }
-    match tempfile::Builder::new()
+    let refused = |e: std::io::Error| Error::OutputNotWritable {
+        path: dir.to_path_buf(),
+        reason: crate::error::french_io(&e),
+    };
+    std::fs::create_dir_all(dir).map_err(refused)?;
+    tempfile::Builder::new()
         .prefix(".tp4-test-")
         .tempfile_in(dir)
-    {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::OutputNotWritable {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        }),
-    }
+        .map(drop)
+        .map_err(refused)
 }
 
 /// A terminal table with French headers (rendered with `comfy-table`); the first

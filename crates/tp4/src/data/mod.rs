@@ -132,3 +132,32 @@ pub fn generate_files(
     }
     Ok(vec![t_path, c_path])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The files shipped in `data/` are exactly what the generator writes at their
+    /// sizes: anyone can regenerate them, and nobody edited them by hand.
+    #[test]
+    fn shipped_files_are_regenerated_byte_for_byte() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+        let dir = tempfile::tempdir().unwrap();
+        generate_files(dir.path(), SHIPPED_ROWS, SHIPPED_CORPUS_MB, false).unwrap();
+        for name in [TRANSACTIONS_FILE, CORPUS_FILE] {
+            let a = std::fs::read(shipped.join(name)).unwrap();
+            let b = std::fs::read(dir.path().join(name)).unwrap();
+            assert!(a == b, "{name} differs from what `tp4 donnees` generates");
+        }
+    }
+
+    #[test]
+    fn zero_and_absurd_sizes_are_refused_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rows, mb) in [(0, 1), (10, 0), (u64::MAX, 1), (10, u64::MAX / 2)] {
+            let err = generate_files(dir.path(), rows, mb, false).unwrap_err();
+            assert!(matches!(err, Error::InvalidParameter(_)), "{err}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

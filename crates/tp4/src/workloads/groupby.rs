@@ -186,11 +186,18 @@ pub fn seq(path: &Path) -> Result<GroupBy> {
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
+                let what = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { len, .. } => {
+                        format!("{len} champs au lieu de 6")
+                    }
+                    csv::ErrorKind::Io(io) => crate::error::french_io(io),
+                    _ => e.to_string(),
+                };
                 return Err(malformed(
                     path,
                     line,
                     "ligne",
-                    format!("{} (format : {HEADER})", e),
+                    format!("{what} (format : {HEADER})"),
                 ));
             }
         }
