@@ -164,8 +164,9 @@ pub fn run_workloads(ctx: &Context) -> Result<(Vec<Measurement>, Section)> {
     section.text(
         "Sur une machine à 2 cœurs l'accélération plafonne à 2. W1 et W2 (calcul pur) s'en \
          approchent ; W3 est limitée par la bande passante mémoire, pas par les cœurs ; W4 et W7 \
-         lisent ici de petits fichiers, où le coût de démarrage des threads pèse. Lancez \
-         `tp4 bench` pour les tailles complètes.",
+         lisent ici de petits fichiers, où le coût de démarrage des threads pèse. Pour W3, \
+         `rayon` utilise le noyau vectorisé de `seq-simd` : comparez-le à `seq-simd` pour \
+         voir l'effet des cœurs seuls. Lancez `tp4 bench` pour les tailles complètes.",
     );
     section.file("resultats.csv");
     section.file("resultats.json");

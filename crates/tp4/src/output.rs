@@ -105,11 +105,12 @@ pub fn table(headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) -> S
     t.to_string()
 }
 
-/// A Markdown table (for `rapport.md`).
-pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+/// A Markdown table (for `rapport.md`); the first `text_columns` columns are
+/// left-aligned, the others right-aligned.
+pub fn markdown_table(headers: &[&str], text_columns: usize, rows: &[Vec<String>]) -> String {
     let mut s = format!("| {} |\n|", headers.join(" | "));
     for i in 0..headers.len() {
-        s.push_str(if i == 0 { "---|" } else { "---:|" });
+        s.push_str(if i < text_columns { "---|" } else { "---:|" });
     }
     s.push('\n');
     for row in rows {
@@ -214,7 +215,7 @@ mod tests {
 
     #[test]
     fn markdown_table_has_alignment_row() {
-        let t = markdown_table(&["a", "b"], &[vec!["x".into(), "1".into()]]);
+        let t = markdown_table(&["a", "b"], 1, &[vec!["x".into(), "1".into()]]);
         assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
     }
 }

@@ -38,8 +38,13 @@ pub fn rows(all: &[Measurement]) -> Vec<Vec<String>> {
         .map(|m| {
             let base = baseline(all, &m.workload);
             let (speedup, efficiency) = match base {
-                // Efficiency only means something for a parallel strategy.
-                Some(b) if m.seconds > 0.0 && crate::workloads::is_sequential(&m.strategy) => {
+                // Efficiency only means something for a parallel strategy working
+                // on a divisible problem (not W5's producer/consumer pair).
+                Some(b)
+                    if m.seconds > 0.0
+                        && (crate::workloads::is_sequential(&m.strategy)
+                            || m.workload == "ipc") =>
+                {
                     (human_ratio(b / m.seconds), "—".into())
                 }
                 Some(b) if m.seconds > 0.0 => (
@@ -75,7 +80,7 @@ pub fn terminal_table(all: &[Measurement]) -> String {
 
 /// The table for `rapport.md`.
 pub fn markdown_table(all: &[Measurement]) -> String {
-    crate::output::markdown_table(&HEADERS, &rows(all))
+    crate::output::markdown_table(&HEADERS, 2, &rows(all))
 }
 
 /// Speedup against workers for one strategy of several workloads, with the ideal
