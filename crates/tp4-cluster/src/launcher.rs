@@ -96,7 +96,8 @@ impl Children {
     fn kill_and_reap(&mut self) {
         for (i, c) in self.children.iter_mut().enumerate() {
             if self.reaped[i].is_none() {
-                if matches!(c.try_wait(), Ok(Some(_))) {
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.reaped[i] = Some(status);
                     continue;
                 }
                 self.killed_by_us[i] = true;
@@ -328,7 +329,23 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
         }
     }
 
-    // End of the run: kill what is left, reap everyone, read what they wrote.
+    // End of the run. After a failure, give the other processes a moment to stop
+    // on their own (they usually abort when their connection to the culprit
+    // closes), so that only the ones really stuck are counted as killed by us.
+    if fault.is_some() {
+        let grace = Instant::now() + Duration::from_millis(400);
+        while Instant::now() < grace && kids.reaped.iter().any(Option::is_none) {
+            for (i, c) in kids.children.iter_mut().enumerate() {
+                if kids.reaped[i].is_none() {
+                    if let Ok(Some(status)) = c.try_wait() {
+                        kids.reaped[i] = Some(status);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Kill what is left, reap everyone, read what they wrote.
     kids.kill_and_reap();
     let wall_seconds = started.elapsed().as_secs_f64();
     let drain_until = Instant::now() + Duration::from_secs(2);
@@ -380,8 +397,9 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
             }
         }
         msg.push_str(&format!(
-            "\n  → le calcul distribué ne reprend pas après la perte d'un processus : les {n} \
-             processus ont été arrêtés ; corrigez la cause et relancez la commande."
+            "\n  → le calcul distribué ne peut pas continuer sans ce processus et ne reprend \
+             pas seul : les {n} processus ont été arrêtés (aucun ne reste en mémoire) ; \
+             corrigez la cause et relancez la commande."
         ));
         return Err(Error::Other(msg));
     }
