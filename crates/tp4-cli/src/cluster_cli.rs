@@ -69,6 +69,20 @@ pub struct RunArgs {
     /// (interne) processus surveillé par le lanceur.
     #[arg(long, hide = true)]
     pub supervise: bool,
+    /// Ne compare pas le résultat à la référence séquentielle (pour les mesures).
+    #[arg(long, hide = true)]
+    pub sans_verification: bool,
+}
+
+/// How the launcher runs one configuration.
+#[derive(Debug, Clone, Copy)]
+struct LaunchOptions {
+    processes: usize,
+    threads: usize,
+    local_partition: bool,
+    limits: Limits,
+    relay: bool,
+    verify: bool,
 }
 
 /// The job measured by `tp4 cluster mesure`.
@@ -103,8 +117,20 @@ pub fn run(ctx: &Context, command: ClusterCommand) -> tp4::Result<ExitCode> {
                 JobArg::Groupby => Job::GroupBy,
             };
             job.input(&ctx.data)?;
+            // The very first run is checked against the sequential reference; the
+            // measurement then checks that every other run gives the same answer.
+            let mut first = true;
             let section = tp4_cluster::measure::run(job, m.repetitions, &ctx.output, |p, t| {
-                launch(ctx, job, p, t, false, Limits::default(), false)
+                let verify = std::mem::take(&mut first);
+                let opts = LaunchOptions {
+                    processes: p,
+                    threads: t,
+                    local_partition: false,
+                    limits: Limits::default(),
+                    relay: false,
+                    verify,
+                };
+                launch(ctx, job, opts)
             })?;
             println!("Fichiers écrits :");
             for f in &section.files {
@@ -154,6 +180,7 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
             output: ctx.output.clone(),
             supervised: a.supervise,
             connect_deadline: limits.startup,
+            verify: !a.sans_verification,
         };
         opts.topology.validate()?;
         if process == 0 {
@@ -169,15 +196,15 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
     }
     tp4::output::ensure_writable_dir(&ctx.output)?;
     job.check_input(&path)?;
-    let report = launch(
-        ctx,
-        job,
-        a.processus,
-        a.threads,
-        a.partition_locale,
+    let opts = LaunchOptions {
+        processes: a.processus,
+        threads: a.threads,
+        local_partition: a.partition_locale,
         limits,
-        true,
-    )?;
+        relay: true,
+        verify: !a.sans_verification,
+    };
+    let report = launch(ctx, job, opts)?;
     println!(
         "Calcul distribué terminé en {} (temps mur, lancement des {} processus compris) ; \
          octets envoyés sur le réseau par timely, tous processus : {}.",
@@ -189,19 +216,11 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
 }
 
 /// Starts `processes` copies of this binary on free loopback ports and waits for them.
-fn launch(
-    ctx: &Context,
-    job: Job,
-    processes: usize,
-    threads: usize,
-    local_partition: bool,
-    limits: Limits,
-    relay: bool,
-) -> tp4::Result<LaunchReport> {
+fn launch(ctx: &Context, job: Job, o: LaunchOptions) -> tp4::Result<LaunchReport> {
     Topology {
         process: 0,
-        threads,
-        addresses: vec![String::new(); processes],
+        threads: o.threads,
+        addresses: vec![String::new(); o.processes],
     }
     .validate()?;
     let program = std::env::current_exe().map_err(|e| {
@@ -209,16 +228,16 @@ fn launch(
             "impossible de trouver le programme tp4 lui-même : {e}"
         ))
     })?;
-    let addresses = tp4_cluster::topology::free_loopback_addresses(processes)?.join(",");
-    let args = (0..processes)
-        .map(|i| child_args(ctx, job, i, threads, &addresses, local_partition, limits))
+    let addresses = tp4_cluster::topology::free_loopback_addresses(o.processes)?.join(",");
+    let args = (0..o.processes)
+        .map(|i| child_args(ctx, job, i, &addresses, o))
         .collect();
     launcher::launch(&LaunchPlan {
         program,
         args,
         env: Vec::new(),
-        limits,
-        relay,
+        limits: o.limits,
+        relay: o.relay,
     })
 }
 
@@ -227,10 +246,8 @@ fn child_args(
     ctx: &Context,
     job: Job,
     i: usize,
-    threads: usize,
     addresses: &str,
-    local_partition: bool,
-    limits: Limits,
+    o: LaunchOptions,
 ) -> Vec<OsString> {
     let mut v: Vec<OsString> = vec![
         "--data".into(),
@@ -240,17 +257,20 @@ fn child_args(
         "cluster".into(),
         job.name().into(),
         "--threads".into(),
-        threads.to_string().into(),
+        o.threads.to_string().into(),
         "--process".into(),
         i.to_string().into(),
         "--adresses".into(),
         addresses.into(),
         "--supervise".into(),
         "--delai-demarrage".into(),
-        limits.startup.as_secs_f64().to_string().into(),
+        o.limits.startup.as_secs_f64().to_string().into(),
     ];
-    if local_partition {
+    if o.local_partition {
         v.push("--partition-locale".into());
+    }
+    if !o.verify {
+        v.push("--sans-verification".into());
     }
     v
 }

@@ -399,3 +399,40 @@ fn bad_options_are_refused_in_french() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("introuvable"), "{err}");
 }
+
+#[test]
+fn mesure_runs_every_configuration_and_explains_the_limit() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let o = tp4(data.path(), out.path())
+        .args([
+            "cluster",
+            "mesure",
+            "--calcul",
+            "groupby",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("ne peuvent pas aller plus vite"), "{text}");
+    let csv = std::fs::read_to_string(out.path().join("cluster_mesures_groupby.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 7, "{csv}");
+    assert!(rows[0].starts_with("processus,threads,secondes"), "{csv}");
+    // One process exchanges nothing; three processes do.
+    assert!(
+        rows[1].starts_with("1,1,") && rows[1].contains(",0,0,0,"),
+        "{csv}"
+    );
+    let three: Vec<&str> = rows[5].split(',').collect();
+    assert_eq!(&three[..2], ["3", "1"]);
+    assert!(three[7].parse::<u64>().unwrap() > 0, "{csv}");
+    assert!(out.path().join("cluster_acceleration_groupby.png").exists());
+}

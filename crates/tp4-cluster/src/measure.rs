@@ -69,13 +69,13 @@ pub fn run(
 ) -> Result<Section> {
     let repetitions = repetitions.max(1);
     let mut points: Vec<Point> = Vec::new();
-    let mut first_answer: Option<(u64, Vec<(String, i64)>)> = None;
+    let mut first_answer: Option<(u64, u64, Vec<(String, i64)>)> = None;
     for (processes, threads) in CONFIGURATIONS {
         eprintln!("Mesure : {processes} processus × {threads} thread(s), {repetitions} fois…");
         let mut reports = Vec::with_capacity(repetitions);
         for _ in 0..repetitions {
             let r = launch_one(processes, threads)?;
-            let answer = (r.summary.total, r.summary.top.clone());
+            let answer = (r.summary.total, r.summary.distinct, r.summary.top.clone());
             match &first_answer {
                 None => first_answer = Some(answer),
                 Some(a) if *a != answer => {
@@ -170,7 +170,7 @@ pub fn run(
             job.name()
         ),
         x_label: "nombre de processus".into(),
-        y_label: "accélération (temps mur de 1 processus × 1 thread / temps mur)".into(),
+        y_label: "accélération (référence : 1 processus × 1 thread)".into(),
         series,
         log_x: false,
     };
@@ -250,5 +250,60 @@ mod tests {
         assert!(c.contains("trop court"), "{c}");
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    fn report(processes: usize, threads: usize, total: u64) -> LaunchReport {
+        LaunchReport {
+            wall_seconds: 0.1 / (processes * threads) as f64,
+            summary: crate::worker::RunSummary {
+                job: "wordcount".into(),
+                processes,
+                threads,
+                seconds: 0.05,
+                total,
+                distinct: 3,
+                top: vec![("a".into(), 2)],
+                pairs: 10,
+                remote_pairs: 4 * (processes as u64 - 1),
+                remote_bytes: 100 * (processes as u64 - 1),
+                wire_bytes_process0: 0,
+                verified: None,
+            },
+            wire_bytes: 150 * (processes as u64 - 1),
+            pids: vec![],
+        }
+    }
+
+    #[test]
+    fn run_writes_csv_and_plot_and_checks_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut calls = Vec::new();
+        let section = run(Job::WordCount, 2, dir.path(), |p, t| {
+            calls.push((p, t));
+            Ok(report(p, t, 6))
+        })
+        .unwrap();
+        assert_eq!(calls.len(), 12);
+        let csv =
+            std::fs::read_to_string(dir.path().join("cluster_mesures_wordcount.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 7, "{csv}");
+        assert!(
+            csv.lines().nth(4).unwrap().starts_with("2,2,0.025,"),
+            "{csv}"
+        );
+        for ext in ["png", "svg"] {
+            assert!(dir
+                .path()
+                .join(format!("cluster_acceleration_wordcount.{ext}"))
+                .exists());
+        }
+        assert!(section.markdown.contains("ne peuvent pas aller plus vite"));
+        // A configuration that finds another answer stops the measurement.
+        let err = run(Job::WordCount, 1, dir.path(), |p, t| {
+            Ok(report(p, t, p as u64))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("réponse fausse"), "{err}");
     }
 }

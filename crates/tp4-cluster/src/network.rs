@@ -218,7 +218,7 @@ fn connect_to(
             }
             Err(e) => last_error = e.to_string(),
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(10));
     }
     Err(Error::Other(format!(
         "le processus {me} n'a pas pu joindre le processus {j} ({addr}) en {} s : {last_error}\n  \
@@ -285,7 +285,7 @@ fn accept_all(
                 sockets[from] = Some(s);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(2));
             }
             Err(e) => return Err(Error::Other(format!("accept sur le processus {me} : {e}"))),
         }
