@@ -45,6 +45,9 @@ pub struct Point {
     pub acceleration: f64,
 }
 
+/// What must be equal between two runs: total, distinct keys, top list.
+type Fingerprint = (u64, u64, Vec<(String, i64)>);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -69,7 +72,7 @@ pub fn run(
 ) -> Result<Section> {
     let repetitions = repetitions.max(1);
     let mut points: Vec<Point> = Vec::new();
-    let mut first_answer: Option<(u64, u64, Vec<(String, i64)>)> = None;
+    let mut first_answer: Option<Fingerprint> = None;
     for (processes, threads) in CONFIGURATIONS {
         eprintln!("Mesure : {processes} processus × {threads} thread(s), {repetitions} fois…");
         let mut reports = Vec::with_capacity(repetitions);
