@@ -87,6 +87,11 @@ pub enum Command {
         numero: u8,
     },
     /// Calcul distribué (timely dataflow) sur plusieurs processus ou machines.
+    #[command(
+        subcommand_value_name = "COMMANDE",
+        subcommand_help_heading = "Commandes",
+        override_usage = "tp4 cluster wordcount|groupby|mesure [OPTIONS DU CALCUL]"
+    )]
     Cluster {
         /// wordcount, groupby ou mesure.
         #[command(subcommand)]

@@ -24,15 +24,25 @@ use tp4_cluster::{Job, Topology};
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
     /// W7 : compte les mots de corpus.txt sur plusieurs processus (map/shuffle/reduce).
+    #[command(override_usage = RUN_USAGE)]
     Wordcount(RunArgs),
     /// W4 : totaux par catégorie et par ville de transactions.csv sur plusieurs processus.
+    #[command(override_usage = RUN_USAGE)]
     Groupby(RunArgs),
     /// Mesure 1, 2, 3 processus × 1, 2 threads : temps, octets échangés, accélération, graphique.
+    #[command(
+        override_usage = "tp4 cluster mesure [--calcul wordcount|groupby] [--repetitions R]"
+    )]
     Mesure(MeasureArgs),
 }
 
+/// The usage line of `tp4 cluster wordcount|groupby`.
+const RUN_USAGE: &str = "tp4 cluster wordcount|groupby [--processus N] [--threads T]\n       \
+     tp4 cluster wordcount|groupby --hostfile FICHIER --process I [--threads T]";
+
 /// Options of a distributed run.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Options du calcul")]
 pub struct RunArgs {
     /// Nombre de processus lancés sur cette machine (127.0.0.1).
     #[arg(
@@ -96,6 +106,7 @@ pub enum JobArg {
 
 /// Options of `tp4 cluster mesure`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Options de la mesure")]
 pub struct MeasureArgs {
     /// Calcul mesuré.
     #[arg(long, value_enum, default_value = "wordcount")]
