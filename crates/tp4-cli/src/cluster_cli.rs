@@ -191,6 +191,8 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
             output: ctx.output.clone(),
             supervised: a.supervise,
             connect_deadline: limits.startup,
+            // Under the launcher, the launcher enforces the total delay.
+            total_deadline: (!a.supervise).then_some(limits.total),
             verify: !a.sans_verification,
         };
         opts.topology.validate()?;

@@ -173,6 +173,19 @@ fn hostfile_mode_runs_processes_started_by_hand() {
         .total;
     assert_eq!(summary(out.path(), "wordcount")["total"], total);
 
+    // Alone, process 0 waits for process 1, but no longer than --delai.
+    let started = Instant::now();
+    let o = tp4(data.path(), out.path())
+        .args(["cluster", "wordcount", "--delai", "1.5", "--hostfile"])
+        .arg(&hosts)
+        .args(["--process", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(err.contains("délai total de 1,5 s"), "{err}");
+
     // A broken hostfile is refused with its line.
     std::fs::write(&hosts, "127.0.0.1:1\nmachine-sans-port\n").unwrap();
     let o = tp4(data.path(), out.path())

@@ -125,6 +125,11 @@ struct Fault {
     what: String,
 }
 
+/// A duration in seconds, French style ("2", "1,5").
+pub fn seconds_fr(d: Duration) -> String {
+    d.as_secs_f64().to_string().replace('.', ",")
+}
+
 /// Describes an exit status in French.
 fn describe(status: &ExitStatus) -> String {
     #[cfg(unix)]
@@ -301,7 +306,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
                         process: i,
                         what: format!(
                             "n'a pas démarré : aucun signe de vie après {} s",
-                            plan.limits.startup.as_secs_f64()
+                            seconds_fr(plan.limits.startup)
                         ),
                     })
                 }
@@ -310,7 +315,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
                         process: i,
                         what: format!(
                             "ne répond plus depuis {} s (gelé, arrêté ou surchargé)",
-                            plan.limits.silence.as_secs_f64()
+                            seconds_fr(plan.limits.silence)
                         ),
                     })
                 }
@@ -323,7 +328,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
                 process: slowest,
                 what: format!(
                     "n'a pas fini dans le délai total de {} s",
-                    plan.limits.total.as_secs_f64()
+                    seconds_fr(plan.limits.total)
                 ),
             });
         }

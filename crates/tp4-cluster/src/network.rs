@@ -224,7 +224,7 @@ fn connect_to(
         "le processus {me} n'a pas pu joindre le processus {j} ({addr}) en {} s : {last_error}\n  \
          → le processus {j} est-il lancé (avec --process {j}) ? l'adresse est-elle joignable \
          (pare-feu) ? Relancez tous les processus.",
-        deadline.as_secs()
+        crate::launcher::seconds_fr(deadline)
     )))
 }
 
@@ -255,7 +255,7 @@ fn accept_all(
                 "le processus {me} attend toujours le(s) processus {} après {} s\n  → sont-ils \
                  lancés avec le même fichier d'hôtes ? Relancez tous les processus.",
                 missing.join(", "),
-                deadline.as_secs()
+                crate::launcher::seconds_fr(deadline)
             )));
         }
         match listener.accept() {
@@ -309,6 +309,34 @@ mod tests {
         let mut bad = h.encode(1);
         bad[0] = b'X';
         assert_eq!(Handshake::decode(&bad), None);
+    }
+
+    #[test]
+    fn processes_of_different_shapes_refuse_each_other() {
+        let addresses = crate::topology::free_loopback_addresses(2).unwrap();
+        let hello = |threads| Handshake {
+            processes: 2,
+            threads,
+            job: 7,
+            local_partition: 0,
+        };
+        let spawn = |process: usize, threads: usize| {
+            let t = Topology {
+                process,
+                threads,
+                addresses: addresses.clone(),
+            };
+            std::thread::spawn(move || {
+                connect(&t, hello(threads as u32), Duration::from_secs(5))
+                    .err()
+                    .map(|e| e.to_string())
+            })
+        };
+        let (p0, p1) = (spawn(0, 1), spawn(1, 2));
+        let e0 = p0.join().unwrap().expect("process 0 must refuse");
+        let e1 = p1.join().unwrap().expect("process 1 must be refused");
+        assert!(e0.contains("ne fait pas le même calcul"), "{e0}");
+        assert!(e1.contains("refuse le processus 1"), "{e1}");
     }
 
     #[test]

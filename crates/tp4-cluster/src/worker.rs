@@ -46,6 +46,9 @@ pub struct WorkerOptions {
     pub supervised: bool,
     /// How long to wait for the other processes to connect.
     pub connect_deadline: Duration,
+    /// Without a launcher (hostfile mode), the process ends itself after this long:
+    /// a frozen peer on another host must not leave it waiting forever.
+    pub total_deadline: Option<Duration>,
     /// Process 0 checks the answer against the single-machine reference (a
     /// sequential pass over the file: the measurements turn it off after checking
     /// their first run, so that it does not weigh on the times).
@@ -124,6 +127,9 @@ pub fn run(mut opts: WorkerOptions) -> Result<()> {
         start_heartbeat();
         exit_when_stdin_closes(me);
     }
+    if let Some(limit) = opts.total_deadline {
+        exit_after(me, limit);
+    }
     let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline)?;
     if opts.supervised {
         println!("{DONE_PREFIX}{}", outcome.wire_bytes);
@@ -183,6 +189,21 @@ fn exit_when_stdin_closes(process: usize) {
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         eprintln!("erreur : processus {process} : le lanceur a disparu, arrêt.");
         std::process::exit(3);
+    });
+}
+
+/// Ends the process with a French error if the run is still going after `limit`.
+fn exit_after(process: usize, limit: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!(
+            "erreur : processus {process} : le calcul dépasse le délai total de {} s (--delai) ; \
+             un autre processus est peut-être gelé ou trop lent.\n  → arrêt de ce processus ; \
+             arrêtez les autres et relancez-les tous (avec un --delai plus grand si le calcul \
+             est simplement long).",
+            crate::launcher::seconds_fr(limit)
+        );
+        std::process::exit(1);
     });
 }
 
@@ -450,6 +471,7 @@ mod tests {
             output: dir.path().join("sortie"),
             supervised: false,
             connect_deadline: Duration::from_secs(5),
+            total_deadline: None,
             verify: true,
         };
         let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline).unwrap();
