@@ -449,3 +449,69 @@ fn mesure_runs_every_configuration_and_explains_the_limit() {
     assert!(three[7].parse::<u64>().unwrap() > 0, "{csv}");
     assert!(out.path().join("cluster_acceleration_groupby.png").exists());
 }
+
+#[test]
+fn local_partitions_add_up_across_hosts() {
+    // Two "hosts" on this machine, each with its own data folder (its partition).
+    let whole = data_dir();
+    let text = std::fs::read_to_string(whole.path().join("corpus.txt")).unwrap();
+    let cut = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+    let parts = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    std::fs::write(parts[0].path().join("corpus.txt"), &text[..cut]).unwrap();
+    std::fs::write(parts[1].path().join("corpus.txt"), &text[cut..]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let hosts = out.path().join("hotes.txt");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let children: Vec<Child> = (0..2)
+        .map(|i| {
+            tp4(parts[i].path(), out.path())
+                .args([
+                    "cluster",
+                    "wordcount",
+                    "--partition-locale",
+                    "--threads",
+                    "2",
+                ])
+                .arg("--hostfile")
+                .arg(&hosts)
+                .args(["--process", &i.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let text0 = String::from_utf8_lossy(&outputs[0].stdout);
+    assert!(
+        outputs.iter().all(|o| o.status.success()),
+        "{text0}{}",
+        String::from_utf8_lossy(&outputs[0].stderr)
+    );
+    assert!(
+        text0.contains("chaque processus a lu sa propre partition"),
+        "{text0}"
+    );
+    // The answer is that of the whole corpus.
+    let reference = wordcount::seq(&whole.path().join("corpus.txt")).unwrap();
+    let s = summary(out.path(), "wordcount");
+    assert_eq!(s["total"], reference.total);
+    assert_eq!(s["distinct"], reference.distinct());
+    assert_eq!(s["verified"], serde_json::Value::Null);
+}
