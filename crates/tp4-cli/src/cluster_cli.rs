@@ -277,7 +277,12 @@ fn child_args(
         addresses.into(),
         "--supervise".into(),
         "--delai-demarrage".into(),
-        o.limits.startup.as_secs_f64().to_string().into(),
+        // The launcher decides when a process never started: the processes wait
+        // for each other longer than that, so that the launcher names the right one.
+        (o.limits.startup * 2 + Duration::from_secs(5))
+            .as_secs_f64()
+            .to_string()
+            .into(),
     ];
     if o.local_partition {
         v.push("--partition-locale".into());
