@@ -86,6 +86,17 @@ pub enum Command {
         #[arg(value_parser = clap::value_parser!(u8).range(1..=7))]
         numero: u8,
     },
+    /// Calcul distribué (timely dataflow) sur plusieurs processus ou machines.
+    #[command(
+        subcommand_value_name = "COMMANDE",
+        subcommand_help_heading = "Commandes",
+        override_usage = "tp4 cluster wordcount|groupby|mesure [OPTIONS DU CALCUL]"
+    )]
+    Cluster {
+        /// wordcount, groupby ou mesure.
+        #[command(subcommand)]
+        commande: crate::cluster_cli::ClusterCommand,
+    },
 }
 
 /// Prints a clap error in French and returns its exit code (0 for help/version).
@@ -162,6 +173,7 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             print_files(&ctx, &section.files);
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Cluster { commande }) => crate::cluster_cli::run(&ctx, commande),
     }
 }
 

@@ -3,6 +3,7 @@
 //! and turns errors into French messages and exit codes.
 
 mod cli;
+mod cluster_cli;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,0 +1,298 @@
+//! `tp4 cluster`: the command line of the distributed part (crate `tp4-cluster`).
+//!
+//! - `tp4 cluster wordcount|groupby --processus N --threads T`: the launcher starts
+//!   N copies of this very binary on free 127.0.0.1 ports and watches them.
+//! - `tp4 cluster wordcount|groupby --hostfile F --process I`: this process is
+//!   process I of a run whose processes are listed in F (one per host).
+//! - `tp4 cluster mesure`: 1, 2, 3 processes × 1, 2 threads, table and plot.
+//!
+//! The launcher calls the binary back with hidden options (`--adresses`,
+//! `--supervise`): that is the process mode of `tp4_cluster::worker`.
+
+use clap::{Args, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use tp4::lab::Context;
+use tp4_cluster::dataflow::Input;
+use tp4_cluster::launcher::{self, LaunchPlan, LaunchReport, Limits};
+use tp4_cluster::worker::{self, WorkerOptions};
+use tp4_cluster::{Job, Topology};
+
+/// What `tp4 cluster` can do.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// W7 : compte les mots de corpus.txt sur plusieurs processus (map/shuffle/reduce).
+    #[command(override_usage = RUN_USAGE)]
+    Wordcount(RunArgs),
+    /// W4 : totaux par catégorie et par ville de transactions.csv sur plusieurs processus.
+    #[command(override_usage = RUN_USAGE)]
+    Groupby(RunArgs),
+    /// Mesure 1, 2, 3 processus × 1, 2 threads : temps, octets échangés, accélération, graphique.
+    #[command(
+        override_usage = "tp4 cluster mesure [--calcul wordcount|groupby] [--repetitions R]"
+    )]
+    Mesure(MeasureArgs),
+}
+
+/// The usage line of `tp4 cluster wordcount|groupby`.
+const RUN_USAGE: &str = "tp4 cluster wordcount|groupby [--processus N] [--threads T]\n       \
+     tp4 cluster wordcount|groupby --hostfile FICHIER --process I [--threads T]";
+
+/// Options of a distributed run.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Options du calcul")]
+pub struct RunArgs {
+    /// Nombre de processus lancés sur cette machine (127.0.0.1).
+    #[arg(
+        long,
+        default_value_t = 2,
+        value_name = "N",
+        conflicts_with = "hostfile"
+    )]
+    pub processus: usize,
+    /// Threads de calcul (travailleurs timely) par processus.
+    #[arg(long, default_value_t = 1, value_name = "T")]
+    pub threads: usize,
+    /// Fichier d'hôtes : une ligne `hôte:port` par processus (plusieurs machines).
+    #[arg(long, value_name = "FICHIER", requires = "process")]
+    pub hostfile: Option<PathBuf>,
+    /// Numéro de ce processus (0 à N-1) dans le fichier d'hôtes ; le 0 affiche et écrit le résultat.
+    #[arg(long, value_name = "I")]
+    pub process: Option<usize>,
+    /// Chaque machine lit son propre fichier (sa partition) au lieu d'une part du même fichier.
+    #[arg(long)]
+    pub partition_locale: bool,
+    /// Secondes accordées à un processus pour démarrer (et aux connexions entre machines).
+    #[arg(long, default_value_t = 20.0, value_name = "S")]
+    pub delai_demarrage: f64,
+    /// Secondes de silence après lesquelles un processus est déclaré gelé.
+    #[arg(long, default_value_t = 5.0, value_name = "S")]
+    pub delai_silence: f64,
+    /// Durée maximale de tout le calcul, en secondes.
+    #[arg(long, default_value_t = 600.0, value_name = "S")]
+    pub delai: f64,
+    /// (interne) adresses des processus lancés par le lanceur, séparées par des virgules.
+    #[arg(long, hide = true, value_name = "LISTE", requires = "process")]
+    pub adresses: Option<String>,
+    /// (interne) processus surveillé par le lanceur.
+    #[arg(long, hide = true)]
+    pub supervise: bool,
+    /// Ne compare pas le résultat à la référence séquentielle (pour les mesures).
+    #[arg(long, hide = true)]
+    pub sans_verification: bool,
+}
+
+/// How the launcher runs one configuration.
+#[derive(Debug, Clone, Copy)]
+struct LaunchOptions {
+    processes: usize,
+    threads: usize,
+    local_partition: bool,
+    limits: Limits,
+    relay: bool,
+    verify: bool,
+}
+
+/// The job measured by `tp4 cluster mesure`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum JobArg {
+    /// W7 wordcount.
+    Wordcount,
+    /// W4 groupby.
+    Groupby,
+}
+
+/// Options of `tp4 cluster mesure`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Options de la mesure")]
+pub struct MeasureArgs {
+    /// Calcul mesuré.
+    #[arg(long, value_enum, default_value = "wordcount")]
+    pub calcul: JobArg,
+    /// Nombre de lancements par configuration (la médiane est retenue).
+    #[arg(long, default_value_t = 3, value_name = "R")]
+    pub repetitions: usize,
+}
+
+/// Runs `tp4 cluster ...`.
+pub fn run(ctx: &Context, command: ClusterCommand) -> tp4::Result<ExitCode> {
+    match command {
+        ClusterCommand::Wordcount(a) => run_job(ctx, Job::WordCount, a),
+        ClusterCommand::Groupby(a) => run_job(ctx, Job::GroupBy, a),
+        ClusterCommand::Mesure(m) => {
+            tp4::output::ensure_writable_dir(&ctx.output)?;
+            let job = match m.calcul {
+                JobArg::Wordcount => Job::WordCount,
+                JobArg::Groupby => Job::GroupBy,
+            };
+            job.input(&ctx.data)?;
+            // The very first run is checked against the sequential reference; the
+            // measurement then checks that every other run gives the same answer.
+            let mut first = true;
+            let section = tp4_cluster::measure::run(job, m.repetitions, &ctx.output, |p, t| {
+                let verify = std::mem::take(&mut first);
+                let opts = LaunchOptions {
+                    processes: p,
+                    threads: t,
+                    local_partition: false,
+                    limits: Limits::default(),
+                    relay: false,
+                    verify,
+                };
+                launch(ctx, job, opts)
+            })?;
+            println!("Fichiers écrits :");
+            for f in &section.files {
+                println!("  {}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn seconds(s: f64, option: &str) -> tp4::Result<Duration> {
+    if !(s.is_finite() && s > 0.0 && s < 1e6) {
+        return Err(tp4::Error::InvalidParameter(format!(
+            "{option} {s} : donnez un nombre de secondes positif"
+        )));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
+    let limits = Limits {
+        startup: seconds(a.delai_demarrage, "--delai-demarrage")?,
+        silence: seconds(a.delai_silence, "--delai-silence")?,
+        total: seconds(a.delai, "--delai")?,
+    };
+    let path = job.input(&ctx.data)?;
+    let addresses = match (&a.adresses, &a.hostfile) {
+        (Some(list), _) => Some(list.split(',').map(str::to_string).collect::<Vec<_>>()),
+        (None, Some(f)) => Some(tp4_cluster::topology::read_hostfile(f)?),
+        (None, None) => None,
+    };
+    if let Some(addresses) = addresses {
+        // Process mode: this process is one of the run.
+        let process = a.process.unwrap_or(0);
+        let opts = WorkerOptions {
+            topology: Topology {
+                process,
+                threads: a.threads,
+                addresses,
+            },
+            input: Input {
+                job,
+                path,
+                local_partition: a.partition_locale,
+                fault: None,
+            },
+            output: ctx.output.clone(),
+            supervised: a.supervise,
+            connect_deadline: limits.startup,
+            // Under the launcher, the launcher enforces the total delay.
+            total_deadline: (!a.supervise).then_some(limits.total),
+            verify: !a.sans_verification,
+        };
+        opts.topology.validate()?;
+        if process == 0 {
+            tp4::output::ensure_writable_dir(&ctx.output)?;
+        }
+        worker::run(opts)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.process.is_some() {
+        return Err(tp4::Error::InvalidParameter(
+            "--process n'a de sens qu'avec --hostfile (plusieurs machines)".into(),
+        ));
+    }
+    tp4::output::ensure_writable_dir(&ctx.output)?;
+    job.check_input(&path)?;
+    let opts = LaunchOptions {
+        processes: a.processus,
+        threads: a.threads,
+        local_partition: a.partition_locale,
+        limits,
+        relay: true,
+        verify: !a.sans_verification,
+    };
+    let report = launch(ctx, job, opts)?;
+    println!(
+        "Calcul distribué terminé en {} (temps mur, lancement des {} processus compris) ; \
+         octets envoyés sur le réseau par timely, tous processus : {}.",
+        tp4::measure::human_seconds(report.wall_seconds),
+        a.processus,
+        tp4::alloc::human_bytes(report.wire_bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts `processes` copies of this binary on free loopback ports and waits for them.
+fn launch(ctx: &Context, job: Job, o: LaunchOptions) -> tp4::Result<LaunchReport> {
+    Topology {
+        process: 0,
+        threads: o.threads,
+        addresses: vec![String::new(); o.processes],
+    }
+    .validate()?;
+    let program = std::env::current_exe().map_err(|e| {
+        tp4::Error::Other(format!(
+            "impossible de trouver le programme tp4 lui-même : {e}"
+        ))
+    })?;
+    let addresses = tp4_cluster::topology::free_loopback_addresses(o.processes)?.join(",");
+    let args = (0..o.processes)
+        .map(|i| child_args(ctx, job, i, &addresses, o))
+        .collect();
+    launcher::launch(&LaunchPlan {
+        program,
+        args,
+        env: Vec::new(),
+        limits: o.limits,
+        relay: o.relay,
+    })
+}
+
+/// The command line of process `i` under the launcher.
+fn child_args(
+    ctx: &Context,
+    job: Job,
+    i: usize,
+    addresses: &str,
+    o: LaunchOptions,
+) -> Vec<OsString> {
+    let mut v: Vec<OsString> = vec![
+        "--data".into(),
+        absolute(&ctx.data).into(),
+        "--output".into(),
+        absolute(&ctx.output).into(),
+        "cluster".into(),
+        job.name().into(),
+        "--threads".into(),
+        o.threads.to_string().into(),
+        "--process".into(),
+        i.to_string().into(),
+        "--adresses".into(),
+        addresses.into(),
+        "--supervise".into(),
+        "--delai-demarrage".into(),
+        // The launcher decides when a process never started: the processes wait
+        // for each other longer than that, so that the launcher names the right one.
+        (o.limits.startup * 2 + Duration::from_secs(5))
+            .as_secs_f64()
+            .to_string()
+            .into(),
+    ];
+    if o.local_partition {
+        v.push("--partition-locale".into());
+    }
+    if !o.verify {
+        v.push("--sans-verification".into());
+    }
+    v
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,517 @@
+//! `tp4 cluster`: answers identical to the single-machine references for 1, 2 and 3
+//! processes, and a launcher that ends a failed run quickly, with a French error
+//! naming the process, and leaves no process behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+use tp4::workloads::{groupby, wordcount};
+
+const TP4: &str = env!("CARGO_BIN_EXE_tp4");
+
+/// A data directory with a 1 MB corpus and 3 000 transactions (generated once per test).
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    tp4::data::corpus::generate(&dir.path().join("corpus.txt"), 1, |_| {}).unwrap();
+    tp4::data::transactions::generate(&dir.path().join("transactions.csv"), 3_000, |_| {}).unwrap();
+    dir
+}
+
+fn tp4(data: &Path, output: &Path) -> Command {
+    let mut c = Command::new(TP4);
+    c.arg("--data").arg(data).arg("--output").arg(output);
+    c
+}
+
+/// The word counts of `cluster_wordcount.csv`.
+fn read_counts(output: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(output.join("cluster_wordcount.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("mot,occurrences"));
+    lines
+        .map(|l| {
+            let (w, c) = l.rsplit_once(',').unwrap();
+            (w.to_string(), c.parse().unwrap())
+        })
+        .collect()
+}
+
+fn summary(output: &Path, job: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(output.join(format!("cluster_{job}.json"))).unwrap();
+    serde_json::from_str(text.trim()).unwrap()
+}
+
+#[test]
+fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
+    let data = data_dir();
+    let corpus = data.path().join("corpus.txt");
+    let reference = wordcount::seq(&corpus).unwrap();
+    let mut expected: Vec<(String, u64)> = reference
+        .counts
+        .iter()
+        .map(|(w, &c)| (String::from_utf8_lossy(w).into_owned(), c))
+        .collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let top: Vec<serde_json::Value> = reference
+        .top(10)
+        .into_iter()
+        .map(|(w, c)| serde_json::json!([w, c]))
+        .collect();
+    let g = groupby::seq(&data.path().join("transactions.csv")).unwrap();
+
+    for (processes, threads) in [(1, 1), (2, 1), (3, 1), (2, 2)] {
+        let out = tempfile::tempdir().unwrap();
+        let run = tp4(data.path(), out.path())
+            .args(["cluster", "wordcount", "--processus"])
+            .arg(processes.to_string())
+            .arg("--threads")
+            .arg(threads.to_string())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "{processes}×{threads}: {stdout}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            stdout.contains("identique à la référence séquentielle"),
+            "{stdout}"
+        );
+        assert_eq!(read_counts(out.path()), expected, "{processes}×{threads}");
+        let s = summary(out.path(), "wordcount");
+        assert_eq!(s["total"], reference.total);
+        assert_eq!(s["top"], serde_json::Value::Array(top.clone()));
+        assert_eq!(s["processes"], processes);
+        if processes > 1 {
+            assert!(s["remote_bytes"].as_u64().unwrap() > 0);
+        }
+
+        let run = tp4(data.path(), out.path())
+            .args(["cluster", "groupby", "--processus"])
+            .arg(processes.to_string())
+            .arg("--threads")
+            .arg(threads.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let csv = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();
+        for (name, cents, rows) in g.categories() {
+            assert!(
+                csv.contains(&format!("\ncategorie,{name},{cents},{rows}\n")),
+                "{name}: {csv}"
+            );
+        }
+        let s = summary(out.path(), "groupby");
+        assert_eq!(s["total"], g.rows());
+        let top3: Vec<serde_json::Value> = g
+            .top_cities(3)
+            .into_iter()
+            .map(|(c, v)| serde_json::json!([c, v]))
+            .collect();
+        assert_eq!(s["top"], serde_json::Value::Array(top3));
+    }
+}
+
+#[test]
+fn hostfile_mode_runs_processes_started_by_hand() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let hosts = out.path().join("hotes.txt");
+    std::fs::write(
+        &hosts,
+        format!(
+            "# deux processus\n127.0.0.1:{}\n127.0.0.1:{}\n",
+            ports[0], ports[1]
+        ),
+    )
+    .unwrap();
+    let start = |i: usize| {
+        tp4(data.path(), out.path())
+            .args(["cluster", "wordcount", "--threads", "2", "--hostfile"])
+            .arg(&hosts)
+            .args(["--process", &i.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Process 1 first: it must wait for process 0 rather than fail.
+    let p1 = start(1);
+    std::thread::sleep(Duration::from_millis(300));
+    let p0 = start(0);
+    let o0 = p0.wait_with_output().unwrap();
+    let o1 = p1.wait_with_output().unwrap();
+    let text0 = String::from_utf8_lossy(&o0.stdout);
+    assert!(o0.status.success() && o1.status.success(), "{text0}");
+    assert!(text0.contains("2 processus × 2 thread(s)"), "{text0}");
+    assert!(
+        text0.contains("identique à la référence séquentielle"),
+        "{text0}"
+    );
+    assert!(
+        text0.contains("Octets envoyés sur le réseau par ce processus"),
+        "{text0}"
+    );
+    assert!(o1.stdout.is_empty(), "only process 0 reports");
+    let total = wordcount::seq(&data.path().join("corpus.txt"))
+        .unwrap()
+        .total;
+    assert_eq!(summary(out.path(), "wordcount")["total"], total);
+
+    // Alone, process 0 waits for process 1, but no longer than --delai.
+    let started = Instant::now();
+    let o = tp4(data.path(), out.path())
+        .args(["cluster", "wordcount", "--delai", "1.5", "--hostfile"])
+        .arg(&hosts)
+        .args(["--process", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(err.contains("délai total de 1,5 s"), "{err}");
+
+    // A broken hostfile is refused with its line.
+    std::fs::write(&hosts, "127.0.0.1:1\nmachine-sans-port\n").unwrap();
+    let o = tp4(data.path(), out.path())
+        .args(["cluster", "wordcount", "--hostfile"])
+        .arg(&hosts)
+        .args(["--process", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("ligne 2") && err.contains("machine-sans-port"),
+        "{err}"
+    );
+}
+
+/// The launcher, started with a simulated fault, and the pids of its children
+/// (read from its first line on stderr).
+struct Run {
+    launcher: Child,
+    pids: Vec<u32>,
+    stderr: BufReader<std::process::ChildStderr>,
+    started: Instant,
+}
+
+fn launch(data: &Path, output: &Path, fault: &str, extra: &[&str]) -> Run {
+    let mut launcher = tp4(data, output)
+        .args(["cluster", "wordcount", "--processus", "3"])
+        .args(extra)
+        .env("TP4_CLUSTER_FAUTE", fault)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(launcher.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.starts_with("Lancement de 3 processus"), "{first}");
+    let pids: Vec<u32> = first
+        .split("pid ")
+        .skip(1)
+        .map(|s| {
+            s.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(pids.len(), 3, "{first}");
+    Run {
+        launcher,
+        pids,
+        stderr,
+        started: Instant::now(),
+    }
+}
+
+impl Run {
+    /// Waits (at most `limit`) for the launcher; returns its status, its error
+    /// output and how long the run took.
+    fn finish(mut self, limit: Duration) -> (ExitStatus, String, Duration) {
+        loop {
+            if let Some(status) = self.launcher.try_wait().unwrap() {
+                let mut rest = String::new();
+                for line in self.stderr.lines() {
+                    rest.push_str(&line.unwrap());
+                    rest.push('\n');
+                }
+                return (status, rest, self.started.elapsed());
+            }
+            if self.started.elapsed() > limit {
+                let _ = self.launcher.kill();
+                let _ = self.launcher.wait();
+                for p in &self.pids {
+                    signal(*p, "-KILL");
+                }
+                panic!("the launcher did not end the run within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(sig).arg(pid.to_string()).status();
+}
+
+/// True while `pid` is a live (not zombie) process.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
+            !matches!(state, Some('Z') | Some('X'))
+        }
+        Err(_) => false,
+    }
+}
+
+fn assert_no_process_left(pids: &[u32]) {
+    let until = Instant::now() + Duration::from_secs(3);
+    while pids.iter().any(|&p| alive(p)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+    for &p in &left {
+        signal(p, "-KILL");
+    }
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn a_killed_process_ends_the_run_and_nothing_is_left() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    // Process 2 waits 30 s before reading: the run is still going on when process 1
+    // is killed from outside.
+    let run = launch(data.path(), out.path(), "2:lent:30000", &[]);
+    let pids = run.pids.clone();
+    std::thread::sleep(Duration::from_millis(500));
+    signal(pids[1], "-KILL");
+    let (status, err, took) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        err.contains(&format!("le processus 1 (pid {})", pids[1])) && err.contains("signal 9"),
+        "{err}"
+    );
+    assert!(err.contains("relancez"), "{err}");
+    assert_no_process_left(&pids);
+    assert!(!out.path().join("cluster_wordcount.csv").exists());
+}
+
+#[test]
+fn a_process_that_never_starts_ends_the_run_within_seconds() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let run = launch(
+        data.path(),
+        out.path(),
+        "1:jamais",
+        &["--delai-demarrage", "2"],
+    );
+    let pids = run.pids.clone();
+    let (status, err, took) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        err.contains("le processus 1") && err.contains("n'a pas démarré"),
+        "{err}"
+    );
+    assert_no_process_left(&pids);
+}
+
+#[test]
+fn a_frozen_process_ends_the_run_within_seconds() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let run = launch(
+        data.path(),
+        out.path(),
+        "2:lent:30000",
+        &["--delai-silence", "3"],
+    );
+    let pids = run.pids.clone();
+    std::thread::sleep(Duration::from_millis(500));
+    signal(pids[0], "-STOP");
+    let (status, err, took) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert!(
+        err.contains("le processus 0") && err.contains("ne répond plus"),
+        "{err}"
+    );
+    assert_no_process_left(&pids);
+}
+
+#[test]
+fn a_panicking_worker_aborts_and_is_named() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let run = launch(data.path(), out.path(), "1:panique", &[]);
+    let pids = run.pids.clone();
+    let (status, err, took) = run.finish(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        err.contains("le processus 1") && err.contains("a paniqué") && err.contains("SIGABRT"),
+        "{err}"
+    );
+    assert_no_process_left(&pids);
+}
+
+#[test]
+fn children_exit_when_the_launcher_itself_is_killed() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let mut run = launch(data.path(), out.path(), "0:lent:30000", &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    run.launcher.kill().unwrap();
+    run.launcher.wait().unwrap();
+    assert_no_process_left(&run.pids);
+}
+
+#[test]
+fn bad_options_are_refused_in_french() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let o = tp4(data.path(), out.path())
+        .args(["cluster", "wordcount", "--processus", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("choisissez entre 1 et 64 processus"),
+        "{err}"
+    );
+    let empty: PathBuf = out.path().join("vide");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = tp4(&empty, out.path())
+        .args(["cluster", "groupby", "--processus", "2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("introuvable"), "{err}");
+}
+
+#[test]
+fn mesure_runs_every_configuration_and_explains_the_limit() {
+    let data = data_dir();
+    let out = tempfile::tempdir().unwrap();
+    let o = tp4(data.path(), out.path())
+        .args([
+            "cluster",
+            "mesure",
+            "--calcul",
+            "groupby",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("ne peuvent pas aller plus vite"), "{text}");
+    let csv = std::fs::read_to_string(out.path().join("cluster_mesures_groupby.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 7, "{csv}");
+    assert!(rows[0].starts_with("processus,threads,secondes"), "{csv}");
+    // One process exchanges nothing; three processes do.
+    assert!(
+        rows[1].starts_with("1,1,") && rows[1].contains(",0,0,0,"),
+        "{csv}"
+    );
+    let three: Vec<&str> = rows[5].split(',').collect();
+    assert_eq!(&three[..2], ["3", "1"]);
+    assert!(three[7].parse::<u64>().unwrap() > 0, "{csv}");
+    assert!(out.path().join("cluster_acceleration_groupby.png").exists());
+}
+
+#[test]
+fn local_partitions_add_up_across_hosts() {
+    // Two "hosts" on this machine, each with its own data folder (its partition).
+    let whole = data_dir();
+    let text = std::fs::read_to_string(whole.path().join("corpus.txt")).unwrap();
+    let cut = text[..text.len() / 2].rfind('\n').unwrap() + 1;
+    let parts = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    std::fs::write(parts[0].path().join("corpus.txt"), &text[..cut]).unwrap();
+    std::fs::write(parts[1].path().join("corpus.txt"), &text[cut..]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ports: Vec<u16> = (0..2)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        })
+        .collect();
+    let hosts = out.path().join("hotes.txt");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let children: Vec<Child> = (0..2)
+        .map(|i| {
+            tp4(parts[i].path(), out.path())
+                .args([
+                    "cluster",
+                    "wordcount",
+                    "--partition-locale",
+                    "--threads",
+                    "2",
+                ])
+                .arg("--hostfile")
+                .arg(&hosts)
+                .args(["--process", &i.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let text0 = String::from_utf8_lossy(&outputs[0].stdout);
+    assert!(
+        outputs.iter().all(|o| o.status.success()),
+        "{text0}{}",
+        String::from_utf8_lossy(&outputs[0].stderr)
+    );
+    assert!(
+        text0.contains("chaque processus a lu sa propre partition"),
+        "{text0}"
+    );
+    // The answer is that of the whole corpus.
+    let reference = wordcount::seq(&whole.path().join("corpus.txt")).unwrap();
+    let s = summary(out.path(), "wordcount");
+    assert_eq!(s["total"], reference.total);
+    assert_eq!(s["distinct"], reference.distinct());
+    assert_eq!(s["verified"], serde_json::Value::Null);
+}

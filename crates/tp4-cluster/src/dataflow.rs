@@ -1,0 +1,253 @@
+//! The map/shuffle/reduce dataflow, one timely operator per step.
+//!
+//! ```text
+//!  every worker                                  worker 0
+//!  ┌────────────────────┐   ┌──────────┐   ┌──────────┐   ┌──────────────┐
+//!  │ read + map +       │──▶│ shuffle  │──▶│ reduce   │──▶│ gather       │
+//!  │ combine (its range)│   │ hash(key)│   │ when the │   │ (exchange    │
+//!  └────────────────────┘   │ → worker │   │ input is │   │  to worker 0)│
+//!            │              └──────────┘   │ complete │   └──────────────┘
+//!            └──▶ exchange counter ──────────────────────▶ gather stats
+//! ```
+//!
+//! Timely runs the same dataflow on every worker of every process. A worker only
+//! knows that its input is complete when the *frontier* of its input is empty: no
+//! worker anywhere can still send it data. That is the moment the reducer emits its
+//! totals, exactly once. Nothing is retried: if a process disappears the run fails
+//! (see the launcher) and is started again.
+
+use crate::hash::{destination, FnvMap};
+use crate::jobs::{combine, Job, Key, Value};
+use crate::topology::Topology;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::Operator;
+use timely::worker::Worker;
+
+/// A pair on its way to its reducer: destination worker, key, value.
+pub type Routed = (u32, Key, Value);
+
+/// What each worker reports about its part of the shuffle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShuffleStats {
+    /// The global index of the worker.
+    pub worker: u32,
+    /// Pairs it sent into the shuffle (after its combiner).
+    pub pairs: u64,
+    /// Of those, pairs sent to a worker of another process (they cross the network).
+    pub remote_pairs: u64,
+    /// Serialised size of the remote pairs, in bytes (our own count of the payload
+    /// of the exchange: key length + key + two 8-byte numbers + destination).
+    pub remote_bytes: u64,
+    /// The error met while reading its range, if any (French message).
+    pub error: Option<String>,
+}
+
+/// What worker 0 holds at the end of the run.
+#[derive(Debug, Clone, Default)]
+pub struct Gathered {
+    /// One reduced pair per key.
+    pub pairs: Vec<(Key, Value)>,
+    /// One record per worker.
+    pub stats: Vec<ShuffleStats>,
+}
+
+/// Where a worker's input comes from.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The job.
+    pub job: Job,
+    /// The input file on this host.
+    pub path: PathBuf,
+    /// `false`: every process sees the same file, which is split among all the
+    /// workers of the run. `true`: the file is this host's own partition, split
+    /// among the threads of this process only.
+    pub local_partition: bool,
+    /// Test hook: a failure to simulate in this process (see [`Fault`]).
+    pub fault: Option<Fault>,
+}
+
+/// A failure simulated on purpose, to test that the launcher ends the run cleanly
+/// (set through the `TP4_CLUSTER_FAUTE` variable, see the `worker` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The workers of the process wait this long before reading their range.
+    Slow(Duration),
+    /// A worker of the process panics in the middle of the dataflow.
+    Panic,
+}
+
+/// Size of a pair as bincode writes it (what timely serialises between processes).
+fn encoded_size(key: &Key) -> u64 {
+    4 + 8 + key.len() as u64 + 16
+}
+
+/// Builds and runs the dataflow on one worker; returns the gathered results on
+/// worker 0 and `None` elsewhere.
+pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Gathered> {
+    let index = worker.index();
+    let peers = worker.peers();
+    let gathered = Rc::new(RefCell::new(Gathered::default()));
+    let read_error: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
+    let (pairs_sink, stats_sink) = (Rc::clone(&gathered), Rc::clone(&gathered));
+    let threads = topology.threads;
+    let my_process = topology.process_of(index);
+
+    worker.dataflow::<u64, _, _>(|scope| {
+        // ── 1. READ + MAP + COMBINE ──────────────────────────────────────────────
+        // A source operator: at its first activation the worker reads its own byte
+        // range of the input (cut on line boundaries by `line_ranges`), counts it
+        // locally (the combiner: one pair per distinct key), tags every pair with
+        // the worker that will reduce it (fixed FNV-1a hash of the key bytes), emits
+        // them all, and drops its capability: "I will send nothing more".
+        let input = input.clone();
+        let error_slot = Rc::clone(&read_error);
+        let mapped = source::<_, CapacityContainerBuilder<Vec<Routed>>, _, _>(
+            scope,
+            "lecture+map+combinaison",
+            move |capability, _info| {
+                let mut capability = Some(capability);
+                move |output| {
+                    let Some(cap) = capability.take() else { return };
+                    match input.fault {
+                        Some(Fault::Slow(d)) => std::thread::sleep(d),
+                        Some(Fault::Panic) => {
+                            panic!("panne simulée pendant la lecture (TP4_CLUSTER_FAUTE)")
+                        }
+                        None => {}
+                    }
+                    match read_my_range(&input, index, peers, threads) {
+                        Ok(pairs) => {
+                            let mut session = output.session(&cap);
+                            for (key, value) in pairs {
+                                let to = destination(&key, peers) as u32;
+                                session.give((to, key, value));
+                            }
+                        }
+                        Err(e) => *error_slot.borrow_mut() = Some(e.to_string()),
+                    }
+                }
+            },
+        );
+
+        // ── 1b. EXCHANGE COUNTER ─────────────────────────────────────────────────
+        // Watches the pairs before the shuffle (same worker, no data movement) and
+        // counts those whose reducer lives in another process. Once its input is
+        // complete it emits one statistics record, with the reading error if any.
+        let stats = mapped
+            .clone()
+            .unary_frontier::<CapacityContainerBuilder<Vec<ShuffleStats>>, _, _, _>(
+                Pipeline,
+                "compteur d'échange",
+                move |capability, _info| {
+                    let mut capability = Some(capability);
+                    let mut stats = ShuffleStats {
+                        worker: index as u32,
+                        ..Default::default()
+                    };
+                    move |(input, frontier), output| {
+                        input.for_each(|_time, data| {
+                            for (to, key, _) in data.iter() {
+                                stats.pairs += 1;
+                                if (*to as usize) / threads != my_process {
+                                    stats.remote_pairs += 1;
+                                    stats.remote_bytes += encoded_size(key);
+                                }
+                            }
+                        });
+                        if frontier.is_empty() {
+                            if let Some(cap) = capability.take() {
+                                stats.error = read_error.borrow_mut().take();
+                                output.session(&cap).give(stats.clone());
+                            }
+                        }
+                    }
+                },
+            );
+
+        // ── 2. SHUFFLE + 3. REDUCE ───────────────────────────────────────────────
+        // The Exchange pact moves every pair to the worker named in its first field
+        // (through channels inside a process, through TCP between processes). The
+        // reducer adds the values of each key as they arrive, and emits its totals
+        // only when its input frontier is empty, i.e. when every worker of every
+        // process has finished mapping.
+        let reduced = mapped
+            .unary_frontier::<CapacityContainerBuilder<Vec<(Key, Value)>>, _, _, _>(
+                Exchange::new(|pair: &Routed| u64::from(pair.0)),
+                "réduction par clé",
+                |capability, _info| {
+                    let mut capability = Some(capability);
+                    let mut totals: FnvMap<Key, Value> = FnvMap::default();
+                    move |(input, frontier), output| {
+                        input.for_each(|_time, data| {
+                            for (_, key, value) in data.drain(..) {
+                                combine(totals.entry(key).or_insert([0, 0]), value);
+                            }
+                        });
+                        if frontier.is_empty() {
+                            if let Some(cap) = capability.take() {
+                                let mut session = output.session(&cap);
+                                for pair in totals.drain() {
+                                    session.give(pair);
+                                }
+                            }
+                        }
+                    }
+                },
+            );
+
+        // ── 4. GATHER ────────────────────────────────────────────────────────────
+        // Every reduced pair and every statistics record goes to worker 0, which
+        // keeps them; the other workers' sinks receive nothing.
+        reduced.sink(
+            Exchange::new(|_: &(Key, Value)| 0),
+            "rassemblement vers le travailleur 0",
+            move |(input, _frontier)| {
+                input.for_each(|_time, data| pairs_sink.borrow_mut().pairs.append(data));
+            },
+        );
+        stats.sink(
+            Exchange::new(|_: &ShuffleStats| 0),
+            "rassemblement des compteurs",
+            move |(input, _frontier)| {
+                input.for_each(|_time, data| stats_sink.borrow_mut().stats.append(data));
+            },
+        );
+    });
+
+    // Run until every operator of every worker has finished.
+    while worker.has_dataflows() {
+        worker.step_or_park(None);
+    }
+    if index == 0 {
+        let mut g = gathered.take();
+        g.stats.sort_by_key(|s| s.worker);
+        Some(g)
+    } else {
+        None
+    }
+}
+
+/// The byte range of the input that worker `index` (of `peers`) reads, then its
+/// mapped and combined pairs.
+fn read_my_range(
+    input: &Input,
+    index: usize,
+    peers: usize,
+    threads: usize,
+) -> tp4::Result<Vec<(Key, Value)>> {
+    let (parts, part) = if input.local_partition {
+        (threads, index % threads)
+    } else {
+        (peers, index)
+    };
+    input.job.check_input(&input.path)?;
+    let ranges = tp4::data::chunks::line_ranges(&input.path, parts, input.job.has_header())?;
+    input.job.map_range(&input.path, ranges[part].clone())
+}

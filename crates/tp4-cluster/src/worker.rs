@@ -1,0 +1,485 @@
+//! The process mode of `tp4 cluster`: what one process of a run does, whether the
+//! local launcher started it or a person started it by hand on another host.
+//!
+//! - A panic anywhere in the process (a worker, a timely network thread that lost
+//!   its peer) aborts the process at once, after a French message: a panicking
+//!   worker that unwound would leave the other processes waiting forever.
+//! - Under the launcher (`supervised`), the process prints a heartbeat line every
+//!   200 ms, reports its figures in `@tp4 ...` lines that the launcher reads, and
+//!   exits if its standard input closes (the launcher is gone: no orphan).
+//! - Process 0 prints the answer in French, checks it against the single-machine
+//!   reference when every process reads the same file, and writes it to output/.
+
+use crate::dataflow::{Fault, Input, ShuffleStats};
+use crate::jobs::Answer;
+use crate::process::{self, ProcessOutcome};
+use crate::topology::Topology;
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tp4::alloc::human_bytes;
+use tp4::measure::human_seconds;
+use tp4::{Error, Result};
+
+/// The heartbeat line of a supervised process.
+pub const HEARTBEAT: &str = "@tp4 vivant";
+/// Prefix of the line where process 0 gives the launcher its [`RunSummary`] (JSON).
+pub const RESULT_PREFIX: &str = "@tp4 resultat ";
+/// Prefix of the line where every process gives the launcher its wire bytes.
+pub const DONE_PREFIX: &str = "@tp4 fin ";
+/// Environment variable that simulates a failure, for the tests of the launcher:
+/// `I:jamais` (process I never starts), `I:panique` (process I panics while
+/// reading), `I:lent:MS` (process I waits MS milliseconds before reading).
+pub const FAULT_VARIABLE: &str = "TP4_CLUSTER_FAUTE";
+
+/// How one process is run.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The run, as seen from this process.
+    pub topology: Topology,
+    /// The job and its input file.
+    pub input: Input,
+    /// Where process 0 writes its files.
+    pub output: PathBuf,
+    /// Started by the local launcher (heartbeat, `@tp4` lines, stdin watch).
+    pub supervised: bool,
+    /// How long to wait for the other processes to connect.
+    pub connect_deadline: Duration,
+    /// Without a launcher (hostfile mode), the process ends itself after this long:
+    /// a frozen peer on another host must not leave it waiting forever.
+    pub total_deadline: Option<Duration>,
+    /// Process 0 checks the answer against the single-machine reference (a
+    /// sequential pass over the file: the measurements turn it off after checking
+    /// their first run, so that it does not weigh on the times).
+    pub verify: bool,
+}
+
+/// The figures of a run, as process 0 reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// `wordcount` or `groupby`.
+    pub job: String,
+    /// Number of processes.
+    pub processes: usize,
+    /// Threads per process.
+    pub threads: usize,
+    /// Seconds of process 0 from its first connection to the end of the dataflow.
+    pub seconds: f64,
+    /// Total words (wordcount) or rows (groupby).
+    pub total: u64,
+    /// Distinct words (wordcount) or groups (groupby).
+    pub distinct: u64,
+    /// Top 10 words, or top 3 cities (name, count or cents).
+    pub top: Vec<(String, i64)>,
+    /// Pairs sent into the shuffle by all workers (after their combiners).
+    pub pairs: u64,
+    /// Of those, pairs that went to another process.
+    pub remote_pairs: u64,
+    /// Serialised bytes of those remote pairs (our counter on the exchange).
+    pub remote_bytes: u64,
+    /// Bytes timely wrote on the sockets of process 0.
+    pub wire_bytes_process0: u64,
+    /// `Some(true)` if checked equal to the single-machine reference, `None` if
+    /// not checkable (each process read its own partition).
+    pub verified: Option<bool>,
+}
+
+/// Reads [`FAULT_VARIABLE`] for `process`: `Ok(None)` when it targets another
+/// process or is unset; `Some(None)` means "never start".
+pub fn fault_for(process: usize, value: Option<&str>) -> Result<Option<Option<Fault>>> {
+    let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let bad = || {
+        Error::InvalidParameter(format!(
+            "{FAULT_VARIABLE}={v} : attendu I:jamais, I:panique ou I:lent:MS"
+        ))
+    };
+    let mut parts = v.trim().split(':');
+    let target: usize = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let kind = parts.next().ok_or_else(bad)?;
+    let fault = match kind {
+        "jamais" => None,
+        "panique" => Some(Fault::Panic),
+        "lent" => {
+            let ms: u64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+            Some(Fault::Slow(Duration::from_millis(ms)))
+        }
+        _ => return Err(bad()),
+    };
+    Ok((target == process).then_some(fault))
+}
+
+/// Runs this process of the run; on process 0, prints and writes the answer.
+pub fn run(mut opts: WorkerOptions) -> Result<()> {
+    let me = opts.topology.process;
+    install_abort_on_panic(me);
+    if opts.supervised {
+        match fault_for(me, std::env::var(FAULT_VARIABLE).ok().as_deref())? {
+            Some(None) => loop {
+                // Simulates a process that never starts: no heartbeat, no socket.
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            Some(fault) => opts.input.fault = fault,
+            None => {}
+        }
+        start_heartbeat();
+        exit_when_stdin_closes(me);
+    }
+    if let Some(limit) = opts.total_deadline {
+        exit_after(me, limit);
+    }
+    let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline)?;
+    if opts.supervised {
+        println!("{DONE_PREFIX}{}", outcome.wire_bytes);
+    }
+    if let Some(summary) = report(&opts, &outcome)? {
+        if opts.supervised {
+            let json = serde_json::to_string(&summary).expect("a summary always serialises");
+            println!("{RESULT_PREFIX}{json}");
+        }
+    }
+    Ok(())
+}
+
+/// Makes any panic of this process print a French message and abort it, so that the
+/// other processes (and the launcher) see it die instead of waiting for it. Only the
+/// cluster process mode installs it: elsewhere in `tp4`, panics keep unwinding
+/// (the checkers of the exercises catch them).
+fn install_abort_on_panic(process: usize) {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panique".into());
+        if msg.contains("timely communication error") {
+            eprintln!(
+                "erreur : processus {process} : connexion perdue avec un autre processus ({msg}).\n  \
+                 → un processus s'est arrêté ou a planté ; timely ne sait pas reprendre un calcul \
+                 en cours : relancez toute la commande."
+            );
+        } else {
+            let place = info
+                .location()
+                .map(|l| format!(" ({}:{})", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!("erreur : le processus {process} a paniqué : {msg}{place}");
+        }
+        std::process::abort();
+    }));
+}
+
+/// Prints [`HEARTBEAT`] every 200 ms for the launcher.
+fn start_heartbeat() {
+    std::thread::spawn(|| loop {
+        println!("{HEARTBEAT}");
+        std::thread::sleep(Duration::from_millis(200));
+    });
+}
+
+/// Ends the process if its standard input closes: the launcher died (even killed
+/// with SIGKILL, it cannot leave this process behind).
+fn exit_when_stdin_closes(process: usize) {
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        eprintln!("erreur : processus {process} : le lanceur a disparu, arrêt.");
+        std::process::exit(3);
+    });
+}
+
+/// Ends the process with a French error if the run is still going after `limit`.
+fn exit_after(process: usize, limit: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!(
+            "erreur : processus {process} : le calcul dépasse le délai total de {} s (--delai) ; \
+             un autre processus est peut-être gelé ou trop lent.\n  → arrêt de ce processus ; \
+             arrêtez les autres et relancez-les tous (avec un --delai plus grand si le calcul \
+             est simplement long).",
+            crate::launcher::seconds_fr(limit)
+        );
+        std::process::exit(1);
+    });
+}
+
+/// On process 0: prints the answer, checks it, writes it; returns the summary.
+fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSummary>> {
+    let Some((answer, stats)) = &outcome.answer else {
+        return Ok(None);
+    };
+    let t = &opts.topology;
+    let job = opts.input.job;
+    let verified = if opts.input.local_partition || !opts.verify {
+        None
+    } else {
+        let reference = Answer::reference(job, &opts.input.path)?;
+        if &reference != answer {
+            return Err(Error::WrongAnswer {
+                what: format!("tp4 cluster {}", job.name()),
+                expected: headline(&reference),
+                got: headline(answer),
+            });
+        }
+        Some(true)
+    };
+    let (total, distinct, top) = figures(answer);
+    let summary = RunSummary {
+        job: job.name().into(),
+        processes: t.processes(),
+        threads: t.threads,
+        seconds: outcome.seconds,
+        total,
+        distinct,
+        top,
+        pairs: stats.iter().map(|s| s.pairs).sum(),
+        remote_pairs: stats.iter().map(|s| s.remote_pairs).sum(),
+        remote_bytes: stats.iter().map(|s| s.remote_bytes).sum(),
+        wire_bytes_process0: outcome.wire_bytes,
+        verified,
+    };
+    let files = write_files(&opts.output, answer, &summary)?;
+    print!(
+        "{}",
+        render(
+            &summary,
+            answer,
+            stats,
+            &files,
+            opts.supervised,
+            !opts.input.local_partition
+        )
+    );
+    Ok(Some(summary))
+}
+
+/// Total, distinct and top list of an answer.
+fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
+    match answer {
+        Answer::WordCount(wc) => (
+            wc.total,
+            wc.distinct() as u64,
+            wc.top(10).into_iter().map(|(w, c)| (w, c as i64)).collect(),
+        ),
+        Answer::GroupBy(g) => (
+            g.rows(),
+            8,
+            g.top_cities(3)
+                .into_iter()
+                .map(|(c, v)| (c.to_string(), v))
+                .collect(),
+        ),
+    }
+}
+
+/// One line that identifies an answer (for a wrong-answer message).
+fn headline(answer: &Answer) -> String {
+    let (total, distinct, top) = figures(answer);
+    format!("total {total}, {distinct} clés, tête {top:?}")
+}
+
+/// Euros from cents, French style ("1234,56").
+fn euros(cents: i64) -> String {
+    format!("{},{:02}", cents / 100, (cents % 100).abs())
+}
+
+/// Writes the answer (CSV) and the summary (JSON) atomically into `output`.
+fn write_files(output: &Path, answer: &Answer, summary: &RunSummary) -> Result<Vec<PathBuf>> {
+    let csv = output.join(format!("cluster_{}.csv", summary.job));
+    match answer {
+        Answer::WordCount(wc) => {
+            let mut rows: Vec<(String, u64)> = wc
+                .counts
+                .iter()
+                .map(|(w, &c)| (String::from_utf8_lossy(w).into_owned(), c))
+                .collect();
+            rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut text = String::from("mot,occurrences\n");
+            for (w, c) in rows {
+                text.push_str(&format!("{},{c}\n", csv_field(&w)));
+            }
+            tp4::output::write_text(&csv, &text)?;
+        }
+        Answer::GroupBy(g) => {
+            let mut text = String::from("groupe,cle,montant_centimes,lignes\n");
+            for (name, cents, rows) in g.categories() {
+                text.push_str(&format!("categorie,{name},{cents},{rows}\n"));
+            }
+            for (i, city) in tp4::data::transactions::CITIES.iter().enumerate() {
+                text.push_str(&format!("ville,{city},{},\n", g.city_cents[i]));
+            }
+            tp4::output::write_text(&csv, &text)?;
+        }
+    }
+    let json = output.join(format!("cluster_{}.json", summary.job));
+    tp4::output::write_json_lines(&json, std::slice::from_ref(summary))?;
+    Ok(vec![csv, json])
+}
+
+/// Quotes a CSV field if needed.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The French report printed by process 0.
+fn render(
+    s: &RunSummary,
+    answer: &Answer,
+    stats: &[ShuffleStats],
+    files: &[PathBuf],
+    supervised: bool,
+    verify_possible: bool,
+) -> String {
+    let mut out = format!(
+        "── tp4 cluster {} : {} processus × {} thread(s) = {} travailleurs ──\n",
+        s.job,
+        s.processes,
+        s.threads,
+        s.processes * s.threads
+    );
+    match answer {
+        Answer::WordCount(_) => {
+            out.push_str(&format!(
+                "Mots : {} au total, {} distincts.\nLes 10 plus fréquents (égalités : ordre alphabétique) :\n",
+                s.total, s.distinct
+            ));
+            let rows = s
+                .top
+                .iter()
+                .enumerate()
+                .map(|(i, (w, c))| vec![(i + 1).to_string(), w.clone(), c.to_string()])
+                .collect();
+            out.push_str(&tp4::output::table(
+                &["rang", "mot", "occurrences"],
+                2,
+                rows,
+            ));
+        }
+        Answer::GroupBy(g) => {
+            out.push_str(&format!("Lignes lues : {}.\n", s.total));
+            let rows = g
+                .categories()
+                .into_iter()
+                .map(|(c, cents, n)| vec![c.to_string(), euros(cents), n.to_string()])
+                .collect();
+            out.push_str(&tp4::output::table(
+                &["catégorie", "montant total (€)", "lignes"],
+                1,
+                rows,
+            ));
+            out.push_str("\nLes 3 villes au plus gros montant :\n");
+            let rows = s
+                .top
+                .iter()
+                .map(|(c, cents)| vec![c.clone(), euros(*cents)])
+                .collect();
+            out.push_str(&tp4::output::table(
+                &["ville", "montant total (€)"],
+                1,
+                rows,
+            ));
+        }
+    }
+    out.push('\n');
+    let per_worker: Vec<String> = stats
+        .iter()
+        .map(|st| format!("{} → {}", st.worker, st.pairs))
+        .collect();
+    out.push_str(&format!(
+        "Échange (shuffle) : {} paires après les combineurs (par travailleur : {}), dont {} \
+         vers un autre processus, soit {} de données utiles.\n",
+        s.pairs,
+        per_worker.join(", "),
+        s.remote_pairs,
+        human_bytes(s.remote_bytes)
+    ));
+    if !supervised && s.processes > 1 {
+        out.push_str(&format!(
+            "Octets envoyés sur le réseau par ce processus (messages de timely, progression \
+             comprise) : {}.\n",
+            human_bytes(s.wire_bytes_process0)
+        ));
+    }
+    out.push_str(&match s.verified {
+        Some(_) => format!(
+            "Vérification : identique à la référence séquentielle (tp4::workloads::{}::seq).\n",
+            s.job
+        ),
+        None if !verify_possible => {
+            "Vérification : impossible ici (chaque processus a lu sa propre partition).\n"
+                .to_string()
+        }
+        None => "Vérification : non faite (--sans-verification).\n".to_string(),
+    });
+    out.push_str(&format!(
+        "Temps du processus 0 (connexions comprises) : {}.\nFichiers écrits :\n",
+        human_seconds(s.seconds)
+    ));
+    for f in files {
+        out.push_str(&format!("  {}\n", f.display()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::Job;
+
+    #[test]
+    fn fault_variable() {
+        assert_eq!(fault_for(1, None).unwrap(), None);
+        assert_eq!(fault_for(1, Some("2:panique")).unwrap(), None);
+        assert_eq!(
+            fault_for(2, Some("2:panique")).unwrap(),
+            Some(Some(Fault::Panic))
+        );
+        assert_eq!(fault_for(0, Some("0:jamais")).unwrap(), Some(None));
+        assert_eq!(
+            fault_for(1, Some("1:lent:250")).unwrap(),
+            Some(Some(Fault::Slow(Duration::from_millis(250))))
+        );
+        assert!(fault_for(1, Some("1:boum")).is_err());
+        assert!(fault_for(1, Some("x:jamais")).is_err());
+    }
+
+    #[test]
+    fn process_zero_writes_checked_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus.txt");
+        std::fs::write(&corpus, "b a c\na b, d\n").unwrap();
+        let opts = WorkerOptions {
+            topology: Topology {
+                process: 0,
+                threads: 2,
+                addresses: vec!["127.0.0.1:1".into()],
+            },
+            input: Input {
+                job: Job::WordCount,
+                path: corpus,
+                local_partition: false,
+                fault: None,
+            },
+            output: dir.path().join("sortie"),
+            supervised: false,
+            connect_deadline: Duration::from_secs(5),
+            total_deadline: None,
+            verify: true,
+        };
+        let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline).unwrap();
+        let summary = report(&opts, &outcome).unwrap().unwrap();
+        assert_eq!((summary.total, summary.distinct), (6, 5));
+        assert_eq!(summary.top[0], ("a".to_string(), 2));
+        assert_eq!(summary.verified, Some(true));
+        let csv = std::fs::read_to_string(dir.path().join("sortie/cluster_wordcount.csv")).unwrap();
+        assert_eq!(csv, "mot,occurrences\na,2\nb,1\n\"b,\",1\nc,1\nd,1\n");
+    }
+}
