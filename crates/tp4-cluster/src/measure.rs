@@ -180,7 +180,7 @@ pub fn run(
     for f in chart.save(output, &format!("cluster_acceleration_{}", job.name()))? {
         section.file(f);
     }
-    section.text(tp4::output::markdown_table(&headers, &rows));
+    section.text(tp4::output::markdown_table(&headers, 0, &rows));
     section.text(&conclusion);
     Ok(section)
 }
