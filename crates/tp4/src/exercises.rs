@@ -6,7 +6,11 @@ use crate::lab::Demo;
 
 /// The demonstrations of the exercises that exist, in the order of the lab.
 pub fn all() -> Vec<Demo> {
-    vec![]
+    vec![
+        (crate::ex1::TITLE, crate::ex1::demo::demo),
+        (crate::ex2::TITLE, crate::ex2::demo::demo),
+        (crate::ex3::TITLE, crate::ex3::demo::demo),
+    ]
 }
 
 /// The demonstration of exercise `n`, if it exists.

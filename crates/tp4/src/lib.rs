@@ -20,12 +20,18 @@
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
+//! | [`ex1`] | exercise 1: filter, map, reduce on transactions.csv, rayon fold + reduce (answers, checkers, demo) |
+//! | [`ex2`] | exercise 2: closures, `Fn`/`FnMut`/`FnOnce`, higher-order functions, memoize (answers, checkers, demo) |
+//! | [`ex3`] | exercise 3: custom iterators, laziness, adapters, streaming a file with measured memory (answers, checkers, demo) |
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
 
 pub mod alloc;
 pub mod data;
 pub mod environment;
 pub mod error;
+pub mod ex1;
+pub mod ex2;
+pub mod ex3;
 pub mod exercises;
 pub mod lab;
 pub mod measure;

@@ -1,0 +1,489 @@
+//! The demonstration of exercise 1 (`tp4 exercice 1`): the functional pipeline on
+//! the shipped `transactions.csv`, the group-by per category, then three
+//! measurements — a `for` loop against an iterator chain (zero-cost abstraction),
+//! rayon's `fold` + `reduce` on 1 and 2+ workers (speedup), and `f64` sums that
+//! change with the order of additions while integer cents do not.
+
+use super::Transaction;
+use crate::error::Result;
+use crate::lab::Context;
+use crate::measure::{self, human_ratio, human_seconds, Measurement, Plan};
+use crate::output::{self, Section};
+use crate::plot::BarChart;
+use serde_json::json;
+
+/// How many times the table is repeated in memory for the timings: 10_000 rows are
+/// processed in tens of microseconds, too short to time parallel work meaningfully.
+pub const REPEAT: usize = 20;
+
+/// Formats cents as French euros: `1 234 567,89 €` (narrow no-break spaces).
+pub fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{},{:02} €", group_thousands(c / 100), c % 100)
+}
+
+/// Formats an integer with French thousands separators (`12 345`).
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A float with all its significant digits (shortest exact representation), with a
+/// French decimal comma.
+fn full(x: f64) -> String {
+    format!("{x:?}").replace('.', ",")
+}
+
+/// Runs the demonstration of exercise 1 (see the module documentation).
+pub fn demo(ctx: &Context) -> Result<Section> {
+    let mut section = Section::new(super::TITLE);
+    let path = crate::data::transactions_path(&ctx.data)?;
+    let (rows, seconds) = timed(|| super::load(&path));
+    let rows = rows?;
+    println!(
+        "Chargement de {} : {} ventes en {} (serde + csv, ligne à ligne).",
+        path.display(),
+        group_thousands(rows.len() as u64),
+        human_seconds(seconds)
+    );
+
+    // 1.1 – 1.4: filter, map, reduce.
+    let expensive_sport = super::filter_ids(&rows, "sport", 400.0);
+    let s = super::summary(&rows);
+    let stats = super::mean_variance(&super::revenues(&rows));
+    let (mean, var) = stats.unwrap_or((0.0, 0.0));
+    let basics = vec![
+        vec![
+            "1.1 filter".into(),
+            "ventes « sport » à ≥ 400 € l'unité".into(),
+            group_thousands(expensive_sport.len() as u64),
+        ],
+        vec![
+            "1.3 reduce".into(),
+            "nombre de lignes".into(),
+            group_thousands(s.count),
+        ],
+        vec![
+            "1.3 reduce".into(),
+            "chiffre d'affaires total".into(),
+            euros(s.total_cents),
+        ],
+        vec![
+            "1.3 reduce".into(),
+            "plus petite ligne".into(),
+            s.min_cents.map_or("—".into(), euros),
+        ],
+        vec![
+            "1.3 reduce".into(),
+            "plus grande ligne".into(),
+            s.max_cents.map_or("—".into(), euros),
+        ],
+        vec![
+            "1.4 fold".into(),
+            "moyenne par ligne".into(),
+            euros((mean * 100.0).round() as i64),
+        ],
+        vec![
+            "1.4 fold".into(),
+            "écart-type par ligne".into(),
+            euros((var.sqrt() * 100.0).round() as i64),
+        ],
+    ];
+    let headers = ["question", "quantité", "valeur"];
+    println!("{}", output::table(&headers, 2, basics.clone()));
+    section.text(
+        "Chaîne `filter` → `map` → `fold` sur `transactions.csv` : chaque étape est une petite \
+         fonction pure, les montants sont additionnés en centimes entiers (exacts).",
+    );
+    section.text(output::markdown_table(&headers, &basics));
+
+    // 1.5: group-by.
+    let groups = super::revenue_by_category(&rows);
+    let mut by_cat: Vec<(&String, &super::GroupTotal)> = groups.iter().collect();
+    by_cat.sort_by(|a, b| b.1.revenue_cents.cmp(&a.1.revenue_cents).then(a.0.cmp(b.0)));
+    let cat_rows: Vec<Vec<String>> = by_cat
+        .iter()
+        .map(|(c, g)| {
+            vec![
+                c.to_string(),
+                euros(g.revenue_cents),
+                group_thousands(g.count),
+                format!(
+                    "{:.1} %",
+                    100.0 * g.revenue_cents as f64 / s.total_cents.max(1) as f64
+                )
+                .replace('.', ","),
+            ]
+        })
+        .collect();
+    let headers = ["catégorie", "chiffre d'affaires", "lignes", "part"];
+    println!("1.5 Group-by (fold dans une HashMap) : chiffre d'affaires par catégorie");
+    println!("{}", output::table(&headers, 1, cat_rows.clone()));
+    section.text("**1.5 Group-by** (reduce par clé, `fold` dans une `HashMap` avec `entry`) :");
+    section.text(output::markdown_table(&headers, &cat_rows));
+    #[derive(serde::Serialize)]
+    struct CategoryRow<'a> {
+        categorie: &'a str,
+        chiffre_affaires_centimes: i64,
+        lignes: u64,
+    }
+    let csv_rows: Vec<CategoryRow> = by_cat
+        .iter()
+        .map(|(c, g)| CategoryRow {
+            categorie: c,
+            chiffre_affaires_centimes: g.revenue_cents,
+            lignes: g.count,
+        })
+        .collect();
+    output::write_csv(&ctx.out("ex1_categories.csv"), &csv_rows)?;
+    section.file("ex1_categories.csv");
+    let chart = BarChart {
+        title: "Exercice 1 — chiffre d'affaires par catégorie".into(),
+        y_label: "chiffre d'affaires (milliers d'euros)".into(),
+        bars: by_cat
+            .iter()
+            .map(|(c, g)| (c.to_string(), g.revenue_cents as f64 / 100_000.0))
+            .collect(),
+    };
+    for f in chart.save(&ctx.output, "ex1_categories")? {
+        section.file(f);
+    }
+    section.image("Chiffre d'affaires par catégorie", "ex1_categories.png");
+
+    // 1.6 – 1.7: timings on a bigger table in memory.
+    let big = super::replicate(&rows, REPEAT);
+    let (measurements, table_rows) = time_pipelines(ctx, &big)?;
+    let headers = [
+        "écriture",
+        "workers",
+        "temps médian",
+        "min – max",
+        "accélération",
+    ];
+    println!(
+        "1.6–1.7 Même calcul (CA « sport » à ≥ 100 € + résumé), table répétée {REPEAT} fois \
+         en mémoire ({} lignes), médiane de {} mesures de {PASSES} passages (temps par passage) :",
+        group_thousands(big.len() as u64),
+        PLAN.repetitions
+    );
+    println!("{}", output::table(&headers, 1, table_rows.clone()));
+    println!(
+        "La boucle for et la chaîne d'itérateurs compilent vers le même code : mêmes temps \
+         (abstraction à coût nul). Rayon partage la table entre les workers."
+    );
+    section.text(format!(
+        "**1.6–1.7 Boucle, itérateurs, rayon.** Table répétée {REPEAT} fois en mémoire ({} \
+         lignes) ; médiane de {} mesures (chacune de {PASSES} passages, temps par passage, les écritures \
+         alternées à chaque tour). Accélération par rapport à la \
+         boucle `for`.",
+        big.len(),
+        PLAN.repetitions
+    ));
+    section.text(output::markdown_table(&headers, &table_rows));
+    output::write_csv(&ctx.out("ex1_temps.csv"), &measurements)?;
+    section.file("ex1_temps.csv");
+    let chart = BarChart {
+        title: format!(
+            "Exercice 1 — même calcul sur {} lignes",
+            group_thousands(big.len() as u64)
+        ),
+        y_label: "temps médian (ms)".into(),
+        bars: measurements
+            .iter()
+            .map(|m| (label(&m.strategy, m.workers), m.seconds * 1e3))
+            .collect(),
+    };
+    for f in chart.save(&ctx.output, "ex1_temps")? {
+        section.file(f);
+    }
+    section.image(
+        "Temps de la boucle, des itérateurs et de rayon",
+        "ex1_temps.png",
+    );
+
+    // 1.7: floats against cents.
+    let (float_rows, note) = float_vs_cents(ctx, &big);
+    let headers = [
+        "ordre des additions",
+        "total en f64 (tous les chiffres)",
+        "écart au séquentiel",
+        "total en centimes",
+    ];
+    println!("Sommes flottantes et ordre des additions (0,1 + 0,2) + 0,3 = {} mais 0,1 + (0,2 + 0,3) = {} :", full((0.1 + 0.2) + 0.3), full(0.1 + (0.2 + 0.3)));
+    println!("{}", output::table(&headers, 1, float_rows.clone()));
+    println!("{note}");
+    section.text(format!(
+        "**Flottants et parallélisme.** L'addition des `f64` n'est pas associative : \
+         (0,1 + 0,2) + 0,3 = {} mais 0,1 + (0,2 + 0,3) = {}. Une somme parallèle regroupe les \
+         additions autrement que la boucle séquentielle :",
+        full((0.1 + 0.2) + 0.3),
+        full(0.1 + (0.2 + 0.3))
+    ));
+    section.text(output::markdown_table(&headers, &float_rows));
+    section.text(note);
+    Ok(section)
+}
+
+/// The timing plan of the demonstration.
+const PLAN: Plan = Plan {
+    warmup: 2,
+    repetitions: 15,
+};
+
+/// Runs `f` once and returns its value with its wall time in seconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = std::time::Instant::now();
+    let v = f();
+    (v, start.elapsed().as_secs_f64())
+}
+
+fn label(strategy: &str, workers: usize) -> String {
+    match strategy {
+        "boucle-for" => "boucle for".into(),
+        "iterateurs" => "itérateurs".into(),
+        _ => format!("rayon ×{workers}"),
+    }
+}
+
+/// Passes over the table per timed sample (the time shown is per pass): a sample
+/// of a few tens of milliseconds is long enough for rayon's workers to wake up and
+/// steal work even on a busy shared machine.
+const PASSES: u32 = 10;
+
+/// Runs `f` [`PASSES`] times and returns its last value.
+fn passes<T>(f: impl Fn() -> T) -> T {
+    for _ in 1..PASSES {
+        std::hint::black_box(f());
+    }
+    f()
+}
+
+/// The category and threshold of the timed pipeline.
+const CATEGORY: &str = "sport";
+const MIN_CENTS: i64 = 10_000;
+
+/// Times the pipeline as a loop, as an iterator chain and with rayon on each worker
+/// count; every answer is checked against the loop's. The strategies are timed in
+/// interleaved rounds (one run of each per round), so that a slow phase of a shared
+/// machine penalises all of them alike instead of the one that happened to run then.
+fn time_pipelines(
+    ctx: &Context,
+    big: &[Transaction],
+) -> Result<(Vec<Measurement>, Vec<Vec<String>>)> {
+    let expected = (
+        super::pipeline_loop(big, CATEGORY, MIN_CENTS),
+        super::summary(big),
+    );
+    let pools: Vec<(usize, rayon::ThreadPool)> = ctx
+        .workers
+        .iter()
+        .map(|&w| (w, crate::workloads::pool(w)))
+        .collect();
+    type Run<'a> = Box<dyn Fn() -> (i64, super::Summary) + 'a>;
+    let mut runs: Vec<(&str, usize, Run)> = vec![
+        (
+            "boucle-for",
+            1,
+            Box::new(|| {
+                passes(|| {
+                    let rows = std::hint::black_box(big);
+                    (
+                        super::pipeline_loop(rows, CATEGORY, MIN_CENTS),
+                        loop_summary(rows),
+                    )
+                })
+            }),
+        ),
+        (
+            "iterateurs",
+            1,
+            Box::new(|| {
+                passes(|| {
+                    let rows = std::hint::black_box(big);
+                    (
+                        super::pipeline_iter(rows, CATEGORY, MIN_CENTS),
+                        super::summary(rows),
+                    )
+                })
+            }),
+        ),
+    ];
+    for (w, pool) in &pools {
+        runs.push((
+            "rayon",
+            *w,
+            Box::new(move || {
+                pool.install(|| {
+                    passes(|| {
+                        let rows = std::hint::black_box(big);
+                        (
+                            super::pipeline_par(rows, CATEGORY, MIN_CENTS),
+                            super::summary_par(rows),
+                        )
+                    })
+                })
+            }),
+        ));
+    }
+    let bar = ctx.steps(
+        (PLAN.warmup + PLAN.repetitions) as u64,
+        "exercice 1 : mesures",
+    );
+    let mut samples = vec![Vec::new(); runs.len()];
+    let mut answers = vec![None; runs.len()];
+    for round in 0..PLAN.warmup + PLAN.repetitions {
+        for (i, (_, _, run)) in runs.iter().enumerate() {
+            let start = std::time::Instant::now();
+            let a = std::hint::black_box(run());
+            if round >= PLAN.warmup {
+                samples[i].push(start.elapsed() / PASSES);
+            }
+            answers[i] = Some(a);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let size = big.len() as u64;
+    let out: Vec<Measurement> = runs
+        .iter()
+        .zip(samples)
+        .zip(answers)
+        .map(|(((strategy, workers, _), samples), answer)| {
+            let answer = answer.expect("at least one round");
+            Measurement::new(
+                "ex1-pipeline",
+                strategy,
+                *workers,
+                size,
+                &measure::Timings { samples },
+                json!(answer.0),
+                answer == expected,
+                None,
+            )
+        })
+        .collect();
+    if let Some(bad) = out.iter().find(|m| !m.ok) {
+        return Err(crate::Error::WrongAnswer {
+            what: format!("exercice 1 / {}", bad.strategy),
+            expected: expected.0.to_string(),
+            got: bad.answer.to_string(),
+        });
+    }
+    let base = out[0].seconds;
+    let rows = out
+        .iter()
+        .map(|m| {
+            vec![
+                label(&m.strategy, m.workers),
+                m.workers.to_string(),
+                human_seconds(m.seconds),
+                format!("{} – {}", human_seconds(m.min), human_seconds(m.max)),
+                human_ratio(base / m.seconds),
+            ]
+        })
+        .collect();
+    Ok((out, rows))
+}
+
+/// The summary of question 1.3 written as a `for` loop, for the timing comparison.
+fn loop_summary(rows: &[Transaction]) -> super::Summary {
+    let mut s = super::Summary::default();
+    for t in rows {
+        s = s.absorb(t.revenue_cents());
+    }
+    s
+}
+
+/// The table comparing `f64` sums grouped in different orders with the integer
+/// cents sum, and a sentence that says what it shows.
+fn float_vs_cents(ctx: &Context, big: &[Transaction]) -> (Vec<Vec<String>>, String) {
+    let seq = super::revenue_sum_f64_seq(big);
+    let cents = super::summary(big).total_cents;
+    let mut rows = Vec::new();
+    let mut differ = 0;
+    let mut widest = 0.0f64;
+    let mut push = |name: String, x: f64, c: i64| {
+        let gap = if x == seq {
+            "0".to_string()
+        } else {
+            differ += 1;
+            widest = widest.max((x - seq).abs());
+            format!("{:+.1e} €", x - seq).replace('.', ",")
+        };
+        rows.push(vec![name, full(x), gap, euros(c)]);
+    };
+    push("séquentiel, de gauche à droite".into(), seq, cents);
+    for parts in [2, 8] {
+        let x = super::revenue_sum_f64_blocks(big, parts);
+        let c: i64 = big
+            .chunks(big.len().div_ceil(parts))
+            .map(|b| super::summary(b).total_cents)
+            .sum();
+        push(format!("{parts} blocs additionnés ensuite"), x, c);
+    }
+    for &w in ctx.workers.iter().filter(|&&w| w > 1) {
+        let pool = crate::workloads::pool(w);
+        for run in 1..=2 {
+            let (x, c) = pool.install(|| {
+                (
+                    super::revenue_sum_f64_par(big),
+                    super::summary_par(big).total_cents,
+                )
+            });
+            push(format!("rayon ×{w}, essai {run}"), x, c);
+        }
+    }
+    let n = rows.len() - 1;
+    let note = format!(
+        "{differ} sommes flottantes sur {n} diffèrent de la somme séquentielle dans les derniers \
+         chiffres (écart maximal {} €, dû aux arrondis, qui dépendent de l'ordre des additions) ; \
+         les {} totaux en centimes entiers sont tous identiques : l'addition entière est \
+         associative, c'est pourquoi on compte l'argent en centimes.",
+        format!("{widest:.1e}").replace('.', ","),
+        n + 1
+    );
+    (rows, note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_money() {
+        assert_eq!(euros(123_456_789), "1\u{202f}234\u{202f}567,89 €");
+        assert_eq!(euros(5), "0,05 €");
+        assert_eq!(euros(-100), "-1,00 €");
+        assert_eq!(group_thousands(999), "999");
+    }
+
+    #[test]
+    fn demo_runs_on_a_small_table_and_writes_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::data::transactions::generate(&dir.path().join("transactions.csv"), 500, |_| {})
+            .unwrap();
+        let out = dir.path().join("out");
+        let ctx = crate::lab::quiet_context(dir.path(), &out);
+        let s = demo(&ctx).unwrap();
+        assert!(s.markdown.contains("centimes"));
+        for f in [
+            "ex1_categories.csv",
+            "ex1_temps.csv",
+            "ex1_temps.png",
+            "ex1_categories.svg",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let csv = std::fs::read_to_string(out.join("ex1_temps.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 2 + 2, "{csv}");
+        assert!(!csv.contains("false"), "{csv}");
+    }
+}

@@ -1,0 +1,345 @@
+//! Checkers of exercise 1: each `qN_...` function takes the student's answer (a
+//! closure or a function with the signature of the reference) and compares it with
+//! the reference of [`super`] on fixed cases, edge cases (no sale, one sale, ties,
+//! large values) and generated samples. It returns a [`Verdict`] whose display is
+//! the French diagnosis printed by the notebook.
+//!
+//! ```
+//! use tp4::ex1::{self, verif};
+//! let v = verif::q2_revenues(|rows| rows.iter().map(|t| t.amount * t.quantity as f64).collect());
+//! assert!(v.passed(), "{v}");
+//! ```
+
+use super::{GroupTotal, Summary, Transaction};
+use crate::data::transactions::{CATEGORIES, CITIES};
+use crate::verif::{check_cases, close, Verdict};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::collections::{BTreeMap, HashMap};
+
+/// `n` random sales drawn like the rows of `transactions.csv` (same cities,
+/// categories, ranges), from `seed`: the generated cases of the checkers.
+pub fn sample_rows(n: usize, seed: u64) -> Vec<Transaction> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    (1..=n as u64)
+        .map(|id| {
+            let cents: u32 = rng.random_range(100..50_000);
+            Transaction {
+                id,
+                date: format!(
+                    "2024-{:02}-{:02}",
+                    rng.random_range(1..=12),
+                    rng.random_range(1..=28)
+                ),
+                city: CITIES[rng.random_range(0..CITIES.len())].to_string(),
+                category: CATEGORIES[rng.random_range(0..CATEGORIES.len())].to_string(),
+                amount: f64::from(cents) / 100.0,
+                quantity: rng.random_range(1..=10),
+            }
+        })
+        .collect()
+}
+
+/// One sale, for hand-written cases.
+pub fn sale(id: u64, city: &str, category: &str, amount: f64, quantity: u32) -> Transaction {
+    Transaction {
+        id,
+        date: "2024-06-15".into(),
+        city: city.into(),
+        category: category.into(),
+        amount,
+        quantity,
+    }
+}
+
+/// The tables the checkers of exercise 1 run on, with their French names.
+pub fn cases() -> Vec<(String, Vec<Transaction>)> {
+    let ties = vec![
+        sale(1, "Lyon", "sport", 120.50, 2),
+        sale(2, "Paris", "sport", 120.50, 2),
+        sale(3, "Nice", "livres", 120.50, 2),
+        sale(4, "Lyon", "sport", 120.49, 2),
+        sale(5, "Lille", "sport", 3.00, 1),
+    ];
+    let large: Vec<Transaction> = (1..=2_000)
+        .map(|i| sale(i, "Paris", CATEGORIES[i as usize % 8], 499.99, 10))
+        .collect();
+    vec![
+        ("aucune vente (table vide)".into(), vec![]),
+        (
+            "une seule vente".into(),
+            vec![sale(1, "Dijon", "sport", 12.34, 3)],
+        ),
+        ("ventes à égalité (mêmes montants)".into(), ties),
+        (
+            "grandes valeurs (2000 ventes à 499,99 € × 10)".into(),
+            large,
+        ),
+        ("200 ventes générées (graine 1)".into(), sample_rows(200, 1)),
+        (
+            "5000 ventes générées (graine 2)".into(),
+            sample_rows(5_000, 2),
+        ),
+    ]
+}
+
+/// Question 1.1: `student(rows, category, min_amount)` must return the ids of the
+/// sales of `category` whose amount is at least `min_amount`, in file order.
+pub fn q1_filter(student: impl Fn(&[Transaction], &str, f64) -> Vec<u64>) -> Verdict {
+    let mut inputs = Vec::new();
+    for (name, rows) in cases() {
+        inputs.push((
+            format!("{name}, « sport » ≥ 120,50 €"),
+            (rows.clone(), "sport", 120.50),
+        ));
+        inputs.push((format!("{name}, « livres » ≥ 0 €"), (rows, "livres", 0.0)));
+    }
+    check_cases(
+        "1.1 filter",
+        "gardez les ventes de la catégorie ET de montant ≥ au seuil (≥, pas >), dans l'ordre, \
+         et rendez leurs id : rows.iter().filter(...).map(|t| t.id).collect()",
+        inputs,
+        |(rows, cat, min)| super::filter_ids(rows, cat, *min),
+        |(rows, cat, min)| student(rows, cat, *min),
+        |a, b| a == b,
+    )
+}
+
+/// Question 1.2: `student(rows)` must return `amount × quantity` of every row, in
+/// file order.
+pub fn q2_revenues(student: impl Fn(&[Transaction]) -> Vec<f64>) -> Verdict {
+    check_cases(
+        "1.2 map",
+        "une valeur par ligne, dans l'ordre : montant × quantité (convertissez la quantité \
+         avec `as f64` ou f64::from)",
+        cases(),
+        |rows| super::revenues(rows),
+        |rows| student(rows),
+        |a, b| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| close(*x, *y, 1e-12)),
+    )
+}
+
+/// Question 1.3: `student(rows)` must return the [`Summary`] (count, total, min and
+/// max of the line revenues in cents).
+pub fn q3_summary(student: impl Fn(&[Transaction]) -> Summary) -> Verdict {
+    check_cases(
+        "1.3 reduce / fold",
+        "partez de Summary::default() et ajoutez chaque t.revenue_cents() ; min et max \
+         valent None pour une table vide et le premier élément les initialise",
+        cases(),
+        |rows| super::summary(rows),
+        |rows| student(rows),
+        |a, b| a == b,
+    )
+}
+
+/// Question 1.4: `student(values)` must return `Some((mean, variance))` with the
+/// population variance (divided by n), `None` for an empty series.
+pub fn q4_mean_variance(student: impl Fn(&[f64]) -> Option<(f64, f64)>) -> Verdict {
+    let mut inputs: Vec<(String, Vec<f64>)> = vec![
+        ("série vide".into(), vec![]),
+        ("une seule valeur".into(), vec![42.0]),
+        ("valeurs toutes égales".into(), vec![7.5; 10]),
+        ("1, 2, 3, 4".into(), vec![1.0, 2.0, 3.0, 4.0]),
+        (
+            "grandes valeurs (10⁹ + 1, + 2, + 3)".into(),
+            vec![1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0],
+        ),
+    ];
+    for (name, rows) in cases().into_iter().skip(4) {
+        inputs.push((format!("revenus de {name}"), super::revenues(&rows)));
+    }
+    check_cases(
+        "1.4 moyenne et variance en un passage",
+        "variance de population : somme des (x − moyenne)² divisée par n (pas n − 1) ; \
+         None pour une série vide ; accumulez (n, somme, somme des carrés) ou (n, moyenne, m2) \
+         dans un seul fold",
+        inputs,
+        |v| super::mean_variance(v),
+        |v| student(v),
+        |a, b| match (a, b) {
+            (None, None) => true,
+            (Some((m1, v1)), Some((m2, v2))) => {
+                // The variance is compared on the scale of E[x²], which accepts the
+                // one-pass formula E[x²] − E[x]² despite its rounding errors.
+                let scale = v1.abs() + m1 * m1;
+                close(*m1, *m2, 1e-9) && (v1 - v2).abs() <= 1e-9 * scale.max(1e-300)
+            }
+            _ => false,
+        },
+    )
+}
+
+/// Question 1.5: `student(rows)` must return, for each category present, the revenue
+/// in cents and the number of lines.
+pub fn q5_revenue_by_category(
+    student: impl Fn(&[Transaction]) -> HashMap<String, GroupTotal>,
+) -> Verdict {
+    // Sorted maps print in a stable order in the verdict.
+    let sorted = |m: HashMap<String, GroupTotal>| m.into_iter().collect::<BTreeMap<_, _>>();
+    check_cases(
+        "1.5 group-by (reduce par clé)",
+        "fold(HashMap::new(), |mut m, t| { let g = m.entry(t.category.clone()).or_default(); \
+         ... ; m }) : ajoutez t.revenue_cents() (pas amount_cents) et comptez 1 par ligne",
+        cases(),
+        |rows| sorted(super::revenue_by_category(rows)),
+        |rows| sorted(student(rows)),
+        |a, b| a == b,
+    )
+}
+
+/// Question 1.6: `student(rows, category, min_amount_cents)` (loop or iterator
+/// version) must return the revenue in cents of the sales of `category` whose unit
+/// amount is at least `min_amount_cents`.
+pub fn q6_pipeline(student: impl Fn(&[Transaction], &str, i64) -> i64) -> Verdict {
+    let mut inputs = Vec::new();
+    for (name, rows) in cases() {
+        inputs.push((
+            format!("{name}, « sport » ≥ 12 050 c"),
+            (rows.clone(), "sport", 12_050),
+        ));
+        inputs.push((format!("{name}, « beaute » ≥ 0 c"), (rows, "beaute", 0)));
+    }
+    check_cases(
+        "1.6 boucle for et chaîne d'itérateurs",
+        "filtrez sur la catégorie ET amount_cents() ≥ seuil (≥, pas >), puis additionnez \
+         revenue_cents() (montant × quantité, pas le montant seul)",
+        inputs,
+        |(rows, cat, min)| super::pipeline_iter(rows, cat, *min),
+        |(rows, cat, min)| student(rows, cat, *min),
+        |a, b| a == b,
+    )
+}
+
+/// Question 1.7: `student(rows)` is the parallel [`Summary`] (rayon `fold` +
+/// `reduce`); it is run inside a pool of 2 workers and must give exactly the
+/// sequential summary.
+pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Verdict {
+    let pool = crate::workloads::pool(2);
+    check_cases(
+        "1.7 fold + reduce en parallèle (rayon)",
+        "par_iter().map(...).fold(Summary::default, Summary::absorb).reduce(Summary::default, \
+         Summary::merge) : la fusion doit combiner count, total, min ET max ; l'élément neutre \
+         est Summary::default()",
+        cases(),
+        |rows| super::summary(rows),
+        |rows| pool.install(|| student(rows)),
+        |a, b| a == b,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    #[test]
+    fn references_pass() {
+        let verdicts = [
+            q1_filter(super::super::filter_ids),
+            q2_revenues(super::super::revenues),
+            q3_summary(super::super::summary),
+            q4_mean_variance(super::super::mean_variance),
+            q5_revenue_by_category(super::super::revenue_by_category),
+            q6_pipeline(super::super::pipeline_loop),
+            q6_pipeline(super::super::pipeline_iter),
+            q6_pipeline(super::super::pipeline_par),
+            q7_summary_par(super::super::summary_par),
+        ];
+        for v in verdicts {
+            assert!(v.passed(), "{v}");
+        }
+    }
+
+    #[test]
+    fn textbook_one_pass_variance_is_accepted() {
+        let v = q4_mean_variance(|xs| {
+            let (n, s, s2) = xs.iter().fold((0.0, 0.0, 0.0), |(n, s, s2), x| {
+                (n + 1.0, s + x, s2 + x * x)
+            });
+            (n > 0.0).then(|| (s / n, s2 / n - (s / n) * (s / n)))
+        });
+        assert!(v.passed(), "{v}");
+    }
+
+    fn failed_case(v: &Verdict) -> String {
+        match &v.status {
+            crate::verif::Status::Failed(f) => f.case.clone(),
+            _ => panic!("the wrong answer was not caught: {v}"),
+        }
+    }
+
+    #[test]
+    fn wrong_answers_are_caught() {
+        // Strict threshold instead of ≥.
+        let v = q1_filter(|rows, cat, min| {
+            rows.iter()
+                .filter(|t| t.category == cat && t.amount > min)
+                .map(|t| t.id)
+                .collect()
+        });
+        assert!(failed_case(&v).contains("égalité"), "{v}");
+        // Amount instead of revenue.
+        let v = q2_revenues(|rows| rows.iter().map(|t| t.amount).collect());
+        failed_case(&v);
+        // Min stuck at 0 because the accumulator starts at 0.
+        let v = q3_summary(|rows| {
+            let cents: Vec<i64> = rows.iter().map(Transaction::revenue_cents).collect();
+            Summary {
+                count: cents.len() as u64,
+                total_cents: cents.iter().sum(),
+                min_cents: Some(cents.iter().fold(0, |a, &b| a.min(b))),
+                max_cents: cents.iter().max().copied(),
+            }
+        });
+        assert!(failed_case(&v).contains("vide"), "{v}");
+        // Sample variance (n − 1).
+        let v = q4_mean_variance(|xs| {
+            let n = xs.len() as f64;
+            let m = xs.iter().sum::<f64>() / n;
+            (n > 0.0).then(|| {
+                (
+                    m,
+                    xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0),
+                )
+            })
+        });
+        assert!(v.to_string().contains("❌"), "{v}");
+        // Amount instead of revenue in the group-by.
+        let v = q5_revenue_by_category(|rows| {
+            let mut m: HashMap<String, GroupTotal> = HashMap::new();
+            for t in rows {
+                let g = m.entry(t.category.clone()).or_default();
+                g.revenue_cents += t.amount_cents();
+                g.count += 1;
+            }
+            m
+        });
+        assert!(failed_case(&v).contains("une seule vente"), "{v}");
+        // Strict threshold in the pipeline.
+        let v = q6_pipeline(|rows, cat, min| {
+            rows.iter()
+                .filter(|t| t.category == cat && t.amount_cents() > min)
+                .map(Transaction::revenue_cents)
+                .sum()
+        });
+        assert!(failed_case(&v).contains("égalité"), "{v}");
+        // A merge that forgets the min and max of the right-hand part.
+        let v = q7_summary_par(|rows| {
+            rows.par_iter()
+                .map(Transaction::revenue_cents)
+                .fold(Summary::default, Summary::absorb)
+                .reduce(Summary::default, |a, b| Summary {
+                    count: a.count + b.count,
+                    total_cents: a.total_cents + b.total_cents,
+                    ..a
+                })
+        });
+        failed_case(&v);
+    }
+
+    #[test]
+    fn unfinished_answer_is_not_done() {
+        assert!(q3_summary(|_| todo!()).not_done());
+    }
+}
