@@ -19,6 +19,9 @@ pub fn memo_requests() -> Vec<u64> {
     (0..24).map(|i| distinct[(i * 7 + i / 4) % 4]).collect()
 }
 
+/// Cities drawn on the top-N chart (more would make their names overlap).
+const CHART_CITIES: usize = 6;
+
 /// Runs the demonstration of exercise 2 (see the module documentation).
 pub fn demo(ctx: &Context) -> Result<Section> {
     let mut section = Section::new(super::TITLE);
@@ -46,7 +49,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
                 "totaux courants des 3 premières ventes : {}",
                 totals
                     .iter()
-                    .map(|x| format!("{x:.2}").replace('.', ","))
+                    .map(|x| euros((x * 100.0).round() as i64))
                     .collect::<Vec<_>>()
                     .join(" ; ")
             ),
@@ -93,7 +96,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             inc_then_double(5).to_string(),
         ],
         vec![
-            format!("pipeline [TVA, remise, arrondi]({})", first.revenue()).replace('.', ","),
+            format!("pipeline [TVA, remise, arrondi]({:.2})", first.revenue()).replace('.', ","),
             format!("{}", with_vat_then_discount(first.revenue())).replace('.', ","),
         ],
         vec![
@@ -160,11 +163,12 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     output::write_csv(&ctx.out("ex2_top_villes.csv"), &csv)?;
     section.file("ex2_top_villes.csv");
     let chart = BarChart {
-        title: "Exercice 2 — les 10 villes au plus grand chiffre d'affaires".into(),
-        y_label: "chiffre d'affaires (milliers d'euros)".into(),
+        title: format!("Exercice 2 — les {CHART_CITIES} villes au plus grand chiffre d'affaires"),
+        y_label: "chiffre d'affaires (millions d'euros)".into(),
         bars: top
             .iter()
-            .map(|(c, v)| (c.clone(), *v as f64 / 100_000.0))
+            .take(CHART_CITIES)
+            .map(|(c, v)| (c.clone(), *v as f64 / 1e8))
             .collect(),
     };
     for f in chart.save(&ctx.output, "ex2_top_villes")? {
@@ -209,10 +213,10 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     section.file("ex2_memoize.csv");
     let chart = BarChart {
         title: "Exercice 2 — effet de memoize (24 requêtes, 4 valeurs distinctes)".into(),
-        y_label: "temps total (ms)".into(),
+        y_label: "temps total (s)".into(),
         bars: vec![
-            ("sans cache".into(), memo.plain_seconds * 1e3),
-            ("memoize(f)".into(), memo.memo_seconds * 1e3),
+            ("sans cache".into(), memo.plain_seconds),
+            ("memoize(f)".into(), memo.memo_seconds),
         ],
     };
     for f in chart.save(&ctx.output, "ex2_memoize")? {
@@ -225,12 +229,20 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     let expected: u64 = data.iter().sum();
     let mut thread_rows = Vec::new();
     for &w in &ctx.workers {
-        let start = Instant::now();
-        let spawned = super::parallel_sum(data.clone(), w);
-        let t_spawn = start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        let scoped = super::scoped_sum(&data, w);
-        let t_scoped = start.elapsed().as_secs_f64();
+        // The vector is cloned outside the timed part: `parallel_sum` consumes it.
+        let plan = crate::measure::Plan {
+            warmup: 1,
+            repetitions: 7,
+        };
+        let mut copies = vec![data.clone(); plan.warmup + plan.repetitions].into_iter();
+        let mut spawned = 0;
+        let (t, _) = crate::measure::time(plan, || {
+            let mine = copies.next().unwrap_or_default();
+            spawned = super::parallel_sum(mine, w);
+        });
+        let t_spawn = t.median();
+        let (t, scoped) = crate::measure::time(plan, || super::scoped_sum(&data, w));
+        let t_scoped = t.median();
         if spawned != expected || scoped != expected {
             return Err(crate::Error::WrongAnswer {
                 what: format!("exercice 2 / somme sur {w} threads"),

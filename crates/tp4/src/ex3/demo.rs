@@ -234,10 +234,13 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             x_label: "taille du texte lu (Mo)".into(),
             y_label: "pic du tas (Mo)".into(),
             series: vec![
-                Series::measured("lecture entière (read_to_string)", points(|c| c.whole_peak)),
+                Series::measured(
+                    "lecture entière (tout le texte en mémoire)",
+                    points(|c| c.whole_peak),
+                ),
                 Series::measured("en flux (BufRead::lines)", points(|c| c.streaming_peak)),
             ],
-            log_x: big_present,
+            log_x: false,
         };
         for f in chart.save(&ctx.output, "ex3_memoire")? {
             section.file(f);
@@ -252,7 +255,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         line?;
         total += 1;
     }
-    let rare = crate::data::corpus::vocabulary()[9_000].clone();
+    let rare = rare_word_of_middle_line(&corpus)?;
     let pulled = std::cell::Cell::new(0u64);
     let mut error = None;
     let lines = super::lines_of_files(&three)
@@ -312,6 +315,26 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     println!("3.6 {ext}");
     section.text(format!("**3.6 Trait d'extension et from_fn.** {ext}"));
     Ok(section)
+}
+
+/// The rarest word (highest Zipf rank) of the middle line of the corpus: a word
+/// that `find` meets somewhere in the first half of the file, far from its start.
+fn rare_word_of_middle_line(corpus: &Path) -> Result<String> {
+    let text = super::read_text(corpus)?;
+    let ranks: std::collections::HashMap<String, usize> = crate::data::corpus::vocabulary()
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (w, i))
+        .collect();
+    let middle = text
+        .lines()
+        .nth(text.lines().count() / 2)
+        .unwrap_or_default();
+    Ok(middle
+        .split_whitespace()
+        .max_by_key(|w| ranks.get(*w).copied().unwrap_or(0))
+        .unwrap_or("rinu")
+        .to_string())
 }
 
 /// The sentence that reads the memory table: growth of each peak with the size.

@@ -360,6 +360,34 @@ pub fn read_text(path: &Path) -> Result<String> {
     })
 }
 
+/// Reads several files, one after the other, into one string of `total` bytes
+/// (allocated once: the memory held is the size of the text, no more).
+pub fn read_texts(paths: &[PathBuf], total: u64) -> Result<String> {
+    let mut bytes = Vec::with_capacity(total as usize);
+    for p in paths {
+        let mut file = std::fs::File::open(p).map_err(|e| Error::io("lecture de", p, e))?;
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Error::io("lecture de", p, e))?;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(_) => {
+            // Rare path: find the file and the line at fault.
+            for p in paths {
+                read_text(p)?;
+            }
+            Err(Error::Other(format!(
+                "les fichiers {} mis bout à bout ne forment pas un texte UTF-8",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    }
+}
+
 fn not_utf8(path: &Path, line: u64) -> Error {
     Error::Malformed {
         path: path.to_path_buf(),
@@ -460,10 +488,7 @@ pub fn compare_memory(paths: &[PathBuf]) -> Result<MemoryComparison> {
     let streaming_seconds = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     let (whole, whole_peak) = crate::alloc::measure_peak(|| -> Result<TextStats> {
-        let mut text = String::new();
-        for p in paths {
-            text.push_str(&read_text(p)?);
-        }
+        let text = read_texts(paths, bytes)?;
         Ok(TextStats::of_lines(text.lines()))
     });
     let whole_seconds = start.elapsed().as_secs_f64();
@@ -609,6 +634,12 @@ mod tests {
                 "{msg}"
             );
         }
+        let good = dir.path().join("good.txt");
+        std::fs::write(&good, "bon texte\n").unwrap();
+        let msg = compare_memory(&[good, bad.clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("bad.txt") && msg.contains("ligne 3"), "{msg}");
         let missing = dir.path().join("absent.txt");
         let msg = stream_file(&missing).unwrap_err().to_string();
         assert!(msg.contains("absent.txt"), "{msg}");
