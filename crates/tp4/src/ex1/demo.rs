@@ -106,7 +106,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "Chaîne `filter` → `map` → `fold` sur `transactions.csv` : chaque étape est une petite \
          fonction pure, les montants sont additionnés en centimes entiers (exacts).",
     );
-    section.text(output::markdown_table(&headers, &basics));
+    section.text(output::markdown_table(&headers, 2, &basics));
 
     // 1.5: group-by.
     let groups = super::revenue_by_category(&rows);
@@ -131,7 +131,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     println!("1.5 Group-by (fold dans une HashMap) : chiffre d'affaires par catégorie");
     println!("{}", output::table(&headers, 1, cat_rows.clone()));
     section.text("**1.5 Group-by** (reduce par clé, `fold` dans une `HashMap` avec `entry`) :");
-    section.text(output::markdown_table(&headers, &cat_rows));
+    section.text(output::markdown_table(&headers, 1, &cat_rows));
     #[derive(serde::Serialize)]
     struct CategoryRow<'a> {
         categorie: &'a str,
@@ -190,7 +190,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         big.len(),
         PLAN.repetitions
     ));
-    section.text(output::markdown_table(&headers, &table_rows));
+    section.text(output::markdown_table(&headers, 1, &table_rows));
     output::write_csv(&ctx.out("ex1_temps.csv"), &measurements)?;
     section.file("ex1_temps.csv");
     let chart = BarChart {
@@ -230,7 +230,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         full((0.1 + 0.2) + 0.3),
         full(0.1 + (0.2 + 0.3))
     ));
-    section.text(output::markdown_table(&headers, &float_rows));
+    section.text(output::markdown_table(&headers, 1, &float_rows));
     section.text(note);
     Ok(section)
 }

@@ -71,7 +71,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     section.text(
         "**2.1 Fermetures** : `Fn` lit ses captures, `FnMut` les modifie, `FnOnce` les consomme.",
     );
-    section.text(output::markdown_table(&headers, &closures));
+    section.text(output::markdown_table(&headers, 3, &closures));
 
     // 2.2 – 2.3: functions that take and return functions.
     let with_vat_then_discount = super::pipeline::<f64>(vec![
@@ -112,7 +112,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     println!("2.2–2.3 Fonctions qui prennent ou rendent des fonctions :");
     println!("{}", output::table(&headers, 1, hof.clone()));
     section.text("**2.2–2.3 Fonctions d'ordre supérieur** :");
-    section.text(output::markdown_table(&headers, &hof));
+    section.text(output::markdown_table(&headers, 1, &hof));
 
     // 2.4: top-N with closures.
     let top = super::top_cities(&rows, 10);
@@ -143,7 +143,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     );
     println!("{extra}");
     section.text("**2.4 Top-N avec des fermetures** :");
-    section.text(output::markdown_table(&headers, &top_rows));
+    section.text(output::markdown_table(&headers, 2, &top_rows));
     section.text(&extra);
     #[derive(serde::Serialize)]
     struct CityRow<'a> {
@@ -208,7 +208,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
          valeurs distinctes ; la version mémoïsée ne calcule chaque valeur qu'une fois.",
         memo.requests, memo.slow_calls
     ));
-    section.text(output::markdown_table(&headers, &memo_rows));
+    section.text(output::markdown_table(&headers, 1, &memo_rows));
     output::write_csv(&ctx.out("ex2_memoize.csv"), &memo.csv_rows())?;
     section.file("ex2_memoize.csv");
     let chart = BarChart {
@@ -274,7 +274,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
                somme : l'exercice 4 mesure quand le parallélisme paie.";
     println!("{why}");
     section.text("**2.6 Fermetures `move` et threads** :");
-    section.text(output::markdown_table(&headers, &thread_rows));
+    section.text(output::markdown_table(&headers, 1, &thread_rows));
     section.text(why);
     Ok(section)
 }

@@ -103,7 +103,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     );
     println!("  {}", trace.join(" → "));
     section.text("**3.1–3.2 Itérateurs** (`impl Iterator`, `successors`, adaptateurs) :");
-    section.text(output::markdown_table(&headers, &iter_rows));
+    section.text(output::markdown_table(&headers, 2, &iter_rows));
     section.text(format!(
         "Paresse : la chaîne est construite avant tout calcul, puis seuls les éléments \
          nécessaires à `take(3)` sont produits : {}.",
@@ -147,7 +147,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     );
     println!("{}", output::table(&headers, 3, window_rows.clone()));
     section.text(format!("**3.3 Lots et fenêtres** : {batch_note}"));
-    section.text(output::markdown_table(&headers, &window_rows));
+    section.text(output::markdown_table(&headers, 3, &window_rows));
     drop(text);
 
     // 3.4: peak heap, streaming against reading whole.
@@ -205,7 +205,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
          tout le texte (`read_to_string`) ; pic du tas mesuré par l'allocateur de suivi \
          (l'équivalent de memory-profiler).",
     );
-    section.text(output::markdown_table(&headers, &mem_rows));
+    section.text(output::markdown_table(&headers, 1, &mem_rows));
     section.text(&verdict);
     let csv: Vec<MemoryRow> = results
         .iter()
