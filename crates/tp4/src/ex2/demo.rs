@@ -79,7 +79,8 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         Box::new(|x| x * 0.9),                     // remise 10 %
         Box::new(|x| (x * 100.0).round() / 100.0), // arrondi au centime
     ]);
-    let first = &rows[0];
+    // The first sale's revenue (0 € for an empty table).
+    let first = rows.first().map_or(0.0, |t| t.revenue());
     let inc_then_double = super::compose(|x: i64| x * 2, |x: i64| x + 1);
     let sport = super::by_category("sport");
     let at_least = super::partial(
@@ -96,8 +97,8 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             inc_then_double(5).to_string(),
         ],
         vec![
-            format!("pipeline [TVA, remise, arrondi]({:.2})", first.revenue()).replace('.', ","),
-            format!("{}", with_vat_then_discount(first.revenue())).replace('.', ","),
+            format!("pipeline [TVA, remise, arrondi]({first:.2})").replace('.', ","),
+            format!("{}", with_vat_then_discount(first)).replace('.', ","),
         ],
         vec![
             "ventes filtrées par by_category(\"sport\")".into(),

@@ -379,6 +379,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_three_demos_survive_empty_data_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = format!("{}\n", crate::data::transactions::HEADER);
+        std::fs::write(dir.path().join("transactions.csv"), header).unwrap();
+        std::fs::write(dir.path().join("corpus.txt"), "").unwrap();
+        let ctx = crate::lab::quiet_context(dir.path(), &dir.path().join("out"));
+        crate::ex1::demo::demo(&ctx).unwrap();
+        crate::ex2::demo::demo(&ctx).unwrap();
+        demo(&ctx).unwrap();
+    }
+
+    #[test]
+    fn missing_data_is_a_french_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::lab::quiet_context(dir.path(), &dir.path().join("out"));
+        for err in [
+            crate::ex1::demo::demo(&ctx).unwrap_err(),
+            crate::ex2::demo::demo(&ctx).unwrap_err(),
+            demo(&ctx).unwrap_err(),
+        ] {
+            let msg = err.to_string();
+            assert!(
+                msg.contains("introuvable") && msg.contains("donnees"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
     fn demo_runs_and_writes_its_files() {
         let dir = tempfile::tempdir().unwrap();
         crate::data::corpus::generate(&dir.path().join("corpus.txt"), 1, |_| {}).unwrap();
