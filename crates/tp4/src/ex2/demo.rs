@@ -113,7 +113,12 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     println!("2.2–2.3 Fonctions qui prennent ou rendent des fonctions :");
     println!("{}", output::table(&headers, 1, hof.clone()));
     section.text("**2.2–2.3 Fonctions d'ordre supérieur** :");
-    section.text(output::markdown_table(&headers, 1, &hof));
+    // A `|` would end a Markdown table cell: escape the closures' bars.
+    let hof_md: Vec<Vec<String>> = hof
+        .iter()
+        .map(|row| row.iter().map(|c| c.replace('|', "\\|")).collect())
+        .collect();
+    section.text(output::markdown_table(&headers, 1, &hof_md));
 
     // 2.4: top-N with closures.
     let top = super::top_cities(&rows, 10);
@@ -175,7 +180,10 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     for f in chart.save(&ctx.output, "ex2_top_villes")? {
         section.file(f);
     }
-    section.image("Top 10 des villes", "ex2_top_villes.png");
+    section.image(
+        "Les villes au plus grand chiffre d'affaires",
+        "ex2_top_villes.png",
+    );
 
     // 2.5: memoize, measured.
     let memo = memoize_experiment(ctx)?;
@@ -374,6 +382,12 @@ mod tests {
         let ctx = crate::lab::quiet_context(dir.path(), &out);
         let s = demo(&ctx).unwrap();
         assert!(s.markdown.contains("memoize"));
+        // Closure bars are escaped inside Markdown tables.
+        assert!(
+            s.markdown.contains(r"apply_n(\|x\| x * 2, 10, 1)"),
+            "{}",
+            s.markdown
+        );
         for f in [
             "ex2_top_villes.csv",
             "ex2_top_villes.png",

@@ -202,7 +202,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     section.text(
         "**3.4 Flux contre lecture entière.** Les mêmes statistiques (lignes, mots, plus \
          longue ligne) calculées en lisant ligne à ligne (`BufRead::lines`) ou après avoir lu \
-         tout le texte (`read_to_string`) ; pic du tas mesuré par l'allocateur de suivi \
+         tout le texte en mémoire ; pic du tas mesuré par l'allocateur de suivi \
          (l'équivalent de memory-profiler).",
     );
     section.text(output::markdown_table(&headers, 1, &mem_rows));
