@@ -9,6 +9,16 @@
 //! let v = verif::q2_revenues(|rows| rows.iter().map(|t| t.amount * t.quantity as f64).collect());
 //! assert!(v.passed(), "{v}");
 //! ```
+//!
+//! An answer still holding `todo!()` is "not done yet", not a crash:
+//!
+//! ```
+//! use tp4::ex1::{Summary, Transaction};
+//! fn summary(_rows: &[Transaction]) -> Summary {
+//!     todo!()
+//! }
+//! assert!(tp4::ex1::verif::q3_summary(summary).not_done());
+//! ```
 
 use super::{GroupTotal, Summary, Transaction};
 use crate::data::transactions::{CATEGORIES, CITIES};

@@ -597,6 +597,17 @@ mod tests {
             }
         );
         assert_eq!(stream_file(&b).unwrap(), read_whole_file(&b).unwrap());
+        let text = "un deux\r\n\ntrois quatre cinq";
+        let streamed = stats_streaming(std::io::Cursor::new(text)).unwrap();
+        assert_eq!(streamed, stats_whole(std::io::Cursor::new(text)).unwrap());
+        assert_eq!(
+            streamed,
+            TextStats {
+                lines: 3,
+                words: 5,
+                longest_line: 17
+            }
+        );
         let both = [a.clone(), b.clone()];
         let c = compare_memory(&both).unwrap();
         assert_eq!(c.stats.lines, 5);
