@@ -97,6 +97,15 @@ pub enum Command {
         #[command(subcommand)]
         commande: crate::cluster_cli::ClusterCommand,
     },
+    /// Régénère les notebooks tp4.ipynb (étudiant) et corrige/tp4.ipynb depuis notebook/tp4.md.
+    Notebook {
+        /// Racine du dépôt (le dossier qui contient notebook/tp4.md).
+        #[arg(long, default_value = ".", value_name = "DOSSIER")]
+        racine: PathBuf,
+        /// Vérifie seulement que les notebooks sont à jour (code de sortie 1 sinon).
+        #[arg(long)]
+        verifier: bool,
+    },
 }
 
 /// Prints a clap error in French and returns its exit code (0 for help/version).
@@ -174,7 +183,35 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Cluster { commande }) => crate::cluster_cli::run(&ctx, commande),
+        Some(Command::Notebook { racine, verifier }) => run_notebook(&racine, verifier),
     }
+}
+
+fn run_notebook(root: &std::path::Path, check_only: bool) -> tp4::Result<ExitCode> {
+    let cells = tp4::notebook::load(root)?;
+    let leaks = tp4::notebook::leaked_solutions(&cells)?;
+    if let Some((line, text)) = leaks.first() {
+        return Err(tp4::Error::Other(format!(
+            "{}, ligne {line} : la ligne de solution « {text} » apparaît aussi dans la version \
+             étudiante ; retirez-la des autres cellules",
+            root.join(tp4::notebook::SOURCE).display()
+        )));
+    }
+    if check_only {
+        let stale = tp4::notebook::stale(root)?;
+        if stale.is_empty() {
+            println!("Les notebooks sont à jour.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for p in stale {
+            println!("pas à jour : {} → lancez `tp4 notebook`", p.display());
+        }
+        return Ok(ExitCode::from(1));
+    }
+    for p in tp4::notebook::generate(root)? {
+        println!("écrit : {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {

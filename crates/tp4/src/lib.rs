@@ -18,8 +18,10 @@
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
 //! | [`progress`] | progress bars on stderr |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
+//! | [`notebook`] | the notebook `tp4.ipynb`: student and corrected versions generated from one source |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
+//! | [`warmup`] | the warm-up question of the notebook (is n prime?), with its checker |
 //! | [`ex1`] | exercise 1: filter, map, reduce on transactions.csv, rayon fold + reduce (answers, checkers, demo) |
 //! | [`ex2`] | exercise 2: closures, `Fn`/`FnMut`/`FnOnce`, higher-order functions, memoize (answers, checkers, demo) |
 //! | [`ex3`] | exercise 3: custom iterators, laziness, adapters, streaming a file with measured memory (answers, checkers, demo) |
@@ -36,11 +38,13 @@ pub mod exercises;
 pub mod lab;
 pub mod measure;
 pub mod models;
+pub mod notebook;
 pub mod output;
 pub mod plot;
 pub mod progress;
 pub mod results;
 pub mod verif;
+pub mod warmup;
 pub mod workloads;
 
 pub use error::{Error, Result};
