@@ -17,12 +17,14 @@
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
 //! | [`progress`] | progress bars on stderr |
+//! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
 
 pub mod alloc;
+pub mod bench;
 pub mod data;
 pub mod environment;
 pub mod error;
