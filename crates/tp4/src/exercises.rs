@@ -6,7 +6,10 @@ use crate::lab::Demo;
 
 /// The demonstrations of the exercises that exist, in the order of the lab.
 pub fn all() -> Vec<Demo> {
-    vec![]
+    vec![(
+        "Exercice 7 — Benchmarks de performance et optimisation",
+        crate::ex7::demo::demo,
+    )]
 }
 
 /// The demonstration of exercise `n`, if it exists.

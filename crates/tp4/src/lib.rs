@@ -19,6 +19,7 @@
 //! | [`progress`] | progress bars on stderr |
 //! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
+//! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
@@ -28,6 +29,7 @@ pub mod bench;
 pub mod data;
 pub mod environment;
 pub mod error;
+pub mod ex7;
 pub mod exercises;
 pub mod lab;
 pub mod measure;
