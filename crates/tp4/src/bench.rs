@@ -281,8 +281,8 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
                 "W6 (io) à T = {IO_LARGE_T} : seule la stratégie tokio est mesurée. seq durerait \
                  {} ; threads, avec ses C = {IO_CONCURRENCY} threads qui se partagent les tâches, \
                  aurait le même temps idéal de {} sans rien montrer de plus. Ce qui compte ici : \
-                 tokio crée {IO_LARGE_T} tâches (quelques centaines d'octets chacune, voir « tas \
-                 max ») et reste proche du temps idéal.",
+                 tokio crée {IO_LARGE_T} tâches (au plus C vivantes à la fois : quelques dizaines \
+                 de ko, voir « tas max ») et reste proche du temps idéal.",
                 human_seconds(io_estimate("seq", IO_LARGE_T)),
                 human_seconds(io::ideal_seconds(IO_LARGE_T, IO_CONCURRENCY))
             ));
@@ -508,9 +508,12 @@ pub fn table_rows(all: &[Measurement]) -> Vec<Vec<String>> {
     for g in groups(all) {
         let has_seq = g.iter().any(|m| m.strategy == "seq");
         let mut r = crate::results::rows(&g);
-        if !has_seq && g[0].workload != "ipc" {
-            for row in &mut r {
+        for row in &mut r {
+            if !has_seq && g[0].workload != "ipc" {
                 row[6] = "—".into();
+            }
+            // W5 always has its two threads: efficiency per worker means nothing.
+            if !has_seq || g[0].workload == "ipc" {
                 row[7] = "—".into();
             }
         }
@@ -584,7 +587,7 @@ pub fn csv_rows(all: &[Measurement]) -> Vec<CsvRow> {
                 peak_heap_bytes: m.peak_heap_bytes,
                 speedup,
                 efficiency: speedup
-                    .filter(|_| !workloads::is_sequential(&m.strategy))
+                    .filter(|_| !workloads::is_sequential(&m.strategy) && m.workload != "ipc")
                     .map(|s| s / m.workers as f64),
             });
         }
