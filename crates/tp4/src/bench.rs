@@ -620,8 +620,8 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
             let e = s.seconds / r.seconds / 2.0;
             let target = matches!(w, "primes" | "pi" | "wordcount");
             out.push(format!(
-                "{w} : efficacité de rayon sur 2 workers = {:.0} %{}",
-                100.0 * e,
+                "{w} : efficacité de rayon sur 2 workers = {} %{}",
+                format!("{:.1}", 100.0 * e).replace('.', ","),
                 if target {
                     if e >= 0.9 {
                         " (objectif ≥ 90 % : atteint)"
@@ -665,13 +665,13 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
         let ideal = io::ideal_seconds(m.size, m.workers);
         let over = m.seconds / ideal - 1.0;
         out.push(format!(
-            "io : {} à T = {}, C = {} : {} pour un idéal de {} (écart {:+.1} %{})",
+            "io : {} à T = {}, C = {} : {} pour un idéal de {} (écart {} %{})",
             m.strategy,
             m.size,
             m.workers,
             human_seconds(m.seconds),
             human_seconds(ideal),
-            100.0 * over,
+            format!("{:+.1}", 100.0 * over).replace('.', ","),
             if m.strategy == "tokio" {
                 if over <= 0.05 {
                     " ; objectif ≤ 5 % : atteint"
@@ -1025,14 +1025,14 @@ mod tests {
         bytes.insert("wordcount".to_string(), 100_000_000);
         let f = target_figures(&all, &bytes).join("\n");
         assert!(
-            f.contains("primes : efficacité de rayon sur 2 workers = 96 %"),
+            f.contains("primes : efficacité de rayon sur 2 workers = 96,2 %"),
             "{f}"
         );
         assert!(f.contains("objectif ≥ 90 % : atteint"), "{f}");
         assert!(f.contains("90 % de la bande passante"), "{f}");
-        assert!(f.contains("écart +4.0 %"), "{f}");
+        assert!(f.contains("écart +4,0 %"), "{f}");
         assert!(
-            f.contains("écart +8.0 % ; objectif ≤ 5 % : NON atteint"),
+            f.contains("écart +8,0 % ; objectif ≤ 5 % : NON atteint"),
             "{f}"
         );
         assert!(f.contains("wordcount : lecture + calcul à 100 Mo/s"), "{f}");

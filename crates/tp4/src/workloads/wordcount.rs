@@ -137,6 +137,23 @@ impl FastCounts {
         }
     }
 
+    /// Merges the counts of another range (integer keys: no byte comparison).
+    fn merge(mut self, other: FastCounts) -> FastCounts {
+        let (mut big, small) = if self.packed.len() >= other.packed.len() {
+            (std::mem::take(&mut self), other)
+        } else {
+            (other, std::mem::take(&mut self))
+        };
+        big.total += small.total;
+        for (k, c) in small.packed {
+            *big.packed.entry(k).or_insert(0) += c;
+        }
+        for (w, c) in small.long {
+            *big.long.entry(w).or_insert(0) += c;
+        }
+        big
+    }
+
     /// Adds these counts into a [`WordCount`].
     fn add_into(self, wc: &mut WordCount) {
         wc.total += self.total;
@@ -170,24 +187,35 @@ pub fn seq(path: &Path) -> Result<WordCount> {
 
 /// Counts the words of one byte range of the file.
 pub fn count_range(path: &Path, range: std::ops::Range<u64>) -> Result<WordCount> {
+    let mut wc = WordCount::default();
+    fast_range(path, range)?.add_into(&mut wc);
+    Ok(wc)
+}
+
+/// Counts one byte range of the file into packed counts.
+fn fast_range(path: &Path, range: std::ops::Range<u64>) -> Result<FastCounts> {
     let mut fast = FastCounts::default();
     chunks::for_each_block(path, range, BLOCK, |block| {
         fast.add_text(block);
         Ok(())
     })?;
-    let mut wc = WordCount::default();
-    fast.add_into(&mut wc);
-    Ok(wc)
+    Ok(fast)
 }
 
 /// Parallel map-reduce with rayon over byte ranges (4 per worker); run it inside a
-/// pool of `workers` threads.
+/// pool of `workers` threads. (`WordCount::merge` is the reduce step for counts that
+/// come from elsewhere, such as other processes or hosts.)
 pub fn rayon(path: &Path, workers: usize) -> Result<WordCount> {
     let ranges = chunks::line_ranges(path, workers.max(1) * 4, false)?;
-    ranges
+    // The partial counts are merged with their integer keys; the words are turned
+    // into byte strings once, at the end (the serial part stays small).
+    let fast = ranges
         .into_par_iter()
-        .map(|r| count_range(path, r))
-        .try_reduce(WordCount::default, |a, b| Ok(a.merge(b)))
+        .map(|r| fast_range(path, r))
+        .try_reduce(FastCounts::default, |a, b| Ok(a.merge(b)))?;
+    let mut wc = WordCount::default();
+    fast.add_into(&mut wc);
+    Ok(wc)
 }
 
 #[cfg(test)]
