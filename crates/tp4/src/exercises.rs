@@ -10,6 +10,10 @@ pub fn all() -> Vec<Demo> {
         (crate::ex1::TITLE, crate::ex1::demo::demo),
         (crate::ex2::TITLE, crate::ex2::demo::demo),
         (crate::ex3::TITLE, crate::ex3::demo::demo),
+        (
+            "Exercice 7 — Benchmarks de performance et optimisation",
+            crate::ex7::demo::demo,
+        ),
     ]
 }
 

@@ -17,8 +17,10 @@
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
 //! | [`progress`] | progress bars on stderr |
+//! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`notebook`] | the notebook `tp4.ipynb`: student and corrected versions generated from one source |
+//! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`warmup`] | the warm-up question of the notebook (is n prime?), with its checker |
@@ -28,12 +30,14 @@
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
 
 pub mod alloc;
+pub mod bench;
 pub mod data;
 pub mod environment;
 pub mod error;
 pub mod ex1;
 pub mod ex2;
 pub mod ex3;
+pub mod ex7;
 pub mod exercises;
 pub mod lab;
 pub mod measure;
