@@ -16,6 +16,7 @@
 //! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
+//! | [`procs`] | real OS processes: `tp4` starts copies of itself as workers (W1, W2, W4, W7, W5 over a pipe), no orphan, no hang |
 //! | [`progress`] | progress bars on stderr |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`exercises`] | the list of exercise demonstrations |
@@ -32,6 +33,7 @@ pub mod measure;
 pub mod models;
 pub mod output;
 pub mod plot;
+pub mod procs;
 pub mod progress;
 pub mod results;
 pub mod verif;

@@ -198,8 +198,9 @@ pub fn seq(path: &Path) -> Result<GroupBy> {
     Ok(g)
 }
 
-/// Aggregates the rows of one byte range with a hand-written splitter.
-fn aggregate_range(path: &Path, range: std::ops::Range<u64>) -> Result<GroupBy> {
+/// Aggregates the rows of one byte range with a hand-written splitter (what each
+/// parallel worker, thread or process, does with its share of the file).
+pub fn aggregate_range(path: &Path, range: std::ops::Range<u64>) -> Result<GroupBy> {
     let mut g = GroupBy::default();
     let start = range.start;
     let mut offset = start;
