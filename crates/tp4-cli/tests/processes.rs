@@ -193,3 +193,39 @@ fn a_bad_worker_task_is_a_french_error() {
         "{err}"
     );
 }
+
+#[test]
+fn exercise_4_process_checkers_accept_the_references_and_catch_zombies() {
+    let _g = setup();
+    use tp4::ex4::{self, verif};
+    let v = verif::q6_primes_processes(ex4::primes_processes);
+    assert!(v.passed(), "{v}");
+    let v = verif::q7_child_pid(ex4::child_pid);
+    assert!(v.passed(), "{v}");
+    // Started but never waited for: a zombie, rejected.
+    let leaked = Mutex::new(Vec::new());
+    let v = verif::q7_child_pid(|| {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tp4"))
+            .args(["__worker", "pid"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = child.id();
+        leaked.lock().unwrap().push(child);
+        Ok(pid)
+    });
+    assert!(!v.passed() && v.to_string().contains("zombie"), "{v}");
+    for mut c in leaked.into_inner().unwrap() {
+        c.wait().unwrap();
+    }
+    assert!(children().is_empty());
+}
+
+#[test]
+fn exercise_5_pipe_checker_accepts_the_real_pipe() {
+    let _g = setup();
+    let v = tp4::ex5::verif::q6_pipe(tp4::ex5::pipe_sum);
+    assert!(v.passed(), "{v}");
+    assert!(children().is_empty(), "children left: {:?}", children());
+}

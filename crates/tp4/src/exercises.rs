@@ -6,7 +6,20 @@ use crate::lab::Demo;
 
 /// The demonstrations of the exercises that exist, in the order of the lab.
 pub fn all() -> Vec<Demo> {
-    vec![]
+    vec![
+        (
+            "Exercice 4 — Introduction au multiprocessing",
+            crate::ex4::demo,
+        ),
+        (
+            "Exercice 5 — Communication entre processus : queues et pipes",
+            crate::ex5::demo,
+        ),
+        (
+            "Exercice 6 — concurrent.futures et patterns asynchrones",
+            crate::ex6::demo,
+        ),
+    ]
 }
 
 /// The demonstration of exercise `n`, if it exists.

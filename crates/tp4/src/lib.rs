@@ -19,6 +19,9 @@
 //! | [`procs`] | real OS processes: `tp4` starts copies of itself as workers (W1, W2, W4, W7, W5 over a pipe), no orphan, no hang |
 //! | [`progress`] | progress bars on stderr |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
+//! | [`ex4`] | exercise 4: threads, real processes, static chunking vs work stealing, Amdahl, Send/Sync |
+//! | [`ex5`] | exercise 5: channels, backpressure, worker pool, pipeline, pipe between processes, shared state |
+//! | [`ex6`] | exercise 6: executor and task handles, failures and timeouts, tokio on W6, cancellation, blocking pitfall, task graph |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
@@ -27,6 +30,9 @@ pub mod alloc;
 pub mod data;
 pub mod environment;
 pub mod error;
+pub mod ex4;
+pub mod ex5;
+pub mod ex6;
 pub mod exercises;
 pub mod lab;
 pub mod measure;
