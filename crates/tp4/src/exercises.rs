@@ -11,6 +11,18 @@ pub fn all() -> Vec<Demo> {
         (crate::ex2::TITLE, crate::ex2::demo::demo),
         (crate::ex3::TITLE, crate::ex3::demo::demo),
         (
+            "Exercice 4 — Introduction au multiprocessing",
+            crate::ex4::demo,
+        ),
+        (
+            "Exercice 5 — Communication entre processus : queues et pipes",
+            crate::ex5::demo,
+        ),
+        (
+            "Exercice 6 — concurrent.futures et patterns asynchrones",
+            crate::ex6::demo,
+        ),
+        (
             "Exercice 7 — Benchmarks de performance et optimisation",
             crate::ex7::demo::demo,
         ),

@@ -16,11 +16,15 @@
 //! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
+//! | [`procs`] | real OS processes: `tp4` starts copies of itself as workers (W1, W2, W4, W7, W5 over a pipe), no orphan, no hang |
 //! | [`progress`] | progress bars on stderr |
 //! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`notebook`] | the notebook `tp4.ipynb`: student and corrected versions generated from one source |
 //! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
+//! | [`ex4`] | exercise 4: threads, real processes, static chunking vs work stealing, Amdahl, Send/Sync |
+//! | [`ex5`] | exercise 5: channels, backpressure, worker pool, pipeline, pipe between processes, shared state |
+//! | [`ex6`] | exercise 6: executor and task handles, failures and timeouts, tokio on W6, cancellation, blocking pitfall, task graph |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`warmup`] | the warm-up question of the notebook (is n prime?), with its checker |
@@ -37,6 +41,9 @@ pub mod error;
 pub mod ex1;
 pub mod ex2;
 pub mod ex3;
+pub mod ex4;
+pub mod ex5;
+pub mod ex6;
 pub mod ex7;
 pub mod exercises;
 pub mod lab;
@@ -45,6 +52,7 @@ pub mod models;
 pub mod notebook;
 pub mod output;
 pub mod plot;
+pub mod procs;
 pub mod progress;
 pub mod results;
 pub mod verif;

@@ -399,7 +399,12 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
     ] {
+        // Process strategies need the `tp4` command as worker: skipped without it.
+        let can_spawn = crate::procs::exe_path().is_ok();
         for s in w.strategies() {
+            if crate::workloads::uses_processes(s) && !can_spawn {
+                continue;
+            }
             let case = crate::workloads::Case {
                 workload: w,
                 strategy: s.to_string(),
