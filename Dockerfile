@@ -48,6 +48,7 @@ ENV HOME=/home/etudiant \
     XDG_CACHE_HOME=/home/etudiant/.cache \
     XDG_DATA_HOME=/home/etudiant/.local/share \
     TP4_NB_VENV=/opt/venv \
+    TP4_EXE=/app/tp4/target/release/tp4 \
     TP4_DATA=/app/data \
     TP4_OUTPUT=/app/output \
     PATH=/app/tp4/target/release:/home/etudiant/.cargo/bin:/opt/venv/bin:/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

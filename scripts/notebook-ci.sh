@@ -45,7 +45,7 @@ if ! command -v evcxr_jupyter >/dev/null 2>&1; then
   echo "evcxr_jupyter absent : installation de la version $EVCXR_VERSION (environ 9 min sur 2 cœurs)"
   cargo install --locked evcxr_jupyter --version "$EVCXR_VERSION"
 fi
-evcxr_jupyter --version || true
+echo "evcxr_jupyter : $(command -v evcxr_jupyter)"
 evcxr_jupyter --install >/dev/null
 
 step "environnement Python (nbclient)"
