@@ -14,7 +14,7 @@
 # check passing). Executing the corrected notebook fills evcxr's compilation cache,
 # so a student's first cell does not recompile every dependency.
 #
-#   docker build -t tp4 .          (about 15 min the first time on 2 cores)
+#   docker build -t tp4 .          (about 20 to 25 min the first time on 2 cores)
 #   docker compose up              (see docker-compose.yml and docs/docker.md)
 
 FROM rust:1.95-slim-bookworm
@@ -84,6 +84,7 @@ ENV CARGO_NET_OFFLINE=true \
     RUST_BACKTRACE=0
 WORKDIR /app/notebooks
 EXPOSE 8888
+# tini reaps the processes the kernel starts (exercises 4 and 5 start OS processes).
 ENTRYPOINT ["tini", "--"]
 # The token is kept: read it in `docker compose logs jupyter`. Writing in place
 # (no atomic rename) keeps the single-file volume /app/notebooks/tp4.ipynb working.

@@ -404,6 +404,15 @@ pub fn stale(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A line that is only a method call without arguments (`.into_iter()`, `.sum();`):
+/// common to any Rust code, it gives nothing away.
+fn is_bare_call(line: &str) -> bool {
+    let t = line.trim_end_matches([';', ',']);
+    t.strip_prefix('.')
+        .and_then(|r| r.strip_suffix("()"))
+        .is_some_and(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
 /// Solution lines that still appear in the student version: lines of real code (not
 /// short lines, braces or comments) of a solution region that are found anywhere in
 /// the rendered student notebook. Empty when no question gives its answer away.
@@ -424,7 +433,8 @@ pub fn leaked_solutions(cells: &[Cell]) -> Result<Vec<(usize, String)>> {
                 let t = l.trim();
                 let trivial = t.chars().count() < 8
                     || t.starts_with("//")
-                    || t.chars().all(|c| "{}()[];,. ".contains(c));
+                    || t.chars().all(|c| "{}()[];,. ".contains(c))
+                    || is_bare_call(t);
                 if !trivial && student_lines.contains(t) {
                     leaks.push((s.line, t.to_string()));
                 }
@@ -542,6 +552,12 @@ Parce que.
             leaked_solutions(&c).unwrap(),
             vec![(12, "x.wrapping_mul(2)".to_string())]
         );
+    }
+
+    #[test]
+    fn bare_calls_are_not_leaks() {
+        assert!(is_bare_call(".into_iter()") && is_bare_call(".collect();"));
+        assert!(!is_bare_call(".map(|x| x * 2)") && !is_bare_call("x.into_iter()"));
     }
 
     #[test]
