@@ -97,6 +97,13 @@ pub enum Command {
         #[command(subcommand)]
         commande: crate::cluster_cli::ClusterCommand,
     },
+    /// Processus de travail (interne) : `tp4` lancé par lui-même pour calculer une part.
+    #[command(hide = true, name = "__worker")]
+    Worker {
+        /// La tâche et ses paramètres (voir `tp4::procs::worker_main`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Prints a clap error in French and returns its exit code (0 for help/version).
@@ -159,6 +166,10 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
         }
         Some(Command::Donnees { lignes, mo }) => {
             tp4::data::generate_files(&ctx.data, lignes, mo, true)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Worker { args }) => {
+            tp4::procs::worker_main(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Exercice { numero }) => {

@@ -10,6 +10,18 @@ pub fn all() -> Vec<Demo> {
         (crate::ex1::TITLE, crate::ex1::demo::demo),
         (crate::ex2::TITLE, crate::ex2::demo::demo),
         (crate::ex3::TITLE, crate::ex3::demo::demo),
+        (
+            "Exercice 4 — Introduction au multiprocessing",
+            crate::ex4::demo,
+        ),
+        (
+            "Exercice 5 — Communication entre processus : queues et pipes",
+            crate::ex5::demo,
+        ),
+        (
+            "Exercice 6 — concurrent.futures et patterns asynchrones",
+            crate::ex6::demo,
+        ),
     ]
 }
 

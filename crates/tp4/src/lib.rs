@@ -16,8 +16,12 @@
 //! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
+//! | [`procs`] | real OS processes: `tp4` starts copies of itself as workers (W1, W2, W4, W7, W5 over a pipe), no orphan, no hang |
 //! | [`progress`] | progress bars on stderr |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
+//! | [`ex4`] | exercise 4: threads, real processes, static chunking vs work stealing, Amdahl, Send/Sync |
+//! | [`ex5`] | exercise 5: channels, backpressure, worker pool, pipeline, pipe between processes, shared state |
+//! | [`ex6`] | exercise 6: executor and task handles, failures and timeouts, tokio on W6, cancellation, blocking pitfall, task graph |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`ex1`] | exercise 1: filter, map, reduce on transactions.csv, rayon fold + reduce (answers, checkers, demo) |
@@ -32,12 +36,16 @@ pub mod error;
 pub mod ex1;
 pub mod ex2;
 pub mod ex3;
+pub mod ex4;
+pub mod ex5;
+pub mod ex6;
 pub mod exercises;
 pub mod lab;
 pub mod measure;
 pub mod models;
 pub mod output;
 pub mod plot;
+pub mod procs;
 pub mod progress;
 pub mod results;
 pub mod verif;

@@ -122,13 +122,26 @@ impl Workload {
     /// The strategies implemented in this module for the workload.
     pub fn strategies(self) -> &'static [&'static str] {
         match self {
-            Workload::Primes | Workload::Pi => &["seq", "threads", "rayon"],
+            Workload::Primes | Workload::Pi => &["seq", "threads", "rayon", "processes"],
             Workload::Sumsq => &["seq", "seq-simd", "rayon"],
-            Workload::Groupby | Workload::Wordcount => &["seq", "rayon"],
-            Workload::Ipc => &["mpsc", "mpsc-lots", "crossbeam", "crossbeam-lots"],
+            Workload::Groupby | Workload::Wordcount => &["seq", "rayon", "processes"],
+            Workload::Ipc => &[
+                "mpsc",
+                "mpsc-lots",
+                "crossbeam",
+                "crossbeam-lots",
+                "pipe",
+                "pipe-lots",
+            ],
             Workload::Io => &["seq", "threads", "tokio"],
         }
     }
+}
+
+/// Whether a strategy starts OS processes (copies of `tp4`, see [`crate::procs`]):
+/// those need the `tp4` executable (`TP4_EXE` outside of it).
+pub fn uses_processes(strategy: &str) -> bool {
+    strategy == "processes" || strategy.starts_with("pipe")
 }
 
 /// Whether a strategy runs on one worker whatever is asked.
@@ -253,14 +266,22 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
     };
     let (timings, answer, ok, peak, size) = match case.workload {
         Workload::Primes => {
-            if !["seq", "threads", "rayon"].contains(&strategy) {
+            if !case.workload.strategies().contains(&strategy) {
                 return Err(unknown());
             }
+            let mut failed = None;
             let (t, v, p) = measure::time_with_memory(plan, || match strategy {
                 "seq" => primes::count_seq(n),
                 "threads" => primes::count_threads(n, w),
+                "processes" => crate::procs::count_primes(n, w).unwrap_or_else(|e| {
+                    failed = Some(e);
+                    u64::MAX
+                }),
                 _ => pool(w).install(|| primes::count_rayon(n)),
             });
+            if let Some(e) = failed {
+                return Err(e);
+            }
             let expected = if n == 2_000_000 {
                 primes::PRIMES_BELOW_2M
             } else {
@@ -269,14 +290,22 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
             (t, json!(v), v == expected, p, n)
         }
         Workload::Pi => {
-            if !["seq", "threads", "rayon"].contains(&strategy) {
+            if !case.workload.strategies().contains(&strategy) {
                 return Err(unknown());
             }
+            let mut failed = None;
             let (t, v, p) = measure::time_with_memory(plan, || match strategy {
                 "seq" => pi::estimate_seq(n),
                 "threads" => pi::estimate_threads(n, w),
+                "processes" => crate::procs::estimate_pi(n, w).unwrap_or_else(|e| {
+                    failed = Some(e);
+                    f64::NAN
+                }),
                 _ => pool(w).install(|| pi::estimate_rayon(n, w)),
             });
+            if let Some(e) = failed {
+                return Err(e);
+            }
             (t, json!(v), pi::is_ok(v, n), p, n)
         }
         Workload::Sumsq => {
@@ -300,6 +329,7 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
                 result = match strategy {
                     "seq" => groupby::seq(&path),
                     "rayon" => pool(w).install(|| groupby::rayon(&path, w)),
+                    "processes" => crate::procs::groupby(&path, w),
                     _ => Err(unknown()),
                 };
                 result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
@@ -308,15 +338,21 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
             (t, json!(v), g == reference, p, g.rows())
         }
         Workload::Ipc => {
-            let f: fn(u64) -> f64 = match strategy {
-                "mpsc" => ipc::mpsc_per_record,
-                "mpsc-lots" => |k| ipc::mpsc_batched(k, ipc::BATCH),
-                "crossbeam" => ipc::crossbeam_per_record,
-                "crossbeam-lots" => |k| ipc::crossbeam_batched(k, ipc::BATCH),
+            let f: fn(u64) -> Result<f64> = match strategy {
+                "mpsc" => |k| Ok(ipc::mpsc_per_record(k)),
+                "mpsc-lots" => |k| Ok(ipc::mpsc_batched(k, ipc::BATCH)),
+                "crossbeam" => |k| Ok(ipc::crossbeam_per_record(k)),
+                "crossbeam-lots" => |k| Ok(ipc::crossbeam_batched(k, ipc::BATCH)),
+                "pipe" => |k| crate::procs::pipe_sum(k, 1, None),
+                "pipe-lots" => |k| crate::procs::pipe_sum(k, ipc::BATCH, None),
                 _ => return Err(unknown()),
             };
             let expected = ipc::producer_sum(n);
-            let (t, v, p) = measure::time_with_memory(plan, || f(n));
+            let mut result = Ok(0.0);
+            let (t, _, p) = measure::time_with_memory(plan, || {
+                result = f(n);
+            });
+            let v = result?;
             return Ok(Measurement::new(
                 "ipc",
                 strategy,
@@ -345,6 +381,7 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
                 result = match strategy {
                     "seq" => wordcount::seq(&path),
                     "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),
+                    "processes" => crate::procs::wordcount(&path, w),
                     _ => Err(unknown()),
                 };
                 result.as_ref().map(|r| r.total).unwrap_or(0)
@@ -404,7 +441,8 @@ mod tests {
                 Workload::Io => 20,
                 _ => 0,
             };
-            for s in w.strategies() {
+            // Process strategies need the `tp4` binary: tested in tp4-cli/tests.
+            for s in w.strategies().iter().filter(|s| !uses_processes(s)) {
                 let case = Case {
                     workload: w,
                     strategy: s.to_string(),
