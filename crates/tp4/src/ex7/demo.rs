@@ -288,7 +288,9 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     ];
     let fs_text = format!(
         "{workers} threads × {INCREMENTS} incréments : ×{} plus lent quand les compteurs \
-         partagent une ligne de cache.",
+         partagent une ligne de cache. (Sur une machine virtuelle, deux CPU virtuels peuvent \
+         être deux hyperthreads d'un même cœur physique, qui partagent le cache L1 : l'effet y \
+         est alors plus faible que sur deux vrais cœurs.)",
         human_ratio(packed.median() / padded.median())
     );
     let headers = ["disposition", "médiane", "ns par incrément"];
