@@ -104,6 +104,30 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Banc d'essai : mesure W1–W7 avec chaque stratégie et chaque nombre de workers,
+    /// vérifie chaque réponse, écrit bench.csv, bench.json et les graphiques.
+    Bench {
+        /// Charges à mesurer : primes pi sumsq groupby ipc io wordcount (toutes par défaut).
+        #[arg(value_name = "CHARGE")]
+        charges: Vec<String>,
+        /// Stratégies à mesurer, séparées par des virgules (par défaut : toutes).
+        #[arg(long, value_delimiter = ',', value_name = "LISTE")]
+        strategies: Vec<String>,
+        /// Nombres de workers, séparés par des virgules (défaut : 1 à nombre de CPU utilisables).
+        #[arg(long, value_delimiter = ',', value_name = "LISTE")]
+        workers: Vec<usize>,
+        /// Taille pour chaque charge choisie (N, S, M, lignes, K, T, ou Mo du corpus) ; par
+        /// défaut celles de workloads.md.
+        #[arg(long, value_name = "N")]
+        taille: Option<u64>,
+        /// Nombre de mesures chronométrées après l'échauffement.
+        #[arg(long, default_value_t = 5, value_name = "K")]
+        repetitions: usize,
+        /// N'écrit sur la sortie standard que les lignes JSON (une par mesure), sans barre
+        /// de progression.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Prints a clap error in French and returns its exit code (0 for help/version).
@@ -185,6 +209,26 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Cluster { commande }) => crate::cluster_cli::run(&ctx, commande),
+        Some(Command::Bench {
+            charges,
+            strategies,
+            workers,
+            taille,
+            repetitions,
+            json,
+        }) => {
+            let opts = tp4::bench::Options {
+                workloads: charges,
+                strategies,
+                workers,
+                size: taille,
+                repetitions,
+                json,
+            };
+            let mut stdout = std::io::stdout().lock();
+            tp4::bench::run(&opts, &ctx.data, &ctx.output, &mut stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -22,6 +22,10 @@ pub fn all() -> Vec<Demo> {
             "Exercice 6 — concurrent.futures et patterns asynchrones",
             crate::ex6::demo,
         ),
+        (
+            "Exercice 7 — Benchmarks de performance et optimisation",
+            crate::ex7::demo::demo,
+        ),
     ]
 }
 

@@ -18,10 +18,12 @@
 //! | [`environment`] | CPUs really usable (affinity, cgroup quota), memory, versions, folder checks |
 //! | [`procs`] | real OS processes: `tp4` starts copies of itself as workers (W1, W2, W4, W7, W5 over a pipe), no orphan, no hang |
 //! | [`progress`] | progress bars on stderr |
+//! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
 //! | [`ex4`] | exercise 4: threads, real processes, static chunking vs work stealing, Amdahl, Send/Sync |
 //! | [`ex5`] | exercise 5: channels, backpressure, worker pool, pipeline, pipe between processes, shared state |
 //! | [`ex6`] | exercise 6: executor and task handles, failures and timeouts, tokio on W6, cancellation, blocking pitfall, task graph |
+//! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`ex1`] | exercise 1: filter, map, reduce on transactions.csv, rayon fold + reduce (answers, checkers, demo) |
@@ -30,6 +32,7 @@
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
 
 pub mod alloc;
+pub mod bench;
 pub mod data;
 pub mod environment;
 pub mod error;
@@ -39,6 +42,7 @@ pub mod ex3;
 pub mod ex4;
 pub mod ex5;
 pub mod ex6;
+pub mod ex7;
 pub mod exercises;
 pub mod lab;
 pub mod measure;

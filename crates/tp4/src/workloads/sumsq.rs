@@ -38,6 +38,40 @@ pub fn sum_rayon(xs: &[f64]) -> f64 {
     xs.par_chunks(1 << 16).map(sum_lanes).sum()
 }
 
+/// The memory-read bandwidth baseline of W3: the same array read by the current
+/// rayon pool with the least possible work per value (a plain sum in 8 lanes, no
+/// multiplication). No sum over this array can be faster than this read: W3 is judged
+/// against it (`tp4 bench sumsq`, strategy `bandwidth`).
+pub fn read_bandwidth(xs: &[f64]) -> f64 {
+    xs.par_chunks(1 << 16).map(sum_plain_lanes).sum()
+}
+
+/// Sequential plain sum (no square) in 8 independent lanes: vectorisable.
+pub fn sum_plain_lanes(xs: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f64>() + rest.iter().sum::<f64>()
+}
+
+/// The exact plain sum Σ x_i, to check [`read_bandwidth`].
+pub fn closed_form_plain(m: u64) -> f64 {
+    let below = |n: u64| (n * n.saturating_sub(1) / 2) as f64;
+    let (q, r) = (m / 1000, m % 1000);
+    (q as f64 * below(1000) + below(r)) / 1e3
+}
+
+/// The check of the bandwidth baseline (same tolerance as [`is_ok`]).
+pub fn is_ok_plain(sum: f64, m: u64) -> bool {
+    let exact = closed_form_plain(m);
+    (sum - exact).abs() <= 1e-9 * exact.max(1.0)
+}
+
 /// The exact answer: Σ over full periods of Σ_{j<1000} (j/1000)² plus the partial one.
 pub fn closed_form(m: u64) -> f64 {
     let squares_below = |n: u64| (n.saturating_sub(1) * n * (2 * n).saturating_sub(1)) as f64 / 6.0;
@@ -69,5 +103,16 @@ mod tests {
             }
         }
         assert!(!is_ok(closed_form(5000) * 1.001, 5000));
+    }
+
+    #[test]
+    fn bandwidth_baseline_reads_everything() {
+        for m in [0usize, 1, 999, 1001, 200_003] {
+            let xs = fill(m);
+            let naive: f64 = xs.iter().sum();
+            assert!(is_ok_plain(read_bandwidth(&xs), m as u64), "m={m}");
+            assert!(is_ok_plain(naive, m as u64), "m={m}");
+        }
+        assert!(!is_ok_plain(closed_form_plain(5000) * 1.001, 5000));
     }
 }

@@ -1,0 +1,228 @@
+//! Checkers of exercise 7: each `qN_...` function takes the student's answer (a
+//! closure or a function with the signature of the reference in [`super`]) and
+//! compares it with the reference on fixed cases, edge cases (empty, one value,
+//! ties, huge values) and generated cases, through [`check_cases`]. The verdict's
+//! display is the French diagnosis printed by the notebook.
+//!
+//! ```
+//! use tp4::ex7::verif;
+//! let v = verif::q5_amdahl(|p, s| 1.0 / (s + (1.0 - s) / p));
+//! assert!(v.passed(), "{v}");
+//! ```
+
+use super::{PointsAos, PointsSoa};
+use crate::verif::{check_cases, close, Verdict};
+
+/// Question 7.1: `student(timings)` must return the median (mean of the two middle
+/// values for an even count).
+pub fn q1_median(student: impl Fn(&[f64]) -> f64) -> Verdict {
+    let cases: Vec<(String, Vec<f64>)> = vec![
+        ("une seule mesure".into(), vec![0.42]),
+        (
+            "nombre impair, dans le désordre".into(),
+            vec![0.3, 0.1, 0.2],
+        ),
+        ("nombre pair".into(), vec![0.4, 0.1, 0.3, 0.2]),
+        (
+            "une mesure aberrante".into(),
+            vec![0.10, 0.11, 0.12, 0.13, 5.0],
+        ),
+        ("égalités".into(), vec![0.2, 0.2, 0.1, 0.2]),
+        (
+            "1001 mesures générées".into(),
+            (0..1001)
+                .map(|i| ((i * 7919) % 1001) as f64 * 1e-3)
+                .collect(),
+        ),
+    ];
+    check_cases(
+        "7.1 médiane",
+        "triez une copie des mesures (sort_by(f64::total_cmp)) et prenez la valeur du milieu ; \
+         pour un nombre pair, la moyenne des deux valeurs du milieu",
+        cases,
+        |xs| super::median(xs),
+        |xs| student(xs),
+        |a, b| close(*a, *b, 1e-12),
+    )
+}
+
+/// Question 7.2: `student(n, chunk)` must count the primes below `n` with tasks of
+/// `chunk` consecutive numbers (it runs inside a rayon pool of 2 threads).
+pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
+    let mut cases: Vec<(String, (u64, u64))> = vec![
+        ("n = 0".into(), (0, 10)),
+        ("n = 3, tâches de 1".into(), (3, 1)),
+        ("tâche plus grande que n".into(), (1_000, 5_000)),
+        ("n non multiple de la taille".into(), (10_007, 1_000)),
+        ("tâches de 1 nombre".into(), (5_000, 1)),
+    ];
+    for chunk in [10, 100, 10_000] {
+        cases.push((format!("n = 100 000, tâches de {chunk}"), (100_000, chunk)));
+    }
+    let pool = crate::workloads::pool(2);
+    check_cases(
+        "7.2 granularité",
+        "découpez 0..n en tâches [c·taille, min((c+1)·taille, n)) pour c dans \
+         0..n.div_ceil(taille), comptez chaque tâche avec primes::count_range et sommez \
+         (into_par_iter().map(..).sum())",
+        cases,
+        |&(n, _chunk)| crate::workloads::primes::reference_count(n),
+        |&(n, chunk)| pool.install(|| student(n, chunk)),
+        |a, b| a == b,
+    )
+}
+
+/// Question 7.3: `student(workers, per_thread)` must run `workers` threads that each
+/// add 1 to their own padded counter `per_thread` times, and return the total.
+pub fn q3_padded_counters(student: impl Fn(usize, u64) -> u64) -> Verdict {
+    let cases: Vec<(String, (usize, u64))> = vec![
+        ("aucun thread".into(), (0, 1_000)),
+        ("un thread".into(), (1, 1_000)),
+        ("deux threads, rien à compter".into(), (2, 0)),
+        ("deux threads".into(), (2, 100_000)),
+        ("huit threads".into(), (8, 10_000)),
+    ];
+    check_cases(
+        "7.3 compteurs alignés",
+        "un compteur CachePadded<AtomicU64> par thread (std::thread::scope), fetch_add(1, \
+         Relaxed) dans la boucle, puis la somme des compteurs",
+        cases,
+        |&(w, n)| w as u64 * n,
+        |&(w, n)| student(w, n),
+        |a, b| a == b,
+    )
+}
+
+/// Question 7.4: `student(aos)` must convert an array of structs into a struct of
+/// arrays, keeping the order of the records.
+pub fn q4_to_soa(student: impl Fn(&PointsAos) -> PointsSoa) -> Verdict {
+    let cases: Vec<(String, PointsAos)> = vec![
+        ("aucun enregistrement".into(), PointsAos::default()),
+        ("un enregistrement".into(), super::records(1)),
+        ("1003 enregistrements".into(), super::records(1003)),
+        (
+            "grandes valeurs".into(),
+            PointsAos {
+                records: vec![super::Record8 {
+                    x: f64::MAX,
+                    rest: [1e300; 7],
+                }],
+            },
+        ),
+    ];
+    check_cases(
+        "7.4 tableau de structures → structure de tableaux",
+        "une colonne par champ : x = records.iter().map(|r| r.x).collect(), et pour chaque j \
+         de 0 à 6, rest[j] = records.iter().map(|r| r.rest[j]).collect()",
+        cases,
+        super::to_soa,
+        |aos| student(aos),
+        |a, b| a == b,
+    )
+}
+
+/// Model cases `(workers, serial fraction)` of questions 7.5 and 7.6.
+fn law_cases() -> Vec<(String, (f64, f64))> {
+    let mut cases: Vec<(String, (f64, f64))> = vec![
+        ("1 worker".into(), (1.0, 0.3)),
+        ("aucune partie séquentielle".into(), (8.0, 0.0)),
+        ("tout séquentiel".into(), (8.0, 1.0)),
+        ("2 workers, 10 % séquentiel".into(), (2.0, 0.1)),
+        ("un million de workers, 5 %".into(), (1e6, 0.05)),
+    ];
+    for p in [2.0, 4.0, 16.0, 64.0] {
+        for s in [0.01, 0.25, 0.5] {
+            cases.push((format!("p = {p}, s = {s}"), (p, s)));
+        }
+    }
+    cases
+}
+
+/// Question 7.5: `student(p, s)` must return Amdahl's speedup on `p` workers with a
+/// serial fraction `s`.
+pub fn q5_amdahl(student: impl Fn(f64, f64) -> f64) -> Verdict {
+    check_cases(
+        "7.5 loi d'Amdahl",
+        "S(p) = 1 / (s + (1 − s) / p) : la partie séquentielle s ne s'accélère pas",
+        law_cases(),
+        |&(p, s)| crate::models::amdahl(p, s),
+        |&(p, s)| student(p, s),
+        |a, b| close(*a, *b, 1e-9),
+    )
+}
+
+/// Question 7.6: `student(p, s)` must return Gustafson's scaled speedup.
+pub fn q6_gustafson(student: impl Fn(f64, f64) -> f64) -> Verdict {
+    check_cases(
+        "7.6 loi de Gustafson",
+        "S(p) = s + (1 − s) · p : la taille du problème grandit avec p, le temps reste fixe",
+        law_cases(),
+        |&(p, s)| crate::models::gustafson(p, s),
+        |&(p, s)| student(p, s),
+        |a, b| close(*a, *b, 1e-9),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verif::Status;
+
+    fn failed(v: &Verdict) -> bool {
+        matches!(v.status, Status::Failed(_))
+    }
+
+    #[test]
+    fn q1_reference_passes_and_mean_fails() {
+        assert!(q1_median(super::super::median).passed());
+        let v = q1_median(super::super::mean);
+        assert!(failed(&v), "{v}");
+        // Forgetting the even case fails on it.
+        let upper = |xs: &[f64]| {
+            let mut s = xs.to_vec();
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        };
+        let v = q1_median(upper);
+        assert!(v.to_string().contains("nombre pair"), "{v}");
+        assert!(q1_median(|_| todo!()).not_done());
+    }
+
+    #[test]
+    fn q2_reference_passes_and_off_by_one_fails() {
+        assert!(q2_chunked_primes(super::super::count_primes_chunked).passed());
+        // Forgetting the last partial task.
+        let v = q2_chunked_primes(|n, chunk| {
+            super::super::count_primes_chunked(n / chunk.max(1) * chunk.max(1), chunk)
+        });
+        assert!(failed(&v), "{v}");
+    }
+
+    #[test]
+    fn q3_reference_passes_and_lost_updates_fail() {
+        assert!(q3_padded_counters(super::super::count_padded).passed());
+        assert!(q3_padded_counters(super::super::count_packed).passed());
+        let v = q3_padded_counters(|w, n| if w > 1 { n } else { w as u64 * n });
+        assert!(failed(&v), "{v}");
+    }
+
+    #[test]
+    fn q4_reference_passes_and_swapped_columns_fail() {
+        assert!(q4_to_soa(super::super::to_soa).passed());
+        let v = q4_to_soa(|aos| {
+            let mut s = super::super::to_soa(aos);
+            s.rest.swap(0, 1);
+            s
+        });
+        assert!(failed(&v), "{v}");
+    }
+
+    #[test]
+    fn q5_q6_reference_passes_and_swapped_laws_fail() {
+        assert!(q5_amdahl(super::super::amdahl_speedup).passed());
+        assert!(q6_gustafson(super::super::gustafson_speedup).passed());
+        assert!(failed(&q5_amdahl(super::super::gustafson_speedup)));
+        assert!(failed(&q6_gustafson(super::super::amdahl_speedup)));
+        assert!(failed(&q5_amdahl(|p, _| p)));
+    }
+}
