@@ -1108,7 +1108,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = Options {
             workloads: vec!["groupby".into(), "wordcount".into()],
-            strategies: vec![],
+            // OS processes need the `tp4` binary: tested in crates/tp4-cli/tests.
+            strategies: vec!["seq".into(), "rayon".into()],
             workers: vec![2],
             size: Some(1),
             repetitions: 1,

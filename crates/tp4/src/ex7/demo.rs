@@ -401,7 +401,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
     ] {
-        for s in w.strategies() {
+        for s in crate::workloads::runnable_strategies(w) {
             let case = crate::workloads::Case {
                 workload: w,
                 strategy: s.to_string(),
