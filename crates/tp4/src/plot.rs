@@ -260,7 +260,9 @@ impl BarChart {
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            // Integer ranges are inclusive in plotters: 0..n-1 gives exactly n slots
+            // (a single bar needs a non-empty range, and gets a spare, unlabelled slot).
+            .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), 0.0..top)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
@@ -370,5 +372,41 @@ mod tests {
         assert!(dir.path().join("bars.png").is_file());
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    #[test]
+    fn bar_labels_use_a_decimal_comma_and_no_empty_slot() {
+        let svg = BarChart {
+            title: "t".into(),
+            y_label: "s".into(),
+            bars: vec![("a".into(), 0.006), ("b".into(), 0.003)],
+        }
+        .to_svg()
+        .unwrap();
+        assert!(svg.contains("0,004"), "no French decimal label");
+        let dir = tempfile::tempdir().unwrap();
+        for n in 2..=4 {
+            let bars = (0..n)
+                .map(|i| (format!("b{i}"), 0.001 * (i + 1) as f64))
+                .collect();
+            let chart = BarChart {
+                title: "t".into(),
+                y_label: "s".into(),
+                bars,
+            };
+            chart.save(dir.path(), &format!("b{n}")).unwrap();
+            // Exactly n labelled slots: no empty one on the right.
+            let svg = chart.to_svg().unwrap();
+            assert!(
+                svg.contains(&format!(">b{}<", n - 1)) && svg.matches(">b").count() == n,
+                "n = {n}: {}",
+                svg.matches(">b").count()
+            );
+        }
     }
 }
