@@ -106,6 +106,13 @@ pub enum Command {
         #[arg(long)]
         verifier: bool,
     },
+    /// Processus de travail (interne) : `tp4` lancé par lui-même pour calculer une part.
+    #[command(hide = true, name = "__worker")]
+    Worker {
+        /// La tâche et ses paramètres (voir `tp4::procs::worker_main`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Banc d'essai : mesure W1–W7 avec chaque stratégie et chaque nombre de workers,
     /// vérifie chaque réponse, écrit bench.csv, bench.json et les graphiques.
     Bench {
@@ -129,13 +136,6 @@ pub enum Command {
         /// de progression.
         #[arg(long)]
         json: bool,
-    },
-    /// Processus de travail (interne) : `tp4` lancé par lui-même pour calculer une part.
-    #[command(hide = true, name = "__worker")]
-    Worker {
-        /// La tâche et ses paramètres (voir `tp4::procs::worker_main`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
     },
 }
 

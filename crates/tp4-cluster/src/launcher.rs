@@ -130,26 +130,9 @@ pub fn seconds_fr(d: Duration) -> String {
     d.as_secs_f64().to_string().replace('.', ",")
 }
 
-/// Describes an exit status in French.
+/// Describes an exit status in French (the wording of the process tools of `tp4`).
 fn describe(status: &ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            let name = match sig {
-                6 => " (SIGABRT : abandon après une panique ou une connexion perdue)",
-                9 => " (SIGKILL : tué)",
-                11 => " (SIGSEGV : erreur mémoire)",
-                15 => " (SIGTERM : arrêté)",
-                _ => "",
-            };
-            return format!("s'est arrêté sur le signal {sig}{name}");
-        }
-    }
-    match status.code() {
-        Some(c) => format!("s'est terminé avec le code d'erreur {c}"),
-        None => "s'est terminé anormalement".into(),
-    }
+    format!("s'est terminé : {}", tp4::procs::describe_status(status))
 }
 
 /// Starts the processes of `plan`, watches them to the end, returns the figures of

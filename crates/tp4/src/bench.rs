@@ -413,24 +413,8 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
         crate::progress::hidden()
     };
     let mut all = Vec::new();
-    // Process strategies start copies of the `tp4` command: without one (a test
-    // binary, the notebook before `TP4_EXE` is set) they are skipped with a note.
-    let no_worker_exe = crate::procs::exe_path().err();
-    if let Some(e) = &no_worker_exe {
-        if plan
-            .cases
-            .iter()
-            .any(|pc| workloads::uses_processes(&pc.case.strategy))
-        {
-            notes.push(format!("stratégies à processus non mesurées : {e}"));
-        }
-    }
     for pc in &plan.cases {
         let c = &pc.case;
-        if no_worker_exe.is_some() && workloads::uses_processes(&c.strategy) {
-            bar.inc(1);
-            continue;
-        }
         bar.set_message(format!(
             "{} {} ×{}",
             c.workload.name(),
@@ -1124,7 +1108,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = Options {
             workloads: vec!["groupby".into(), "wordcount".into()],
-            strategies: vec![],
+            // OS processes need the `tp4` binary: tested in crates/tp4-cli/tests.
+            strategies: vec!["seq".into(), "rayon".into()],
             workers: vec![2],
             size: Some(1),
             repetitions: 1,

@@ -80,7 +80,7 @@ pub fn quick_size(w: Workload) -> u64 {
 pub fn quick_cases(workers: &[usize]) -> Vec<Case> {
     let mut cases = Vec::new();
     for w in Workload::ALL {
-        for s in w.strategies() {
+        for s in workloads::runnable_strategies(w) {
             let counts: Vec<usize> = if workloads::is_sequential(s) {
                 vec![1]
             } else if w == Workload::Io {

@@ -20,11 +20,11 @@
 //! | [`progress`] | progress bars on stderr |
 //! | [`bench`] | `tp4 bench`: W1–W7 with every strategy, checked answers, table, CSV, JSON lines, plots, speed targets |
 //! | [`lab`] | the whole lab, headless: what `cargo run --release` runs |
-//! | [`notebook`] | the notebook `tp4.ipynb`: student and corrected versions generated from one source |
-//! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
 //! | [`ex4`] | exercise 4: threads, real processes, static chunking vs work stealing, Amdahl, Send/Sync |
 //! | [`ex5`] | exercise 5: channels, backpressure, worker pool, pipeline, pipe between processes, shared state |
 //! | [`ex6`] | exercise 6: executor and task handles, failures and timeouts, tokio on W6, cancellation, blocking pitfall, task graph |
+//! | [`ex7`] | exercise 7: benchmark method, granularity, false sharing, data layout, memory, Amdahl/Gustafson (reference, checkers, demo) |
+//! | [`notebook`] | the notebook `tp4.ipynb`: student and corrected versions generated from one source |
 //! | [`exercises`] | the list of exercise demonstrations |
 //! | [`verif`] | checkers: a student answer against the reference, with a French verdict |
 //! | [`warmup`] | the warm-up question of the notebook (is n prime?), with its checker |

@@ -117,6 +117,16 @@ fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
     ((x0, x1), (0.0, y1 * 1.1))
 }
 
+/// Decimals that axis labels need for values up to `top` (0 for 50, 2 for 0.9).
+fn decimals(top: f64) -> usize {
+    match top {
+        t if t >= 20.0 => 0,
+        t if t >= 2.0 => 1,
+        t if t >= 0.2 => 2,
+        _ => 3,
+    }
+}
+
 fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> Error {
     Error::Other(format!("dessin du graphique impossible : {e}"))
 }
@@ -164,7 +174,7 @@ impl LineChart {
                     .y_desc(&self.y_label)
                     .label_style(("sans-serif", 15))
                     .axis_desc_style(("sans-serif", 17))
-                    .y_label_formatter(&|v| format!("{v:.2}").replace('.', ","))
+                    .y_label_formatter(&|v| format!("{:.*}", decimals(y1), v).replace('.', ","))
                     .draw()
                     .map_err(draw_err)?;
                 for (i, s) in self.series.iter().enumerate() {
@@ -254,41 +264,43 @@ impl BarChart {
             .fold(0.0f64, f64::max)
             .max(1e-12)
             * 1.15;
-        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        // Bar i spans [i - 0.4, i + 0.4] on a numeric axis; its label is drawn under
+        // it by hand (plotters picks its own tick positions, which may skip bars).
         let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(80)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..top)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .x_labels(0)
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .y_label_formatter(&|v| format!("{v:.3}").replace('.', ","))
+            .y_label_formatter(&|v| format!("{:.*}", decimals(top), v).replace('.', ","))
             .draw()
             .map_err(draw_err)?;
         chart
             .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
                 let color = PALETTE[i % PALETTE.len()];
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), *v),
-                    ],
-                    color.filled(),
-                );
-                bar.set_margin(0, 0, 12, 12);
-                bar
+                let x = i as f64;
+                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *v)], color.filled())
             }))
             .map_err(draw_err)?;
+        let label_style = TextStyle::from(("sans-serif", 15).into_font()).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            ),
+        );
+        for (i, (label, _)) in self.bars.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i as f64, 0.0));
+            root.draw(&Text::new(label.clone(), (x, y + 8), label_style.clone()))
+                .map_err(draw_err)?;
+        }
         root.present().map_err(draw_err)?;
         Ok(())
     }
@@ -370,5 +382,41 @@ mod tests {
         assert!(dir.path().join("bars.png").is_file());
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 4);
+    }
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    #[test]
+    fn every_bar_is_labelled_and_labels_use_a_decimal_comma() {
+        let svg = BarChart {
+            title: "t".into(),
+            y_label: "s".into(),
+            bars: vec![("a".into(), 0.006), ("b".into(), 0.003)],
+        }
+        .to_svg()
+        .unwrap();
+        assert!(svg.contains("0,004"), "no French decimal label");
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=4 {
+            let bars = (0..n)
+                .map(|i| (format!("b{i}"), 0.001 * (i + 1) as f64))
+                .collect();
+            let chart = BarChart {
+                title: "t".into(),
+                y_label: "s".into(),
+                bars,
+            };
+            chart.save(dir.path(), &format!("b{n}")).unwrap();
+            // One label per bar, a single bar included.
+            let svg = chart.to_svg().unwrap();
+            assert!(
+                svg.contains(&format!("\nb{}\n", n - 1)) && svg.matches("\nb").count() == n,
+                "n = {n}: {}",
+                svg.matches("\nb").count()
+            );
+        }
     }
 }

@@ -115,10 +115,10 @@ pub fn describe_status(status: &ExitStatus) -> String {
         use std::os::unix::process::ExitStatusExt;
         if let Some(sig) = status.signal() {
             let name = match sig {
-                6 => " (SIGABRT)",
-                9 => " (SIGKILL)",
-                11 => " (SIGSEGV)",
-                15 => " (SIGTERM)",
+                6 => " (SIGABRT : abandon après une panique ou une connexion perdue)",
+                9 => " (SIGKILL : tué)",
+                11 => " (SIGSEGV : erreur mémoire)",
+                15 => " (SIGTERM : arrêté)",
                 _ => "",
             };
             return format!("tué par le signal {sig}{name}");

@@ -288,7 +288,9 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     ];
     let fs_text = format!(
         "{workers} threads × {INCREMENTS} incréments : ×{} plus lent quand les compteurs \
-         partagent une ligne de cache.",
+         partagent une ligne de cache. (Sur une machine virtuelle, deux CPU virtuels peuvent \
+         être deux hyperthreads d'un même cœur physique, qui partagent le cache L1 : l'effet y \
+         est alors plus faible que sur deux vrais cœurs.)",
         human_ratio(packed.median() / padded.median())
     );
     let headers = ["disposition", "médiane", "ns par incrément"];
@@ -399,12 +401,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
     ] {
-        // Process strategies need the `tp4` command as worker: skipped without it.
-        let can_spawn = crate::procs::exe_path().is_ok();
-        for s in w.strategies() {
-            if crate::workloads::uses_processes(s) && !can_spawn {
-                continue;
-            }
+        for s in crate::workloads::runnable_strategies(w) {
             let case = crate::workloads::Case {
                 workload: w,
                 strategy: s.to_string(),

@@ -214,8 +214,9 @@ pub fn add_line(g: &mut GroupBy, line: &[u8]) -> bool {
     add_fields(g, Path::new(""), 0, &fields[..n]).is_ok()
 }
 
-/// Aggregates the rows of one byte range with a hand-written splitter (the map +
-/// combine step of the parallel and distributed versions; call [`check_header`] first).
+/// Aggregates the rows of one byte range with a hand-written splitter: what each
+/// parallel worker (thread, process or cluster node) does with its share of the file,
+/// the map + combine step (call [`check_header`] first).
 pub fn aggregate_range(path: &Path, range: std::ops::Range<u64>) -> Result<GroupBy> {
     let mut g = GroupBy::default();
     let start = range.start;

@@ -144,6 +144,18 @@ pub fn uses_processes(strategy: &str) -> bool {
     strategy == "processes" || strategy.starts_with("pipe")
 }
 
+/// The strategies of `w` that can run in this program: all of them in the `tp4`
+/// binary; without the OS-process ones where no `tp4` executable is known (unit
+/// tests, a notebook without `TP4_EXE`).
+pub fn runnable_strategies(w: Workload) -> Vec<&'static str> {
+    let processes_ok = crate::procs::exe_path().is_ok();
+    w.strategies()
+        .iter()
+        .copied()
+        .filter(|s| processes_ok || !uses_processes(s))
+        .collect()
+}
+
 /// Whether a strategy runs on one worker whatever is asked.
 pub fn is_sequential(strategy: &str) -> bool {
     strategy.starts_with("seq")
