@@ -207,13 +207,14 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
         }
         Some(Command::Exercice { numero }) => {
             ctx.preflight()?;
-            let (title, demo) = tp4::exercises::demo(numero).ok_or_else(|| {
+            let exercise = tp4::exercises::find(numero).ok_or_else(|| {
                 tp4::Error::Other(format!(
-                    "l'exercice {numero} n'est pas encore disponible dans cette version du TP"
+                    "l'exercice {numero} n'existe pas : choisissez un numéro de 1 à {}",
+                    tp4::exercises::ALL.len()
                 ))
             })?;
-            println!("── {title} ──");
-            let section = demo(&ctx)?;
+            println!("── {} ──", exercise.title);
+            let section = (exercise.demo)(&ctx)?;
             print_files(&ctx, &section.files);
             Ok(ExitCode::SUCCESS)
         }

@@ -127,7 +127,7 @@ struct Fault {
 
 /// A duration in seconds, French style ("2", "1,5").
 pub fn seconds_fr(d: Duration) -> String {
-    d.as_secs_f64().to_string().replace('.', ",")
+    tp4::fr::seconds_plain(d)
 }
 
 /// Describes an exit status in French (the wording of the process tools of `tp4`).

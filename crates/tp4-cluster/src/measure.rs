@@ -48,16 +48,8 @@ pub struct Point {
 /// What must be equal between two runs: total, distinct keys, top list.
 type Fingerprint = (u64, u64, Vec<(String, i64)>);
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+fn median(v: Vec<f64>) -> f64 {
+    tp4::measure::median(&v)
 }
 
 /// Measures every configuration of [`CONFIGURATIONS`] `repetitions` times with

@@ -149,12 +149,7 @@ pub fn run(mut opts: WorkerOptions) -> Result<()> {
 /// (the checkers of the exercises catch them).
 fn install_abort_on_panic(process: usize) {
     std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panique".into());
+        let msg = tp4::verif::panic::message(info.payload());
         if msg.contains("timely communication error") {
             eprintln!(
                 "erreur : processus {process} : connexion perdue avec un autre processus ({msg}).\n  \
@@ -284,7 +279,7 @@ fn headline(answer: &Answer) -> String {
 
 /// Euros from cents, French style ("1234,56").
 fn euros(cents: i64) -> String {
-    format!("{},{:02}", cents / 100, (cents % 100).abs())
+    tp4::fr::euros_plain_ungrouped(cents)
 }
 
 /// Writes the answer (CSV) and the summary (JSON) atomically into `output`.

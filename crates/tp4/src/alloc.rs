@@ -128,16 +128,7 @@ pub fn measure_peak<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {
 
 /// Formats a number of bytes for a student: "12,3 Mo", "850 ko", "96 o".
 pub fn human_bytes(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1e9 {
-        format!("{:.2} Go", b / 1e9).replace('.', ",")
-    } else if b >= 1e6 {
-        format!("{:.1} Mo", b / 1e6).replace('.', ",")
-    } else if b >= 1e3 {
-        format!("{:.0} ko", b / 1e3)
-    } else {
-        format!("{bytes} o")
-    }
+    crate::fr::bytes(bytes)
 }
 
 #[cfg(test)]

@@ -68,6 +68,15 @@ pub enum Error {
         /// Why it cannot be written.
         reason: String,
     },
+    /// A worker process (of `tp4` or of the cluster) could not be started, failed,
+    /// was too slow or answered something unreadable. The message already names the
+    /// process and says what to do.
+    #[error("{0}")]
+    Process(String),
+    /// A network connection between the cluster's processes failed (listen,
+    /// connect, handshake). The message names the process, the address and the fix.
+    #[error("{0}")]
+    Network(String),
     /// Anything else, already phrased in French.
     #[error("{0}")]
     Other(String),

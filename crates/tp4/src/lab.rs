@@ -4,6 +4,7 @@
 //! `resultats.csv`, `resultats.json`, the plots and `rapport.md` into the output
 //! directory.
 
+pub use crate::context::Context;
 use crate::environment;
 use crate::error::{Error, Result};
 use crate::measure::{Measurement, Plan};
@@ -12,54 +13,6 @@ use crate::results;
 use crate::workloads::{self, Case, Inputs, Workload};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Where the lab reads and writes, and how it reports progress.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// The data directory (`--data`, default `data`).
-    pub data: PathBuf,
-    /// The output directory (`--output`, default `output`).
-    pub output: PathBuf,
-    /// Worker counts to measure (default: 1..=usable CPUs, at least 1 and 2).
-    pub workers: Vec<usize>,
-    /// Show progress bars (on stderr, only on a terminal).
-    pub progress: bool,
-}
-
-impl Context {
-    /// A context with the default worker counts.
-    pub fn new(data: impl Into<PathBuf>, output: impl Into<PathBuf>) -> Self {
-        Context {
-            data: data.into(),
-            output: output.into(),
-            workers: environment::default_worker_counts(),
-            progress: true,
-        }
-    }
-
-    /// A path inside the output directory.
-    pub fn out(&self, name: &str) -> PathBuf {
-        self.output.join(name)
-    }
-
-    /// Checks, before any work, that the output directory is writable and that the
-    /// data files exist.
-    pub fn preflight(&self) -> Result<()> {
-        output::ensure_writable_dir(&self.output)?;
-        crate::data::transactions_path(&self.data)?;
-        crate::data::corpus_path(&self.data)?;
-        Ok(())
-    }
-
-    /// A step progress bar, hidden when progress is off.
-    pub fn steps(&self, len: u64, message: &str) -> indicatif::ProgressBar {
-        if self.progress {
-            crate::progress::steps(len, message)
-        } else {
-            crate::progress::hidden()
-        }
-    }
-}
 
 /// The small sizes of the default run: the whole lab must finish in about a minute
 /// on a 2-core machine. `tp4 bench` uses the full sizes of workloads.md.
@@ -189,14 +142,6 @@ pub struct LabSummary {
     pub report: PathBuf,
 }
 
-/// One demonstration of the lab: a title and the function that runs it.
-pub type Demo = (&'static str, fn(&Context) -> Result<Section>);
-
-/// The exercise demonstrations, in the order of the lab.
-pub fn demos() -> Vec<Demo> {
-    crate::exercises::all()
-}
-
 /// Runs the whole lab: environment, reference workloads, exercise demonstrations,
 /// report. Prints as it goes (French); returns what was produced.
 pub fn run_all(ctx: &Context) -> Result<LabSummary> {
@@ -216,9 +161,9 @@ pub fn run_all(ctx: &Context) -> Result<LabSummary> {
     println!("{}\n", results::terminal_table(&measurements));
     let mut sections = vec![section];
 
-    for (title, demo) in demos() {
-        println!("── {title} ──");
-        let s = demo(ctx)?;
+    for exercise in &crate::exercises::ALL {
+        println!("── {} ──", exercise.title);
+        let s = (exercise.demo)(ctx)?;
         sections.push(s);
         println!();
     }
@@ -261,12 +206,7 @@ pub fn written_files(ctx: &Context, summary: &LabSummary) -> Vec<PathBuf> {
 }
 
 /// Convenience for tests and the notebook: the default context on given folders,
-/// without progress bars and with workers 1 and 2.
+/// without progress bars and with workers 1 and 2 (see [`Context::quiet`]).
 pub fn quiet_context(data: &Path, output: &Path) -> Context {
-    Context {
-        data: data.to_path_buf(),
-        output: output.to_path_buf(),
-        workers: vec![1, 2],
-        progress: false,
-    }
+    Context::quiet(data, output)
 }

@@ -35,17 +35,12 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod context;
 pub mod data;
 pub mod environment;
 pub mod error;
-pub mod ex1;
-pub mod ex2;
-pub mod ex3;
-pub mod ex4;
-pub mod ex5;
-pub mod ex6;
-pub mod ex7;
 pub mod exercises;
+pub mod fr;
 pub mod lab;
 pub mod measure;
 pub mod models;
@@ -56,10 +51,10 @@ pub mod procs;
 pub mod progress;
 pub mod results;
 pub mod verif;
-pub mod warmup;
 pub mod workloads;
 
 pub use error::{Error, Result};
+pub use exercises::{ex1, ex2, ex3, ex4, ex5, ex6, ex7, warmup};
 
 // The unit tests run with the tracking allocator, so that memory measurements are
 // tested for real.

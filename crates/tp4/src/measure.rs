@@ -41,14 +41,9 @@ impl Timings {
         s
     }
 
-    /// The median in seconds (mean of the two middle values for an even count).
+    /// The median in seconds (see [`median`]).
     pub fn median(&self) -> f64 {
-        let s = self.sorted_secs();
-        match s.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => s[n / 2],
-            n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
-        }
+        median(&self.sorted_secs())
     }
 
     /// The mean in seconds.
@@ -169,6 +164,19 @@ impl Measurement {
     }
 }
 
+/// The median of timings, the lab's one median: the mean of the two middle values
+/// for an even count, `NaN` for no value (never a panic). It resists an outlier,
+/// which the mean does not.
+pub fn median(values: &[f64]) -> f64 {
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
 /// Speedup of `t` against the baseline time `base` (`base / t`).
 pub fn speedup(base: f64, t: f64) -> f64 {
     base / t
@@ -181,18 +189,12 @@ pub fn efficiency(base: f64, t: f64, workers: usize) -> f64 {
 
 /// Formats seconds for a French table: "1,234 s", "12,3 ms", "850 µs".
 pub fn human_seconds(s: f64) -> String {
-    if s >= 1.0 {
-        format!("{s:.3} s").replace('.', ",")
-    } else if s >= 1e-3 {
-        format!("{:.1} ms", s * 1e3).replace('.', ",")
-    } else {
-        format!("{:.0} µs", s * 1e6)
-    }
+    crate::fr::seconds(s)
 }
 
 /// Formats a ratio with a French decimal comma ("1,97").
 pub fn human_ratio(x: f64) -> String {
-    format!("{x:.2}").replace('.', ",")
+    crate::fr::ratio(x)
 }
 
 #[cfg(test)]
@@ -203,6 +205,13 @@ mod tests {
         Timings {
             samples: ms.iter().map(|&m| Duration::from_millis(m)).collect(),
         }
+    }
+
+    #[test]
+    fn the_median_takes_the_middle_pair_and_accepts_no_value() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
     }
 
     #[test]

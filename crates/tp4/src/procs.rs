@@ -554,12 +554,12 @@ pub fn process_start_cost(reps: usize) -> Result<f64> {
         samples.push(t.elapsed().as_secs_f64());
         parse_output::<u32>(&out[0], "pid")?;
     }
-    Ok(median(samples))
+    Ok(crate::measure::median(&samples))
 }
 
 /// Cost of starting a thread and joining it, median over `reps`, in seconds.
 pub fn thread_start_cost(reps: usize) -> f64 {
-    let samples = (0..reps.max(1))
+    let samples: Vec<f64> = (0..reps.max(1))
         .map(|_| {
             let t = Instant::now();
             std::thread::spawn(std::process::id)
@@ -568,12 +568,7 @@ pub fn thread_start_cost(reps: usize) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .collect();
-    median(samples)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    crate::measure::median(&samples)
 }
 
 /// Starts one worker that prints its process id and returns that id (a process of

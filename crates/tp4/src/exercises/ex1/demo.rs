@@ -5,8 +5,8 @@
 //! change with the order of additions while integer cents do not.
 
 use super::Transaction;
+use crate::context::Context;
 use crate::error::Result;
-use crate::lab::Context;
 use crate::measure::{self, human_ratio, human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::BarChart;
@@ -21,28 +21,18 @@ pub const REPEAT: usize = 2;
 
 /// Formats cents as French euros: `1 234 567,89 €` (narrow no-break spaces).
 pub fn euros(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    format!("{sign}{},{:02} €", group_thousands(c / 100), c % 100)
+    crate::fr::euros(cents)
 }
 
 /// Formats an integer with French thousands separators (`12 345`).
 pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('\u{202f}');
-        }
-        out.push(ch);
-    }
-    out
+    crate::fr::thousands(n)
 }
 
 /// A float with all its significant digits (shortest exact representation), with a
 /// French decimal comma.
 fn full(x: f64) -> String {
-    format!("{x:?}").replace('.', ",")
+    crate::fr::full(x)
 }
 
 /// Runs the demonstration of exercise 1 (see the module documentation).
@@ -513,7 +503,7 @@ mod tests {
         crate::data::transactions::generate(&dir.path().join("transactions.csv"), 500, |_| {})
             .unwrap();
         let out = dir.path().join("out");
-        let ctx = crate::lab::quiet_context(dir.path(), &out);
+        let ctx = crate::context::Context::quiet(dir.path(), &out);
         let s = demo(&ctx).unwrap();
         assert!(s.markdown.contains("centimes"));
         for f in [

@@ -8,9 +8,12 @@
 //! thread and pipe versions of W5 are those of [`crate::workloads::ipc`] and
 //! [`crate::procs::pipe_sum`], the strategies `tp4 bench` measures.
 
+/// The title of the exercise, as the lab prints it.
+pub const TITLE: &str = "Exercice 5 — Communication entre processus : queues et pipes";
+
+use crate::context::Context;
 use crate::data::transactions::{CATEGORIES, HEADER};
 use crate::error::{Error, Result};
-use crate::lab::Context;
 use crate::measure::{human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::workloads::{self, groupby, Case, Inputs, Workload};
@@ -379,14 +382,7 @@ pub mod verif {
         input: &Arc<I>,
     ) -> std::result::Result<O, String> {
         let (f, input) = (Arc::clone(f), Arc::clone(input));
-        let run = move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&input))).map_err(|p| {
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panique sans message".into())
-            })
-        };
+        let run = move || crate::verif::panic::catch(|| f(&input));
         match run_with_deadline(STUCK_AFTER, run) {
             Some(r) => r,
             None => Err(format!(
@@ -412,11 +408,8 @@ pub mod verif {
         O: std::fmt::Debug + PartialEq + Send + 'static,
     {
         let student: Arc<dyn Fn(&I) -> O + Send + Sync> = Arc::new(student);
-        let previous_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let verdict = run_cases(question, hint, stuck_hint, cases, reference, &student);
-        std::panic::set_hook(previous_hook);
-        verdict
+        let _quiet = crate::verif::panic::Silence::new();
+        run_cases(question, hint, stuck_hint, cases, reference, &student)
     }
 
     fn run_cases<I, O>(
@@ -677,7 +670,7 @@ fn rate(messages: f64, seconds: f64) -> String {
 
 /// The demonstration of exercise 5 (a few seconds on 2 cores).
 pub fn demo(ctx: &Context) -> Result<Section> {
-    let mut sec = Section::new("Exercice 5 — Communication entre processus : queues et pipes");
+    let mut sec = Section::new(TITLE);
     let say = |sec: &mut Section, text: String| {
         println!("{}\n", text.replace("**", ""));
         sec.text(text);

@@ -7,9 +7,9 @@
 //! that the student notebook runs from top to bottom on day one; any other panic is
 //! reported as a failure of that case, with its message.
 
+pub mod panic;
+
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
 
 /// The outcome of a check.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,24 +96,10 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Serialises panic-hook swaps between checkers running on several threads.
-static HOOK_LOCK: Mutex<()> = Mutex::new(());
-
 /// Runs `f`, turning a panic into `Err(message)` without printing the panic (the
-/// default hook would print "panicked at ..." in the notebook).
+/// default hook would print "panicked at ..." in the notebook). See [`panic`].
 pub fn run_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    let _guard = HOOK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(previous);
-    result.map_err(|payload| {
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panique sans message".into())
-    })
+    panic::catch(f)
 }
 
 /// Whether a panic message comes from `todo!()` or `unimplemented!()`.

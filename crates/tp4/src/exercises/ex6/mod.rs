@@ -7,9 +7,12 @@
 //! [`verif`] (`ex6::verif::qN_...`). [`demo`] is what `tp4 exercice 6` runs. W6 is
 //! the code of [`crate::workloads::io`], the strategies `tp4 bench` measures.
 
+/// The title of the exercise, as the lab prints it.
+pub const TITLE: &str = "Exercice 6 — concurrent.futures et patterns asynchrones";
+
+use crate::context::Context;
 use crate::data::transactions::{self, CATEGORIES, CITIES};
 use crate::error::{Error, Result};
-use crate::lab::Context;
 use crate::measure::{human_ratio, human_seconds, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -33,14 +36,6 @@ pub enum Outcome<T> {
     Panicked(String),
     /// It did not finish in time (its result, if it ever comes, is ignored).
     TimedOut,
-}
-
-/// The message of a caught panic.
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panique sans message".into())
 }
 
 /// Q6.1 — The executor pattern (`concurrent.futures.ThreadPoolExecutor`): a pool of
@@ -82,7 +77,7 @@ impl<T> TaskHandle<T> {
     pub fn wait(self) -> Outcome<T> {
         match self.rx.recv() {
             Ok(Ok(v)) => Outcome::Done(v),
-            Ok(Err(p)) => Outcome::Panicked(panic_message(p)),
+            Ok(Err(p)) => Outcome::Panicked(crate::verif::panic::message(&*p)),
             Err(_) => Outcome::Panicked("la tâche a disparu".into()),
         }
     }
@@ -92,7 +87,7 @@ impl<T> TaskHandle<T> {
     pub fn wait_until(self, deadline: Instant) -> Outcome<T> {
         match self.rx.recv_deadline(deadline) {
             Ok(Ok(v)) => Outcome::Done(v),
-            Ok(Err(p)) => Outcome::Panicked(panic_message(p)),
+            Ok(Err(p)) => Outcome::Panicked(crate::verif::panic::message(&*p)),
             Err(channel::RecvTimeoutError::Timeout) => Outcome::TimedOut,
             Err(channel::RecvTimeoutError::Disconnected) => {
                 Outcome::Panicked("la tâche a disparu".into())
@@ -663,7 +658,7 @@ pub mod verif {
 
 /// The demonstration of exercise 6 (about 5 s).
 pub fn demo(ctx: &Context) -> Result<Section> {
-    let mut sec = Section::new("Exercice 6 — concurrent.futures et patterns asynchrones");
+    let mut sec = Section::new(TITLE);
     let say = |sec: &mut Section, text: String| {
         println!("{}\n", text.replace("**", ""));
         sec.text(text);
@@ -690,10 +685,10 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     bar.inc(1);
 
     // 6.2 failures and timeout (panic messages silenced: they are reported below).
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let outcomes = run_reporting(sample_tasks(), 5, Duration::from_millis(300));
-    std::panic::set_hook(previous);
+    let outcomes = {
+        let _quiet = crate::verif::panic::Silence::new();
+        run_reporting(sample_tasks(), 5, Duration::from_millis(300))
+    };
     let rows: Vec<Vec<String>> = outcomes
         .iter()
         .enumerate()

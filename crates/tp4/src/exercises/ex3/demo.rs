@@ -10,9 +10,9 @@
 
 use super::{IteratorExt, MemoryComparison};
 use crate::alloc::human_bytes;
+use crate::context::Context;
 use crate::error::Result;
 use crate::ex1::demo::group_thousands;
-use crate::lab::Context;
 use crate::measure::human_seconds;
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -384,7 +384,7 @@ mod tests {
         let header = format!("{}\n", crate::data::transactions::HEADER);
         std::fs::write(dir.path().join("transactions.csv"), header).unwrap();
         std::fs::write(dir.path().join("corpus.txt"), "").unwrap();
-        let ctx = crate::lab::quiet_context(dir.path(), &dir.path().join("out"));
+        let ctx = crate::context::Context::quiet(dir.path(), &dir.path().join("out"));
         crate::ex1::demo::demo(&ctx).unwrap();
         crate::ex2::demo::demo(&ctx).unwrap();
         demo(&ctx).unwrap();
@@ -393,7 +393,7 @@ mod tests {
     #[test]
     fn missing_data_is_a_french_error() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::lab::quiet_context(dir.path(), &dir.path().join("out"));
+        let ctx = crate::context::Context::quiet(dir.path(), &dir.path().join("out"));
         for err in [
             crate::ex1::demo::demo(&ctx).unwrap_err(),
             crate::ex2::demo::demo(&ctx).unwrap_err(),
@@ -412,7 +412,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         crate::data::corpus::generate(&dir.path().join("corpus.txt"), 1, |_| {}).unwrap();
         let out = dir.path().join("out");
-        let ctx = crate::lab::quiet_context(dir.path(), &out);
+        let ctx = crate::context::Context::quiet(dir.path(), &out);
         let s = demo(&ctx).unwrap();
         assert!(
             s.markdown.contains("constant") && s.markdown.contains("--mo 100"),

@@ -8,9 +8,12 @@
 //! The parallel code is the one of [`crate::workloads`] and [`crate::procs`], the same
 //! that `tp4 bench` measures.
 
+/// The title of the exercise, as the lab prints it.
+pub const TITLE: &str = "Exercice 4 — Introduction au multiprocessing";
+
+use crate::context::Context;
 use crate::environment::{self, CpuQuota};
 use crate::error::Result;
-use crate::lab::Context;
 use crate::measure::{human_ratio, human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -528,7 +531,7 @@ fn ms(d: Duration) -> String {
 /// versus work stealing versus processes with per-thread busy times, process versus
 /// thread start cost, fixed pool, reproducible π, and the Amdahl plot.
 pub fn demo(ctx: &Context) -> Result<Section> {
-    let mut sec = Section::new("Exercice 4 — Introduction au multiprocessing");
+    let mut sec = Section::new(TITLE);
     let say = |sec: &mut Section, text: String| {
         println!("{}\n", text.replace("**", ""));
         sec.text(text);

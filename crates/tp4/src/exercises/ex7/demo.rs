@@ -7,8 +7,8 @@
 
 use super::*;
 use crate::alloc::{human_bytes, measure_peak};
+use crate::context::Context;
 use crate::error::Result;
-use crate::lab::Context;
 use crate::measure::{human_ratio, human_seconds, time, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -68,7 +68,7 @@ fn ms(s: f64) -> String {
 /// Runs the demonstration.
 pub fn demo(ctx: &Context) -> Result<Section> {
     output::ensure_writable_dir(&ctx.output)?;
-    let mut section = Section::new("Exercice 7 — Benchmarks de performance et optimisation");
+    let mut section = Section::new(super::TITLE);
     let workers = ctx.workers.iter().copied().max().unwrap_or(2).max(2);
     let bar = ctx.steps(6, "exercice 7");
 
@@ -569,7 +569,7 @@ mod tests {
     fn demo_writes_its_plots_and_reads_the_other_profile() {
         let data = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
         let out = tempfile::tempdir().unwrap();
-        let ctx = crate::lab::quiet_context(data, out.path());
+        let ctx = crate::context::Context::quiet(data, out.path());
         // A release measurement left by an earlier run: the ratio is shown.
         crate::output::write_text(
             &out.path().join("ex7-profil-release.json"),

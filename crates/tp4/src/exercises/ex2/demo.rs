@@ -3,9 +3,9 @@
 //! top-N with closures, the measured effect of `memoize` on a slow function, and
 //! `move` closures sent to threads.
 
+use crate::context::Context;
 use crate::error::Result;
 use crate::ex1::demo::{euros, group_thousands};
-use crate::lab::Context;
 use crate::measure::{human_ratio, human_seconds};
 use crate::output::{self, Section};
 use crate::plot::BarChart;
@@ -379,7 +379,7 @@ mod tests {
         crate::data::transactions::generate(&dir.path().join("transactions.csv"), 300, |_| {})
             .unwrap();
         let out = dir.path().join("out");
-        let ctx = crate::lab::quiet_context(dir.path(), &out);
+        let ctx = crate::context::Context::quiet(dir.path(), &out);
         let s = demo(&ctx).unwrap();
         assert!(s.markdown.contains("memoize"));
         // Closure bars are escaped inside Markdown tables.
