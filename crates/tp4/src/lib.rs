@@ -42,6 +42,7 @@ pub mod error;
 pub mod exercises;
 pub mod fr;
 pub mod lab;
+pub mod machine;
 pub mod measure;
 pub mod models;
 pub mod notebook;

@@ -7,6 +7,7 @@
 //! that the student notebook runs from top to bottom on day one; any other panic is
 //! reported as a failure of that case, with its message.
 
+pub mod deadline;
 pub mod panic;
 
 use std::fmt;

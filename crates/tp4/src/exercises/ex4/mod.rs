@@ -501,22 +501,7 @@ fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
     Ok(m)
 }
 
-/// A warning when other programs keep the CPUs busy (load average of the last
-/// minute above the usable CPUs): the measured speedups are then too low.
-pub fn load_note(usable: usize) -> String {
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split(' ').next().and_then(|x| x.parse::<f64>().ok()));
-    match load {
-        Some(l) if l > usable as f64 => format!(
-            " Attention : la charge de la machine (load average {}) dépasse ses {usable} CPU : \
-             d'autres programmes prennent des cœurs et les accélérations mesurées sont \
-             plus faibles que sur une machine au repos.",
-            format!("{l:.1}").replace('.', ",")
-        ),
-        _ => String::new(),
-    }
-}
+pub use crate::machine::load_note;
 
 /// A float with 6 decimals and a French decimal comma.
 fn fr6(x: f64) -> String {

@@ -421,7 +421,7 @@ fn join_error(e: tokio::task::JoinError) -> Error {
 /// The checkers of exercise 6.
 pub mod verif {
     use super::{Outcome, Span, GRAPH_NODES};
-    use crate::ex5::verif::check_cases_with_deadline;
+    use crate::verif::deadline::check_cases_with_deadline;
     use crate::verif::{check_cases, Failure, Status, Verdict};
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
