@@ -151,6 +151,31 @@ impl Section {
         self.files.push(path.into());
     }
 
+    /// Prints a paragraph on the terminal and appends it to the report: what the
+    /// student reads in both places comes from one call.
+    pub fn say(&mut self, text: impl AsRef<str>) {
+        println!("{}", text.as_ref());
+        self.text(text);
+    }
+
+    /// Prints a table on the terminal (with its caption) and appends the same table
+    /// to the report as Markdown. `text_columns` leading columns are left-aligned.
+    pub fn table(
+        &mut self,
+        caption: &str,
+        headers: &[&str],
+        text_columns: usize,
+        rows: Vec<Vec<String>>,
+    ) {
+        if !caption.is_empty() {
+            println!("{caption}");
+            self.text(format!("**{caption}**"));
+        }
+        let md = markdown_table(headers, text_columns, &rows);
+        println!("{}", table(headers, text_columns, rows));
+        self.text(md);
+    }
+
     /// Embeds an image (a plot) in the Markdown, by its file name in the output dir.
     pub fn image(&mut self, alt: &str, file_name: &str) {
         self.text(format!("![{alt}]({file_name})"));
