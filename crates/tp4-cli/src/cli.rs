@@ -208,7 +208,7 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
         Some(Command::Exercice { numero }) => {
             ctx.preflight()?;
             let exercise = tp4::exercises::find(numero).ok_or_else(|| {
-                tp4::Error::Other(format!(
+                tp4::Error::InvalidParameter(format!(
                     "l'exercice {numero} n'existe pas : choisissez un numéro de 1 à {}",
                     tp4::exercises::ALL.len()
                 ))

@@ -121,37 +121,41 @@ pub fn run(ctx: &Context, command: ClusterCommand) -> tp4::Result<ExitCode> {
     match command {
         ClusterCommand::Wordcount(a) => run_job(ctx, Job::WordCount, a),
         ClusterCommand::Groupby(a) => run_job(ctx, Job::GroupBy, a),
-        ClusterCommand::Mesure(m) => {
-            tp4::output::ensure_writable_dir(&ctx.output)?;
-            let job = match m.calcul {
-                JobArg::Wordcount => Job::WordCount,
-                JobArg::Groupby => Job::GroupBy,
-            };
-            job.input(&ctx.data)?;
-            // The very first run is checked against the sequential reference; the
-            // measurement then checks that every other run gives the same answer.
-            let mut first = true;
-            let section = tp4_cluster::measure::run(job, m.repetitions, &ctx.output, |p, t| {
-                let verify = std::mem::take(&mut first);
-                let opts = LaunchOptions {
-                    processes: p,
-                    threads: t,
-                    local_partition: false,
-                    limits: Limits::default(),
-                    relay: false,
-                    verify,
-                };
-                launch(ctx, job, opts)
-            })?;
-            println!("Fichiers écrits :");
-            for f in &section.files {
-                println!("  {}", f.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        ClusterCommand::Mesure(m) => run_measure(ctx, m),
     }
 }
 
+/// Runs `tp4 cluster mesure`.
+fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
+    tp4::output::ensure_writable_dir(&ctx.output)?;
+    let job = match m.calcul {
+        JobArg::Wordcount => Job::WordCount,
+        JobArg::Groupby => Job::GroupBy,
+    };
+    job.input(&ctx.data)?;
+    // The very first run is checked against the sequential reference; the
+    // measurement then checks that every other run gives the same answer.
+    let mut first = true;
+    let section = tp4_cluster::benchmark::run(job, m.repetitions, &ctx.output, |p, t| {
+        let verify = std::mem::take(&mut first);
+        let opts = LaunchOptions {
+            processes: p,
+            threads: t,
+            local_partition: false,
+            limits: Limits::default(),
+            relay: false,
+            verify,
+        };
+        launch(ctx, job, opts)
+    })?;
+    println!("Fichiers écrits :");
+    for f in &section.files {
+        println!("  {}", f.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A delay option in seconds, refused in French unless positive and sensible.
 fn seconds(s: f64, option: &str) -> tp4::Result<Duration> {
     if !(s.is_finite() && s > 0.0 && s < 1e6) {
         return Err(tp4::Error::InvalidParameter(format!(
@@ -161,6 +165,8 @@ fn seconds(s: f64, option: &str) -> tp4::Result<Duration> {
     Ok(Duration::from_secs_f64(s))
 }
 
+/// Runs `tp4 cluster wordcount|groupby`: as one process of a run (hostfile or
+/// under the launcher), or as the launcher of a run on this machine.
 fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
     let limits = Limits {
         startup: seconds(a.delai_demarrage, "--delai-demarrage")?,
@@ -174,33 +180,7 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
         (None, None) => None,
     };
     if let Some(addresses) = addresses {
-        // Process mode: this process is one of the run.
-        let process = a.process.unwrap_or(0);
-        let opts = WorkerOptions {
-            topology: Topology {
-                process,
-                threads: a.threads,
-                addresses,
-            },
-            input: Input {
-                job,
-                path,
-                local_partition: a.partition_locale,
-                fault: None,
-            },
-            output: ctx.output.clone(),
-            supervised: a.supervise,
-            connect_deadline: limits.startup,
-            // Under the launcher, the launcher enforces the total delay.
-            total_deadline: (!a.supervise).then_some(limits.total),
-            verify: !a.sans_verification,
-        };
-        opts.topology.validate()?;
-        if process == 0 {
-            tp4::output::ensure_writable_dir(&ctx.output)?;
-        }
-        worker::run(opts)?;
-        return Ok(ExitCode::SUCCESS);
+        return run_process(ctx, job, &a, path, addresses, limits);
     }
     if a.process.is_some() {
         return Err(tp4::Error::InvalidParameter(
@@ -228,6 +208,44 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Process mode: this process is one of the run, whose processes listen on
+/// `addresses`.
+fn run_process(
+    ctx: &Context,
+    job: Job,
+    a: &RunArgs,
+    path: PathBuf,
+    addresses: Vec<String>,
+    limits: Limits,
+) -> tp4::Result<ExitCode> {
+    let process = a.process.unwrap_or(0);
+    let opts = WorkerOptions {
+        topology: Topology {
+            process,
+            threads: a.threads,
+            addresses,
+        },
+        input: Input {
+            job,
+            path,
+            local_partition: a.partition_locale,
+            fault: None,
+        },
+        output: ctx.output.clone(),
+        supervised: a.supervise,
+        connect_deadline: limits.startup,
+        // Under the launcher, the launcher enforces the total delay.
+        total_deadline: (!a.supervise).then_some(limits.total),
+        verify: !a.sans_verification,
+    };
+    opts.topology.validate()?;
+    if process == 0 {
+        tp4::output::ensure_writable_dir(&ctx.output)?;
+    }
+    worker::run(opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Starts `processes` copies of this binary on free loopback ports and waits for them.
 fn launch(ctx: &Context, job: Job, o: LaunchOptions) -> tp4::Result<LaunchReport> {
     Topology {
@@ -237,7 +255,7 @@ fn launch(ctx: &Context, job: Job, o: LaunchOptions) -> tp4::Result<LaunchReport
     }
     .validate()?;
     let program = std::env::current_exe().map_err(|e| {
-        tp4::Error::Other(format!(
+        tp4::Error::Process(format!(
             "impossible de trouver le programme tp4 lui-même : {e}"
         ))
     })?;
@@ -293,6 +311,7 @@ fn child_args(
     v
 }
 
+/// `p` as an absolute path (the children may not share our working directory).
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

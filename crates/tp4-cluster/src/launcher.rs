@@ -16,14 +16,16 @@
 //! child exits when its standard input (a pipe from the launcher) closes, so even a
 //! launcher killed with SIGKILL leaves nothing behind.
 
-use crate::worker::{RunSummary, DONE_PREFIX, HEARTBEAT, RESULT_PREFIX};
+use crate::protocol::{Line, RunSummary, LOST_CONNECTION};
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tp4::fr::seconds_plain;
 use tp4::{Error, Result};
 
 /// The delays after which the launcher gives up on a process.
@@ -76,12 +78,20 @@ pub struct LaunchReport {
 
 /// Something a child said, read by a reader thread.
 enum Event {
-    Alive(usize),
-    Line(usize, String),
-    Result(usize, String),
-    Done(usize, u64),
-    Stderr(usize, String),
+    /// A line of its standard output.
+    Out(usize, Line),
+    /// A line of its error output.
+    Err(usize, String),
 }
+
+/// How many lines of each child's error output are kept for the error message.
+const STDERR_TAIL: usize = 20;
+/// How often the launcher looks at its children when they say nothing.
+const POLL: Duration = Duration::from_millis(50);
+/// After a failure, how long the other processes get to stop on their own.
+const GRACE: Duration = Duration::from_millis(400);
+/// After the last exit, how long the launcher waits for the last lines.
+const DRAIN: Duration = Duration::from_secs(2);
 
 /// The children, killed and reaped when dropped.
 struct Children {
@@ -92,6 +102,62 @@ struct Children {
 }
 
 impl Children {
+    /// Room for `n` children, none started yet.
+    fn new(n: usize) -> Self {
+        Children {
+            children: Vec::with_capacity(n),
+            stdins: Vec::with_capacity(n),
+            reaped: vec![None; n],
+            killed_by_us: vec![false; n],
+        }
+    }
+
+    /// Whether every child has been reaped.
+    fn all_reaped(&self) -> bool {
+        self.reaped.iter().all(Option::is_some)
+    }
+
+    /// Reaps the children that have exited, without waiting.
+    fn reap_exited(&mut self) {
+        for (i, c) in self.children.iter_mut().enumerate() {
+            if self.reaped[i].is_none() {
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.reaped[i] = Some(status);
+                }
+            }
+        }
+    }
+
+    /// Reaps the children that have exited; returns the first failure among them
+    /// (an exit with an error, a signal, or a child that cannot be watched).
+    fn check_exits(&mut self) -> Option<Fault> {
+        let mut fault = None;
+        for (i, c) in self.children.iter_mut().enumerate() {
+            if self.reaped[i].is_some() {
+                continue;
+            }
+            match c.try_wait() {
+                Ok(Some(status)) => {
+                    self.reaped[i] = Some(status);
+                    if !status.success() && fault.is_none() {
+                        fault = Some(Fault {
+                            process: i,
+                            what: describe(&status),
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    fault = Some(Fault {
+                        process: i,
+                        what: format!("ne peut plus être surveillé : {e}"),
+                    })
+                }
+            }
+        }
+        fault
+    }
+
     /// Kills every child not yet reaped, then waits for all of them.
     fn kill_and_reap(&mut self) {
         for (i, c) in self.children.iter_mut().enumerate() {
@@ -125,9 +191,121 @@ struct Fault {
     what: String,
 }
 
-/// A duration in seconds, French style ("2", "1,5").
-pub fn seconds_fr(d: Duration) -> String {
-    tp4::fr::seconds_plain(d)
+/// What the launcher knows of its children from what they wrote.
+struct Watch {
+    /// Relay process 0's report on our standard output.
+    relay: bool,
+    /// When each child last gave a sign of life (`None`: never).
+    last_seen: Vec<Option<Instant>>,
+    /// The last lines of each child's error output.
+    stderr_tail: Vec<VecDeque<String>>,
+    /// Process 0's summary (JSON), once it gave it.
+    summary: Option<String>,
+    /// Wire bytes reported so far, all processes together.
+    wire_bytes: u64,
+}
+
+impl Watch {
+    /// Nothing heard yet from `n` children.
+    fn new(n: usize, relay: bool) -> Self {
+        Watch {
+            relay,
+            last_seen: vec![None; n],
+            stderr_tail: vec![VecDeque::new(); n],
+            summary: None,
+            wire_bytes: 0,
+        }
+    }
+
+    /// Takes one event into account.
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Out(i, line) => {
+                self.last_seen[i] = Some(Instant::now());
+                match line {
+                    Line::Alive => {}
+                    Line::Text(l) => {
+                        if self.relay && i == 0 {
+                            println!("{l}");
+                            let _ = std::io::stdout().flush();
+                        }
+                    }
+                    Line::Result(json) => self.summary = Some(json),
+                    Line::Done(b) => self.wire_bytes += b,
+                }
+            }
+            Event::Err(i, l) => {
+                let tail = &mut self.stderr_tail[i];
+                if tail.len() == STDERR_TAIL {
+                    tail.pop_front();
+                }
+                tail.push_back(l);
+            }
+        }
+    }
+
+    /// Reads what the children still have to say, for at most [`DRAIN`].
+    fn drain(&mut self, rx: &mpsc::Receiver<Event>) {
+        let until = Instant::now() + DRAIN;
+        while Instant::now() < until {
+            match rx.recv_timeout(POLL) {
+                Ok(ev) => self.handle(ev),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    /// A child still running that never started, froze, or a run over its total
+    /// delay.
+    fn check_silences(
+        &self,
+        limits: &Limits,
+        started: Instant,
+        reaped: &[Option<ExitStatus>],
+    ) -> Option<Fault> {
+        let now = Instant::now();
+        for (i, seen) in self.last_seen.iter().enumerate() {
+            if reaped[i].is_some() {
+                continue;
+            }
+            match *seen {
+                None if now - started > limits.startup => {
+                    return Some(Fault {
+                        process: i,
+                        what: format!(
+                            "n'a pas démarré : aucun signe de vie après {} s",
+                            seconds_plain(limits.startup)
+                        ),
+                    })
+                }
+                Some(t) if now - t > limits.silence => {
+                    return Some(Fault {
+                        process: i,
+                        what: format!(
+                            "ne répond plus depuis {} s (gelé, arrêté ou surchargé)",
+                            seconds_plain(limits.silence)
+                        ),
+                    })
+                }
+                _ => {}
+            }
+        }
+        (now - started > limits.total).then(|| Fault {
+            process: reaped.iter().position(Option::is_none).unwrap_or(0),
+            what: format!(
+                "n'a pas fini dans le délai total de {} s",
+                seconds_plain(limits.total)
+            ),
+        })
+    }
+
+    /// Whether process `i` only died because it lost its connection to another one.
+    fn lost_connection(&self, i: usize) -> bool {
+        self.stderr_tail[i]
+            .iter()
+            .any(|l| l.contains(LOST_CONNECTION))
+    }
 }
 
 /// Describes an exit status in French (the wording of the process tools of `tp4`).
@@ -142,12 +320,60 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
     let n = plan.args.len();
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<Event>();
-    let mut kids = Children {
-        children: Vec::with_capacity(n),
-        stdins: Vec::with_capacity(n),
-        reaped: vec![None; n],
-        killed_by_us: vec![false; n],
+    let mut kids = Children::new(n);
+    let readers = spawn_all(plan, &mut kids, &tx)?;
+    drop(tx);
+    let pids: Vec<u32> = kids.children.iter().map(Child::id).collect();
+    if plan.relay {
+        announce(&pids);
+    }
+    let mut watch = Watch::new(n, plan.relay);
+    let fault = watch_until_done(plan, &mut kids, &rx, &mut watch, started);
+    // End of the run. After a failure, give the other processes a moment to stop
+    // on their own (they usually abort when their connection to the culprit
+    // closes), so that only the ones really stuck are counted as killed by us.
+    if fault.is_some() {
+        let grace = Instant::now() + GRACE;
+        while Instant::now() < grace && !kids.all_reaped() {
+            kids.reap_exited();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Kill what is left, reap everyone, read what they wrote.
+    kids.kill_and_reap();
+    let wall_seconds = started.elapsed().as_secs_f64();
+    watch.drain(&rx);
+    for r in readers {
+        if r.is_finished() {
+            let _ = r.join();
+        }
+    }
+    if let Some(f) = fault {
+        return Err(fault_error(f, &kids, &watch, &pids));
+    }
+    let Some(json) = watch.summary else {
+        return Err(Error::Process(
+            "le processus 0 s'est terminé sans donner de résultat".into(),
+        ));
     };
+    let summary: RunSummary = serde_json::from_str(&json)
+        .map_err(|e| Error::Process(format!("résultat illisible du processus 0 : {e}")))?;
+    Ok(LaunchReport {
+        wall_seconds,
+        summary,
+        wire_bytes: watch.wire_bytes,
+        pids,
+    })
+}
+
+/// Starts every process of `plan` with its two reader threads. On a failure to
+/// start one, the error is returned and `kids` (dropped by the caller) kills and
+/// reaps the ones already started.
+fn spawn_all(
+    plan: &LaunchPlan,
+    kids: &mut Children,
+    tx: &mpsc::Sender<Event>,
+) -> Result<Vec<JoinHandle<()>>> {
     let mut readers = Vec::new();
     for (i, args) in plan.args.iter().enumerate() {
         let mut cmd = Command::new(&plan.program);
@@ -159,7 +385,7 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().map_err(|e| {
-            Error::Other(format!(
+            Error::Process(format!(
                 "le processus {i} n'a pas pu être lancé ({}) : {e}\n  → tous les processus déjà \
                  lancés ont été arrêtés",
                 plan.program.display()
@@ -169,239 +395,103 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
         let err = child.stderr.take().expect("stderr is piped");
         kids.stdins.push(child.stdin.take());
         kids.children.push(child);
-        let t = tx.clone();
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
-                let ev = if line == HEARTBEAT {
-                    Event::Alive(i)
-                } else if let Some(json) = line.strip_prefix(RESULT_PREFIX) {
-                    Event::Result(i, json.to_string())
-                } else if let Some(b) = line.strip_prefix(DONE_PREFIX) {
-                    Event::Done(i, b.trim().parse().unwrap_or(0))
-                } else {
-                    Event::Line(i, line)
-                };
-                if t.send(ev).is_err() {
-                    break;
-                }
-            }
+        readers.push(read_lines(out, tx.clone(), move |l| {
+            Event::Out(i, Line::parse(l))
         }));
-        let t = tx.clone();
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(|l| l.ok()) {
-                if t.send(Event::Stderr(i, line)).is_err() {
-                    break;
-                }
-            }
-        }));
+        readers.push(read_lines(err, tx.clone(), move |l| Event::Err(i, l)));
     }
-    drop(tx);
-    let pids: Vec<u32> = kids.children.iter().map(Child::id).collect();
-    if plan.relay {
-        let list: Vec<String> = pids
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("processus {i} : pid {p}"))
-            .collect();
-        eprintln!("Lancement de {n} processus ({}).", list.join(", "));
-    }
+    Ok(readers)
+}
 
-    let mut last_seen: Vec<Option<Instant>> = vec![None; n];
-    let mut stderr_tail: Vec<VecDeque<String>> = vec![VecDeque::new(); n];
-    let mut summary: Option<String> = None;
-    let mut wire_bytes = 0u64;
-    let mut fault: Option<Fault> = None;
-    let handle = |ev: Event,
-                  last_seen: &mut Vec<Option<Instant>>,
-                  stderr_tail: &mut Vec<VecDeque<String>>,
-                  summary: &mut Option<String>,
-                  wire_bytes: &mut u64| match ev {
-        Event::Alive(i) => last_seen[i] = Some(Instant::now()),
-        Event::Line(i, l) => {
-            last_seen[i] = Some(Instant::now());
-            if plan.relay && i == 0 {
-                println!("{l}");
-                let _ = std::io::stdout().flush();
+/// A thread that sends every line of `from` as an event, until either side closes.
+fn read_lines(
+    from: impl Read + Send + 'static,
+    tx: mpsc::Sender<Event>,
+    event: impl Fn(String) -> Event + Send + 'static,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(|l| l.ok()) {
+            if tx.send(event(line)).is_err() {
+                break;
             }
         }
-        Event::Result(i, json) => {
-            last_seen[i] = Some(Instant::now());
-            *summary = Some(json);
-        }
-        Event::Done(i, b) => {
-            last_seen[i] = Some(Instant::now());
-            *wire_bytes += b;
-        }
-        Event::Stderr(i, l) => {
-            let tail = &mut stderr_tail[i];
-            if tail.len() == 20 {
-                tail.pop_front();
-            }
-            tail.push_back(l);
-        }
-    };
+    })
+}
 
-    while fault.is_none() {
-        if let Ok(ev) = rx.recv_timeout(Duration::from_millis(50)) {
-            handle(
-                ev,
-                &mut last_seen,
-                &mut stderr_tail,
-                &mut summary,
-                &mut wire_bytes,
-            );
+/// Prints the launch line with the pid of every process (the tests read it).
+fn announce(pids: &[u32]) {
+    let list: Vec<String> = pids
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("processus {i} : pid {p}"))
+        .collect();
+    eprintln!(
+        "Lancement de {} processus ({}).",
+        pids.len(),
+        list.join(", ")
+    );
+}
+
+/// Watches the children until they have all exited (`None`) or one of them makes
+/// the run fail (its [`Fault`]).
+fn watch_until_done(
+    plan: &LaunchPlan,
+    kids: &mut Children,
+    rx: &mpsc::Receiver<Event>,
+    watch: &mut Watch,
+    started: Instant,
+) -> Option<Fault> {
+    loop {
+        if let Ok(ev) = rx.recv_timeout(POLL) {
+            watch.handle(ev);
         }
         // Exits: a failure ends the run at once.
-        for i in 0..n {
-            if kids.reaped[i].is_none() {
-                match kids.children[i].try_wait() {
-                    Ok(Some(status)) => {
-                        kids.reaped[i] = Some(status);
-                        if !status.success() && fault.is_none() {
-                            fault = Some(Fault {
-                                process: i,
-                                what: describe(&status),
-                            });
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        fault = Some(Fault {
-                            process: i,
-                            what: format!("ne peut plus être surveillé : {e}"),
-                        })
-                    }
-                }
-            }
+        if let Some(f) = kids.check_exits() {
+            return Some(f);
         }
-        if fault.is_some() || kids.reaped.iter().all(Option::is_some) {
-            break;
+        if kids.all_reaped() {
+            return None;
         }
         // Silences: never started, frozen, too long.
-        let now = Instant::now();
-        for (i, seen) in last_seen.iter().enumerate() {
-            if kids.reaped[i].is_some() || fault.is_some() {
-                continue;
-            }
-            match *seen {
-                None if now - started > plan.limits.startup => {
-                    fault = Some(Fault {
-                        process: i,
-                        what: format!(
-                            "n'a pas démarré : aucun signe de vie après {} s",
-                            seconds_fr(plan.limits.startup)
-                        ),
-                    })
-                }
-                Some(t) if now - t > plan.limits.silence => {
-                    fault = Some(Fault {
-                        process: i,
-                        what: format!(
-                            "ne répond plus depuis {} s (gelé, arrêté ou surchargé)",
-                            seconds_fr(plan.limits.silence)
-                        ),
-                    })
-                }
-                _ => {}
-            }
-        }
-        if fault.is_none() && now - started > plan.limits.total {
-            let slowest = (0..n).find(|&i| kids.reaped[i].is_none()).unwrap_or(0);
-            fault = Some(Fault {
-                process: slowest,
-                what: format!(
-                    "n'a pas fini dans le délai total de {} s",
-                    seconds_fr(plan.limits.total)
-                ),
-            });
+        if let Some(f) = watch.check_silences(&plan.limits, started, &kids.reaped) {
+            return Some(f);
         }
     }
+}
 
-    // End of the run. After a failure, give the other processes a moment to stop
-    // on their own (they usually abort when their connection to the culprit
-    // closes), so that only the ones really stuck are counted as killed by us.
-    if fault.is_some() {
-        let grace = Instant::now() + Duration::from_millis(400);
-        while Instant::now() < grace && kids.reaped.iter().any(Option::is_none) {
-            for (i, c) in kids.children.iter_mut().enumerate() {
-                if kids.reaped[i].is_none() {
-                    if let Ok(Some(status)) = c.try_wait() {
-                        kids.reaped[i] = Some(status);
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
+/// The French error of a failed run: the process at fault, its last error lines,
+/// and what to do.
+fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Error {
+    let n = pids.len();
+    // Processes that died only because they lost a connection to the culprit
+    // are not the cause: name one that failed on its own if there is one.
+    if watch.lost_connection(f.process) {
+        if let Some(j) = (0..n).find(|&j| {
+            !kids.killed_by_us[j]
+                && !watch.lost_connection(j)
+                && kids.reaped[j].is_some_and(|s| !s.success())
+        }) {
+            f = Fault {
+                process: j,
+                what: describe(&kids.reaped[j].expect("checked above")),
+            };
         }
     }
-    // Kill what is left, reap everyone, read what they wrote.
-    kids.kill_and_reap();
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let drain_until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < drain_until {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(ev) => handle(
-                ev,
-                &mut last_seen,
-                &mut stderr_tail,
-                &mut summary,
-                &mut wire_bytes,
-            ),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+    let mut msg = format!(
+        "le processus {} (pid {}) {}.",
+        f.process, pids[f.process], f.what
+    );
+    let tail = &watch.stderr_tail[f.process];
+    if !tail.is_empty() {
+        msg.push_str("\n  Ses derniers messages d'erreur :");
+        for l in tail {
+            msg.push_str(&format!("\n    {l}"));
         }
     }
-    for r in readers {
-        if r.is_finished() {
-            let _ = r.join();
-        }
-    }
-
-    if let Some(mut f) = fault {
-        // Processes that died only because they lost a connection to the culprit
-        // are not the cause: name one that failed on its own if there is one.
-        let cascade = |i: usize| {
-            stderr_tail[i]
-                .iter()
-                .any(|l| l.contains("connexion perdue"))
-        };
-        if cascade(f.process) {
-            if let Some(j) = (0..n).find(|&j| {
-                !kids.killed_by_us[j] && !cascade(j) && kids.reaped[j].is_some_and(|s| !s.success())
-            }) {
-                f = Fault {
-                    process: j,
-                    what: describe(&kids.reaped[j].expect("checked above")),
-                };
-            }
-        }
-        let mut msg = format!(
-            "le processus {} (pid {}) {}.",
-            f.process, pids[f.process], f.what
-        );
-        if !stderr_tail[f.process].is_empty() {
-            msg.push_str("\n  Ses derniers messages d'erreur :");
-            for l in &stderr_tail[f.process] {
-                msg.push_str(&format!("\n    {l}"));
-            }
-        }
-        msg.push_str(&format!(
-            "\n  → le calcul distribué ne peut pas continuer sans ce processus et ne reprend \
-             pas seul : les {n} processus ont été arrêtés (aucun ne reste en mémoire) ; \
-             corrigez la cause et relancez la commande."
-        ));
-        return Err(Error::Other(msg));
-    }
-    let Some(json) = summary else {
-        return Err(Error::Other(
-            "le processus 0 s'est terminé sans donner de résultat".into(),
-        ));
-    };
-    let summary: RunSummary = serde_json::from_str(&json)
-        .map_err(|e| Error::Other(format!("résultat illisible du processus 0 : {e}")))?;
-    Ok(LaunchReport {
-        wall_seconds,
-        summary,
-        wire_bytes,
-        pids,
-    })
+    msg.push_str(&format!(
+        "\n  → le calcul distribué ne peut pas continuer sans ce processus et ne reprend \
+         pas seul : les {n} processus ont été arrêtés (aucun ne reste en mémoire) ; \
+         corrigez la cause et relancez la commande."
+    ));
+    Error::Process(msg)
 }

@@ -109,7 +109,7 @@ pub fn connect(topology: &Topology, hello: Handshake, deadline: Duration) -> Res
         topology.threads,
         hooks,
     )
-    .map_err(|e| Error::Other(format!("démarrage des fils réseau de timely : {e}")))?;
+    .map_err(|e| Error::Network(format!("démarrage des fils réseau de timely : {e}")))?;
     Ok(Network {
         builders: builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
         guard: Box::new(guard),
@@ -158,7 +158,7 @@ fn open_sockets(
     let listener = if me + 1 < n {
         let addr = &topology.addresses[me];
         let l = TcpListener::bind(addr.as_str()).map_err(|e| {
-            Error::Other(format!(
+            Error::Network(format!(
                 "le processus {me} ne peut pas écouter sur {addr} : {e}\n  → port déjà pris, \
                  ou adresse qui n'est pas celle de cette machine : corrigez la ligne {} du \
                  fichier d'hôtes",
@@ -166,7 +166,7 @@ fn open_sockets(
             ))
         })?;
         l.set_nonblocking(true)
-            .map_err(|e| Error::Other(format!("écoute sur {addr} : {e}")))?;
+            .map_err(|e| Error::Network(format!("écoute sur {addr} : {e}")))?;
         Some(l)
     } else {
         None
@@ -207,7 +207,7 @@ fn connect_to(
                         return Ok(s);
                     }
                     Ok(()) => {
-                        return Err(Error::Other(format!(
+                        return Err(Error::Network(format!(
                             "le processus {j} ({addr}) refuse le processus {me} : ils n'ont pas \
                              le même calcul, le même nombre de processus ou de threads\n  → \
                              lancez-les tous avec les mêmes options et le même fichier d'hôtes"
@@ -220,11 +220,11 @@ fn connect_to(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Err(Error::Other(format!(
+    Err(Error::Network(format!(
         "le processus {me} n'a pas pu joindre le processus {j} ({addr}) en {} s : {last_error}\n  \
          → le processus {j} est-il lancé (avec --process {j}) ? l'adresse est-elle joignable \
          (pare-feu) ? Relancez tous les processus.",
-        crate::launcher::seconds_fr(deadline)
+        tp4::fr::seconds_plain(deadline)
     )))
 }
 
@@ -251,11 +251,11 @@ fn accept_all(
                 .filter(|&j| sockets[j].is_none())
                 .map(|j| format!("{j} ({})", topology.addresses[j]))
                 .collect();
-            return Err(Error::Other(format!(
+            return Err(Error::Network(format!(
                 "le processus {me} attend toujours le(s) processus {} après {} s\n  → sont-ils \
                  lancés avec le même fichier d'hôtes ? Relancez tous les processus.",
                 missing.join(", "),
-                crate::launcher::seconds_fr(deadline)
+                tp4::fr::seconds_plain(deadline)
             )));
         }
         match listener.accept() {
@@ -273,21 +273,25 @@ fn accept_all(
                 let from = from as usize;
                 if theirs != hello || from <= me || from >= n {
                     let _ = s.write_all(&[0]);
-                    return Err(Error::Other(format!(
+                    return Err(Error::Network(format!(
                         "le processus {from} ne fait pas le même calcul que le processus {me} \
                          ({theirs:?} au lieu de {hello:?})\n  → lancez tous les processus avec \
                          les mêmes options et le même fichier d'hôtes"
                     )));
                 }
                 s.write_all(&[1])
-                    .map_err(|e| Error::Other(format!("poignée de main avec {from} : {e}")))?;
+                    .map_err(|e| Error::Network(format!("poignée de main avec {from} : {e}")))?;
                 s.set_read_timeout(None).ok();
                 sockets[from] = Some(s);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            Err(e) => return Err(Error::Other(format!("accept sur le processus {me} : {e}"))),
+            Err(e) => {
+                return Err(Error::Network(format!(
+                    "accept sur le processus {me} : {e}"
+                )))
+            }
         }
     }
     Ok(())

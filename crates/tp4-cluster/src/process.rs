@@ -45,14 +45,14 @@ pub fn run(
         timely::WorkerConfig::default(),
         move |worker| dataflow::run(worker, &topo, &inp),
     )
-    .map_err(|e| Error::Other(format!("démarrage de timely : {e}")))?;
+    .map_err(|e| Error::Process(format!("démarrage de timely : {e}")))?;
     let mut gathered: Option<Gathered> = None;
     for (thread, result) in guards.join().into_iter().enumerate() {
         match result {
             Ok(Some(g)) => gathered = Some(g),
             Ok(None) => {}
             Err(e) => {
-                return Err(Error::Other(format!(
+                return Err(Error::Process(format!(
                     "le thread {thread} du processus {} a échoué : {e}",
                     topology.process
                 )))
@@ -67,7 +67,7 @@ pub fn run(
                 return Err(Error::Other(e));
             }
             if g.stats.len() != topology.peers() {
-                return Err(Error::Other(format!(
+                return Err(Error::Process(format!(
                     "{} travailleurs sur {} ont rendu compte : résultat incomplet",
                     g.stats.len(),
                     topology.peers()

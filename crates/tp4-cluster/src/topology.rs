@@ -128,13 +128,13 @@ pub fn free_loopback_addresses(n: usize) -> Result<Vec<String>> {
     let listeners = (0..n)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::Other(format!("aucun port libre sur 127.0.0.1 : {e}")))?;
+        .map_err(|e| Error::Network(format!("aucun port libre sur 127.0.0.1 : {e}")))?;
     listeners
         .iter()
         .map(|l| {
             l.local_addr()
                 .map(|a| a.to_string())
-                .map_err(|e| Error::Other(format!("aucun port libre sur 127.0.0.1 : {e}")))
+                .map_err(|e| Error::Network(format!("aucun port libre sur 127.0.0.1 : {e}")))
         })
         .collect()
 }

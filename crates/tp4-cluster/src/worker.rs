@@ -5,33 +5,25 @@
 //!   its peer) aborts the process at once, after a French message: a panicking
 //!   worker that unwound would leave the other processes waiting forever.
 //! - Under the launcher (`supervised`), the process prints a heartbeat line every
-//!   200 ms, reports its figures in `@tp4 ...` lines that the launcher reads, and
-//!   exits if its standard input closes (the launcher is gone: no orphan).
+//!   200 ms, reports its figures in `@tp4 ...` lines that the launcher reads (see
+//!   [`crate::protocol`]), and exits if its standard input closes (the launcher is
+//!   gone: no orphan).
 //! - Process 0 prints the answer in French, checks it against the single-machine
 //!   reference when every process reads the same file, and writes it to output/.
 
 use crate::dataflow::{Fault, Input, ShuffleStats};
 use crate::jobs::Answer;
 use crate::process::{self, ProcessOutcome};
+use crate::protocol::{
+    self, RunSummary, EXIT_LAUNCHER_GONE, FAULT_VARIABLE, HEARTBEAT, HEARTBEAT_PERIOD,
+    LOST_CONNECTION,
+};
 use crate::topology::Topology;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tp4::alloc::human_bytes;
-use tp4::measure::human_seconds;
-use tp4::{Error, Result};
-
-/// The heartbeat line of a supervised process.
-pub const HEARTBEAT: &str = "@tp4 vivant";
-/// Prefix of the line where process 0 gives the launcher its [`RunSummary`] (JSON).
-pub const RESULT_PREFIX: &str = "@tp4 resultat ";
-/// Prefix of the line where every process gives the launcher its wire bytes.
-pub const DONE_PREFIX: &str = "@tp4 fin ";
-/// Environment variable that simulates a failure, for the tests of the launcher:
-/// `I:jamais` (process I never starts), `I:panique` (process I panics while
-/// reading), `I:lent:MS` (process I waits MS milliseconds before reading).
-pub const FAULT_VARIABLE: &str = "TP4_CLUSTER_FAUTE";
+use tp4::{fr, Error, Result};
 
 /// How one process is run.
 #[derive(Debug, Clone)]
@@ -53,36 +45,6 @@ pub struct WorkerOptions {
     /// sequential pass over the file: the measurements turn it off after checking
     /// their first run, so that it does not weigh on the times).
     pub verify: bool,
-}
-
-/// The figures of a run, as process 0 reports them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// `wordcount` or `groupby`.
-    pub job: String,
-    /// Number of processes.
-    pub processes: usize,
-    /// Threads per process.
-    pub threads: usize,
-    /// Seconds of process 0 from its first connection to the end of the dataflow.
-    pub seconds: f64,
-    /// Total words (wordcount) or rows (groupby).
-    pub total: u64,
-    /// Distinct words (wordcount) or groups (groupby).
-    pub distinct: u64,
-    /// Top 10 words, or top 3 cities (name, count or cents).
-    pub top: Vec<(String, i64)>,
-    /// Pairs sent into the shuffle by all workers (after their combiners).
-    pub pairs: u64,
-    /// Of those, pairs that went to another process.
-    pub remote_pairs: u64,
-    /// Serialised bytes of those remote pairs (our counter on the exchange).
-    pub remote_bytes: u64,
-    /// Bytes timely wrote on the sockets of process 0.
-    pub wire_bytes_process0: u64,
-    /// `Some(true)` if checked equal to the single-machine reference, `None` if
-    /// not checkable (each process read its own partition).
-    pub verified: Option<bool>,
 }
 
 /// Reads [`FAULT_VARIABLE`] for `process`: `Ok(None)` when it targets another
@@ -132,12 +94,11 @@ pub fn run(mut opts: WorkerOptions) -> Result<()> {
     }
     let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline)?;
     if opts.supervised {
-        println!("{DONE_PREFIX}{}", outcome.wire_bytes);
+        println!("{}", protocol::done_line(outcome.wire_bytes));
     }
     if let Some(summary) = report(&opts, &outcome)? {
         if opts.supervised {
-            let json = serde_json::to_string(&summary).expect("a summary always serialises");
-            println!("{RESULT_PREFIX}{json}");
+            println!("{}", protocol::result_line(&summary));
         }
     }
     Ok(())
@@ -152,7 +113,7 @@ fn install_abort_on_panic(process: usize) {
         let msg = tp4::verif::panic::message(info.payload());
         if msg.contains("timely communication error") {
             eprintln!(
-                "erreur : processus {process} : connexion perdue avec un autre processus ({msg}).\n  \
+                "erreur : processus {process} : {LOST_CONNECTION} avec un autre processus ({msg}).\n  \
                  → un processus s'est arrêté ou a planté ; timely ne sait pas reprendre un calcul \
                  en cours : relancez toute la commande."
             );
@@ -167,11 +128,11 @@ fn install_abort_on_panic(process: usize) {
     }));
 }
 
-/// Prints [`HEARTBEAT`] every 200 ms for the launcher.
+/// Prints [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`] for the launcher.
 fn start_heartbeat() {
     std::thread::spawn(|| loop {
         println!("{HEARTBEAT}");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(HEARTBEAT_PERIOD);
     });
 }
 
@@ -183,7 +144,7 @@ fn exit_when_stdin_closes(process: usize) {
         let mut stdin = std::io::stdin();
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         eprintln!("erreur : processus {process} : le lanceur a disparu, arrêt.");
-        std::process::exit(3);
+        std::process::exit(EXIT_LAUNCHER_GONE);
     });
 }
 
@@ -196,7 +157,7 @@ fn exit_after(process: usize, limit: Duration) {
              un autre processus est peut-être gelé ou trop lent.\n  → arrêt de ce processus ; \
              arrêtez les autres et relancez-les tous (avec un --delai plus grand si le calcul \
              est simplement long).",
-            crate::launcher::seconds_fr(limit)
+            fr::seconds_plain(limit)
         );
         std::process::exit(1);
     });
@@ -277,9 +238,21 @@ fn headline(answer: &Answer) -> String {
     format!("total {total}, {distinct} clés, tête {top:?}")
 }
 
-/// Euros from cents, French style ("1234,56").
-fn euros(cents: i64) -> String {
-    tp4::fr::euros_plain_ungrouped(cents)
+/// A row of `cluster_wordcount.csv` (French column names: a file for the student).
+#[derive(Serialize)]
+struct WordRow {
+    mot: String,
+    occurrences: u64,
+}
+
+/// A row of `cluster_groupby.csv`: a category (with its rows) or a city (rows left
+/// empty: the reference does not count them per city).
+#[derive(Serialize)]
+struct GroupRow<'a> {
+    groupe: &'static str,
+    cle: &'a str,
+    montant_centimes: i64,
+    lignes: Option<u64>,
 }
 
 /// Writes the answer (CSV) and the summary (JSON) atomically into `output`.
@@ -287,41 +260,43 @@ fn write_files(output: &Path, answer: &Answer, summary: &RunSummary) -> Result<V
     let csv = output.join(format!("cluster_{}.csv", summary.job));
     match answer {
         Answer::WordCount(wc) => {
-            let mut rows: Vec<(String, u64)> = wc
+            let mut rows: Vec<WordRow> = wc
                 .counts
                 .iter()
-                .map(|(w, &c)| (String::from_utf8_lossy(w).into_owned(), c))
+                .map(|(w, &c)| WordRow {
+                    mot: String::from_utf8_lossy(w).into_owned(),
+                    occurrences: c,
+                })
                 .collect();
-            rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            let mut text = String::from("mot,occurrences\n");
-            for (w, c) in rows {
-                text.push_str(&format!("{},{c}\n", csv_field(&w)));
-            }
-            tp4::output::write_text(&csv, &text)?;
+            rows.sort_by(|a, b| b.occurrences.cmp(&a.occurrences).then(a.mot.cmp(&b.mot)));
+            tp4::output::write_csv(&csv, &rows)?;
         }
         Answer::GroupBy(g) => {
-            let mut text = String::from("groupe,cle,montant_centimes,lignes\n");
-            for (name, cents, rows) in g.categories() {
-                text.push_str(&format!("categorie,{name},{cents},{rows}\n"));
-            }
-            for (i, city) in tp4::data::transactions::CITIES.iter().enumerate() {
-                text.push_str(&format!("ville,{city},{},\n", g.city_cents[i]));
-            }
-            tp4::output::write_text(&csv, &text)?;
+            let categories = g
+                .categories()
+                .into_iter()
+                .map(|(name, cents, rows)| GroupRow {
+                    groupe: "categorie",
+                    cle: name,
+                    montant_centimes: cents,
+                    lignes: Some(rows),
+                });
+            let cities = tp4::data::transactions::CITIES
+                .iter()
+                .zip(g.city_cents)
+                .map(|(city, cents)| GroupRow {
+                    groupe: "ville",
+                    cle: city,
+                    montant_centimes: cents,
+                    lignes: None,
+                });
+            let rows: Vec<GroupRow> = categories.chain(cities).collect();
+            tp4::output::write_csv(&csv, &rows)?;
         }
     }
     let json = output.join(format!("cluster_{}.json", summary.job));
     tp4::output::write_json_lines(&json, std::slice::from_ref(summary))?;
     Ok(vec![csv, json])
-}
-
-/// Quotes a CSV field if needed.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// The French report printed by process 0.
@@ -340,6 +315,24 @@ fn render(
         s.threads,
         s.processes * s.threads
     );
+    out.push_str(&render_answer(s, answer));
+    out.push('\n');
+    out.push_str(&render_exchange(s, stats, supervised));
+    out.push_str(&render_verification(s, verify_possible));
+    out.push_str(&format!(
+        "Temps du processus 0 (connexions comprises) : {}.\nFichiers écrits :\n",
+        fr::seconds(s.seconds)
+    ));
+    for f in files {
+        out.push_str(&format!("  {}\n", f.display()));
+    }
+    out
+}
+
+/// The answer part of the report: the top words, or the totals per category and
+/// the top cities.
+fn render_answer(s: &RunSummary, answer: &Answer) -> String {
+    let mut out = String::new();
     match answer {
         Answer::WordCount(_) => {
             out.push_str(&format!(
@@ -363,7 +356,13 @@ fn render(
             let rows = g
                 .categories()
                 .into_iter()
-                .map(|(c, cents, n)| vec![c.to_string(), euros(cents), n.to_string()])
+                .map(|(c, cents, n)| {
+                    vec![
+                        c.to_string(),
+                        fr::euros_plain_ungrouped(cents),
+                        n.to_string(),
+                    ]
+                })
                 .collect();
             out.push_str(&tp4::output::table(
                 &["catégorie", "montant total (€)", "lignes"],
@@ -374,7 +373,7 @@ fn render(
             let rows = s
                 .top
                 .iter()
-                .map(|(c, cents)| vec![c.clone(), euros(*cents)])
+                .map(|(c, cents)| vec![c.clone(), fr::euros_plain_ungrouped(*cents)])
                 .collect();
             out.push_str(&tp4::output::table(
                 &["ville", "montant total (€)"],
@@ -383,27 +382,36 @@ fn render(
             ));
         }
     }
-    out.push('\n');
+    out
+}
+
+/// The shuffle part of the report: pairs per worker, remote pairs and bytes.
+fn render_exchange(s: &RunSummary, stats: &[ShuffleStats], supervised: bool) -> String {
     let per_worker: Vec<String> = stats
         .iter()
         .map(|st| format!("{} → {}", st.worker, st.pairs))
         .collect();
-    out.push_str(&format!(
+    let mut out = format!(
         "Échange (shuffle) : {} paires après les combineurs (par travailleur : {}), dont {} \
          vers un autre processus, soit {} de données utiles.\n",
         s.pairs,
         per_worker.join(", "),
         s.remote_pairs,
-        human_bytes(s.remote_bytes)
-    ));
+        fr::bytes(s.remote_bytes)
+    );
     if !supervised && s.processes > 1 {
         out.push_str(&format!(
             "Octets envoyés sur le réseau par ce processus (messages de timely, progression \
              comprise) : {}.\n",
-            human_bytes(s.wire_bytes_process0)
+            fr::bytes(s.wire_bytes_process0)
         ));
     }
-    out.push_str(&match s.verified {
+    out
+}
+
+/// The verification line of the report.
+fn render_verification(s: &RunSummary, verify_possible: bool) -> String {
+    match s.verified {
         Some(_) => format!(
             "Vérification : identique à la référence séquentielle (tp4::workloads::{}::seq).\n",
             s.job
@@ -413,15 +421,7 @@ fn render(
                 .to_string()
         }
         None => "Vérification : non faite (--sans-verification).\n".to_string(),
-    });
-    out.push_str(&format!(
-        "Temps du processus 0 (connexions comprises) : {}.\nFichiers écrits :\n",
-        human_seconds(s.seconds)
-    ));
-    for f in files {
-        out.push_str(&format!("  {}\n", f.display()));
     }
-    out
 }
 
 #[cfg(test)]

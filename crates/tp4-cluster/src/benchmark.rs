@@ -10,9 +10,9 @@
 use crate::jobs::Job;
 use crate::launcher::LaunchReport;
 use serde::Serialize;
-use std::path::Path;
-use tp4::alloc::human_bytes;
-use tp4::measure::{human_ratio, human_seconds};
+use std::path::{Path, PathBuf};
+use tp4::fr;
+use tp4::measure::median;
 use tp4::output::Section;
 use tp4::plot::{LineChart, Series};
 use tp4::{Error, Result};
@@ -20,7 +20,20 @@ use tp4::{Error, Result};
 /// The configurations measured: (processes, threads per process).
 pub const CONFIGURATIONS: [(usize, usize); 6] = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)];
 
-/// One measured configuration (a CSV row of `cluster_mesures.csv`).
+/// The columns of the French table (terminal and report).
+const HEADERS: [&str; 9] = [
+    "processus",
+    "threads",
+    "temps mur (médiane)",
+    "min – max",
+    "processus 0",
+    "paires échangées",
+    "données échangées",
+    "octets réseau",
+    "accélération",
+];
+
+/// One measured configuration (a CSV row of `cluster_mesures_<calcul>.csv`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
     /// Number of processes.
@@ -48,10 +61,6 @@ pub struct Point {
 /// What must be equal between two runs: total, distinct keys, top list.
 type Fingerprint = (u64, u64, Vec<(String, i64)>);
 
-fn median(v: Vec<f64>) -> f64 {
-    tp4::measure::median(&v)
-}
-
 /// Measures every configuration of [`CONFIGURATIONS`] `repetitions` times with
 /// `launch_one(processes, threads)`, checks that every run gives the same answer,
 /// prints the French table and conclusion, writes the CSV and the plot into
@@ -60,9 +69,35 @@ pub fn run(
     job: Job,
     repetitions: usize,
     output: &Path,
-    mut launch_one: impl FnMut(usize, usize) -> Result<LaunchReport>,
+    launch_one: impl FnMut(usize, usize) -> Result<LaunchReport>,
 ) -> Result<Section> {
-    let repetitions = repetitions.max(1);
+    let points = measure_all(job, repetitions.max(1), launch_one)?;
+    let rows = table_rows(&points);
+    let conclusion = conclusion(&points, tp4::environment::usable_cpus());
+    let title = format!("tp4 cluster {} : mesures", job.name());
+    println!("── {title} ──");
+    println!("{}", tp4::output::table(&HEADERS, 2, rows.clone()));
+    println!("{conclusion}");
+
+    let mut section = Section::new(title);
+    let csv = output.join(format!("cluster_mesures_{}.csv", job.name()));
+    tp4::output::write_csv(&csv, &points)?;
+    section.file(csv);
+    for f in plot(job, &points, output)? {
+        section.file(f);
+    }
+    section.text(tp4::output::markdown_table(&HEADERS, 0, &rows));
+    section.text(&conclusion);
+    Ok(section)
+}
+
+/// Runs every configuration `repetitions` times; fails if a run finds another
+/// answer than the first one. The speedups are against the first configuration.
+fn measure_all(
+    job: Job,
+    repetitions: usize,
+    mut launch_one: impl FnMut(usize, usize) -> Result<LaunchReport>,
+) -> Result<Vec<Point>> {
     let mut points: Vec<Point> = Vec::new();
     let mut first_answer: Option<Fingerprint> = None;
     for (processes, threads) in CONFIGURATIONS {
@@ -84,63 +119,57 @@ pub fn run(
             }
             reports.push(r);
         }
-        let walls: Vec<f64> = reports.iter().map(|r| r.wall_seconds).collect();
-        let last = reports.last().expect("at least one repetition");
-        points.push(Point {
-            processus: processes,
-            threads,
-            secondes: median(walls.clone()),
-            min: walls.iter().copied().fold(f64::INFINITY, f64::min),
-            max: walls.iter().copied().fold(0.0, f64::max),
-            secondes_processus0: median(reports.iter().map(|r| r.summary.seconds).collect()),
-            paires_distantes: last.summary.remote_pairs,
-            octets_donnees: last.summary.remote_bytes,
-            octets_reseau: last.wire_bytes,
-            acceleration: f64::NAN,
-        });
+        points.push(point(processes, threads, &reports));
     }
     let base = points[0].secondes;
     for p in &mut points {
         p.acceleration = base / p.secondes;
     }
+    Ok(points)
+}
 
-    let headers = [
-        "processus",
-        "threads",
-        "temps mur (médiane)",
-        "min – max",
-        "processus 0",
-        "paires échangées",
-        "données échangées",
-        "octets réseau",
-        "accélération",
-    ];
-    let rows: Vec<Vec<String>> = points
+/// The point of one configuration from its runs (speedup not yet known).
+fn point(processes: usize, threads: usize, reports: &[LaunchReport]) -> Point {
+    let walls: Vec<f64> = reports.iter().map(|r| r.wall_seconds).collect();
+    let inside: Vec<f64> = reports.iter().map(|r| r.summary.seconds).collect();
+    let last = reports.last().expect("at least one repetition");
+    Point {
+        processus: processes,
+        threads,
+        secondes: median(&walls),
+        min: walls.iter().copied().fold(f64::INFINITY, f64::min),
+        max: walls.iter().copied().fold(0.0, f64::max),
+        secondes_processus0: median(&inside),
+        paires_distantes: last.summary.remote_pairs,
+        octets_donnees: last.summary.remote_bytes,
+        octets_reseau: last.wire_bytes,
+        acceleration: f64::NAN,
+    }
+}
+
+/// The rows of the French table, one per configuration.
+fn table_rows(points: &[Point]) -> Vec<Vec<String>> {
+    points
         .iter()
         .map(|p| {
             vec![
                 p.processus.to_string(),
                 p.threads.to_string(),
-                human_seconds(p.secondes),
-                format!("{} – {}", human_seconds(p.min), human_seconds(p.max)),
-                human_seconds(p.secondes_processus0),
+                fr::seconds(p.secondes),
+                format!("{} – {}", fr::seconds(p.min), fr::seconds(p.max)),
+                fr::seconds(p.secondes_processus0),
                 p.paires_distantes.to_string(),
-                human_bytes(p.octets_donnees),
-                human_bytes(p.octets_reseau),
-                human_ratio(p.acceleration),
+                fr::bytes(p.octets_donnees),
+                fr::bytes(p.octets_reseau),
+                fr::ratio(p.acceleration),
             ]
         })
-        .collect();
-    let conclusion = conclusion(&points, tp4::environment::usable_cpus());
-    let title = format!("tp4 cluster {} : mesures", job.name());
-    println!("── {title} ──");
-    println!("{}", tp4::output::table(&headers, 2, rows.clone()));
-    println!("{conclusion}");
+        .collect()
+}
 
-    let mut section = Section::new(title);
-    let csv = output.join(format!("cluster_mesures_{}.csv", job.name()));
-    tp4::output::write_csv(&csv, &points)?;
-    section.file(csv);
+/// The speedup plot, one curve per thread count, with the machine's ceiling;
+/// returns the files written (PNG and SVG).
+fn plot(job: Job, points: &[Point], output: &Path) -> Result<Vec<PathBuf>> {
     let cores = tp4::environment::usable_cpus() as f64;
     let mut series: Vec<Series> = [1usize, 2]
         .iter()
@@ -169,12 +198,7 @@ pub fn run(
         series,
         log_x: false,
     };
-    for f in chart.save(output, &format!("cluster_acceleration_{}", job.name()))? {
-        section.file(f);
-    }
-    section.text(tp4::output::markdown_table(&headers, 0, &rows));
-    section.text(&conclusion);
-    Ok(section)
+    chart.save(output, &format!("cluster_acceleration_{}", job.name()))
 }
 
 /// The teacher's reading of the measurements, in French.
@@ -188,7 +212,7 @@ pub fn conclusion(points: &[Point], cores: usize) -> String {
             "Meilleure configuration : {} processus × {} thread(s), accélération {}.\n",
             b.processus,
             b.threads,
-            human_ratio(b.acceleration)
+            fr::ratio(b.acceleration)
         ));
     }
     s.push_str(&format!(
@@ -243,14 +267,12 @@ mod tests {
         assert!(!c.contains("trop court"));
         let c = conclusion(&[point(1, 1, 1.0), point(2, 1, 0.5)], 2);
         assert!(c.contains("trop court"), "{c}");
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
     fn report(processes: usize, threads: usize, total: u64) -> LaunchReport {
         LaunchReport {
             wall_seconds: 0.1 / (processes * threads) as f64,
-            summary: crate::worker::RunSummary {
+            summary: crate::protocol::RunSummary {
                 job: "wordcount".into(),
                 processes,
                 threads,
