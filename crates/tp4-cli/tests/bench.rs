@@ -1,11 +1,9 @@
 //! Integration tests of `tp4 bench`: the `--json` mode prints JSON lines only, and
 //! bad options are refused in French before any work.
 
-use std::process::Command;
+mod common;
 
-fn tp4() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tp4"))
-}
+use common::tp4;
 
 #[test]
 fn json_mode_prints_only_json_lines() {

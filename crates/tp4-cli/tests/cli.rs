@@ -1,33 +1,13 @@
 //! Runs the real `tp4` binary on bad input and checks the exit code and the French
 //! message: a student must learn what is wrong and how to fix it, never see a panic.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tp4(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tp4"))
-        .args(args)
-        .env_remove("TP4_DATA")
-        .env_remove("TP4_OUTPUT")
-        .output()
-        .expect("cannot run tp4")
-}
+use common::{assert_no_panic, shipped_data, stderr, stdout};
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn shipped_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data")
-}
-
-fn assert_no_panic(o: &Output) {
-    let all = format!("{}{}", stdout(o), stderr(o));
-    assert!(!all.contains("panicked"), "{all}");
+/// Runs `tp4 args…` to the end.
+fn tp4(args: &[&str]) -> std::process::Output {
+    common::run(args)
 }
 
 #[test]

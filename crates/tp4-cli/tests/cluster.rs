@@ -2,26 +2,18 @@
 //! processes, and a launcher that ends a failed run quickly, with a French error
 //! naming the process, and leaves no process behind.
 
+mod common;
+
+use common::{assert_no_process_left, free_ports, signal, small_data, tp4_in};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use tp4::workloads::{groupby, wordcount};
 
-const TP4: &str = env!("CARGO_BIN_EXE_tp4");
-
-/// A data directory with a 1 MB corpus and 3 000 transactions (generated once per test).
-fn data_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    tp4::data::corpus::generate(&dir.path().join("corpus.txt"), 1, |_| {}).unwrap();
-    tp4::data::transactions::generate(&dir.path().join("transactions.csv"), 3_000, |_| {}).unwrap();
-    dir
-}
-
-fn tp4(data: &Path, output: &Path) -> Command {
-    let mut c = Command::new(TP4);
-    c.arg("--data").arg(data).arg("--output").arg(output);
-    c
+/// `tp4 --data data --output output`.
+fn tp4(data: &Path, output: &Path) -> std::process::Command {
+    tp4_in(data, output)
 }
 
 /// The word counts of `cluster_wordcount.csv`.
@@ -37,6 +29,7 @@ fn read_counts(output: &Path) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The summary of a run, from `cluster_<job>.json`.
 fn summary(output: &Path, job: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(output.join(format!("cluster_{job}.json"))).unwrap();
     serde_json::from_str(text.trim()).unwrap()
@@ -44,7 +37,7 @@ fn summary(output: &Path, job: &str) -> serde_json::Value {
 
 #[test]
 fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
-    let data = data_dir();
+    let data = small_data();
     let corpus = data.path().join("corpus.txt");
     let reference = wordcount::seq(&corpus).unwrap();
     let mut expected: Vec<(String, u64)> = reference
@@ -120,17 +113,9 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
 
 #[test]
 fn hostfile_mode_runs_processes_started_by_hand() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
-    let ports: Vec<u16> = (0..2)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
+    let ports = free_ports(2);
     let hosts = out.path().join("hotes.txt");
     std::fs::write(
         &hosts,
@@ -270,36 +255,9 @@ impl Run {
     }
 }
 
-fn signal(pid: u32, sig: &str) {
-    let _ = Command::new("kill").arg(sig).arg(pid.to_string()).status();
-}
-
-/// True while `pid` is a live (not zombie) process.
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-            !matches!(state, Some('Z') | Some('X'))
-        }
-        Err(_) => false,
-    }
-}
-
-fn assert_no_process_left(pids: &[u32]) {
-    let until = Instant::now() + Duration::from_secs(3);
-    while pids.iter().any(|&p| alive(p)) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
-    for &p in &left {
-        signal(p, "-KILL");
-    }
-    assert!(left.is_empty(), "processes left behind: {left:?}");
-}
-
 #[test]
 fn a_killed_process_ends_the_run_and_nothing_is_left() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     // Process 2 waits 30 s before reading: the run is still going on when process 1
     // is killed from outside.
@@ -321,7 +279,7 @@ fn a_killed_process_ends_the_run_and_nothing_is_left() {
 
 #[test]
 fn a_process_that_never_starts_ends_the_run_within_seconds() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let run = launch(
         data.path(),
@@ -342,7 +300,7 @@ fn a_process_that_never_starts_ends_the_run_within_seconds() {
 
 #[test]
 fn a_frozen_process_ends_the_run_within_seconds() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let run = launch(
         data.path(),
@@ -365,7 +323,7 @@ fn a_frozen_process_ends_the_run_within_seconds() {
 
 #[test]
 fn a_panicking_worker_aborts_and_is_named() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let run = launch(data.path(), out.path(), "1:panique", &[]);
     let pids = run.pids.clone();
@@ -381,7 +339,7 @@ fn a_panicking_worker_aborts_and_is_named() {
 
 #[test]
 fn children_exit_when_the_launcher_itself_is_killed() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let mut run = launch(data.path(), out.path(), "0:lent:30000", &[]);
     std::thread::sleep(Duration::from_millis(500));
@@ -392,7 +350,7 @@ fn children_exit_when_the_launcher_itself_is_killed() {
 
 #[test]
 fn bad_options_are_refused_in_french() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let o = tp4(data.path(), out.path())
         .args(["cluster", "wordcount", "--processus", "0"])
@@ -415,7 +373,7 @@ fn bad_options_are_refused_in_french() {
 
 #[test]
 fn mesure_runs_every_configuration_and_explains_the_limit() {
-    let data = data_dir();
+    let data = small_data();
     let out = tempfile::tempdir().unwrap();
     let o = tp4(data.path(), out.path())
         .args([
@@ -453,22 +411,14 @@ fn mesure_runs_every_configuration_and_explains_the_limit() {
 #[test]
 fn local_partitions_add_up_across_hosts() {
     // Two "hosts" on this machine, each with its own data folder (its partition).
-    let whole = data_dir();
+    let whole = small_data();
     let text = std::fs::read_to_string(whole.path().join("corpus.txt")).unwrap();
     let cut = text[..text.len() / 2].rfind('\n').unwrap() + 1;
     let parts = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     std::fs::write(parts[0].path().join("corpus.txt"), &text[..cut]).unwrap();
     std::fs::write(parts[1].path().join("corpus.txt"), &text[cut..]).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let ports: Vec<u16> = (0..2)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        })
-        .collect();
+    let ports = free_ports(2);
     let hosts = out.path().join("hotes.txt");
     std::fs::write(
         &hosts,

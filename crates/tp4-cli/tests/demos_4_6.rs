@@ -1,31 +1,27 @@
 //! The demonstrations of exercises 4 to 6 run through the real `tp4` command: they
 //! succeed, print their French results and write their files (plots as PNG and SVG).
 
-use std::process::Command;
+mod common;
 
+/// Runs the demonstration of exercise `n`; returns its standard output.
 fn run_exercise(n: u8, out: &std::path::Path) -> String {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    let o = Command::new(env!("CARGO_BIN_EXE_tp4"))
-        .arg("--data")
-        .arg(&data)
-        .arg("--output")
-        .arg(out)
+    let o = common::tp4_in(&common::shipped_data(), out)
         .args(["exercice", &n.to_string()])
-        .env("TP4_EXE", env!("CARGO_BIN_EXE_tp4"))
+        .env("TP4_EXE", common::TP4)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stdout = common::stdout(&o);
     assert!(
         o.status.success(),
         "exercice {n}: {stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
+        common::stderr(&o)
     );
     stdout
 }
 
 #[test]
 fn exercises_4_to_6_run_and_write_their_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     let out = dir.path();
     let s4 = run_exercise(4, out);
     assert!(

@@ -2,31 +2,18 @@
 //! whether the committed ones are up to date, and a broken source gets a French error
 //! naming the file and the line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn tp4(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tp4"))
-        .args(args)
-        .output()
-        .expect("cannot run tp4")
-}
+use common::{repo, text};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// Runs `tp4 args…` to the end.
+fn tp4(args: &[&str]) -> std::process::Output {
+    common::run(args)
 }
 
 /// A copy of the notebook source and generated notebooks in a temporary root.
 fn copy_of_repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::temp_dir();
     for f in [
         tp4::notebook::SOURCE,
         tp4::notebook::STUDENT,

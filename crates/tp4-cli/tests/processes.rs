@@ -3,6 +3,9 @@
 //! crashes or is killed mid-stream is reported in French, a child that hangs is
 //! stopped by the timeout, and no process is ever left behind (/proc is inspected).
 
+mod common;
+
+use common::{assert_no_children, children, shipped_data};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tp4::procs::{self, Job};
@@ -14,31 +17,11 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn setup() -> MutexGuard<'static, ()> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var(procs::EXE_ENV, env!("CARGO_BIN_EXE_tp4"));
+    std::env::set_var(procs::EXE_ENV, common::TP4);
     guard
 }
 
-/// Pids of the live (or zombie) children of this process, from /proc.
-fn children() -> Vec<u32> {
-    let me = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the command name in parentheses: state, ppid, ...
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
-        if ppid == me {
-            found.push(pid);
-        }
-    }
-    found
-}
-
+/// Pids of the `tp4 __worker` children of this test process.
 fn tp4_workers() -> Vec<u32> {
     children()
         .into_iter()
@@ -69,7 +52,7 @@ fn process_strategies_find_the_sequential_answers() {
         );
     }
     assert_eq!(procs::pipe_sum(0, 1, None).unwrap(), 0.0);
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let data = shipped_data();
     let csv = data.join("transactions.csv");
     let corpus = data.join("corpus.txt");
     for w in [1, 2, 3] {
@@ -90,7 +73,7 @@ fn process_strategies_find_the_sequential_answers() {
 #[test]
 fn every_process_strategy_of_run_case_is_checked_ok() {
     let _g = setup();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let data = shipped_data();
     let mut inputs = Inputs::from_data_dir(&data);
     let plan = tp4::measure::Plan {
         warmup: 0,
@@ -139,7 +122,7 @@ fn a_child_crashing_mid_stream_is_reported_and_nothing_is_left() {
     );
     assert!(err.contains("panne simulée après 1000"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(30));
-    assert!(children().is_empty(), "children left: {:?}", children());
+    assert_no_children();
 }
 
 #[test]
@@ -166,7 +149,7 @@ fn a_killed_child_is_reported_and_the_others_are_stopped() {
         err.contains("signal 9") && err.contains("arrêtés et attendus"),
         "{err}"
     );
-    assert!(children().is_empty(), "children left: {:?}", children());
+    assert_no_children();
 }
 
 #[test]
@@ -179,7 +162,7 @@ fn a_hanging_child_is_stopped_by_the_timeout() {
         .to_string();
     assert!(err.contains("délai dépassé"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(10));
-    assert!(children().is_empty(), "children left: {:?}", children());
+    assert_no_children();
 }
 
 #[test]
@@ -205,7 +188,7 @@ fn exercise_4_process_checkers_accept_the_references_and_catch_zombies() {
     // Started but never waited for: a zombie, rejected.
     let leaked = Mutex::new(Vec::new());
     let v = verif::q7_child_pid(|| {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tp4"))
+        let child = std::process::Command::new(common::TP4)
             .args(["__worker", "pid"])
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -219,7 +202,7 @@ fn exercise_4_process_checkers_accept_the_references_and_catch_zombies() {
     for mut c in leaked.into_inner().unwrap() {
         c.wait().unwrap();
     }
-    assert!(children().is_empty());
+    assert_no_children();
 }
 
 #[test]
@@ -227,5 +210,5 @@ fn exercise_5_pipe_checker_accepts_the_real_pipe() {
     let _g = setup();
     let v = tp4::ex5::verif::q6_pipe(tp4::ex5::pipe_sum);
     assert!(v.passed(), "{v}");
-    assert!(children().is_empty(), "children left: {:?}", children());
+    assert_no_children();
 }
