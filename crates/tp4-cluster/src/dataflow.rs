@@ -28,6 +28,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::Operator;
+use timely::dataflow::{Scope, Stream};
 use timely::worker::Worker;
 
 /// A pair on its way to its reducer: destination worker, key, value.
@@ -88,139 +89,40 @@ fn encoded_size(key: &Key) -> u64 {
     4 + 8 + key.len() as u64 + 16
 }
 
+/// Where a worker stands in the run.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// Its global index.
+    index: usize,
+    /// All the workers of the run.
+    peers: usize,
+    /// Worker threads per process.
+    threads: usize,
+    /// The process it belongs to.
+    process: usize,
+}
+
+/// The reading error of a worker, set by the reader and reported by the counter.
+type ErrorSlot = Rc<RefCell<Option<String>>>;
+
 /// Builds and runs the dataflow on one worker; returns the gathered results on
 /// worker 0 and `None` elsewhere.
 pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Gathered> {
     let index = worker.index();
-    let peers = worker.peers();
+    let place = Place {
+        index,
+        peers: worker.peers(),
+        threads: topology.threads,
+        process: topology.process_of(index),
+    };
     let gathered = Rc::new(RefCell::new(Gathered::default()));
-    let read_error: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
-    let (pairs_sink, stats_sink) = (Rc::clone(&gathered), Rc::clone(&gathered));
-    let threads = topology.threads;
-    let my_process = topology.process_of(index);
-
+    let read_error: ErrorSlot = Rc::new(RefCell::new(None));
     worker.dataflow::<u64, _, _>(|scope| {
-        // ── 1. READ + MAP + COMBINE ──────────────────────────────────────────────
-        // A source operator: at its first activation the worker reads its own byte
-        // range of the input (cut on line boundaries by `line_ranges`), counts it
-        // locally (the combiner: one pair per distinct key), tags every pair with
-        // the worker that will reduce it (fixed FNV-1a hash of the key bytes), emits
-        // them all, and drops its capability: "I will send nothing more".
-        let input = input.clone();
-        let error_slot = Rc::clone(&read_error);
-        let mapped = source::<_, CapacityContainerBuilder<Vec<Routed>>, _, _>(
-            scope,
-            "lecture+map+combinaison",
-            move |capability, _info| {
-                let mut capability = Some(capability);
-                move |output| {
-                    let Some(cap) = capability.take() else { return };
-                    match input.fault {
-                        Some(Fault::Slow(d)) => std::thread::sleep(d),
-                        Some(Fault::Panic) => {
-                            panic!("panne simulée pendant la lecture (TP4_CLUSTER_FAUTE)")
-                        }
-                        None => {}
-                    }
-                    match read_my_range(&input, index, peers, threads) {
-                        Ok(pairs) => {
-                            let mut session = output.session(&cap);
-                            for (key, value) in pairs {
-                                let to = destination(&key, peers) as u32;
-                                session.give((to, key, value));
-                            }
-                        }
-                        Err(e) => *error_slot.borrow_mut() = Some(e.to_string()),
-                    }
-                }
-            },
-        );
-
-        // ── 1b. EXCHANGE COUNTER ─────────────────────────────────────────────────
-        // Watches the pairs before the shuffle (same worker, no data movement) and
-        // counts those whose reducer lives in another process. Once its input is
-        // complete it emits one statistics record, with the reading error if any.
-        let stats = mapped
-            .clone()
-            .unary_frontier::<CapacityContainerBuilder<Vec<ShuffleStats>>, _, _, _>(
-                Pipeline,
-                "compteur d'échange",
-                move |capability, _info| {
-                    let mut capability = Some(capability);
-                    let mut stats = ShuffleStats {
-                        worker: index as u32,
-                        ..Default::default()
-                    };
-                    move |(input, frontier), output| {
-                        input.for_each(|_time, data| {
-                            for (to, key, _) in data.iter() {
-                                stats.pairs += 1;
-                                if (*to as usize) / threads != my_process {
-                                    stats.remote_pairs += 1;
-                                    stats.remote_bytes += encoded_size(key);
-                                }
-                            }
-                        });
-                        if frontier.is_empty() {
-                            if let Some(cap) = capability.take() {
-                                stats.error = read_error.borrow_mut().take();
-                                output.session(&cap).give(stats.clone());
-                            }
-                        }
-                    }
-                },
-            );
-
-        // ── 2. SHUFFLE + 3. REDUCE ───────────────────────────────────────────────
-        // The Exchange pact moves every pair to the worker named in its first field
-        // (through channels inside a process, through TCP between processes). The
-        // reducer adds the values of each key as they arrive, and emits its totals
-        // only when its input frontier is empty, i.e. when every worker of every
-        // process has finished mapping.
-        let reduced = mapped
-            .unary_frontier::<CapacityContainerBuilder<Vec<(Key, Value)>>, _, _, _>(
-                Exchange::new(|pair: &Routed| u64::from(pair.0)),
-                "réduction par clé",
-                |capability, _info| {
-                    let mut capability = Some(capability);
-                    let mut totals: FnvMap<Key, Value> = FnvMap::default();
-                    move |(input, frontier), output| {
-                        input.for_each(|_time, data| {
-                            for (_, key, value) in data.drain(..) {
-                                combine(totals.entry(key).or_insert([0, 0]), value);
-                            }
-                        });
-                        if frontier.is_empty() {
-                            if let Some(cap) = capability.take() {
-                                let mut session = output.session(&cap);
-                                for pair in totals.drain() {
-                                    session.give(pair);
-                                }
-                            }
-                        }
-                    }
-                },
-            );
-
-        // ── 4. GATHER ────────────────────────────────────────────────────────────
-        // Every reduced pair and every statistics record goes to worker 0, which
-        // keeps them; the other workers' sinks receive nothing.
-        reduced.sink(
-            Exchange::new(|_: &(Key, Value)| 0),
-            "rassemblement vers le travailleur 0",
-            move |(input, _frontier)| {
-                input.for_each(|_time, data| pairs_sink.borrow_mut().pairs.append(data));
-            },
-        );
-        stats.sink(
-            Exchange::new(|_: &ShuffleStats| 0),
-            "rassemblement des compteurs",
-            move |(input, _frontier)| {
-                input.for_each(|_time, data| stats_sink.borrow_mut().stats.append(data));
-            },
-        );
+        let mapped = read_map_combine(scope, input.clone(), place, Rc::clone(&read_error));
+        let stats = count_exchange(mapped.clone(), place, read_error);
+        let reduced = shuffle_and_reduce(mapped);
+        gather(reduced, stats, &gathered);
     });
-
     // Run until every operator of every worker has finished.
     while worker.has_dataflows() {
         worker.step_or_park(None);
@@ -232,6 +134,141 @@ pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Ga
     } else {
         None
     }
+}
+
+/// Step 1, READ + MAP + COMBINE. A source operator: at its first activation the worker reads its own byte range
+/// of the input (cut on line boundaries by `line_ranges`), counts it locally (the
+/// combiner: one pair per distinct key), tags every pair with the worker that will
+/// reduce it (fixed FNV-1a hash of the key bytes), emits them all, and drops its
+/// capability: "I will send nothing more".
+fn read_map_combine<'s>(
+    scope: Scope<'s, u64>,
+    input: Input,
+    place: Place,
+    error_slot: ErrorSlot,
+) -> Stream<'s, u64, Vec<Routed>> {
+    source::<_, CapacityContainerBuilder<Vec<Routed>>, _, _>(
+        scope,
+        "lecture+map+combinaison",
+        move |capability, _info| {
+            let mut capability = Some(capability);
+            move |output| {
+                let Some(cap) = capability.take() else { return };
+                match input.fault {
+                    Some(Fault::Slow(d)) => std::thread::sleep(d),
+                    Some(Fault::Panic) => {
+                        panic!("panne simulée pendant la lecture (TP4_CLUSTER_FAUTE)")
+                    }
+                    None => {}
+                }
+                match read_my_range(&input, place.index, place.peers, place.threads) {
+                    Ok(pairs) => {
+                        let mut session = output.session(&cap);
+                        for (key, value) in pairs {
+                            let to = destination(&key, place.peers) as u32;
+                            session.give((to, key, value));
+                        }
+                    }
+                    Err(e) => *error_slot.borrow_mut() = Some(e.to_string()),
+                }
+            }
+        },
+    )
+}
+
+/// Step 1b, EXCHANGE COUNTER. Watches the pairs before the shuffle (same worker, no data movement) and counts
+/// those whose reducer lives in another process. Once its input is complete it
+/// emits one statistics record, with the reading error if any.
+fn count_exchange<'s>(
+    mapped: Stream<'s, u64, Vec<Routed>>,
+    place: Place,
+    read_error: ErrorSlot,
+) -> Stream<'s, u64, Vec<ShuffleStats>> {
+    mapped.unary_frontier::<CapacityContainerBuilder<Vec<ShuffleStats>>, _, _, _>(
+        Pipeline,
+        "compteur d'échange",
+        move |capability, _info| {
+            let mut capability = Some(capability);
+            let mut stats = ShuffleStats {
+                worker: place.index as u32,
+                ..Default::default()
+            };
+            move |(input, frontier), output| {
+                input.for_each(|_time, data| {
+                    for (to, key, _) in data.iter() {
+                        stats.pairs += 1;
+                        if (*to as usize) / place.threads != place.process {
+                            stats.remote_pairs += 1;
+                            stats.remote_bytes += encoded_size(key);
+                        }
+                    }
+                });
+                if frontier.is_empty() {
+                    if let Some(cap) = capability.take() {
+                        stats.error = read_error.borrow_mut().take();
+                        output.session(&cap).give(stats.clone());
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Steps 2 and 3, SHUFFLE + REDUCE. The Exchange pact moves every pair to the worker named in its first field
+/// (through channels inside a process, through TCP between processes). The reducer
+/// adds the values of each key as they arrive, and emits its totals only when its
+/// input frontier is empty, i.e. when every worker of every process has finished
+/// mapping.
+fn shuffle_and_reduce<'s>(
+    mapped: Stream<'s, u64, Vec<Routed>>,
+) -> Stream<'s, u64, Vec<(Key, Value)>> {
+    mapped.unary_frontier::<CapacityContainerBuilder<Vec<(Key, Value)>>, _, _, _>(
+        Exchange::new(|pair: &Routed| u64::from(pair.0)),
+        "réduction par clé",
+        |capability, _info| {
+            let mut capability = Some(capability);
+            let mut totals: FnvMap<Key, Value> = FnvMap::default();
+            move |(input, frontier), output| {
+                input.for_each(|_time, data| {
+                    for (_, key, value) in data.drain(..) {
+                        combine(totals.entry(key).or_insert([0, 0]), value);
+                    }
+                });
+                if frontier.is_empty() {
+                    if let Some(cap) = capability.take() {
+                        let mut session = output.session(&cap);
+                        for pair in totals.drain() {
+                            session.give(pair);
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Step 4, GATHER. Every reduced pair and every statistics record goes to worker 0, which keeps
+/// them in `gathered`; the other workers' sinks receive nothing.
+fn gather(
+    reduced: Stream<'_, u64, Vec<(Key, Value)>>,
+    stats: Stream<'_, u64, Vec<ShuffleStats>>,
+    gathered: &Rc<RefCell<Gathered>>,
+) {
+    let (pairs_sink, stats_sink) = (Rc::clone(gathered), Rc::clone(gathered));
+    reduced.sink(
+        Exchange::new(|_: &(Key, Value)| 0),
+        "rassemblement vers le travailleur 0",
+        move |(input, _frontier)| {
+            input.for_each(|_time, data| pairs_sink.borrow_mut().pairs.append(data));
+        },
+    );
+    stats.sink(
+        Exchange::new(|_: &ShuffleStats| 0),
+        "rassemblement des compteurs",
+        move |(input, _frontier)| {
+            input.for_each(|_time, data| stats_sink.borrow_mut().stats.append(data));
+        },
+    );
 }
 
 /// The byte range of the input that worker `index` (of `peers`) reads, then its
