@@ -274,7 +274,7 @@ fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
     let summary = lab::run_all(ctx)?;
     println!(
         "TP terminé en {}. Fichiers écrits :",
-        tp4::measure::human_seconds(summary.seconds)
+        tp4::fr::seconds(summary.seconds)
     );
     for f in lab::written_files(ctx, &summary) {
         println!("  {}", f.display());

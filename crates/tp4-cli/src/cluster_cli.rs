@@ -201,9 +201,9 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
     println!(
         "Calcul distribué terminé en {} (temps mur, lancement des {} processus compris) ; \
          octets envoyés sur le réseau par timely, tous processus : {}.",
-        tp4::measure::human_seconds(report.wall_seconds),
+        tp4::fr::seconds(report.wall_seconds),
         a.processus,
-        tp4::alloc::human_bytes(report.wire_bytes)
+        tp4::fr::bytes(report.wire_bytes)
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -477,4 +477,42 @@ mod tests {
         let csv = std::fs::read_to_string(dir.path().join("sortie/cluster_wordcount.csv")).unwrap();
         assert_eq!(csv, "mot,occurrences\na,2\nb,1\n\"b,\",1\nc,1\nd,1\n");
     }
+
+    #[test]
+    fn groupby_csv_has_categories_then_cities_with_empty_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = tp4::workloads::groupby::GroupBy::default();
+        g.category_cents[0] = -50;
+        g.category_rows[0] = 1;
+        g.city_cents[1] = 1234;
+        let (total, distinct, top) = figures(&Answer::GroupBy(Box::new(g.clone())));
+        let summary = RunSummary {
+            job: "groupby".into(),
+            processes: 1,
+            threads: 1,
+            seconds: 0.0,
+            total,
+            distinct,
+            top,
+            pairs: 0,
+            remote_pairs: 0,
+            remote_bytes: 0,
+            wire_bytes_process0: 0,
+            verified: None,
+        };
+        let files = write_files(dir.path(), &Answer::GroupBy(Box::new(g)), &summary).unwrap();
+        let csv = std::fs::read_to_string(&files[0]).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        let (categories, cities) = (
+            tp4::data::transactions::CATEGORIES,
+            tp4::data::transactions::CITIES,
+        );
+        assert_eq!(lines[0], "groupe,cle,montant_centimes,lignes");
+        assert_eq!(lines[1], format!("categorie,{},-50,1", categories[0]));
+        assert_eq!(lines[2], format!("categorie,{},0,0", categories[1]));
+        let first_city = 1 + categories.len();
+        assert_eq!(lines[first_city + 1], format!("ville,{},1234,", cities[1]));
+        assert_eq!(lines.len(), first_city + cities.len());
+        assert!(csv.ends_with(",\n"), "{csv}");
+    }
 }
