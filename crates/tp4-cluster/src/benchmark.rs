@@ -6,6 +6,9 @@
 //! them, reading, shuffling, reducing, gathering, writing. On a machine with few
 //! cores the workers of all processes share the same cores, and the conclusion
 //! printed with the table says so.
+//!
+//! (Called `benchmark`, not `measure`, so that it is not mistaken for `tp4::measure`,
+//! whose median it uses.)
 
 use crate::jobs::Job;
 use crate::launcher::LaunchReport;

@@ -75,7 +75,7 @@ pub struct Input {
 }
 
 /// A failure simulated on purpose, to test that the launcher ends the run cleanly
-/// (set through the `TP4_CLUSTER_FAUTE` variable, see the `worker` module).
+/// (set through the `TP4_CLUSTER_FAUTE` variable, see `protocol::FAULT_VARIABLE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The workers of the process wait this long before reading their range.
