@@ -12,6 +12,7 @@
 
 pub mod chunks;
 pub mod corpus;
+pub mod samples;
 pub mod transactions;
 
 use crate::error::{Error, Result};

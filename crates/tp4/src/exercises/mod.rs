@@ -88,4 +88,36 @@ mod tests {
         assert_eq!(find(4).map(|e| e.number), Some(4));
         assert!(find(0).is_none() && find(8).is_none());
     }
+
+    /// The exercises whose demonstrations read only the shipped data files (the
+    /// others start processes or time long workloads).
+    const DATA_DEMOS: [u8; 3] = [1, 2, 3];
+
+    #[test]
+    fn the_data_demos_survive_empty_data_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = format!("{}\n", crate::data::transactions::HEADER);
+        std::fs::write(dir.path().join("transactions.csv"), header).unwrap();
+        std::fs::write(dir.path().join("corpus.txt"), "").unwrap();
+        let ctx = Context::quiet(dir.path(), &dir.path().join("out"));
+        for n in DATA_DEMOS {
+            let e = find(n).unwrap();
+            if let Err(err) = (e.demo)(&ctx) {
+                panic!("exercice {n} : {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_data_is_a_french_error_in_the_data_demos() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::quiet(dir.path(), &dir.path().join("out"));
+        for n in DATA_DEMOS {
+            let msg = (find(n).unwrap().demo)(&ctx).unwrap_err().to_string();
+            assert!(
+                msg.contains("introuvable") && msg.contains("donnees"),
+                "exercice {n} : {msg}"
+            );
+        }
+    }
 }

@@ -7,10 +7,12 @@
 use super::Transaction;
 use crate::context::Context;
 use crate::error::Result;
-use crate::measure::{self, human_ratio, human_seconds, Measurement, Plan};
+use crate::fr;
+use crate::measure::{self, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::BarChart;
 use serde_json::json;
+use std::time::Duration;
 
 /// How many times the table is repeated in memory for the timings. Twice the
 /// shipped file (20_000 rows, about 4 MB with their strings) still fits in a core's
@@ -19,87 +21,106 @@ use serde_json::json;
 /// does not widen.
 pub const REPEAT: usize = 2;
 
-/// Formats cents as French euros: `1 234 567,89 €` (narrow no-break spaces).
+/// Formats cents as French euros: `1 234 567,89 €` (narrow no-break spaces). Kept
+/// here because the notebook calls `tp4::ex1::demo::euros`; it is [`fr::euros`].
 pub fn euros(cents: i64) -> String {
-    crate::fr::euros(cents)
+    fr::euros(cents)
 }
 
-/// Formats an integer with French thousands separators (`12 345`).
-pub fn group_thousands(n: u64) -> String {
-    crate::fr::thousands(n)
-}
-
-/// A float with all its significant digits (shortest exact representation), with a
-/// French decimal comma.
-fn full(x: f64) -> String {
-    crate::fr::full(x)
-}
-
-/// Runs the demonstration of exercise 1 (see the module documentation).
+/// Runs the demonstration of exercise 1 (see the module documentation): one call
+/// per step.
 pub fn demo(ctx: &Context) -> Result<Section> {
     let mut section = Section::new(super::TITLE);
+    let rows = load(ctx)?;
+    let total_cents = filter_map_reduce(&mut section, &rows);
+    group_by(ctx, &mut section, &rows, total_cents)?;
+    let big = super::replicate(&rows, REPEAT);
+    timings(ctx, &mut section, &big)?;
+    floats(ctx, &mut section, &big);
+    Ok(section)
+}
+
+/// Loading: reads the shipped `transactions.csv` and says how long it took.
+fn load(ctx: &Context) -> Result<Vec<Transaction>> {
     let path = crate::data::transactions_path(&ctx.data)?;
     let (rows, seconds) = timed(|| super::load(&path));
     let rows = rows?;
     println!(
         "Chargement de {} : {} ventes en {} (serde + csv, ligne à ligne).",
         path.display(),
-        group_thousands(rows.len() as u64),
-        human_seconds(seconds)
+        fr::thousands(rows.len() as u64),
+        fr::seconds(seconds)
     );
+    Ok(rows)
+}
 
-    // 1.1 – 1.4: filter, map, reduce.
-    let expensive_sport = super::filter_ids(&rows, "sport", 400.0);
-    let s = super::summary(&rows);
-    let stats = super::mean_variance(&super::revenues(&rows));
+/// Steps 1.1 – 1.4: filter, map, reduce, fold, in one table. Returns the total
+/// revenue in cents (the denominator of step 1.5's shares).
+fn filter_map_reduce(section: &mut Section, rows: &[Transaction]) -> i64 {
+    let expensive_sport = super::filter_ids(rows, "sport", 400.0);
+    let s = super::summary(rows);
+    let stats = super::mean_variance(&super::revenues(rows));
     let (mean, var) = stats.unwrap_or((0.0, 0.0));
+    let row = |question: &str, quantity: &str, value: String| {
+        vec![question.to_string(), quantity.to_string(), value]
+    };
     let basics = vec![
-        vec![
-            "1.1 filter".into(),
-            "ventes « sport » à ≥ 400 € l'unité".into(),
-            group_thousands(expensive_sport.len() as u64),
-        ],
-        vec![
-            "1.3 reduce".into(),
-            "nombre de lignes".into(),
-            group_thousands(s.count),
-        ],
-        vec![
-            "1.3 reduce".into(),
-            "chiffre d'affaires total".into(),
-            euros(s.total_cents),
-        ],
-        vec![
-            "1.3 reduce".into(),
-            "plus petite ligne".into(),
-            s.min_cents.map_or("—".into(), euros),
-        ],
-        vec![
-            "1.3 reduce".into(),
-            "plus grande ligne".into(),
-            s.max_cents.map_or("—".into(), euros),
-        ],
-        vec![
-            "1.4 fold".into(),
-            "moyenne par ligne".into(),
-            euros((mean * 100.0).round() as i64),
-        ],
-        vec![
-            "1.4 fold".into(),
-            "écart-type par ligne".into(),
-            euros((var.sqrt() * 100.0).round() as i64),
-        ],
+        row(
+            "1.1 filter",
+            "ventes « sport » à ≥ 400 € l'unité",
+            fr::thousands(expensive_sport.len() as u64),
+        ),
+        row("1.3 reduce", "nombre de lignes", fr::thousands(s.count)),
+        row(
+            "1.3 reduce",
+            "chiffre d'affaires total",
+            fr::euros(s.total_cents),
+        ),
+        row(
+            "1.3 reduce",
+            "plus petite ligne",
+            s.min_cents.map_or("—".into(), fr::euros),
+        ),
+        row(
+            "1.3 reduce",
+            "plus grande ligne",
+            s.max_cents.map_or("—".into(), fr::euros),
+        ),
+        row(
+            "1.4 fold",
+            "moyenne par ligne",
+            fr::euros((mean * 100.0).round() as i64),
+        ),
+        row(
+            "1.4 fold",
+            "écart-type par ligne",
+            fr::euros((var.sqrt() * 100.0).round() as i64),
+        ),
     ];
-    let headers = ["question", "quantité", "valeur"];
-    println!("{}", output::table(&headers, 2, basics.clone()));
     section.text(
         "Chaîne `filter` → `map` → `fold` sur `transactions.csv` : chaque étape est une petite \
          fonction pure, les montants sont additionnés en centimes entiers (exacts).",
     );
-    section.text(output::markdown_table(&headers, 2, &basics));
+    section.table("", &["question", "quantité", "valeur"], 2, basics);
+    s.total_cents
+}
 
-    // 1.5: group-by.
-    let groups = super::revenue_by_category(&rows);
+/// One row of `ex1_categories.csv`.
+#[derive(serde::Serialize)]
+struct CategoryRow<'a> {
+    categorie: &'a str,
+    chiffre_affaires_centimes: i64,
+    lignes: u64,
+}
+
+/// Step 1.5: the group-by per category, as a table, a CSV file and a bar chart.
+fn group_by(
+    ctx: &Context,
+    section: &mut Section,
+    rows: &[Transaction],
+    total_cents: i64,
+) -> Result<()> {
+    let groups = super::revenue_by_category(rows);
     let mut by_cat: Vec<(&String, &super::GroupTotal)> = groups.iter().collect();
     by_cat.sort_by(|a, b| b.1.revenue_cents.cmp(&a.1.revenue_cents).then(a.0.cmp(b.0)));
     let cat_rows: Vec<Vec<String>> = by_cat
@@ -107,27 +128,20 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         .map(|(c, g)| {
             vec![
                 c.to_string(),
-                euros(g.revenue_cents),
-                group_thousands(g.count),
-                format!(
-                    "{:.1} %",
-                    100.0 * g.revenue_cents as f64 / s.total_cents.max(1) as f64
-                )
-                .replace('.', ","),
+                fr::euros(g.revenue_cents),
+                fr::thousands(g.count),
+                fr::percent(g.revenue_cents as f64 / total_cents.max(1) as f64, 1),
             ]
         })
         .collect();
-    let headers = ["catégorie", "chiffre d'affaires", "lignes", "part"];
     println!("1.5 Group-by (fold dans une HashMap) : chiffre d'affaires par catégorie");
-    println!("{}", output::table(&headers, 1, cat_rows.clone()));
     section.text("**1.5 Group-by** (reduce par clé, `fold` dans une `HashMap` avec `entry`) :");
-    section.text(output::markdown_table(&headers, 1, &cat_rows));
-    #[derive(serde::Serialize)]
-    struct CategoryRow<'a> {
-        categorie: &'a str,
-        chiffre_affaires_centimes: i64,
-        lignes: u64,
-    }
+    section.table(
+        "",
+        &["catégorie", "chiffre d'affaires", "lignes", "part"],
+        1,
+        cat_rows,
+    );
     let csv_rows: Vec<CategoryRow> = by_cat
         .iter()
         .map(|(c, g)| CategoryRow {
@@ -150,26 +164,19 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         section.file(f);
     }
     section.image("Chiffre d'affaires par catégorie", "ex1_categories.png");
+    Ok(())
+}
 
-    // 1.6 – 1.7: timings on a bigger table in memory.
-    let big = super::replicate(&rows, REPEAT);
-    let (measurements, table_rows) = time_pipelines(ctx, &big)?;
-    let headers = [
-        "écriture",
-        "workers",
-        "temps médian",
-        "min – max",
-        "accélération",
-    ];
+/// Steps 1.6 – 1.7: the same computation as a loop, an iterator chain and with
+/// rayon, timed on a bigger table in memory; table, reading, CSV and chart.
+fn timings(ctx: &Context, section: &mut Section, big: &[Transaction]) -> Result<()> {
+    let (measurements, table_rows) = time_pipelines(ctx, big)?;
     println!(
         "1.6–1.7 Même calcul (CA « sport » à ≥ 100 € + résumé), table répétée {REPEAT} fois \
          en mémoire ({} lignes), médiane de {} mesures de {PASSES} passages (temps par passage) :",
-        group_thousands(big.len() as u64),
+        fr::thousands(big.len() as u64),
         PLAN.repetitions
     );
-    println!("{}", output::table(&headers, 1, table_rows.clone()));
-    let reading = read_timings(&measurements);
-    println!("{reading}");
     section.text(format!(
         "**1.6–1.7 Boucle, itérateurs, rayon.** Table répétée {REPEAT} fois en mémoire ({} \
          lignes) ; médiane de {} mesures (chacune de {PASSES} passages, temps par passage, les écritures \
@@ -178,14 +185,21 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         big.len(),
         PLAN.repetitions
     ));
-    section.text(output::markdown_table(&headers, 1, &table_rows));
-    section.text(&reading);
+    let headers = [
+        "écriture",
+        "workers",
+        "temps médian",
+        "min – max",
+        "accélération",
+    ];
+    section.table("", &headers, 1, table_rows);
+    section.say(read_timings(&measurements));
     output::write_csv(&ctx.out("ex1_temps.csv"), &measurements)?;
     section.file("ex1_temps.csv");
     let chart = BarChart {
         title: format!(
             "Exercice 1 — même calcul sur {} lignes",
-            group_thousands(big.len() as u64)
+            fr::thousands(big.len() as u64)
         ),
         y_label: "temps médian par passage (ms)".into(),
         bars: measurements
@@ -200,28 +214,31 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "Temps de la boucle, des itérateurs et de rayon",
         "ex1_temps.png",
     );
+    Ok(())
+}
 
-    // 1.7: floats against cents.
-    let (float_rows, note) = float_vs_cents(ctx, &big);
+/// Step 1.7 (floats): `f64` sums grouped in different orders against the integer
+/// cents sum.
+fn floats(ctx: &Context, section: &mut Section, big: &[Transaction]) {
+    let (float_rows, note) = float_vs_cents(ctx, big);
+    let (left, right) = (fr::full((0.1 + 0.2) + 0.3), fr::full(0.1 + (0.2 + 0.3)));
+    println!(
+        "Sommes flottantes et ordre des additions (0,1 + 0,2) + 0,3 = {left} mais \
+         0,1 + (0,2 + 0,3) = {right} :"
+    );
+    section.text(format!(
+        "**Flottants et parallélisme.** L'addition des `f64` n'est pas associative : \
+         (0,1 + 0,2) + 0,3 = {left} mais 0,1 + (0,2 + 0,3) = {right}. Une somme parallèle regroupe les \
+         additions autrement que la boucle séquentielle :"
+    ));
     let headers = [
         "ordre des additions",
         "total en f64 (tous les chiffres)",
         "écart au séquentiel",
         "total en centimes",
     ];
-    println!("Sommes flottantes et ordre des additions (0,1 + 0,2) + 0,3 = {} mais 0,1 + (0,2 + 0,3) = {} :", full((0.1 + 0.2) + 0.3), full(0.1 + (0.2 + 0.3)));
-    println!("{}", output::table(&headers, 1, float_rows.clone()));
-    println!("{note}");
-    section.text(format!(
-        "**Flottants et parallélisme.** L'addition des `f64` n'est pas associative : \
-         (0,1 + 0,2) + 0,3 = {} mais 0,1 + (0,2 + 0,3) = {}. Une somme parallèle regroupe les \
-         additions autrement que la boucle séquentielle :",
-        full((0.1 + 0.2) + 0.3),
-        full(0.1 + (0.2 + 0.3))
-    ));
-    section.text(output::markdown_table(&headers, 1, &float_rows));
-    section.text(note);
-    Ok(section)
+    section.table("", &headers, 1, float_rows);
+    section.say(note);
 }
 
 /// The timing plan of the demonstration.
@@ -262,29 +279,23 @@ fn passes<T>(f: impl Fn() -> T) -> T {
 const CATEGORY: &str = "sport";
 const MIN_CENTS: i64 = 10_000;
 
-/// Times the pipeline as a loop, as an iterator chain and with rayon on each worker
-/// count; every answer is checked against the loop's. The strategies are timed in
-/// interleaved rounds (one run of each per round), so that a slow phase of a shared
-/// machine penalises all of them alike instead of the one that happened to run then.
-fn time_pipelines(
-    ctx: &Context,
-    big: &[Transaction],
-) -> Result<(Vec<Measurement>, Vec<Vec<String>>)> {
-    let expected = (
-        super::pipeline_loop(big, CATEGORY, MIN_CENTS),
-        super::summary(big),
-    );
-    let pools: Vec<(usize, rayon::ThreadPool)> = ctx
-        .workers
-        .iter()
-        .map(|&w| (w, crate::workloads::pool(w)))
-        .collect();
-    type Run<'a> = Box<dyn Fn() -> (i64, super::Summary) + 'a>;
-    let mut runs: Vec<(&str, usize, Run)> = vec![
+/// The answer of one timed run: the filtered sum and the summary.
+type Answer = (i64, super::Summary);
+
+/// One timed strategy: its name, its worker count and the run itself.
+type Run<'a> = (&'static str, usize, Box<dyn Fn() -> Answer + 'a>);
+
+/// The strategies of steps 1.6 – 1.7: the loop, the iterator chain, and rayon on
+/// each pool.
+fn pipeline_runs<'a>(
+    big: &'a [Transaction],
+    pools: &'a [(usize, rayon::ThreadPool)],
+) -> Vec<Run<'a>> {
+    let mut runs: Vec<Run> = vec![
         (
             "boucle-for",
             1,
-            Box::new(|| {
+            Box::new(move || {
                 passes(|| {
                     let rows = std::hint::black_box(big);
                     (
@@ -297,7 +308,7 @@ fn time_pipelines(
         (
             "iterateurs",
             1,
-            Box::new(|| {
+            Box::new(move || {
                 passes(|| {
                     let rows = std::hint::black_box(big);
                     (
@@ -308,7 +319,7 @@ fn time_pipelines(
             }),
         ),
     ];
-    for (w, pool) in &pools {
+    for (w, pool) in pools {
         runs.push((
             "rayon",
             *w,
@@ -325,6 +336,14 @@ fn time_pipelines(
             }),
         ));
     }
+    runs
+}
+
+/// Runs the strategies in interleaved rounds (one run of each per round), so that
+/// a slow phase of a shared machine penalises all of them alike instead of the one
+/// that happened to run then. Returns each strategy's samples (time per pass) and
+/// last answer.
+fn interleaved_rounds(ctx: &Context, runs: &[Run]) -> Vec<(Vec<Duration>, Answer)> {
     let bar = ctx.steps(
         (PLAN.warmup + PLAN.repetitions) as u64,
         "exercice 1 : mesures",
@@ -343,13 +362,35 @@ fn time_pipelines(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    samples
+        .into_iter()
+        .zip(answers)
+        .map(|(samples, answer)| (samples, answer.expect("at least one round")))
+        .collect()
+}
+
+/// Times the pipeline as a loop, as an iterator chain and with rayon on each worker
+/// count; every answer is checked against the loop's. Returns the measurements and
+/// the rows of the timing table.
+fn time_pipelines(
+    ctx: &Context,
+    big: &[Transaction],
+) -> Result<(Vec<Measurement>, Vec<Vec<String>>)> {
+    let expected = (
+        super::pipeline_loop(big, CATEGORY, MIN_CENTS),
+        super::summary(big),
+    );
+    let pools: Vec<(usize, rayon::ThreadPool)> = ctx
+        .workers
+        .iter()
+        .map(|&w| (w, crate::workloads::pool(w)))
+        .collect();
+    let runs = pipeline_runs(big, &pools);
     let size = big.len() as u64;
     let out: Vec<Measurement> = runs
         .iter()
-        .zip(samples)
-        .zip(answers)
-        .map(|(((strategy, workers, _), samples), answer)| {
-            let answer = answer.expect("at least one round");
+        .zip(interleaved_rounds(ctx, &runs))
+        .map(|((strategy, workers, _), (samples, answer))| {
             Measurement::new(
                 "ex1-pipeline",
                 strategy,
@@ -376,9 +417,9 @@ fn time_pipelines(
             vec![
                 label(&m.strategy, m.workers),
                 m.workers.to_string(),
-                human_seconds(m.seconds),
-                format!("{} – {}", human_seconds(m.min), human_seconds(m.max)),
-                human_ratio(base / m.seconds),
+                fr::seconds(m.seconds),
+                format!("{} – {}", fr::seconds(m.min), fr::seconds(m.max)),
+                fr::ratio(base / m.seconds),
             ]
         })
         .collect();
@@ -394,8 +435,8 @@ fn read_timings(m: &[Measurement]) -> String {
     let gap = 100.0 * (it.seconds / lp.seconds - 1.0);
     let mut s = format!(
         "Boucle for et chaîne d'itérateurs : {} contre {} par passage, écart de {} % ",
-        human_seconds(lp.seconds),
-        human_seconds(it.seconds),
+        fr::seconds(lp.seconds),
+        fr::seconds(it.seconds),
         format!("{gap:+.0}").replace('-', "−")
     );
     s.push_str(if gap.abs() <= 15.0 {
@@ -412,7 +453,7 @@ fn read_timings(m: &[Measurement]) -> String {
         s.push_str(&format!(
             " Rayon ×{} : accélération {} par rapport à la boucle.",
             best.workers,
-            human_ratio(speedup)
+            fr::ratio(speedup)
         ));
         if speedup < 1.3 {
             s.push_str(
@@ -448,9 +489,9 @@ fn float_vs_cents(ctx: &Context, big: &[Transaction]) -> (Vec<Vec<String>>, Stri
         } else {
             differ += 1;
             widest = widest.max((x - seq).abs());
-            format!("{:+.1e} €", x - seq).replace('.', ",")
+            fr::comma(format!("{:+.1e} €", x - seq))
         };
-        rows.push(vec![name, full(x), gap, euros(c)]);
+        rows.push(vec![name, fr::full(x), gap, fr::euros(c)]);
     };
     push("séquentiel, de gauche à droite".into(), seq, cents);
     for parts in [2, 8] {
@@ -479,7 +520,7 @@ fn float_vs_cents(ctx: &Context, big: &[Transaction]) -> (Vec<Vec<String>>, Stri
          chiffres (écart maximal {} €, dû aux arrondis, qui dépendent de l'ordre des additions) ; \
          les {} totaux en centimes entiers sont tous identiques : l'addition entière est \
          associative, c'est pourquoi on compte l'argent en centimes.",
-        format!("{widest:.1e}").replace('.', ","),
+        fr::comma(format!("{widest:.1e}")),
         n + 1
     );
     (rows, note)
@@ -494,7 +535,6 @@ mod tests {
         assert_eq!(euros(123_456_789), "1\u{202f}234\u{202f}567,89 €");
         assert_eq!(euros(5), "0,05 €");
         assert_eq!(euros(-100), "-1,00 €");
-        assert_eq!(group_thousands(999), "999");
     }
 
     #[test]

@@ -21,46 +21,12 @@
 //! ```
 
 use super::{GroupTotal, Summary, Transaction};
-use crate::data::transactions::{CATEGORIES, CITIES};
+use crate::data::transactions::CATEGORIES;
 use crate::verif::{check_cases, close, Verdict};
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::{BTreeMap, HashMap};
 
-/// `n` random sales drawn like the rows of `transactions.csv` (same cities,
-/// categories, ranges), from `seed`: the generated cases of the checkers.
-pub fn sample_rows(n: usize, seed: u64) -> Vec<Transaction> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    (1..=n as u64)
-        .map(|id| {
-            let cents: u32 = rng.random_range(100..50_000);
-            Transaction {
-                id,
-                date: format!(
-                    "2024-{:02}-{:02}",
-                    rng.random_range(1..=12),
-                    rng.random_range(1..=28)
-                ),
-                city: CITIES[rng.random_range(0..CITIES.len())].to_string(),
-                category: CATEGORIES[rng.random_range(0..CATEGORIES.len())].to_string(),
-                amount: f64::from(cents) / 100.0,
-                quantity: rng.random_range(1..=10),
-            }
-        })
-        .collect()
-}
-
-/// One sale, for hand-written cases.
-pub fn sale(id: u64, city: &str, category: &str, amount: f64, quantity: u32) -> Transaction {
-    Transaction {
-        id,
-        date: "2024-06-15".into(),
-        city: city.into(),
-        category: category.into(),
-        amount,
-        quantity,
-    }
-}
+/// The shared samples, still reachable from here (`tp4::ex1::verif::sale`).
+pub use crate::data::samples::{sale, sample_rows};
 
 /// The tables the checkers of exercise 1 run on, with their French names.
 pub fn cases() -> Vec<(String, Vec<Transaction>)> {

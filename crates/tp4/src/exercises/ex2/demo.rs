@@ -4,9 +4,9 @@
 //! `move` closures sent to threads.
 
 use crate::context::Context;
+use crate::data::transactions::Transaction;
 use crate::error::Result;
-use crate::ex1::demo::{euros, group_thousands};
-use crate::measure::{human_ratio, human_seconds};
+use crate::fr;
 use crate::output::{self, Section};
 use crate::plot::BarChart;
 use crate::workloads::primes;
@@ -22,13 +22,23 @@ pub fn memo_requests() -> Vec<u64> {
 /// Cities drawn on the top-N chart (more would make their names overlap).
 const CHART_CITIES: usize = 6;
 
-/// Runs the demonstration of exercise 2 (see the module documentation).
+/// Runs the demonstration of exercise 2 (see the module documentation): one call
+/// per step.
 pub fn demo(ctx: &Context) -> Result<Section> {
     let mut section = Section::new(super::TITLE);
     let path = crate::data::transactions_path(&ctx.data)?;
-    let rows = crate::ex1::load(&path)?;
+    let rows: Vec<Transaction> =
+        crate::data::transactions::stream(&path)?.collect::<Result<_>>()?;
+    closure_traits(&mut section, &rows);
+    higher_order(&mut section, &rows);
+    top_n(ctx, &mut section, &rows)?;
+    memoize_step(ctx, &mut section)?;
+    threads(ctx, &mut section, &rows)?;
+    Ok(section)
+}
 
-    // 2.1: the three closure traits.
+/// Step 2.1: the three closure traits, what each closure does with its captures.
+fn closure_traits(section: &mut Section, rows: &[Transaction]) {
     let mut counter = super::make_counter();
     let counts: Vec<u64> = (0..3).map(|_| counter()).collect();
     let mut other = super::make_counter();
@@ -49,7 +59,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
                 "totaux courants des 3 premières ventes : {}",
                 totals
                     .iter()
-                    .map(|x| euros((x * 100.0).round() as i64))
+                    .map(|x| fr::euros((x * 100.0).round() as i64))
                     .collect::<Vec<_>>()
                     .join(" ; ")
             ),
@@ -65,15 +75,15 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             format!("make_adder(10)(32) = {}", super::make_adder(10)(32)),
         ],
     ];
-    let headers = ["fermeture", "trait", "résultat"];
     println!("2.1 Fermetures et ce qu'elles font de leurs captures :");
-    println!("{}", output::table(&headers, 3, closures.clone()));
     section.text(
         "**2.1 Fermetures** : `Fn` lit ses captures, `FnMut` les modifie, `FnOnce` les consomme.",
     );
-    section.text(output::markdown_table(&headers, 3, &closures));
+    section.table("", &["fermeture", "trait", "résultat"], 3, closures);
+}
 
-    // 2.2 – 2.3: functions that take and return functions.
+/// Steps 2.2 – 2.3: functions that take and return functions.
+fn higher_order(section: &mut Section, rows: &[Transaction]) {
     let with_vat_then_discount = super::pipeline::<f64>(vec![
         Box::new(|x| x * 1.2),                     // TVA 20 %
         Box::new(|x| x * 0.9),                     // remise 10 %
@@ -83,10 +93,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     let first = rows.first().map_or(0.0, |t| t.revenue());
     let inc_then_double = super::compose(|x: i64| x * 2, |x: i64| x + 1);
     let sport = super::by_category("sport");
-    let at_least = super::partial(
-        |min: f64, t: &crate::data::transactions::Transaction| t.amount >= min,
-        250.0,
-    );
+    let at_least = super::partial(|min: f64, t: &Transaction| t.amount >= min, 250.0);
     let hof = vec![
         vec![
             "apply_n(|x| x * 2, 10, 1)".into(),
@@ -97,66 +104,67 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             inc_then_double(5).to_string(),
         ],
         vec![
-            format!("pipeline [TVA, remise, arrondi]({first:.2})").replace('.', ","),
-            format!("{}", with_vat_then_discount(first)).replace('.', ","),
+            format!("pipeline [TVA, remise, arrondi]({})", fr::decimal(first, 2)),
+            fr::comma(with_vat_then_discount(first).to_string()),
         ],
         vec![
             "ventes filtrées par by_category(\"sport\")".into(),
-            group_thousands(rows.iter().filter(|t| sport(t)).count() as u64),
+            fr::thousands(rows.iter().filter(|t| sport(t)).count() as u64),
         ],
         vec![
             "ventes à ≥ 250 € : partial(au_moins, 250.0)".into(),
-            group_thousands(rows.iter().filter(|t| at_least(t)).count() as u64),
+            fr::thousands(rows.iter().filter(|t| at_least(t)).count() as u64),
         ],
     ];
     let headers = ["appel", "résultat"];
+    // Not one `Section::table` call: the closures' bars `|` would end a Markdown
+    // table cell, so the report gets an escaped copy of the terminal's table.
     println!("2.2–2.3 Fonctions qui prennent ou rendent des fonctions :");
     println!("{}", output::table(&headers, 1, hof.clone()));
     section.text("**2.2–2.3 Fonctions d'ordre supérieur** :");
-    // A `|` would end a Markdown table cell: escape the closures' bars.
     let hof_md: Vec<Vec<String>> = hof
         .iter()
         .map(|row| row.iter().map(|c| c.replace('|', "\\|")).collect())
         .collect();
     section.text(output::markdown_table(&headers, 1, &hof_md));
+}
 
-    // 2.4: top-N with closures.
-    let top = super::top_cities(&rows, 10);
+/// One row of `ex2_top_villes.csv`.
+#[derive(serde::Serialize)]
+struct CityRow<'a> {
+    rang: usize,
+    ville: &'a str,
+    chiffre_affaires_centimes: i64,
+}
+
+/// Step 2.4: top-N with closures, as a table, a CSV file and a bar chart.
+fn top_n(ctx: &Context, section: &mut Section, rows: &[Transaction]) -> Result<()> {
+    let top = super::top_cities(rows, 10);
     let top_rows: Vec<Vec<String>> = top
         .iter()
         .enumerate()
-        .map(|(i, (c, cents))| vec![(i + 1).to_string(), c.clone(), euros(*cents)])
+        .map(|(i, (c, cents))| vec![(i + 1).to_string(), c.clone(), fr::euros(*cents)])
         .collect();
-    let headers = ["rang", "ville", "chiffre d'affaires"];
     println!(
         "2.4 Les 10 villes au plus grand chiffre d'affaires (select_nth_unstable_by + sort_by) :"
     );
-    println!("{}", output::table(&headers, 2, top_rows.clone()));
-    let cats = super::top_n_by(&rows, |t| &t.category, 3);
-    let best = super::best_sale(&rows);
-    let extra = format!(
+    section.text("**2.4 Top-N avec des fermetures** :");
+    section.table("", &["rang", "ville", "chiffre d'affaires"], 2, top_rows);
+    let cats = super::top_n_by(rows, |t| &t.category, 3);
+    let best = super::best_sale(rows);
+    section.say(format!(
         "Même fonction, autre clé (|t| &t.category) : {}. Plus grosse vente (max_by) : {}.",
         cats.iter()
-            .map(|(c, v)| format!("{c} {}", euros(*v)))
+            .map(|(c, v)| format!("{c} {}", fr::euros(*v)))
             .collect::<Vec<_>>()
             .join(", "),
         best.map_or("—".into(), |t| format!(
             "n° {} à {}, {}",
             t.id,
             t.city,
-            euros(t.revenue_cents())
+            fr::euros(t.revenue_cents())
         ))
-    );
-    println!("{extra}");
-    section.text("**2.4 Top-N avec des fermetures** :");
-    section.text(output::markdown_table(&headers, 2, &top_rows));
-    section.text(&extra);
-    #[derive(serde::Serialize)]
-    struct CityRow<'a> {
-        rang: usize,
-        ville: &'a str,
-        chiffre_affaires_centimes: i64,
-    }
+    ));
     let csv: Vec<CityRow> = top
         .iter()
         .enumerate()
@@ -184,8 +192,11 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "Les villes au plus grand chiffre d'affaires",
         "ex2_top_villes.png",
     );
+    Ok(())
+}
 
-    // 2.5: memoize, measured.
+/// Step 2.5: memoize on a slow function, measured; table, CSV file and chart.
+fn memoize_step(ctx: &Context, section: &mut Section) -> Result<()> {
     let memo = memoize_experiment(ctx)?;
     let headers = [
         "version",
@@ -197,27 +208,26 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         vec![
             "sans cache".into(),
             memo.requests.to_string(),
-            human_seconds(memo.plain_seconds),
+            fr::seconds(memo.plain_seconds),
             "1,00".into(),
         ],
         vec![
             "memoize(f)".into(),
             memo.slow_calls.to_string(),
-            human_seconds(memo.memo_seconds),
-            human_ratio(memo.plain_seconds / memo.memo_seconds),
+            fr::seconds(memo.memo_seconds),
+            fr::ratio(memo.plain_seconds / memo.memo_seconds),
         ],
     ];
     println!(
         "2.5 memoize sur une fonction lente (nombre de premiers < n par divisions) : {} requêtes, {} valeurs distinctes",
         memo.requests, memo.slow_calls
     );
-    println!("{}", output::table(&headers, 1, memo_rows.clone()));
     section.text(format!(
         "**2.5 memoize** : {} requêtes « combien de nombres premiers sous n ? » portant sur {} \
          valeurs distinctes ; la version mémoïsée ne calcule chaque valeur qu'une fois.",
         memo.requests, memo.slow_calls
     ));
-    section.text(output::markdown_table(&headers, 1, &memo_rows));
+    section.table("", &headers, 1, memo_rows);
     output::write_csv(&ctx.out("ex2_memoize.csv"), &memo.csv_rows())?;
     section.file("ex2_memoize.csv");
     let chart = BarChart {
@@ -232,8 +242,12 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         section.file(f);
     }
     section.image("Effet de memoize", "ex2_memoize.png");
+    Ok(())
+}
 
-    // 2.6: move closures sent to threads.
+/// Step 2.6: `move` closures sent to threads, one sum per chunk then join, against
+/// scoped threads that borrow.
+fn threads(ctx: &Context, section: &mut Section, rows: &[Transaction]) -> Result<()> {
     let data: Vec<u64> = rows.iter().map(|t| t.revenue_cents() as u64).collect();
     let expected: u64 = data.iter().sum();
     let mut thread_rows = Vec::new();
@@ -261,9 +275,9 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         }
         thread_rows.push(vec![
             w.to_string(),
-            euros(spawned as i64),
-            human_seconds(t_spawn),
-            human_seconds(t_scoped),
+            fr::euros(spawned as i64),
+            fr::seconds(t_spawn),
+            fr::seconds(t_scoped),
         ]);
     }
     let headers = [
@@ -273,19 +287,18 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "thread::scope",
     ];
     println!("2.6 Fermetures move envoyées à des threads (une somme par morceau, puis join) :");
-    println!("{}", output::table(&headers, 1, thread_rows.clone()));
-    let why = "thread::spawn exige une fermeture 'static (elle possède tout ce qu'elle utilise : le \
-               thread peut survivre à l'appelant) et Send (ses captures peuvent changer de thread) : \
-               on déplace (move) un Arc dans chaque thread. Emprunter une variable locale ou \
-               capturer un Rc est refusé à la compilation (voir les doctests compile_fail de \
-               tp4::ex2::parallel_sum). thread::scope attend ses threads avant de rendre la main : \
-               ils peuvent emprunter. Sur 10 000 nombres, lancer les threads coûte plus que la \
-               somme : l'exercice 4 mesure quand le parallélisme paie.";
-    println!("{why}");
     section.text("**2.6 Fermetures `move` et threads** :");
-    section.text(output::markdown_table(&headers, 1, &thread_rows));
-    section.text(why);
-    Ok(section)
+    section.table("", &headers, 1, thread_rows);
+    section.say(
+        "thread::spawn exige une fermeture 'static (elle possède tout ce qu'elle utilise : le \
+         thread peut survivre à l'appelant) et Send (ses captures peuvent changer de thread) : \
+         on déplace (move) un Arc dans chaque thread. Emprunter une variable locale ou \
+         capturer un Rc est refusé à la compilation (voir les doctests compile_fail de \
+         tp4::ex2::parallel_sum). thread::scope attend ses threads avant de rendre la main : \
+         ils peuvent emprunter. Sur 10 000 nombres, lancer les threads coûte plus que la \
+         somme : l'exercice 4 mesure quand le parallélisme paie.",
+    );
+    Ok(())
 }
 
 /// The measured effect of [`super::memoize`].

@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn top_n_breaks_ties_alphabetically() {
-        use crate::ex1::verif::sale;
+        use crate::data::samples::sale;
         let rows = vec![
             sale(1, "Paris", "sport", 10.0, 1),
             sale(2, "Lyon", "sport", 10.0, 1),

@@ -12,8 +12,8 @@
 //! assert!(verif::q3_make_adder(ex2::make_adder).passed());
 //! ```
 
+use crate::data::samples::{sale, sample_rows};
 use crate::data::transactions::{Transaction, CATEGORIES};
-use crate::ex1::verif::{sale, sample_rows};
 use crate::verif::{check_cases, close, Verdict};
 use std::cell::Cell;
 use std::rc::Rc;

@@ -9,11 +9,9 @@
 //! `tp4 --data data/grand donnees --lignes 1000 --mo 100`.
 
 use super::{IteratorExt, MemoryComparison};
-use crate::alloc::human_bytes;
 use crate::context::Context;
 use crate::error::Result;
-use crate::ex1::demo::group_thousands;
-use crate::measure::human_seconds;
+use crate::fr;
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
 use std::path::{Path, PathBuf};
@@ -39,12 +37,21 @@ struct MemoryRow {
     secondes_lecture_entiere: f64,
 }
 
-/// Runs the demonstration of exercise 3 (see the module documentation).
+/// Runs the demonstration of exercise 3 (see the module documentation): one call
+/// per step.
 pub fn demo(ctx: &Context) -> Result<Section> {
     let mut section = Section::new(super::TITLE);
     let corpus = crate::data::corpus_path(&ctx.data)?;
+    iterators(&mut section);
+    windows(&mut section, &corpus)?;
+    memory(ctx, &mut section, &corpus)?;
+    early_exit(&mut section, &corpus)?;
+    extension_trait(&mut section, &corpus)?;
+    Ok(section)
+}
 
-    // 3.1 – 3.2: custom iterators, infinite iterators, laziness.
+/// Steps 3.1 – 3.2: custom iterators, infinite iterators, laziness.
+fn iterators(section: &mut Section) {
     let fib15: Vec<u64> = super::Fibonacci::new().take(15).collect();
     let even_sum: u64 = super::Fibonacci::new()
         .filter(|x| x % 2 == 0)
@@ -66,7 +73,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         ],
         vec![
             "pairs < 4 000 000 : filter + take_while + sum".into(),
-            group_thousands(even_sum),
+            fr::thousands(even_sum),
         ],
         vec![
             "Collatz::new(27)".into(),
@@ -83,7 +90,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         vec![
             "premier triangulaire > 10⁶ (successors + find)".into(),
             first_big_triangle.map_or("—".into(), |(k, t)| {
-                format!("T({}) = {}", k + 1, group_thousands(t))
+                format!("T({}) = {}", k + 1, fr::thousands(t))
             }),
         ],
         vec![
@@ -94,24 +101,23 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             ),
         ],
     ];
-    let headers = ["itérateur et adaptateurs", "résultat"];
     println!("3.1–3.2 Itérateurs écrits à la main, itérateurs infinis :");
-    println!("{}", output::table(&headers, 2, iter_rows.clone()));
-    let trace = super::laziness_trace();
+    section.text("**3.1–3.2 Itérateurs** (`impl Iterator`, `successors`, adaptateurs) :");
+    section.table("", &["itérateur et adaptateurs", "résultat"], 2, iter_rows);
+    let trace = super::laziness_trace().join(" → ");
     println!(
         "Paresse : (1..).inspect(..).filter(impair).map(carré).take(3).sum(), journal des étapes :"
     );
-    println!("  {}", trace.join(" → "));
-    section.text("**3.1–3.2 Itérateurs** (`impl Iterator`, `successors`, adaptateurs) :");
-    section.text(output::markdown_table(&headers, 2, &iter_rows));
+    println!("  {trace}");
     section.text(format!(
         "Paresse : la chaîne est construite avant tout calcul, puis seuls les éléments \
-         nécessaires à `take(3)` sont produits : {}.",
-        trace.join(" → ")
+         nécessaires à `take(3)` sont produits : {trace}."
     ));
+}
 
-    // 3.3: batches and windows over the corpus.
-    let text = super::read_text(&corpus)?;
+/// Step 3.3: batches and sliding windows over the corpus.
+fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
+    let text = super::read_text(corpus)?;
     let batches: Vec<usize> = text.lines().batches(1_000).map(|b| b.len()).collect();
     let mut bigrams: Vec<((String, String), u64)> =
         super::bigram_counts(&text).into_iter().collect();
@@ -121,10 +127,10 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     let window_rows: Vec<Vec<String>> = (0..5)
         .map(|i| {
             let b = bigrams.get(i).map_or("—".into(), |((x, y), c)| {
-                format!("{x} {y} ({})", group_thousands(*c))
+                format!("{x} {y} ({})", fr::thousands(*c))
             });
             let k = kmers.get(i).map_or("—".into(), |(x, c)| {
-                format!("{x} ({})", group_thousands(*c))
+                format!("{x} ({})", fr::thousands(*c))
             });
             vec![(i + 1).to_string(), b, k]
         })
@@ -136,53 +142,37 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     ];
     let batch_note = format!(
         "{} lignes en {} lots de 1 000 (dernier lot : {} lignes) ; {} bigrammes distincts.",
-        group_thousands(batches.iter().sum::<usize>() as u64),
+        fr::thousands(batches.iter().sum::<usize>() as u64),
         batches.len(),
         batches.last().copied().unwrap_or(0),
-        group_thousands(bigrams.len() as u64)
+        fr::thousands(bigrams.len() as u64)
     );
     println!(
         "3.3 Lots et fenêtres glissantes sur {} : {batch_note}",
         corpus.display()
     );
-    println!("{}", output::table(&headers, 3, window_rows.clone()));
     section.text(format!("**3.3 Lots et fenêtres** : {batch_note}"));
-    section.text(output::markdown_table(&headers, 3, &window_rows));
-    drop(text);
+    section.table("", &headers, 3, window_rows);
+    Ok(())
+}
 
-    // 3.4: peak heap, streaming against reading whole.
-    let mut results: Vec<(String, MemoryComparison)> = Vec::new();
-    let bar = ctx.steps(COPIES.len() as u64 + 1, "exercice 3 : mémoire");
-    for k in COPIES {
-        let paths = vec![corpus.clone(); k];
-        let label = if k == 1 {
-            "corpus.txt".to_string()
-        } else {
-            format!("corpus.txt × {k} (enchaînés)")
-        };
-        results.push((label, super::compare_memory(&paths)?));
-        bar.inc(1);
-    }
+/// Step 3.4: the peak heap of streaming against reading whole, on the corpus
+/// chained [`COPIES`] times (and the big corpus when present); table, reading, CSV
+/// file and chart.
+fn memory(ctx: &Context, section: &mut Section, corpus: &Path) -> Result<()> {
     let big = big_corpus_path(&ctx.data);
-    let big_present = big.is_file();
-    if big_present {
-        results.push((
-            format!("{}", big.display()),
-            super::compare_memory(std::slice::from_ref(&big))?,
-        ));
-    }
-    bar.finish_and_clear();
-    let shown = |p: Option<u64>| p.map_or("non mesuré".to_string(), human_bytes);
+    let results = measure_memory(ctx, corpus, &big)?;
+    let shown = |p: Option<u64>| p.map_or("non mesuré".to_string(), fr::bytes);
     let mem_rows: Vec<Vec<String>> = results
         .iter()
         .map(|(label, c)| {
             vec![
                 label.clone(),
-                human_bytes(c.bytes),
+                fr::bytes(c.bytes),
                 shown(c.streaming_peak),
-                human_seconds(c.streaming_seconds),
+                fr::seconds(c.streaming_seconds),
                 shown(c.whole_peak),
-                human_seconds(c.whole_seconds),
+                fr::seconds(c.whole_seconds),
             ]
         })
         .collect();
@@ -195,18 +185,53 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "temps lecture entière",
     ];
     println!("3.4 Pic de mémoire du tas (allocateur de suivi) : lignes, mots et plus longue ligne calculés deux fois");
-    println!("{}", output::table(&headers, 1, mem_rows.clone()));
-    let measured = results.iter().all(|(_, c)| c.streaming_peak.is_some());
-    let verdict = memory_verdict(&results, big_present, &big);
-    println!("{verdict}");
     section.text(
         "**3.4 Flux contre lecture entière.** Les mêmes statistiques (lignes, mots, plus \
          longue ligne) calculées en lisant ligne à ligne (`BufRead::lines`) ou après avoir lu \
          tout le texte en mémoire ; pic du tas mesuré par l'allocateur de suivi \
          (l'équivalent de memory-profiler).",
     );
-    section.text(output::markdown_table(&headers, 1, &mem_rows));
-    section.text(&verdict);
+    section.table("", &headers, 1, mem_rows);
+    section.say(memory_verdict(&results, big.is_file(), &big));
+    memory_files(ctx, section, &results)
+}
+
+/// Measures [`super::compare_memory`] on the corpus chained [`COPIES`] times, then
+/// on `big` when it exists; each result is labelled by the text it read.
+fn measure_memory(
+    ctx: &Context,
+    corpus: &Path,
+    big: &Path,
+) -> Result<Vec<(String, MemoryComparison)>> {
+    let mut results: Vec<(String, MemoryComparison)> = Vec::new();
+    let bar = ctx.steps(COPIES.len() as u64 + 1, "exercice 3 : mémoire");
+    for k in COPIES {
+        let paths = vec![corpus.to_path_buf(); k];
+        let label = if k == 1 {
+            "corpus.txt".to_string()
+        } else {
+            format!("corpus.txt × {k} (enchaînés)")
+        };
+        results.push((label, super::compare_memory(&paths)?));
+        bar.inc(1);
+    }
+    if big.is_file() {
+        results.push((
+            format!("{}", big.display()),
+            super::compare_memory(&[big.to_path_buf()])?,
+        ));
+    }
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+/// Writes `ex3_memoire.csv` and, when the peaks were measured, the chart of the
+/// peaks against the size read.
+fn memory_files(
+    ctx: &Context,
+    section: &mut Section,
+    results: &[(String, MemoryComparison)],
+) -> Result<()> {
     let csv: Vec<MemoryRow> = results
         .iter()
         .map(|(label, c)| MemoryRow {
@@ -222,40 +247,44 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         .collect();
     output::write_csv(&ctx.out("ex3_memoire.csv"), &csv)?;
     section.file("ex3_memoire.csv");
-    if measured {
-        let points = |f: fn(&MemoryComparison) -> Option<u64>| -> Vec<(f64, f64)> {
-            results
-                .iter()
-                .map(|(_, c)| (c.bytes as f64 / 1e6, f(c).unwrap_or(0) as f64 / 1e6))
-                .collect()
-        };
-        let chart = LineChart {
-            title: "Exercice 3 — pic de mémoire selon la taille lue".into(),
-            x_label: "taille du texte lu (Mo)".into(),
-            y_label: "pic du tas (Mo)".into(),
-            series: vec![
-                Series::measured(
-                    "lecture entière (tout le texte en mémoire)",
-                    points(|c| c.whole_peak),
-                ),
-                Series::measured("en flux (BufRead::lines)", points(|c| c.streaming_peak)),
-            ],
-            log_x: false,
-        };
-        for f in chart.save(&ctx.output, "ex3_memoire")? {
-            section.file(f);
-        }
-        section.image("Pic de mémoire selon la taille lue", "ex3_memoire.png");
+    if !results.iter().all(|(_, c)| c.streaming_peak.is_some()) {
+        return Ok(());
     }
+    let points = |f: fn(&MemoryComparison) -> Option<u64>| -> Vec<(f64, f64)> {
+        results
+            .iter()
+            .map(|(_, c)| (c.bytes as f64 / 1e6, f(c).unwrap_or(0) as f64 / 1e6))
+            .collect()
+    };
+    let chart = LineChart {
+        title: "Exercice 3 — pic de mémoire selon la taille lue".into(),
+        x_label: "taille du texte lu (Mo)".into(),
+        y_label: "pic du tas (Mo)".into(),
+        series: vec![
+            Series::measured(
+                "lecture entière (tout le texte en mémoire)",
+                points(|c| c.whole_peak),
+            ),
+            Series::measured("en flux (BufRead::lines)", points(|c| c.streaming_peak)),
+        ],
+        log_x: false,
+    };
+    for f in chart.save(&ctx.output, "ex3_memoire")? {
+        section.file(f);
+    }
+    section.image("Pic de mémoire selon la taille lue", "ex3_memoire.png");
+    Ok(())
+}
 
-    // 3.5: chained files and early exit.
-    let three = vec![corpus.clone(); 3];
+/// Step 3.5: three chained copies of the corpus, and `find` that stops early.
+fn early_exit(section: &mut Section, corpus: &Path) -> Result<()> {
+    let three = vec![corpus.to_path_buf(); 3];
     let mut total = 0u64;
     for line in super::lines_of_files(&three) {
         line?;
         total += 1;
     }
-    let rare = rare_word_of_middle_line(&corpus)?;
+    let rare = rare_word_of_middle_line(corpus)?;
     let pulled = std::cell::Cell::new(0u64);
     let mut error = None;
     let lines = super::lines_of_files(&three)
@@ -272,26 +301,29 @@ pub fn demo(ctx: &Context) -> Result<Section> {
              ligne contenant le mot rare « {rare} » est la n° {} : find s'est arrêté après {} \
              lignes lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
              take(5) n'a lu que {first5} lignes.",
-            group_thousands(total),
-            group_thousands(n as u64),
-            group_thousands(pulled.get()),
-            group_thousands(total),
-            format!("{:.2}", 100.0 * pulled.get() as f64 / total.max(1) as f64).replace('.', ",")
+            fr::thousands(total),
+            fr::thousands(n as u64),
+            fr::thousands(pulled.get()),
+            fr::thousands(total),
+            fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2)
         ),
         None => format!(
             "Trois copies de corpus.txt enchaînées : {} lignes ; le mot « {rare} » n'y figure \
              pas, find a donc tout lu ({} lignes).",
-            group_thousands(total),
-            group_thousands(pulled.get())
+            fr::thousands(total),
+            fr::thousands(pulled.get())
         ),
     };
     println!("3.5 Fichiers enchaînés et arrêt anticipé : {early}");
     section.text(format!(
         "**3.5 Fichiers enchaînés et arrêt anticipé.** {early}"
     ));
+    Ok(())
+}
 
-    // 3.6: an extension trait and from_fn.
-    let first_line = super::lines_of_files(std::slice::from_ref(&corpus))
+/// Step 3.6: an extension trait (`running_mean`) and `from_fn`.
+fn extension_trait(section: &mut Section, corpus: &Path) -> Result<()> {
+    let first_line = super::lines_of_files(&[corpus.to_path_buf()])
         .next()
         .transpose()?
         .unwrap_or_default();
@@ -303,7 +335,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         .iter()
         .copied()
         .running_mean()
-        .map(|m| format!("{m:.2}").replace('.', ","))
+        .map(|m| fr::decimal(m, 2))
         .collect();
     let ext = format!(
         "Longueurs des mots de la 1re ligne {lengths:?}, moyenne courante (.running_mean(), \
@@ -314,7 +346,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     );
     println!("3.6 {ext}");
     section.text(format!("**3.6 Trait d'extension et from_fn.** {ext}"));
-    Ok(section)
+    Ok(())
 }
 
 /// The rarest word (highest Zipf rank) of the middle line of the corpus: a word
@@ -352,13 +384,13 @@ fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big
             "Quand le texte passe de {} à {} (× {:.0}), le pic en flux passe de {} à {} \
              (constant : un tampon et une ligne) et celui de la lecture entière de {} à {} \
              (proportionnel à la taille).",
-            human_bytes(first.bytes),
-            human_bytes(last.bytes),
+            fr::bytes(first.bytes),
+            fr::bytes(last.bytes),
             last.bytes as f64 / first.bytes.max(1) as f64,
-            human_bytes(s0),
-            human_bytes(s1),
-            human_bytes(w0),
-            human_bytes(w1)
+            fr::bytes(s0),
+            fr::bytes(s1),
+            fr::bytes(w0),
+            fr::bytes(w1)
         ),
         _ => "Pics non mesurés : l'allocateur de suivi n'est installé que dans le binaire `tp4` \
               et les tests (lancez `tp4 exercice 3`)."
@@ -377,35 +409,6 @@ fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_three_demos_survive_empty_data_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let header = format!("{}\n", crate::data::transactions::HEADER);
-        std::fs::write(dir.path().join("transactions.csv"), header).unwrap();
-        std::fs::write(dir.path().join("corpus.txt"), "").unwrap();
-        let ctx = crate::context::Context::quiet(dir.path(), &dir.path().join("out"));
-        crate::ex1::demo::demo(&ctx).unwrap();
-        crate::ex2::demo::demo(&ctx).unwrap();
-        demo(&ctx).unwrap();
-    }
-
-    #[test]
-    fn missing_data_is_a_french_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::context::Context::quiet(dir.path(), &dir.path().join("out"));
-        for err in [
-            crate::ex1::demo::demo(&ctx).unwrap_err(),
-            crate::ex2::demo::demo(&ctx).unwrap_err(),
-            demo(&ctx).unwrap_err(),
-        ] {
-            let msg = err.to_string();
-            assert!(
-                msg.contains("introuvable") && msg.contains("donnees"),
-                "{msg}"
-            );
-        }
-    }
 
     #[test]
     fn demo_runs_and_writes_its_files() {

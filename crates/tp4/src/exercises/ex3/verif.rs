@@ -337,8 +337,8 @@ pub fn q6_running_mean(student: impl Fn(Vec<f64>) -> Vec<f64>) -> Verdict {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{self as r, IteratorExt};
     use super::*;
-    use crate::ex3::{self as r, IteratorExt};
 
     fn failed(v: &Verdict) -> String {
         match &v.status {
