@@ -161,7 +161,7 @@ fn busy_times(sec: &mut Section, p_max: usize) {
         "occupé (statique)",
         "occupé (vol de travail)",
     ];
-    sec.table("", &headers, 1, rows);
+    sec.table("", &headers, 2, rows);
 }
 
 /// 4.7 — Starting a process against starting a thread.

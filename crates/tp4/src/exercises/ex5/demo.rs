@@ -220,7 +220,7 @@ fn w5(ctx: &Context, sec: &mut Section) -> Result<()> {
     sec.say(format!(
         "**5.6 W5** : {k} enregistrements, médiane de 3 mesures."
     ));
-    sec.table("", &headers, 1, rows);
+    sec.table("", &headers, 2, rows);
     crate::output::write_csv(&ctx.out("ex5_ipc.csv"), &ms)?;
     let crash = pipe_sum(k, 1, Some(k / 4));
     sec.say(format!(

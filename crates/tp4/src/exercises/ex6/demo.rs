@@ -77,7 +77,7 @@ fn failures(sec: &mut Section) {
         })
         .collect();
     sec.say("**6.2 Erreurs et délai par tâche** : chaque échec reste celui de sa tâche.");
-    sec.table("", &["tâche", "issue"], 1, rows);
+    sec.table("", &["tâche", "issue"], 2, rows);
 }
 
 /// 6.3 — W6 with threads and tokio, T tasks of 10 ms with at most C at a time;
