@@ -127,8 +127,8 @@ pub fn q3_io(f: impl Fn(u64, usize) -> u64) -> Verdict {
             } else {
                 format!(
                     "fini en {} < idéal {} : plus de C tâches à la fois",
-                    crate::measure::human_seconds(wall),
-                    crate::measure::human_seconds(ideal)
+                    crate::fr::seconds(wall),
+                    crate::fr::seconds(ideal)
                 )
             };
             (v, limit)
@@ -181,7 +181,7 @@ pub fn q5_offload(f: impl Fn(u64) -> tokio::task::JoinHandle<u64>) -> Verdict {
                 format!(
                     "minuteur bloqué : {} tic(s) pendant {}",
                     s.ticks,
-                    crate::measure::human_seconds(s.work.as_secs_f64())
+                    crate::fr::duration(s.work)
                 )
             };
             (s.result, verdict)
