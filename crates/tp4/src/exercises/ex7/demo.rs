@@ -3,7 +3,7 @@
 //! method (warm-up, median versus mean, spread, `black_box`, release versus debug),
 //! granularity, false sharing, data layout, memory, and Amdahl and Gustafson
 //! measured against their models. It prints French tables and writes CSV and plots
-//! (PNG + SVG) into the output directory. [`demo`] is a list of calls, one function
+//! (PNG + SVG) into the output directory. [`demo()`] is a list of calls, one function
 //! per part; each part prints its text and tables and appends the same to the
 //! report section (`Section::say`, `Section::table`).
 
