@@ -51,17 +51,17 @@ pub const ALL: [Exercise; 7] = [
     Exercise {
         number: 4,
         title: ex4::TITLE,
-        demo: ex4::demo,
+        demo: ex4::demo::demo,
     },
     Exercise {
         number: 5,
         title: ex5::TITLE,
-        demo: ex5::demo,
+        demo: ex5::demo::demo,
     },
     Exercise {
         number: 6,
         title: ex6::TITLE,
-        demo: ex6::demo,
+        demo: ex6::demo::demo,
     },
     Exercise {
         number: 7,

@@ -3,13 +3,16 @@
 //! method (warm-up, median versus mean, spread, `black_box`, release versus debug),
 //! granularity, false sharing, data layout, memory, and Amdahl and Gustafson
 //! measured against their models. It prints French tables and writes CSV and plots
-//! (PNG + SVG) into the output directory.
+//! (PNG + SVG) into the output directory. [`demo()`] is a list of calls, one function
+//! per part; each part prints its text and tables and appends the same to the
+//! report section (`Section::say`, `Section::table`).
 
 use super::*;
-use crate::alloc::{human_bytes, measure_peak};
+use crate::alloc::measure_peak;
 use crate::context::Context;
 use crate::error::Result;
-use crate::measure::{human_ratio, human_seconds, time, Plan};
+use crate::fr;
+use crate::measure::{time, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
 use serde::{Deserialize, Serialize};
@@ -58,36 +61,125 @@ pub struct ProfileTiming {
 }
 
 fn profile_file(ctx: &Context, profile: &str) -> std::path::PathBuf {
-    ctx.out(&format!("ex7-profil-{profile}.json"))
+    ctx.out(&format!("ex7_profil_{profile}.json"))
 }
 
-fn ms(s: f64) -> String {
-    human_seconds(s)
-}
-
-/// Runs the demonstration.
+/// Runs the demonstration: one function per part, each printing its text and
+/// tables and appending the same to the report section.
 pub fn demo(ctx: &Context) -> Result<Section> {
     output::ensure_writable_dir(&ctx.output)?;
     let mut section = Section::new(super::TITLE);
     let workers = ctx.workers.iter().copied().max().unwrap_or(2).max(2);
     let bar = ctx.steps(6, "exercice 7");
-
-    // 1. Method.
     bar.set_message("méthode de mesure");
-    let (first, _) = time(
-        Plan {
-            warmup: 0,
-            repetitions: 1,
-        },
-        || primes::count_seq(PROFILE_N),
+    method(ctx, &mut section)?;
+    bar.inc(1);
+    bar.set_message("granularité");
+    granularity(ctx, &mut section, workers)?;
+    bar.inc(1);
+    bar.set_message("faux partage");
+    false_sharing(&mut section, workers)?;
+    bar.inc(1);
+    bar.set_message("disposition des données");
+    layout(&mut section)?;
+    bar.inc(1);
+    bar.set_message("mémoire");
+    memory(ctx, &mut section, workers)?;
+    bar.inc(1);
+    bar.set_message("Amdahl et Gustafson");
+    laws(ctx, &mut section)?;
+    bar.inc(1);
+    bar.finish_and_clear();
+    section.file(format!("ex7_profil_{}.json", profile()));
+    Ok(section)
+}
+
+/// A measurement of the shared runner whose answer is wrong is an error, never a
+/// timing.
+fn checked(m: Measurement) -> Result<Measurement> {
+    if m.ok {
+        Ok(m)
+    } else {
+        Err(crate::Error::WrongAnswer {
+            what: format!("{} / {} ×{}", m.workload, m.strategy, m.workers),
+            expected: "la réponse de référence".into(),
+            got: m.answer.to_string(),
+        })
+    }
+}
+
+/// Writes this profile's W1 timing and reads the other profile's, if a run in that
+/// profile left one (same N).
+fn exchange_profiles(ctx: &Context, here: &ProfileTiming) -> Result<Option<ProfileTiming>> {
+    output::write_text(
+        &profile_file(ctx, profile()),
+        &serde_json::to_string(here).expect("serialisable"),
+    )?;
+    let other_profile = if profile() == "debug" {
+        "release"
+    } else {
+        "debug"
+    };
+    Ok(std::fs::read_to_string(profile_file(ctx, other_profile))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .filter(|o: &ProfileTiming| o.n == PROFILE_N))
+}
+
+/// The table row and the paragraph about the build profile: the debug / release
+/// ratio when both were measured, how to get it otherwise.
+fn profile_row(here: &ProfileTiming, other: Option<&ProfileTiming>) -> (Vec<String>, String) {
+    let Some(o) = other else {
+        let text = format!(
+            "Profil de compilation : {}. Pour comparer avec l'autre profil, lancez aussi \
+             `cargo run{} -- exercice 7` : chaque lancement enregistre sa mesure dans \
+             `ex7_profil_{}.json` et affiche le rapport debug / release dès que les deux \
+             existent.",
+            profile(),
+            if profile() == "debug" {
+                " --release"
+            } else {
+                ""
+            },
+            profile()
+        );
+        let row = vec![
+            format!("noyau W1 (N = {PROFILE_N}) en {}", profile()),
+            fr::seconds(here.seconds),
+        ];
+        return (row, text);
+    };
+    let (debug, release) = if profile() == "debug" {
+        (here.seconds, o.seconds)
+    } else {
+        (o.seconds, here.seconds)
+    };
+    let ratio = fr::ratio(debug / release);
+    let (debug, release) = (fr::seconds(debug), fr::seconds(release));
+    let row = vec![
+        format!("noyau W1 (N = {PROFILE_N}) en debug / en release"),
+        format!("{debug} / {release} = ×{ratio}"),
+    ];
+    let text = format!(
+        "Le même noyau (W1, N = {PROFILE_N}) mesuré dans les deux profils de compilation : \
+         debug {debug} contre release {release}, soit ×{ratio}. Ne mesurez jamais en debug."
     );
-    let (t, count) = time(
-        Plan {
-            warmup: 1,
-            repetitions: 9,
-        },
-        || primes::count_seq(PROFILE_N),
-    );
+    (row, text)
+}
+
+/// Part 1 — Method: first run against warmed-up runs, median against mean, spread,
+/// `black_box`, and the build profile.
+fn method(ctx: &Context, section: &mut Section) -> Result<()> {
+    let once = Plan {
+        warmup: 0,
+        repetitions: 1,
+    };
+    let (first, _) = time(once, || primes::count_seq(PROFILE_N));
+    let nine = Plan {
+        warmup: 1,
+        repetitions: 9,
+    };
+    let (t, count) = time(nine, || primes::count_seq(PROFILE_N));
     let secs: Vec<f64> = t.samples.iter().map(|d| d.as_secs_f64()).collect();
     // black_box: a sum whose result is ignored is dead code the compiler may delete.
     let xs = crate::workloads::sumsq::fill(BLACK_BOX_VALUES);
@@ -104,112 +196,57 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         n: PROFILE_N,
         seconds: t.median(),
     };
-    output::write_text(
-        &profile_file(ctx, profile()),
-        &serde_json::to_string(&here).expect("serialisable"),
-    )?;
-    let other_profile = if profile() == "debug" {
-        "release"
-    } else {
-        "debug"
-    };
-    let other: Option<ProfileTiming> = std::fs::read_to_string(profile_file(ctx, other_profile))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .filter(|o: &ProfileTiming| o.n == PROFILE_N);
-    let mut method = vec![
+    let other = exchange_profiles(ctx, &here)?;
+    let (profile_row, profile_text) = profile_row(&here, other.as_ref());
+    let rows = vec![
         vec![
             "premier passage (sans échauffement)".to_string(),
-            ms(first.median()),
+            fr::seconds(first.median()),
         ],
-        vec!["médiane de 9 mesures".into(), ms(median(&secs))],
-        vec!["moyenne de 9 mesures".into(), ms(mean(&secs))],
+        vec!["médiane de 9 mesures".into(), fr::seconds(median(&secs))],
+        vec!["moyenne de 9 mesures".into(), fr::seconds(mean(&secs))],
         vec![
             "min – max".into(),
-            format!("{} – {}", ms(t.min()), ms(t.max())),
+            format!("{} – {}", fr::seconds(t.min()), fr::seconds(t.max())),
         ],
         vec![
             "dispersion (max − min) / médiane".into(),
-            format!("{:.1} %", 100.0 * relative_spread(&secs)).replace('.', ","),
+            fr::percent(relative_spread(&secs), 1),
         ],
         vec![
             format!("somme de {BLACK_BOX_VALUES} valeurs, résultat ignoré"),
-            ms(without.median()),
+            fr::seconds(without.median()),
         ],
-        vec!["la même avec black_box".into(), ms(with.median())],
+        vec!["la même avec black_box".into(), fr::seconds(with.median())],
+        profile_row,
     ];
-    let profile_text = match &other {
-        Some(o) => {
-            let (debug, release) = if profile() == "debug" {
-                (here.seconds, o.seconds)
-            } else {
-                (o.seconds, here.seconds)
-            };
-            method.push(vec![
-                format!("noyau W1 (N = {PROFILE_N}) en debug / en release"),
-                format!(
-                    "{} / {} = ×{}",
-                    ms(debug),
-                    ms(release),
-                    human_ratio(debug / release)
-                ),
-            ]);
-            format!(
-                "Le même noyau (W1, N = {PROFILE_N}) mesuré dans les deux profils de compilation : \
-                 debug {} contre release {}, soit ×{}. Ne mesurez jamais en debug.",
-                ms(debug),
-                ms(release),
-                human_ratio(debug / release)
-            )
-        }
-        None => {
-            method.push(vec![
-                format!("noyau W1 (N = {PROFILE_N}) en {}", profile()),
-                ms(here.seconds),
-            ]);
-            format!(
-                "Profil de compilation : {}. Pour comparer avec l'autre profil, lancez aussi \
-                 `cargo run{} -- exercice 7` : chaque lancement enregistre sa mesure dans \
-                 `ex7-profil-{}.json` et affiche le rapport debug / release dès que les deux \
-                 existent.",
-                profile(),
-                if profile() == "debug" {
-                    " --release"
-                } else {
-                    ""
-                },
-                profile()
-            )
-        }
-    };
-    let headers = ["mesure", "valeur"];
-    println!("1. Méthode (W1, {count} premiers sous {PROFILE_N})");
-    println!("{}", output::table(&headers, 1, method.clone()));
-    println!("{profile_text}");
-    section.text(format!(
-        "### 1. Méthode\n\nW1 séquentiel, N = {PROFILE_N} ({count} nombres premiers). Un \
-         échauffement, puis 9 mesures : la médiane résiste aux mesures aberrantes (une autre \
-         tâche qui se réveille), la moyenne non. Sans `black_box`, le compilateur peut supprimer \
-         un calcul dont le résultat n'est pas utilisé : on mesure alors… rien.\n\n{}\n{}",
-        output::markdown_table(&headers, 1, &method),
-        profile_text
+    section.say("### 1. Méthode");
+    section.say(format!(
+        "W1 séquentiel, N = {PROFILE_N} ({count} nombres premiers). Un échauffement, puis 9 \
+         mesures : la médiane résiste aux mesures aberrantes (une autre tâche qui se réveille), \
+         la moyenne non. Sans `black_box`, le compilateur peut supprimer un calcul dont le \
+         résultat n'est pas utilisé : on mesure alors… rien."
     ));
-    bar.inc(1);
+    section.table("", &["mesure", "valeur"], 1, rows);
+    section.say(profile_text);
+    Ok(())
+}
 
-    // 2. Granularity.
-    bar.set_message("granularité");
+/// Part 2 — Granularity: W1 cut into tasks of every size of [`SWEEP_CHUNKS`]; writes
+/// `ex7_granularite.{png,svg}`.
+fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<()> {
     let pool = crate::workloads::pool(workers);
     let (seq_t, expected) = time(Plan::default(), || primes::count_seq(SWEEP_N));
-    let mut sweep_rows = Vec::new();
+    let plan = Plan {
+        warmup: 1,
+        repetitions: 3,
+    };
+    let mut rows = Vec::new();
     let mut points = Vec::new();
     for &chunk in &SWEEP_CHUNKS {
-        let (t, got) = time(
-            Plan {
-                warmup: 1,
-                repetitions: 3,
-            },
-            || pool.install(|| count_primes_chunked(SWEEP_N, chunk)),
-        );
+        let (t, got) = time(plan, || {
+            pool.install(|| count_primes_chunked(SWEEP_N, chunk))
+        });
         if got != expected {
             return Err(crate::Error::WrongAnswer {
                 what: format!("granularité, tâches de {chunk}"),
@@ -218,54 +255,56 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             });
         }
         points.push((chunk as f64, t.median() * 1e3));
-        sweep_rows.push(vec![
+        rows.push(vec![
             chunk.to_string(),
             SWEEP_N.div_ceil(chunk).to_string(),
-            ms(t.median()),
-            human_ratio(seq_t.median() / t.median()),
+            fr::seconds(t.median()),
+            fr::ratio(seq_t.median() / t.median()),
         ]);
     }
     let ideal = seq_t.median() / workers as f64 * 1e3;
+    let last = *SWEEP_CHUNKS.last().expect("sizes") as f64;
     let files = LineChart {
         title: format!("Granularité : W1 (N = {SWEEP_N}) sur {workers} workers"),
         x_label: "taille d'une tâche (nombres, échelle log)".into(),
         y_label: "temps médian (ms)".into(),
         series: vec![
-            Series::measured("rayon, tâches de taille fixe", points.clone()),
+            Series::measured("rayon, tâches de taille fixe", points),
             Series::model(
                 "idéal : temps séquentiel / workers",
-                vec![(1.0, ideal), (*SWEEP_CHUNKS.last().unwrap() as f64, ideal)],
+                vec![(1.0, ideal), (last, ideal)],
             ),
         ],
         log_x: true,
     }
-    .save(&ctx.output, "ex7-granularite")?;
+    .save(&ctx.output, "ex7_granularite")?;
     files.into_iter().for_each(|f| section.file(f));
-    let headers = ["taille de tâche", "tâches", "médiane", "accélération"];
-    println!(
-        "\n2. Granularité (W1, N = {SWEEP_N}, {workers} workers ; séquentiel : {})",
-        ms(seq_t.median())
-    );
-    println!("{}", output::table(&headers, 0, sweep_rows.clone()));
-    section.text(format!(
-        "### 2. Granularité\n\nW1 découpé en tâches de taille fixe sur {workers} workers \
-         (séquentiel : {}). Trop petites, le coût de l'ordonnancement domine ; trop grandes, la \
-         dernière tâche (les plus grands nombres, les plus coûteux) laisse les autres workers \
-         sans travail.\n\n{}",
-        ms(seq_t.median()),
-        output::markdown_table(&headers, 1, &sweep_rows)
+    section.say("### 2. Granularité");
+    section.say(format!(
+        "W1 découpé en tâches de taille fixe sur {workers} workers (séquentiel : {}). Trop \
+         petites, le coût de l'ordonnancement domine ; trop grandes, la dernière tâche (les plus \
+         grands nombres, les plus coûteux) laisse les autres workers sans travail.",
+        fr::seconds(seq_t.median())
     ));
-    section.image("Granularité", "ex7-granularite.png");
-    bar.inc(1);
+    let headers = ["taille de tâche", "tâches", "médiane", "accélération"];
+    section.table("", &headers, 0, rows);
+    section.image("Granularité", "ex7_granularite.png");
+    Ok(())
+}
 
-    // 3. False sharing.
-    bar.set_message("faux partage");
-    let plan3 = Plan {
+/// Nanoseconds per increment, one decimal.
+fn per_increment(seconds: f64) -> String {
+    fr::decimal(seconds * 1e9 / INCREMENTS as f64, 1)
+}
+
+/// Part 3 — False sharing: per-thread counters packed in one cache line against padded.
+fn false_sharing(section: &mut Section, workers: usize) -> Result<()> {
+    let plan = Plan {
         warmup: 1,
         repetitions: 3,
     };
-    let (packed, a) = time(plan3, || count_packed(workers, INCREMENTS));
-    let (padded, b) = time(plan3, || count_padded(workers, INCREMENTS));
+    let (packed, a) = time(plan, || count_packed(workers, INCREMENTS));
+    let (padded, b) = time(plan, || count_padded(workers, INCREMENTS));
     let total = workers as u64 * INCREMENTS;
     if a != total || b != total {
         return Err(crate::Error::WrongAnswer {
@@ -274,47 +313,46 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             got: format!("{a} et {b}"),
         });
     }
-    let fs_rows = vec![
+    let rows = vec![
         vec![
             "compteurs voisins (une ligne de cache)".to_string(),
-            ms(packed.median()),
-            format!("{:.1}", packed.median() * 1e9 / INCREMENTS as f64).replace('.', ","),
+            fr::seconds(packed.median()),
+            per_increment(packed.median()),
         ],
         vec![
             "compteurs CachePadded (une ligne chacun)".into(),
-            ms(padded.median()),
-            format!("{:.1}", padded.median() * 1e9 / INCREMENTS as f64).replace('.', ","),
+            fr::seconds(padded.median()),
+            per_increment(padded.median()),
         ],
     ];
-    let fs_text = format!(
+    section.say("### 3. Faux partage");
+    section.say(
+        "Chaque thread incrémente son propre compteur : aucun partage logique, mais si les \
+         compteurs sont voisins en mémoire, chaque écriture arrache la ligne de cache (64 \
+         octets) à l'autre cœur.",
+    );
+    section.table("", &["disposition", "médiane", "ns par incrément"], 1, rows);
+    section.say(format!(
         "{workers} threads × {INCREMENTS} incréments : ×{} plus lent quand les compteurs \
          partagent une ligne de cache. (Sur une machine virtuelle, deux CPU virtuels peuvent \
          être deux hyperthreads d'un même cœur physique, qui partagent le cache L1 : l'effet y \
          est alors plus faible que sur deux vrais cœurs.)",
-        human_ratio(packed.median() / padded.median())
-    );
-    let headers = ["disposition", "médiane", "ns par incrément"];
-    println!("\n3. Faux partage");
-    println!("{}", output::table(&headers, 1, fs_rows.clone()));
-    println!("{fs_text}");
-    section.text(format!(
-        "### 3. Faux partage\n\nChaque thread incrémente son propre compteur : aucun partage \
-         logique, mais si les compteurs sont voisins en mémoire, chaque écriture arrache la \
-         ligne de cache (64 octets) à l'autre cœur.\n\n{}\n{fs_text}",
-        output::markdown_table(&headers, 1, &fs_rows)
+        fr::ratio(packed.median() / padded.median())
     ));
-    bar.inc(1);
+    Ok(())
+}
 
-    // 4. Data layout.
-    bar.set_message("disposition des données");
+/// Part 4 — Data layout: one column summed in an array of structures and in a structure
+/// of arrays.
+fn layout(section: &mut Section) -> Result<()> {
     let aos = records(RECORDS);
     let soa = to_soa(&aos);
-    let plan4 = Plan {
+    let plan = Plan {
         warmup: 1,
         repetitions: 5,
     };
-    let (t_aos, s_aos) = time(plan4, || sum_x_aos(black_box(&aos)));
-    let (t_soa, s_soa) = time(plan4, || sum_x_soa(black_box(&soa)));
+    let (t_aos, s_aos) = time(plan, || sum_x_aos(black_box(&aos)));
+    let (t_soa, s_soa) = time(plan, || sum_x_soa(black_box(&soa)));
     if s_aos != s_soa {
         return Err(crate::Error::WrongAnswer {
             what: "somme de colonne SoA".into(),
@@ -323,62 +361,66 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         });
     }
     drop((aos, soa));
-    let layout_rows = vec![
+    let rows = vec![
         vec![
             "tableau de structures (AoS)".to_string(),
-            ms(t_aos.median()),
-            human_bytes(RECORDS as u64 * 64),
+            fr::seconds(t_aos.median()),
+            fr::bytes(RECORDS as u64 * 64),
         ],
         vec![
             "structure de tableaux (SoA)".into(),
-            ms(t_soa.median()),
-            human_bytes(RECORDS as u64 * 8),
+            fr::seconds(t_soa.median()),
+            fr::bytes(RECORDS as u64 * 8),
         ],
     ];
-    let layout_text = format!(
-        "Somme d'une colonne sur {RECORDS} enregistrements de 8 champs : SoA ×{} plus rapide.",
-        human_ratio(t_aos.median() / t_soa.median())
+    section.say("### 4. Disposition des données");
+    section.say(
+        "En AoS, lire le champ `x` amène en cache les 64 octets de l'enregistrement pour 8 \
+         utiles ; en SoA la colonne est contiguë et se vectorise.",
     );
-    let headers = ["disposition", "médiane", "octets lus"];
-    println!("\n4. Disposition des données");
-    println!("{}", output::table(&headers, 1, layout_rows.clone()));
-    println!("{layout_text}");
-    section.text(format!(
-        "### 4. Disposition des données\n\nEn AoS, lire le champ `x` amène en cache les 64 \
-         octets de l'enregistrement pour 8 utiles ; en SoA la colonne est contiguë et se \
-         vectorise.\n\n{}\n{layout_text}",
-        output::markdown_table(&headers, 1, &layout_rows)
+    section.table("", &["disposition", "médiane", "octets lus"], 1, rows);
+    section.say(format!(
+        "Somme d'une colonne sur {RECORDS} enregistrements de 8 champs : SoA ×{} plus rapide.",
+        fr::ratio(t_aos.median() / t_soa.median())
     ));
-    bar.inc(1);
+    Ok(())
+}
 
-    // 5. Memory.
-    bar.set_message("mémoire");
+/// A peak heap for a table, or why there is none.
+fn peak(p: Option<u64>) -> String {
+    p.map_or("— (allocateur non suivi)".into(), fr::bytes)
+}
+
+/// Peak heap of streaming W4 against loading every row, on growing files: the table
+/// rows, and whether the plot `ex7_memoire.{png,svg}` was drawn (only when the
+/// allocator is tracked).
+fn heap_growth(ctx: &Context, section: &mut Section) -> Result<(Vec<Vec<String>>, bool)> {
     let dir = tempfile::tempdir().map_err(|e| crate::Error::io("création de", &ctx.output, e))?;
-    let mut mem_rows = Vec::new();
+    let mut rows = Vec::new();
     let (mut streaming, mut loading) = (Vec::new(), Vec::new());
-    for rows in [10_000u64, 40_000, 160_000] {
-        let path = dir.path().join(format!("t{rows}.csv"));
-        crate::data::transactions::generate(&path, rows, |_| {})?;
+    for lines in [10_000u64, 40_000, 160_000] {
+        let path = dir.path().join(format!("t{lines}.csv"));
+        crate::data::transactions::generate(&path, lines, |_| {})?;
         let (g, p_stream) = measure_peak(|| crate::workloads::groupby::seq(&path));
         let g = g?;
         let (all, p_load) = measure_peak(|| crate::data::transactions::load(&path));
         let all = all?;
-        if g.rows() != rows || all.len() as u64 != rows {
+        if g.rows() != lines || all.len() as u64 != lines {
             return Err(crate::Error::WrongAnswer {
                 what: "lignes lues".into(),
-                expected: rows.to_string(),
+                expected: lines.to_string(),
                 got: format!("{} et {}", g.rows(), all.len()),
             });
         }
         drop(all);
-        let show = |p: Option<u64>| p.map_or("— (allocateur non suivi)".into(), human_bytes);
-        mem_rows.push(vec![rows.to_string(), show(p_stream), show(p_load)]);
+        rows.push(vec![lines.to_string(), peak(p_stream), peak(p_load)]);
         if let (Some(a), Some(b)) = (p_stream, p_load) {
-            streaming.push((rows as f64, a as f64 / 1e6));
-            loading.push((rows as f64, b as f64 / 1e6));
+            streaming.push((lines as f64, a as f64 / 1e6));
+            loading.push((lines as f64, b as f64 / 1e6));
         }
     }
-    if !streaming.is_empty() {
+    let plotted = !streaming.is_empty();
+    if plotted {
         LineChart {
             title: "Pic de tas : lecture en flux contre chargement complet".into(),
             x_label: "lignes de transactions.csv".into(),
@@ -389,14 +431,22 @@ pub fn demo(ctx: &Context) -> Result<Section> {
             ],
             log_x: false,
         }
-        .save(&ctx.output, "ex7-memoire")?
+        .save(&ctx.output, "ex7_memoire")?
         .into_iter()
         .for_each(|f| section.file(f));
-        section.image("Mémoire", "ex7-memoire.png");
     }
-    // Peak heap of each strategy of W1 and W7 (shipped corpus).
+    Ok((rows, plotted))
+}
+
+/// Peak heap of every strategy of W1 and W7 (shipped corpus), through the shared
+/// runner (a wrong answer is an error).
+fn heap_per_strategy(ctx: &Context, workers: usize) -> Result<Vec<Vec<String>>> {
     let mut inputs = crate::workloads::Inputs::from_data_dir(&ctx.data);
-    let mut per_strategy = Vec::new();
+    let once = Plan {
+        warmup: 0,
+        repetitions: 1,
+    };
+    let mut rows = Vec::new();
     for (w, size) in [
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
@@ -408,54 +458,53 @@ pub fn demo(ctx: &Context) -> Result<Section> {
                 workers,
                 size,
             };
-            let m = crate::workloads::run_case(
-                &case,
-                Plan {
-                    warmup: 0,
-                    repetitions: 1,
-                },
-                &mut inputs,
-            )?;
-            per_strategy.push(vec![
+            let m = checked(crate::workloads::run_case(&case, once, &mut inputs)?)?;
+            rows.push(vec![
                 format!("{} {} ×{}", m.workload, m.strategy, m.workers),
-                m.peak_heap_bytes
-                    .map_or("— (allocateur non suivi)".into(), human_bytes),
+                peak(m.peak_heap_bytes),
             ]);
         }
     }
-    let headers = ["lignes", "pic en flux", "pic en chargeant tout"];
-    let headers2 = ["charge et stratégie", "pic de tas"];
-    println!("\n5. Mémoire");
-    println!("{}", output::table(&headers, 0, mem_rows.clone()));
-    println!("{}", output::table(&headers2, 1, per_strategy.clone()));
-    section.text(format!(
-        "### 5. Mémoire\n\nPic de tas mesuré par l'allocateur de suivi : la lecture en flux \
-         garde un tampon de taille fixe quelle que soit la taille du fichier, le chargement \
-         complet grandit avec lui.\n\n{}\n{}",
-        output::markdown_table(&headers, 1, &mem_rows),
-        output::markdown_table(&headers2, 1, &per_strategy)
-    ));
-    bar.inc(1);
+    Ok(rows)
+}
 
-    // 6. Amdahl and Gustafson.
-    bar.set_message("Amdahl et Gustafson");
-    let mut counts: Vec<usize> = ctx.workers.clone();
-    counts.push(1);
-    counts.sort_unstable();
-    counts.dedup();
-    let plan6 = Plan {
+/// Part 5 — Memory: peak heap of streaming against loading, and of every strategy.
+fn memory(ctx: &Context, section: &mut Section, workers: usize) -> Result<()> {
+    let (growth, plotted) = heap_growth(ctx, section)?;
+    let per_strategy = heap_per_strategy(ctx, workers)?;
+    section.say("### 5. Mémoire");
+    section.say(
+        "Pic de tas mesuré par l'allocateur de suivi : la lecture en flux garde un tampon de \
+         taille fixe quelle que soit la taille du fichier, le chargement complet grandit avec \
+         lui.",
+    );
+    let headers = ["lignes", "pic en flux", "pic en chargeant tout"];
+    section.table("", &headers, 0, growth);
+    section.table("", &["charge et stratégie", "pic de tas"], 1, per_strategy);
+    if plotted {
+        section.image("Mémoire", "ex7_memoire.png");
+    }
+    Ok(())
+}
+
+/// Measured Amdahl and Gustafson speedups on each worker count, with the table
+/// rows: (Amdahl points, Gustafson points, rows).
+type LawPoints = (Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<Vec<String>>);
+
+/// Times the Monte Carlo π with its serial part at fixed size (Amdahl) and at a
+/// size growing with the workers (Gustafson), on each of `counts`.
+fn law_points(counts: &[usize]) -> Result<LawPoints> {
+    let plan = Plan {
         warmup: 1,
         repetitions: 3,
     };
-    let (t1, h1) = time(plan6, || amdahl_hits(AMDAHL_SAMPLES, SERIAL, 1));
-    let mut amdahl_pts = Vec::new();
-    let mut gustafson_pts = Vec::new();
-    let mut law_rows = Vec::new();
-    for &p in &counts {
+    let (t1, h1) = time(plan, || amdahl_hits(AMDAHL_SAMPLES, SERIAL, 1));
+    let (mut amdahl_pts, mut gustafson_pts, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    for &p in counts {
         let (tp, hp) = if p == 1 {
             (t1.clone(), h1)
         } else {
-            time(plan6, || amdahl_hits(AMDAHL_SAMPLES, SERIAL, p))
+            time(plan, || amdahl_hits(AMDAHL_SAMPLES, SERIAL, p))
         };
         if hp != h1 {
             return Err(crate::Error::WrongAnswer {
@@ -472,19 +521,30 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         let scaled_speedup = if p == 1 {
             1.0
         } else {
-            let (g1, _) = time(plan6, || amdahl_hits(scaled, serial, 1));
-            let (gp, _) = time(plan6, || amdahl_hits(scaled, serial, p));
+            let (g1, _) = time(plan, || amdahl_hits(scaled, serial, 1));
+            let (gp, _) = time(plan, || amdahl_hits(scaled, serial, p));
             g1.median() / gp.median()
         };
         gustafson_pts.push((p as f64, scaled_speedup));
-        law_rows.push(vec![
+        rows.push(vec![
             p.to_string(),
-            human_ratio(speedup),
-            human_ratio(amdahl_speedup(p as f64, SERIAL)),
-            human_ratio(scaled_speedup),
-            human_ratio(gustafson_speedup(p as f64, SERIAL)),
+            fr::ratio(speedup),
+            fr::ratio(amdahl_speedup(p as f64, SERIAL)),
+            fr::ratio(scaled_speedup),
+            fr::ratio(gustafson_speedup(p as f64, SERIAL)),
         ]);
     }
+    Ok((amdahl_pts, gustafson_pts, rows))
+}
+
+/// Part 6 — Amdahl and Gustafson measured against their models; writes
+/// `ex7_amdahl_gustafson.{png,svg}`.
+fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
+    let mut counts: Vec<usize> = ctx.workers.clone();
+    counts.push(1);
+    counts.sort_unstable();
+    counts.dedup();
+    let (amdahl_pts, gustafson_pts, rows) = law_points(&counts)?;
     let fitted = crate::models::fit_serial_fraction(&amdahl_pts);
     let top = counts.last().copied().unwrap_or(2).max(8);
     let model = |f: fn(f64, f64) -> f64| -> Vec<(f64, f64)> {
@@ -498,28 +558,23 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         x_label: "nombre de workers".into(),
         y_label: "accélération".into(),
         series: vec![
-            Series::measured("Amdahl mesuré (taille fixe)", amdahl_pts.clone()),
+            Series::measured("Amdahl mesuré (taille fixe)", amdahl_pts),
             Series::model("modèle d'Amdahl", model(amdahl_speedup)),
             Series::measured("Gustafson mesuré (taille ∝ workers)", gustafson_pts),
             Series::model("modèle de Gustafson", model(gustafson_speedup)),
         ],
         log_x: false,
     }
-    .save(&ctx.output, "ex7-amdahl-gustafson")?
+    .save(&ctx.output, "ex7_amdahl_gustafson")?
     .into_iter()
     .for_each(|f| section.file(f));
-    let fit_text = match fitted {
-        Some(s) => format!(
-            "Fraction séquentielle ajustée sur les mesures : {} % (construite : {:.0} %). \
-             Au-delà de {} workers la machine n'a plus de cœurs : les modèles sont prolongés \
-             en pointillés, l'accélération d'Amdahl plafonne à 1/s = {}.",
-            format!("{:.1}", 100.0 * s).replace('.', ","),
-            100.0 * SERIAL,
-            crate::environment::usable_cpus(),
-            human_ratio(1.0 / SERIAL)
-        ),
-        None => "Un seul nombre de workers : pas d'ajustement possible.".into(),
-    };
+    section.say("### 6. Amdahl et Gustafson");
+    section.say(format!(
+        "π par Monte-Carlo dont {:.0} % des points sont tirés par un seul thread. À taille fixe \
+         (Amdahl) l'accélération plafonne ; si la taille grandit avec le nombre de workers \
+         (Gustafson), elle continue de croître.",
+        100.0 * SERIAL
+    ));
     let headers = [
         "workers",
         "Amdahl mesuré",
@@ -527,25 +582,21 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         "Gustafson mesuré",
         "Gustafson modèle",
     ];
-    println!(
-        "\n6. Amdahl et Gustafson (π Monte-Carlo, {:.0} % de partie séquentielle)",
-        100.0 * SERIAL
-    );
-    println!("{}", output::table(&headers, 0, law_rows.clone()));
-    println!("{fit_text}");
-    section.text(format!(
-        "### 6. Amdahl et Gustafson\n\nπ par Monte-Carlo dont {:.0} % des points sont tirés \
-         par un seul thread. À taille fixe (Amdahl) l'accélération plafonne ; si la taille \
-         grandit avec le nombre de workers (Gustafson), elle continue de croître.\n\n{}\n{fit_text}",
-        100.0 * SERIAL,
-        output::markdown_table(&headers, 1, &law_rows)
-    ));
-    section.image("Amdahl et Gustafson", "ex7-amdahl-gustafson.png");
-    bar.inc(1);
-    bar.finish_and_clear();
-
-    section.file(format!("ex7-profil-{}.json", profile()));
-    Ok(section)
+    section.table("", &headers, 0, rows);
+    section.say(match fitted {
+        Some(s) => format!(
+            "Fraction séquentielle ajustée sur les mesures : {} (construite : {:.0} %). \
+             Au-delà de {} workers la machine n'a plus de cœurs : les modèles sont prolongés \
+             en pointillés, l'accélération d'Amdahl plafonne à 1/s = {}.",
+            fr::percent(s, 1),
+            100.0 * SERIAL,
+            crate::environment::usable_cpus(),
+            fr::ratio(1.0 / SERIAL)
+        ),
+        None => "Un seul nombre de workers : pas d'ajustement possible.".into(),
+    });
+    section.image("Amdahl et Gustafson", "ex7_amdahl_gustafson.png");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -566,23 +617,36 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_answer_of_the_runner_is_an_error_not_a_timing() {
+        let timings = crate::measure::Timings {
+            samples: vec![std::time::Duration::from_millis(3)],
+        };
+        let wrong = Measurement::new("primes", "rayon", 2, 100, &timings, 24.into(), false, None);
+        let e = checked(wrong.clone()).unwrap_err();
+        assert!(matches!(e, crate::Error::WrongAnswer { .. }), "{e}");
+        assert!(e.to_string().contains("rayon"), "{e}");
+        let right = Measurement { ok: true, ..wrong };
+        assert_eq!(checked(right.clone()).unwrap(), right);
+    }
+
+    #[test]
     fn demo_writes_its_plots_and_reads_the_other_profile() {
         let data = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
         let out = tempfile::tempdir().unwrap();
         let ctx = crate::context::Context::quiet(data, out.path());
         // A release measurement left by an earlier run: the ratio is shown.
         crate::output::write_text(
-            &out.path().join("ex7-profil-release.json"),
+            &out.path().join("ex7_profil_release.json"),
             r#"{"profile":"release","n":200000,"seconds":0.01}"#,
         )
         .unwrap();
         let section = demo(&ctx).unwrap();
         for f in [
-            "ex7-granularite.png",
-            "ex7-granularite.svg",
-            "ex7-memoire.png",
-            "ex7-amdahl-gustafson.svg",
-            "ex7-profil-debug.json",
+            "ex7_granularite.png",
+            "ex7_granularite.svg",
+            "ex7_memoire.png",
+            "ex7_amdahl_gustafson.svg",
+            "ex7_profil_debug.json",
         ] {
             assert!(out.path().join(f).is_file(), "{f}");
         }

@@ -3,7 +3,7 @@
 //! A measurement is only worth what its method is worth, and an optimisation only
 //! what its measurement shows. This module holds the small, exact pieces the
 //! exercise asks students to write, each one the kernel of an experiment of the
-//! demonstration ([`demo`]):
+//! demonstration ([`demo()`]):
 //!
 //! - method: [`median`], [`mean`], [`relative_spread`] of repeated timings;
 //! - granularity: [`count_primes_chunked`], W1 cut into tasks of a chosen size;

@@ -1,0 +1,328 @@
+//! The checkers of exercise 6: each `qN_...` function takes the student's function
+//! and compares it with the reference of [`super`]; the checkers of code that may
+//! wait forever run it under a deadline and report "bloqué" instead of hanging.
+//!
+//! ```
+//! use tp4::ex6::{self, verif};
+//! let v = verif::q4_timeout(ex6::with_timeout);
+//! assert!(v.passed(), "{v}");
+//! ```
+//!
+//! An answer still holding `todo!()` is "not done yet", not a crash:
+//!
+//! ```
+//! fn in_order(_durations_ms: &[u64], _workers: usize) -> Vec<usize> {
+//!     todo!()
+//! }
+//! assert!(tp4::ex6::verif::q1_map(in_order).not_done());
+//! ```
+
+use super::{Outcome, Span, GRAPH_NODES};
+use crate::verif::deadline::check_cases_with_deadline;
+use crate::verif::{check_cases, Failure, Status, Verdict};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Durations (ms) whose completion order is clear even on a busy machine: 60 ms
+/// between two completions.
+fn spaced() -> Vec<(String, (Vec<u64>, usize))> {
+    vec![
+        ("une tâche".into(), (vec![10], 2)),
+        ("durées décroissantes".into(), (vec![180, 120, 60, 0], 4)),
+        ("durées mélangées".into(), (vec![120, 0, 180, 60], 4)),
+    ]
+}
+
+/// Q6.1a: `f(durations_ms, workers)` must return the task ids in submission order.
+pub fn q1_map(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -> Verdict {
+    check_cases_with_deadline(
+        "6.1 map : ordre de soumission",
+        "gardez les handles dans l'ordre de soumission et attendez-les dans cet ordre",
+        "une tâche n'est jamais terminée : attendez chaque handle une seule fois",
+        spaced(),
+        |(d, _)| (0..d.len()).collect(),
+        move |(d, w)| f(d, *w),
+    )
+}
+
+/// Q6.1b: `f(durations_ms, workers)` must return the ids in completion order.
+pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -> Verdict {
+    check_cases_with_deadline(
+        "6.1 as_completed : ordre de fin",
+        "chaque tâche envoie son résultat sur un canal commun dès qu'elle finit : on lit \
+         dans l'ordre d'arrivée, pas dans l'ordre de soumission",
+        "le canal de résultats ne se ferme pas : abandonnez le Sender d'origine (drop)",
+        spaced(),
+        |(d, _)| {
+            let mut ids: Vec<usize> = (0..d.len()).collect();
+            ids.sort_by_key(|&i| d[i]);
+            ids
+        },
+        move |(d, w)| f(d, *w),
+    )
+}
+
+/// The kind of an outcome, for comparison (panic messages may differ in form).
+fn kind(o: &Outcome<u64>) -> String {
+    match o {
+        Outcome::Done(v) => format!("Done({v})"),
+        Outcome::Failed(e) => format!("Failed({e})"),
+        Outcome::Panicked(m) => format!("Panicked({m})"),
+        Outcome::TimedOut => "TimedOut".into(),
+    }
+}
+
+/// Q6.2: `f(tasks, timeout)` must report each task's outcome in order.
+pub fn q2_failures(
+    f: impl Fn(Vec<super::FallibleTask>, Duration) -> Vec<Outcome<u64>> + Send + Sync + 'static,
+) -> Verdict {
+    let cases = vec![(
+        "5 tâches : 2 réussies, 1 erreur, 1 panique, 1 trop lente".to_string(),
+        300u64,
+    )];
+    check_cases_with_deadline(
+        "6.2 erreurs et délai par tâche",
+        "attrapez la panique de chaque tâche (catch_unwind ou le handle du pool), gardez \
+         l'Err d'une tâche pour elle seule, et n'attendez pas une tâche au-delà du délai",
+        "vous attendez une tâche sans délai (recv_timeout / recv_deadline)",
+        cases,
+        |&ms| {
+            super::run_reporting(super::sample_tasks(), 5, Duration::from_millis(ms))
+                .iter()
+                .map(kind)
+                .collect::<Vec<_>>()
+        },
+        move |&ms| {
+            f(super::sample_tasks(), Duration::from_millis(ms))
+                .iter()
+                .map(kind)
+                .collect::<Vec<_>>()
+        },
+    )
+}
+
+/// Q6.3: `f(t, c)` must return Σ 2·id and respect the limit of C tasks at a
+/// time (so it cannot take less than ceil(T/C) × 10 ms).
+pub fn q3_io(f: impl Fn(u64, usize) -> u64) -> Verdict {
+    let cases =
+        [(0, 5), (7, 100), (60, 10), (100, 25)].map(|(t, c)| (format!("T = {t}, C = {c}"), (t, c)));
+    check_cases(
+        "6.3 W6 avec limite de concurrence",
+        "chaque tâche renvoie 2·id ; au plus C tâches attendent en même temps (Semaphore \
+         de C jetons ou buffer_unordered(C)) : sans limite, tout finit en 10 ms",
+        cases,
+        |&(t, _)| {
+            (
+                crate::workloads::io::expected_sum(t),
+                "limite respectée".to_string(),
+            )
+        },
+        |&(t, c)| {
+            let start = Instant::now();
+            let v = f(t, c);
+            let ideal = crate::workloads::io::ideal_seconds(t, c);
+            let wall = start.elapsed().as_secs_f64();
+            let limit = if wall >= 0.9 * ideal {
+                "limite respectée".to_string()
+            } else {
+                format!(
+                    "fini en {} < idéal {} : plus de C tâches à la fois",
+                    crate::fr::seconds(wall),
+                    crate::fr::seconds(ideal)
+                )
+            };
+            (v, limit)
+        },
+        |a, b| a == b,
+    )
+}
+
+/// Q6.4: `f(delay_ms, timeout_ms)` must return `Some(42)` in time, else `None`,
+/// even for a task that never ends (`delay_ms = None`).
+pub fn q4_timeout(f: impl Fn(Option<u64>, u64) -> Option<u64> + Send + Sync + 'static) -> Verdict {
+    let cases = vec![
+        ("finit à temps".to_string(), (Some(5), 500)),
+        ("ne finit jamais".to_string(), (None, 30)),
+        ("trop lente".to_string(), (Some(1_000), 30)),
+        ("immédiate".to_string(), (Some(0), 100)),
+    ];
+    check_cases_with_deadline(
+        "6.4 délai (timeout)",
+        "tokio::time::timeout(durée, tâche).await renvoie Err(Elapsed) si la tâche est trop \
+         lente : traduisez-le en None",
+        "la tâche qui ne finit jamais vous bloque : enveloppez-la dans tokio::time::timeout",
+        cases,
+        |&(d, t)| super::with_timeout(d, t),
+        move |&(d, t)| f(d, t),
+    )
+}
+
+/// Q6.5: `f(n)`, called inside a runtime, must start the CPU work (primes below
+/// n) without blocking the runtime's thread.
+pub fn q5_offload(f: impl Fn(u64) -> tokio::task::JoinHandle<u64>) -> Verdict {
+    let n = 1_000_000;
+    let cases = vec![(format!("premiers < {n} pendant un minuteur de 1 ms"), n)];
+    check_cases(
+        "6.5 travail bloquant dans l'asynchrone",
+        "un calcul long dans une tâche async bloque le thread du runtime : confiez-le à \
+         tokio::task::spawn_blocking (ou à rayon) et attendez son résultat",
+        cases,
+        |&n| {
+            (
+                crate::workloads::primes::count_seq(n),
+                "le minuteur continue".to_string(),
+            )
+        },
+        |&n| {
+            let s = super::ticks_during(&f, n);
+            let verdict = if s.ticks >= 5 {
+                "le minuteur continue".to_string()
+            } else {
+                format!(
+                    "minuteur bloqué : {} tic(s) pendant {}",
+                    s.ticks,
+                    crate::fr::duration(s.work)
+                )
+            };
+            (s.result, verdict)
+        },
+        |a, b| a == b,
+    )
+}
+
+/// Checks a timeline: the four nodes, and each starts after what it needs ends.
+pub fn timeline_problem(spans: &[Span]) -> Option<String> {
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    if names != GRAPH_NODES {
+        return Some(format!("tâches {names:?} au lieu de {GRAPH_NODES:?}"));
+    }
+    let (load, cat, city, merge) = (&spans[0], &spans[1], &spans[2], &spans[3]);
+    if cat.start < load.end || city.start < load.end {
+        return Some("une agrégation commence avant la fin du chargement".into());
+    }
+    if merge.start < cat.end || merge.start < city.end {
+        return Some("la fusion commence avant la fin des deux agrégations".into());
+    }
+    None
+}
+
+/// Q6.6: `f(path)` must give the W4 totals and a timeline that respects the
+/// dependencies of the graph.
+pub fn q6_task_graph(f: impl Fn(&std::path::Path) -> crate::Result<super::GraphRun>) -> Verdict {
+    let q = "6.6 graphe de tâches";
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            return Verdict::new(
+                q,
+                0,
+                Status::Failed(Failure {
+                    case: "préparation".into(),
+                    expected: "un dossier temporaire".into(),
+                    got: e.to_string(),
+                    hint: "vérifiez l'espace disque".into(),
+                }),
+            )
+        }
+    };
+    let path: PathBuf = dir.path().join("t.csv");
+    let _ = crate::data::transactions::generate(&path, 5_000, |_| {});
+    let summarize = |r: crate::Result<super::GraphRun>| match r {
+        Ok(g) => Ok((
+            g.categories,
+            g.top_cities,
+            timeline_problem(&g.spans).unwrap_or_else(|| "dépendances respectées".into()),
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    check_cases(
+        q,
+        "chargement → (par catégorie ∥ par ville) → fusion : les deux agrégations lancées \
+         ensemble (tokio::join!), la fusion après les deux ; montants en centimes",
+        vec![("5 000 transactions".to_string(), path)],
+        |p| summarize(super::task_graph(p)),
+        |p| summarize(f(p)),
+        |a, b| a == b,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    #[test]
+    fn references_pass_their_checkers() {
+        let v = q1_map(map_in_order);
+        assert!(v.passed(), "{v}");
+        let v = q1_as_completed(as_completed);
+        assert!(v.passed(), "{v}");
+        let v = q2_failures(|t, d| run_reporting(t, 5, d));
+        assert!(v.passed(), "{v}");
+        let v = q3_io(io_tokio);
+        assert!(v.passed(), "{v}");
+        assert!(q3_io(io_buffer_unordered).passed());
+        assert!(q3_io(io_threads).passed());
+        let v = q4_timeout(with_timeout);
+        assert!(v.passed(), "{v}");
+        let v = q5_offload(offload);
+        assert!(v.passed(), "{v}");
+        let v = q6_task_graph(task_graph);
+        assert!(v.passed(), "{v}");
+        assert!(cancelled_by_select());
+    }
+
+    #[test]
+    fn plausible_wrong_answers_are_rejected() {
+        // as_completed that waits in submission order.
+        let v = q1_as_completed(map_in_order);
+        assert!(
+            !v.passed() && v.to_string().contains("ordre d'arrivée"),
+            "{v}"
+        );
+        let v = q1_map(as_completed);
+        assert!(!v.passed(), "{v}");
+        // No per-task timeout: waits for the slow task (2 s) — reported as Done(3).
+        let v = q2_failures(|t, _| run_reporting(t, 5, Duration::from_secs(4)));
+        assert!(!v.passed() && v.to_string().contains("TimedOut"), "{v}");
+        // A panic that is not caught.
+        let v = q2_failures(|tasks, _| {
+            tasks
+                .into_iter()
+                .take(3)
+                .map(|t| match t() {
+                    Ok(v) => Outcome::Done(v),
+                    Err(e) => Outcome::Failed(e),
+                })
+                .collect()
+        });
+        assert!(!v.passed() && v.to_string().contains("panique"), "{v}");
+        // No concurrency limit: every task at once.
+        let v = q3_io(|t, _| io::tokio(t, 1 << 20));
+        assert!(!v.passed() && v.to_string().contains("plus de C"), "{v}");
+        // Timeout forgotten: a never-ending task blocks (reported as stuck).
+        let v = q4_timeout(|d, _| {
+            current_thread_runtime().block_on(async move {
+                match d {
+                    Some(d) => tokio::time::sleep(Duration::from_millis(d)).await,
+                    None => std::future::pending::<()>().await,
+                }
+                Some(42)
+            })
+        });
+        assert!(!v.passed() && v.to_string().contains("bloqué"), "{v}");
+        // CPU work inside an async task on the runtime thread.
+        let v = q5_offload(|n| tokio::spawn(async move { primes::count_seq(n) }));
+        assert!(
+            !v.passed() && v.to_string().contains("minuteur bloqué"),
+            "{v}"
+        );
+        // Merge before the aggregations end (a timeline that lies about order).
+        let v = q6_task_graph(|p| {
+            let mut g = task_graph(p)?;
+            g.spans[3].start = g.spans[1].start;
+            Ok(g)
+        });
+        assert!(!v.passed() && v.to_string().contains("fusion"), "{v}");
+    }
+}
