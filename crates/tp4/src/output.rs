@@ -154,7 +154,8 @@ impl Section {
     /// Prints a paragraph on the terminal and appends it to the report: what the
     /// student reads in both places comes from one call.
     pub fn say(&mut self, text: impl AsRef<str>) {
-        println!("{}", text.as_ref());
+        // The terminal shows the text without Markdown's bold markers.
+        println!("{}\n", text.as_ref().replace("**", ""));
         self.text(text);
     }
 
