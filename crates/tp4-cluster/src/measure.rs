@@ -131,7 +131,7 @@ pub fn run(
             ]
         })
         .collect();
-    let conclusion = conclusion(&points, tp4::environment::usable_cpus());
+    let conclusion = conclusion(&points, tp4::machine::usable_cpus());
     let title = format!("tp4 cluster {} : mesures", job.name());
     println!("── {title} ──");
     println!("{}", tp4::output::table(&headers, 2, rows.clone()));
@@ -141,7 +141,7 @@ pub fn run(
     let csv = output.join(format!("cluster_mesures_{}.csv", job.name()));
     tp4::output::write_csv(&csv, &points)?;
     section.file(csv);
-    let cores = tp4::environment::usable_cpus() as f64;
+    let cores = tp4::machine::usable_cpus() as f64;
     let mut series: Vec<Series> = [1usize, 2]
         .iter()
         .map(|&t| {

@@ -148,7 +148,7 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
         )));
     }
     let mut workers: Vec<usize> = if opts.workers.is_empty() {
-        crate::environment::default_worker_counts()
+        crate::machine::default_worker_counts()
     } else {
         opts.workers.clone()
     };

@@ -12,8 +12,8 @@
 pub const TITLE: &str = "Exercice 4 — Introduction au multiprocessing";
 
 use crate::context::Context;
-use crate::environment::{self, CpuQuota};
 use crate::error::Result;
+use crate::machine::{self, CpuQuota};
 use crate::measure::{human_ratio, human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -27,7 +27,7 @@ use std::time::Duration;
 /// CPUs of quota still lets 2 threads progress). Pools are sized on this number, not
 /// on the logical CPU count, which in a container may be far larger than the quota.
 pub fn usable_cpus_from(affinity: usize, quota_cpus: Option<f64>) -> usize {
-    environment::combine_usable(affinity, quota_cpus.map(CpuQuota::Cpus))
+    machine::combine_usable(affinity, quota_cpus.map(CpuQuota::Cpus))
 }
 
 /// The three CPU counts of this machine.
@@ -44,9 +44,9 @@ pub struct CpuCounts {
 /// Q4.1 (measure) — the logical, physical and usable CPU counts of this machine.
 pub fn cpu_counts() -> CpuCounts {
     CpuCounts {
-        logical: environment::logical_cpus(),
+        logical: machine::logical_cpus(),
         physical: sysinfo::System::physical_core_count(),
-        usable: environment::usable_cpus(),
+        usable: machine::usable_cpus(),
     }
 }
 
@@ -857,6 +857,6 @@ mod tests {
         let (c, b) = primes::count_threads_busy(50_000, 2);
         assert_eq!(c, primes::reference_count(50_000));
         assert_eq!(b.len(), 2);
-        assert_eq!(cpu_counts().usable, environment::usable_cpus());
+        assert_eq!(cpu_counts().usable, machine::usable_cpus());
     }
 }

@@ -824,7 +824,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
              incrément reste séquentiel. Compter localement puis envoyer un seul message par \
              thread ne partage rien : c'est la seule méthode qui profite des cœurs.{}",
             ratios.join(", "),
-            crate::machine::load_note(crate::environment::usable_cpus())
+            crate::machine::load_note(crate::machine::usable_cpus())
         ),
     );
     bar.inc(1);

@@ -515,7 +515,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
              en pointillés, l'accélération d'Amdahl plafonne à 1/s = {}.",
             format!("{:.1}", 100.0 * s).replace('.', ","),
             100.0 * SERIAL,
-            crate::environment::usable_cpus(),
+            crate::machine::usable_cpus(),
             human_ratio(1.0 / SERIAL)
         ),
         None => "Un seul nombre de workers : pas d'ajustement possible.".into(),
