@@ -51,6 +51,7 @@ pub mod plot;
 pub mod procs;
 pub mod progress;
 pub mod results;
+pub mod run;
 pub mod verif;
 pub mod workloads;
 

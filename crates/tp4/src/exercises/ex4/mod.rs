@@ -17,7 +17,8 @@ use crate::machine::{self, CpuQuota};
 use crate::measure::{human_ratio, human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
-use crate::workloads::{self, pi, primes, Case, Inputs, Workload};
+use crate::run::{Case, Inputs};
+use crate::workloads::{self, pi, primes, Workload};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -490,7 +491,7 @@ pub mod verif {
 
 /// Time of one case through the shared runner (what `tp4 bench` measures too).
 fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
-    let m = workloads::run_case(&case, plan, inputs)?;
+    let m = crate::run::run_case(&case, plan, inputs)?;
     if !m.ok {
         return Err(crate::Error::WrongAnswer {
             what: format!("{} / {}", m.workload, m.strategy),

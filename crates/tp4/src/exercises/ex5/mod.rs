@@ -16,7 +16,8 @@ use crate::data::transactions::{CATEGORIES, HEADER};
 use crate::error::{Error, Result};
 use crate::measure::{human_seconds, Measurement, Plan};
 use crate::output::{self, Section};
-use crate::workloads::{self, groupby, Case, Inputs, Workload};
+use crate::run::{Case, Inputs};
+use crate::workloads::{self, groupby, Workload};
 use crossbeam::channel;
 use std::io::BufRead;
 use std::path::Path;
@@ -539,7 +540,7 @@ pub mod verif {
 
 /// Runs one case through the shared runner and checks its answer.
 fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
-    let m = workloads::run_case(&case, plan, inputs)?;
+    let m = crate::run::run_case(&case, plan, inputs)?;
     if !m.ok {
         return Err(Error::WrongAnswer {
             what: format!("{} / {}", m.workload, m.strategy),

@@ -395,20 +395,20 @@ pub fn demo(ctx: &Context) -> Result<Section> {
         section.image("Mémoire", "ex7-memoire.png");
     }
     // Peak heap of each strategy of W1 and W7 (shipped corpus).
-    let mut inputs = crate::workloads::Inputs::from_data_dir(&ctx.data);
+    let mut inputs = crate::run::Inputs::from_data_dir(&ctx.data);
     let mut per_strategy = Vec::new();
     for (w, size) in [
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
     ] {
-        for s in crate::workloads::runnable_strategies(w) {
-            let case = crate::workloads::Case {
+        for s in crate::run::runnable_strategies(w) {
+            let case = crate::run::Case {
                 workload: w,
                 strategy: s.to_string(),
                 workers,
                 size,
             };
-            let m = crate::workloads::run_case(
+            let m = crate::run::run_case(
                 &case,
                 Plan {
                     warmup: 0,
