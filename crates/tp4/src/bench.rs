@@ -610,7 +610,7 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
             let target = matches!(w, "primes" | "pi" | "wordcount");
             out.push(format!(
                 "{w} : efficacité de rayon sur 2 workers = {} %{}",
-                format!("{:.1}", 100.0 * e).replace('.', ","),
+                crate::fr::decimal(100.0 * e, 1),
                 if target {
                     if e >= 0.9 {
                         " (objectif ≥ 90 % : atteint)"
@@ -660,7 +660,7 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
             m.workers,
             human_seconds(m.seconds),
             human_seconds(ideal),
-            format!("{:+.1}", 100.0 * over).replace('.', ","),
+            crate::fr::comma(format!("{:+.1}", 100.0 * over)),
             if m.strategy == "tokio" {
                 if over <= 0.05 {
                     " ; objectif ≤ 5 % : atteint"
@@ -739,9 +739,9 @@ pub fn render(
 }
 
 /// The plots of a run, PNG + SVG each: speedup of rayon for every workload
-/// (`bench-acceleration`), speedup of every strategy per workload
-/// (`bench-acceleration-<charge>`), efficiency (`bench-efficacite`) and a bar chart of
-/// the strategies per workload (`bench-strategies-<charge>`).
+/// (`bench_acceleration`), speedup of every strategy per workload
+/// (`bench_acceleration_<charge>`), efficiency (`bench_efficacite`) and a bar chart of
+/// the strategies per workload (`bench_strategies_<charge>`).
 pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let scaling: Vec<&str> = ["primes", "pi", "sumsq", "groupby", "wordcount"]
@@ -760,7 +760,7 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
             &scaling,
             "Accélération avec rayon (vol de travail), tailles de workloads.md",
             dir,
-            "bench-acceleration",
+            "bench_acceleration",
         )?);
     }
     let mut efficiency = Vec::new();
@@ -813,7 +813,7 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
                 series,
                 log_x: false,
             }
-            .save(dir, &format!("bench-acceleration-{w}"))?,
+            .save(dir, &format!("bench_acceleration_{w}"))?,
         );
     }
     if !efficiency.is_empty() {
@@ -829,14 +829,14 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
                 series: efficiency,
                 log_x: false,
             }
-            .save(dir, "bench-efficacite")?,
+            .save(dir, "bench_efficacite")?,
         );
     }
     for g in groups(all) {
         let w = g[0].workload.clone();
         if files
             .iter()
-            .any(|f| f.ends_with(format!("bench-strategies-{w}.png")))
+            .any(|f| f.ends_with(format!("bench_strategies_{w}.png")))
         {
             continue; // one bar chart per workload: its first size (W6: T = 1000)
         }
@@ -863,7 +863,7 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
                 y_label: "temps médian (s)".into(),
                 bars,
             }
-            .save(dir, &format!("bench-strategies-{w}"))?,
+            .save(dir, &format!("bench_strategies_{w}"))?,
         );
     }
     Ok(files)
@@ -1080,10 +1080,10 @@ mod tests {
         for f in [
             "bench.csv",
             "bench.json",
-            "bench-acceleration.png",
-            "bench-acceleration-primes.svg",
-            "bench-efficacite.png",
-            "bench-strategies-sumsq.png",
+            "bench_acceleration.png",
+            "bench_acceleration_primes.svg",
+            "bench_efficacite.png",
+            "bench_strategies_sumsq.png",
         ] {
             assert!(out.join(f).is_file(), "{f} missing");
         }
