@@ -9,7 +9,8 @@ use common::{assert_no_children, children, shipped_data};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tp4::procs::{self, Job};
-use tp4::workloads::{self, ipc, pi, primes, Case, Inputs, Workload};
+use tp4::run::{self, Case, Inputs};
+use tp4::workloads::{self, ipc, pi, primes, Workload};
 
 /// Tests run one at a time: each checks that it leaves no child behind, which
 /// another test's live children would blur.
@@ -87,18 +88,14 @@ fn every_process_strategy_of_run_case_is_checked_ok() {
             Workload::Ipc => 5_000,
             _ => 0,
         };
-        for s in w
-            .strategies()
-            .iter()
-            .filter(|s| workloads::uses_processes(s))
-        {
+        for s in w.strategies().iter().filter(|s| run::uses_processes(s)) {
             let case = Case {
                 workload: w,
                 strategy: s.to_string(),
                 workers: 2,
                 size,
             };
-            let m = workloads::run_case(&case, plan, &mut inputs).unwrap();
+            let m = run::run_case(&case, plan, &mut inputs).unwrap();
             assert!(m.ok, "{m:?}");
             seen += 1;
         }

@@ -25,7 +25,7 @@ impl Context {
         Context {
             data: data.into(),
             output: output.into(),
-            workers: crate::environment::default_worker_counts(),
+            workers: crate::machine::default_worker_counts(),
             progress: true,
         }
     }

@@ -167,14 +167,14 @@ impl LineChart {
                         if integral || v.fract() == 0.0 {
                             format!("{v:.0}")
                         } else {
-                            format!("{v}").replace('.', ",")
+                            crate::fr::comma(format!("{v}"))
                         }
                     })
                     .x_desc(&self.x_label)
                     .y_desc(&self.y_label)
                     .label_style(("sans-serif", 15))
                     .axis_desc_style(("sans-serif", 17))
-                    .y_label_formatter(&|v| format!("{:.*}", decimals(y1), v).replace('.', ","))
+                    .y_label_formatter(&|v| crate::fr::decimal(*v, decimals(y1)))
                     .draw()
                     .map_err(draw_err)?;
                 for (i, s) in self.series.iter().enumerate() {
@@ -280,7 +280,7 @@ impl BarChart {
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .y_label_formatter(&|v| format!("{:.*}", decimals(top), v).replace('.', ","))
+            .y_label_formatter(&|v| crate::fr::decimal(*v, decimals(top)))
             .draw()
             .map_err(draw_err)?;
         chart

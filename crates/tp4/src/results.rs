@@ -42,8 +42,7 @@ pub fn rows(all: &[Measurement]) -> Vec<Vec<String>> {
                 // on a divisible problem (not W5's producer/consumer pair).
                 Some(b)
                     if m.seconds > 0.0
-                        && (crate::workloads::is_sequential(&m.strategy)
-                            || m.workload == "ipc") =>
+                        && (crate::run::is_sequential(&m.strategy) || m.workload == "ipc") =>
                 {
                     (human_ratio(b / m.seconds), "—".into())
                 }

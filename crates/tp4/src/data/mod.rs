@@ -67,7 +67,7 @@ pub fn check_output_size(what: &str, bytes: u64, dir: &Path) -> Result<()> {
             bytes / 1_000_000_000
         )));
     }
-    if let Some(free) = crate::environment::free_disk_bytes(dir) {
+    if let Some(free) = crate::machine::free_disk_bytes(dir) {
         if bytes > free {
             return Err(Error::InvalidParameter(format!(
                 "{what} ferait {} Mo mais il ne reste que {} Mo libres dans {} : réduisez la taille",

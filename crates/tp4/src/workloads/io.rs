@@ -74,7 +74,7 @@ pub async fn precise_sleep(d: Duration) {
 /// (safe in a notebook cell).
 pub fn tokio(t: u64, c: usize) -> u64 {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(crate::environment::usable_cpus())
+        .worker_threads(crate::machine::usable_cpus())
         .enable_time()
         .build()
         .expect("cannot start the tokio runtime");

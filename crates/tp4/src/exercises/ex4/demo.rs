@@ -10,7 +10,8 @@ use crate::fr;
 use crate::measure::{Measurement, Plan};
 use crate::output::Section;
 use crate::plot::{LineChart, Series};
-use crate::workloads::{Case, Inputs, Workload};
+use crate::run::{Case, Inputs};
+use crate::workloads::Workload;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
 /// Time of one case through the shared runner (what `tp4 bench` measures too); a
 /// wrong answer is an error, not a timing.
 fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
-    let m = workloads::run_case(&case, plan, inputs)?;
+    let m = crate::run::run_case(&case, plan, inputs)?;
     if !m.ok {
         return Err(crate::Error::WrongAnswer {
             what: format!("{} / {}", m.workload, m.strategy),

@@ -9,7 +9,8 @@ use crate::context::Context;
 use crate::fr;
 use crate::measure::{Measurement, Plan};
 use crate::output::Section;
-use crate::workloads::{Case, Inputs, Workload};
+use crate::run::{Case, Inputs};
+use crate::workloads::Workload;
 
 /// Runs the demonstration and returns its report section.
 pub fn demo(ctx: &Context) -> Result<Section> {
@@ -35,7 +36,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
 
 /// Runs one case through the shared runner and checks its answer.
 fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
-    let m = workloads::run_case(&case, plan, inputs)?;
+    let m = crate::run::run_case(&case, plan, inputs)?;
     if !m.ok {
         return Err(Error::WrongAnswer {
             what: format!("{} / {}", m.workload, m.strategy),

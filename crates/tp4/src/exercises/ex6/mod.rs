@@ -212,7 +212,7 @@ pub fn io_threads(t: u64, c: usize) -> u64 {
 /// caller (safe in a notebook cell).
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(crate::environment::usable_cpus())
+        .worker_threads(crate::machine::usable_cpus())
         .enable_time()
         .build()
         .expect("cannot start the tokio runtime")

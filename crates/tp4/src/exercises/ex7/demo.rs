@@ -441,7 +441,7 @@ fn heap_growth(ctx: &Context, section: &mut Section) -> Result<(Vec<Vec<String>>
 /// Peak heap of every strategy of W1 and W7 (shipped corpus), through the shared
 /// runner (a wrong answer is an error).
 fn heap_per_strategy(ctx: &Context, workers: usize) -> Result<Vec<Vec<String>>> {
-    let mut inputs = crate::workloads::Inputs::from_data_dir(&ctx.data);
+    let mut inputs = crate::run::Inputs::from_data_dir(&ctx.data);
     let once = Plan {
         warmup: 0,
         repetitions: 1,
@@ -451,14 +451,14 @@ fn heap_per_strategy(ctx: &Context, workers: usize) -> Result<Vec<Vec<String>>> 
         (crate::workloads::Workload::Primes, 300_000),
         (crate::workloads::Workload::Wordcount, 0),
     ] {
-        for s in crate::workloads::runnable_strategies(w) {
-            let case = crate::workloads::Case {
+        for s in crate::run::runnable_strategies(w) {
+            let case = crate::run::Case {
                 workload: w,
                 strategy: s.to_string(),
                 workers,
                 size,
             };
-            let m = checked(crate::workloads::run_case(&case, once, &mut inputs)?)?;
+            let m = checked(crate::run::run_case(&case, once, &mut inputs)?)?;
             rows.push(vec![
                 format!("{} {} ×{}", m.workload, m.strategy, m.workers),
                 peak(m.peak_heap_bytes),

@@ -1,0 +1,470 @@
+//! Running the reference workloads: one [`Case`] (workload × strategy × worker
+//! count × size) is dispatched to its kernel in [`crate::workloads`] (threads, rayon
+//! pools) or to real processes ([`crate::procs`]), timed with the measurement plan
+//! and checked against the expected answer. The default run of the lab, `tp4 bench`
+//! and the exercises all go through [`run_case`], so a strategy is written once.
+//!
+//! [`run_case`] returns an error on a wrong answer ([`Error::WrongAnswer`]): no
+//! caller can report the timing of a wrong computation by forgetting to look at a
+//! flag (like rayon-demo's sieve, which checks its answer inside the measuring
+//! function).
+
+use crate::error::{Error, Result};
+use crate::measure::{self, Measurement, Plan, Timings};
+use crate::workloads::{groupby, io, ipc, pi, primes, sumsq, wordcount, Workload};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// A rayon pool of exactly `workers` threads (defined with the kernels, which run in
+/// it; re-exported here beside the other pieces of a run).
+pub use crate::workloads::pool;
+
+/// Whether a strategy starts OS processes (copies of `tp4`, see [`crate::procs`]):
+/// those need the `tp4` executable (`TP4_EXE` outside of it).
+pub fn uses_processes(strategy: &str) -> bool {
+    strategy == "processes" || strategy.starts_with("pipe")
+}
+
+/// The strategies of `w` that can run in this program: all of them in the `tp4`
+/// binary; without the OS-process ones where no `tp4` executable is known (unit
+/// tests, a notebook without `TP4_EXE`).
+pub fn runnable_strategies(w: Workload) -> Vec<&'static str> {
+    let processes_ok = crate::procs::exe_path().is_ok();
+    w.strategies()
+        .iter()
+        .copied()
+        .filter(|s| processes_ok || !uses_processes(s))
+        .collect()
+}
+
+/// Whether a strategy runs on one worker whatever is asked.
+pub fn is_sequential(strategy: &str) -> bool {
+    strategy.starts_with("seq")
+}
+
+/// What a case needs besides its parameters: where the data files are, and a cache
+/// of the sequential answers that parallel answers are compared with.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// `transactions.csv` (W4).
+    pub transactions: Option<PathBuf>,
+    /// `corpus.txt` (W7).
+    pub corpus: Option<PathBuf>,
+    groupby_reference: Option<(PathBuf, groupby::GroupBy)>,
+    wordcount_reference: Option<(PathBuf, wordcount::WordCount)>,
+    sumsq_array: Option<Vec<f64>>,
+}
+
+impl Inputs {
+    /// Inputs reading the data files of `data_dir` (checked when a case needs them).
+    pub fn from_data_dir(data_dir: &Path) -> Inputs {
+        Inputs {
+            transactions: Some(data_dir.join(crate::data::TRANSACTIONS_FILE)),
+            corpus: Some(data_dir.join(crate::data::CORPUS_FILE)),
+            ..Default::default()
+        }
+    }
+
+    fn transactions(&self) -> Result<PathBuf> {
+        existing(&self.transactions, crate::data::TRANSACTIONS_FILE)
+    }
+
+    fn corpus(&self) -> Result<PathBuf> {
+        existing(&self.corpus, crate::data::CORPUS_FILE)
+    }
+
+    /// The sequential group-by of the transactions file, computed once.
+    pub fn groupby_reference(&mut self) -> Result<groupby::GroupBy> {
+        let path = self.transactions()?;
+        match &self.groupby_reference {
+            Some((p, g)) if *p == path => Ok(g.clone()),
+            _ => {
+                let g = groupby::seq(&path)?;
+                self.groupby_reference = Some((path, g.clone()));
+                Ok(g)
+            }
+        }
+    }
+
+    /// The sequential word count of the corpus, computed once.
+    pub fn wordcount_reference(&mut self) -> Result<wordcount::WordCount> {
+        let path = self.corpus()?;
+        match &self.wordcount_reference {
+            Some((p, w)) if *p == path => Ok(w.clone()),
+            _ => {
+                let w = wordcount::seq(&path)?;
+                self.wordcount_reference = Some((path, w.clone()));
+                Ok(w)
+            }
+        }
+    }
+
+    fn sumsq_array(&mut self, m: usize) -> &[f64] {
+        if self.sumsq_array.as_ref().map(Vec::len) != Some(m) {
+            self.sumsq_array = None; // free the old array before filling a new one
+            self.sumsq_array = Some(sumsq::fill(m));
+        }
+        self.sumsq_array.as_deref().expect("just filled")
+    }
+}
+
+/// The path if the file exists, else the error that tells how to generate it.
+fn existing(path: &Option<PathBuf>, default_name: &str) -> Result<PathBuf> {
+    let p = path.clone().unwrap_or_else(|| PathBuf::from(default_name));
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::MissingData { path: p })
+    }
+}
+
+/// One measurement to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// The workload.
+    pub workload: Workload,
+    /// The strategy (one of [`Workload::strategies`]).
+    pub strategy: String,
+    /// Workers (threads, processes, or C for W6).
+    pub workers: usize,
+    /// Size (N, S, M, K, T; ignored for W4 and W7, which read their file).
+    pub size: u64,
+}
+
+/// What one workload's runner measured, before the answer check turns it into a
+/// [`Measurement`] or an error.
+struct Outcome {
+    timings: Timings,
+    answer: Value,
+    /// `None` when the answer is right, else the expected answer in French.
+    wrong: Option<String>,
+    peak: Option<u64>,
+    /// The workers recorded (2 for W5: a producer and a consumer).
+    workers: usize,
+    /// The size recorded (rows for W4, corpus bytes for W7).
+    size: u64,
+}
+
+impl Outcome {
+    fn new(timings: Timings, answer: Value, peak: Option<u64>, workers: usize, size: u64) -> Self {
+        Outcome {
+            timings,
+            answer,
+            wrong: None,
+            peak,
+            workers,
+            size,
+        }
+    }
+
+    /// Records the expected answer when `ok` is false.
+    fn check(mut self, ok: bool, expected: impl FnOnce() -> String) -> Self {
+        if !ok {
+            self.wrong = Some(expected());
+        }
+        self
+    }
+}
+
+/// Runs one case with `plan`, checks its answer and returns the measurement. A wrong
+/// answer is an [`Error::WrongAnswer`], never a timing; an unknown strategy, a
+/// missing data file or a failed worker process are errors too.
+pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
+    let strategy = case.strategy.as_str();
+    if !case.workload.strategies().contains(&strategy) {
+        return Err(Error::InvalidParameter(format!(
+            "stratégie inconnue « {strategy} » pour {} ; choix possibles : {}",
+            case.workload.name(),
+            case.workload.strategies().join(", ")
+        )));
+    }
+    let w = if is_sequential(strategy) {
+        1
+    } else {
+        case.workers.max(1)
+    };
+    let n = case.size;
+    let outcome = match case.workload {
+        Workload::Primes => run_primes(strategy, n, w, plan)?,
+        Workload::Pi => run_pi(strategy, n, w, plan)?,
+        Workload::Sumsq => run_sumsq(strategy, n, w, plan, inputs),
+        Workload::Groupby => run_groupby(strategy, w, plan, inputs)?,
+        Workload::Ipc => run_ipc(strategy, n, plan)?,
+        Workload::Io => run_io(strategy, n, w, plan),
+        Workload::Wordcount => run_wordcount(strategy, w, plan, inputs)?,
+    };
+    checked(case, outcome)
+}
+
+/// The measurement of a right answer, or the error naming the case of a wrong one.
+fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
+    if let Some(expected) = o.wrong {
+        return Err(Error::WrongAnswer {
+            what: format!(
+                "{} {} / {} ×{}",
+                case.workload.id(),
+                case.workload.name(),
+                case.strategy,
+                o.workers
+            ),
+            expected,
+            got: o.answer.to_string(),
+        });
+    }
+    Ok(Measurement::new(
+        case.workload.name(),
+        &case.strategy,
+        o.workers,
+        o.size,
+        &o.timings,
+        o.answer,
+        true,
+        o.peak,
+    ))
+}
+
+/// W1: primes below `n`, checked against the count of workloads.md (or a sieve).
+fn run_primes(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
+    let mut failed = None;
+    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
+        "seq" => primes::count_seq(n),
+        "threads" => primes::count_threads(n, w),
+        "processes" => crate::procs::count_primes(n, w).unwrap_or_else(|e| {
+            failed = Some(e);
+            u64::MAX
+        }),
+        _ => pool(w).install(|| primes::count_rayon(n)),
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let expected = if n == 2_000_000 {
+        primes::PRIMES_BELOW_2M
+    } else {
+        primes::reference_count(n)
+    };
+    Ok(Outcome::new(t, json!(v), p, w, n).check(v == expected, || expected.to_string()))
+}
+
+/// W2: Monte Carlo π, checked against the tolerance of workloads.md.
+fn run_pi(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
+    let mut failed = None;
+    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
+        "seq" => pi::estimate_seq(n),
+        "threads" => pi::estimate_threads(n, w),
+        "processes" => crate::procs::estimate_pi(n, w).unwrap_or_else(|e| {
+            failed = Some(e);
+            f64::NAN
+        }),
+        _ => pool(w).install(|| pi::estimate_rayon(n, w)),
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(
+        Outcome::new(t, json!(v), p, w, n).check(pi::is_ok(v, n), || {
+            format!("π dans la tolérance de workloads.md pour {n} points")
+        }),
+    )
+}
+
+/// W3: sum of squares of an array of `m` values (filled once, outside the timing).
+fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) -> Outcome {
+    let xs = inputs.sumsq_array(m as usize);
+    let rayon_pool = pool(w);
+    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
+        "seq" => sumsq::sum_seq(xs),
+        "seq-simd" => sumsq::sum_lanes(xs),
+        // The memory-read baseline W3 is judged against (a plain sum).
+        "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
+        _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
+    });
+    let ok = if strategy == "bandwidth" {
+        sumsq::is_ok_plain(v, m)
+    } else {
+        sumsq::is_ok(v, m)
+    };
+    Outcome::new(t, json!(v), p, w, m).check(ok, || {
+        format!("la somme de référence de workloads.md pour M = {m}")
+    })
+}
+
+/// W4: group-by of transactions.csv, compared with the sequential group-by.
+fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
+    let reference = inputs.groupby_reference()?;
+    let path = inputs.transactions()?;
+    let mut result = Ok(groupby::GroupBy::default());
+    let (t, v, p) = measure::time_with_memory(plan, || {
+        result = match strategy {
+            "seq" => groupby::seq(&path),
+            "rayon" => pool(w).install(|| groupby::rayon(&path, w)),
+            _ => crate::procs::groupby(&path, w),
+        };
+        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
+    });
+    let g = result?;
+    Ok(
+        Outcome::new(t, json!(v), p, w, g.rows()).check(g == reference, || {
+            format!(
+                "le group-by séquentiel (total {} centimes)",
+                reference.total_cents()
+            )
+        }),
+    )
+}
+
+/// W5: K records from a producer to a consumer (threads or two processes); the
+/// answer is the consumer's sum, which must equal the producer's bit for bit.
+fn run_ipc(strategy: &str, k: u64, plan: Plan) -> Result<Outcome> {
+    let f: fn(u64) -> Result<f64> = match strategy {
+        "mpsc" => |k| Ok(ipc::mpsc_per_record(k)),
+        "mpsc-lots" => |k| Ok(ipc::mpsc_batched(k, ipc::BATCH)),
+        "crossbeam" => |k| Ok(ipc::crossbeam_per_record(k)),
+        "crossbeam-lots" => |k| Ok(ipc::crossbeam_batched(k, ipc::BATCH)),
+        "pipe" => |k| crate::procs::pipe_sum(k, 1, None),
+        _ => |k| crate::procs::pipe_sum(k, ipc::BATCH, None),
+    };
+    let expected = ipc::producer_sum(k);
+    let mut result = Ok(0.0);
+    let (t, _, p) = measure::time_with_memory(plan, || {
+        result = f(k);
+    });
+    let v = result?;
+    Ok(Outcome::new(t, json!(v), p, 2, k).check(v == expected, || expected.to_string()))
+}
+
+/// W6: T tasks that each wait 10 ms, with `c` of them at a time.
+fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
+    let (timings, v, p) = match strategy {
+        "seq" => measure::time_with_memory(plan, || io::seq(t)),
+        "threads" => measure::time_with_memory(plan, || io::threads(t, c)),
+        _ => measure::time_with_memory(plan, || io::tokio(t, c)),
+    };
+    let expected = io::expected_sum(t);
+    Outcome::new(timings, json!(v), p, c, t).check(v == expected, || expected.to_string())
+}
+
+/// W7: word count of corpus.txt, compared with the sequential count; the size
+/// recorded is the corpus's bytes.
+fn run_wordcount(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
+    let reference = inputs.wordcount_reference()?;
+    let path = inputs.corpus()?;
+    let mut result = Ok(wordcount::WordCount::default());
+    let (t, v, p) = measure::time_with_memory(plan, || {
+        result = match strategy {
+            "seq" => wordcount::seq(&path),
+            "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),
+            _ => crate::procs::wordcount(&path, w),
+        };
+        result.as_ref().map(|r| r.total).unwrap_or(0)
+    });
+    let r = result?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(
+        Outcome::new(t, json!(v), p, w, bytes).check(r == reference, || {
+            format!("le comptage séquentiel ({} mots)", reference.total)
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONCE: Plan = Plan {
+        warmup: 0,
+        repetitions: 1,
+    };
+
+    fn data_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        crate::data::transactions::generate(
+            &dir.path().join(crate::data::TRANSACTIONS_FILE),
+            3_000,
+            |_| {},
+        )
+        .unwrap();
+        crate::data::corpus::generate(&dir.path().join(crate::data::CORPUS_FILE), 1, |_| {})
+            .unwrap();
+        dir
+    }
+
+    #[test]
+    fn every_strategy_of_every_workload_is_checked_ok() {
+        let dir = data_dir();
+        let mut inputs = Inputs::from_data_dir(dir.path());
+        for w in Workload::ALL {
+            let size = match w {
+                Workload::Primes => 20_000,
+                Workload::Pi => 100_000,
+                Workload::Sumsq => 10_000,
+                Workload::Ipc => 5_000,
+                Workload::Io => 20,
+                _ => 0,
+            };
+            // Process strategies need the `tp4` binary: tested in tp4-cli/tests.
+            for s in w.strategies().iter().filter(|s| !uses_processes(s)) {
+                let case = Case {
+                    workload: w,
+                    strategy: s.to_string(),
+                    workers: 2,
+                    size,
+                };
+                let m = run_case(&case, ONCE, &mut inputs).unwrap();
+                assert!(m.ok, "{m:?}");
+                assert_eq!(m.runs, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_answer_is_an_error_not_a_timing() {
+        // Poison the cached reference: the right group-by now differs from it, as a
+        // wrong parallel answer would differ from the right reference.
+        let dir = data_dir();
+        let mut inputs = Inputs::from_data_dir(dir.path());
+        let path = inputs.transactions().unwrap();
+        inputs.groupby_reference = Some((path, groupby::GroupBy::default()));
+        for strategy in ["seq", "rayon"] {
+            let case = Case {
+                workload: Workload::Groupby,
+                strategy: strategy.into(),
+                workers: 2,
+                size: 0,
+            };
+            match run_case(&case, ONCE, &mut inputs) {
+                Err(Error::WrongAnswer { what, expected, .. }) => {
+                    assert!(what.contains("W4") && what.contains(strategy), "{what}");
+                    assert!(expected.contains("group-by séquentiel"), "{expected}");
+                }
+                other => panic!("a wrong answer must be an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_strategy_and_missing_file_are_clear_errors() {
+        let mut inputs = Inputs::from_data_dir(Path::new("/nonexistent"));
+        let case = Case {
+            workload: Workload::Primes,
+            strategy: "magic".into(),
+            workers: 2,
+            size: 10,
+        };
+        assert!(run_case(&case, ONCE, &mut inputs)
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
+        let case = Case {
+            workload: Workload::Groupby,
+            strategy: "seq".into(),
+            workers: 1,
+            size: 0,
+        };
+        let msg = run_case(&case, ONCE, &mut inputs).unwrap_err().to_string();
+        assert!(
+            msg.contains("transactions.csv") && msg.contains("donnees"),
+            "{msg}"
+        );
+    }
+}
