@@ -129,6 +129,33 @@ fn io_estimate(strategy: &str, t: u64) -> f64 {
 /// Validates the options and lists the cases, before any work: unknown workload or
 /// strategy, zero or absurd worker counts, sizes and repetitions are French errors.
 pub fn plan(opts: &Options) -> Result<BenchPlan> {
+    let selected = selected_workloads(opts)?;
+    check_repetitions(opts.repetitions)?;
+    let workers = worker_counts(opts)?;
+    check_strategies(&selected, &opts.strategies)?;
+    check_size(&selected, opts.size)?;
+
+    let mut cases = Vec::new();
+    let mut notes = Vec::new();
+    for &w in &selected {
+        plan_workload(opts, w, &workers, &mut cases, &mut notes);
+    }
+    let groupby_rows = selected
+        .contains(&Workload::Groupby)
+        .then(|| opts.size.unwrap_or(crate::data::DEFAULT_ROWS));
+    let corpus_mb = selected
+        .contains(&Workload::Wordcount)
+        .then(|| opts.size.unwrap_or(crate::data::DEFAULT_CORPUS_MB));
+    Ok(BenchPlan {
+        cases,
+        notes,
+        groupby_rows,
+        corpus_mb,
+    })
+}
+
+/// The workloads asked for (all of them when none is named), in W1–W7 order.
+fn selected_workloads(opts: &Options) -> Result<Vec<Workload>> {
     let mut selected: Vec<Workload> = Vec::new();
     for name in &opts.workloads {
         let w = Workload::parse(name)?;
@@ -140,14 +167,22 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
         selected = Workload::ALL.to_vec();
     }
     selected.sort();
+    Ok(selected)
+}
 
-    if opts.repetitions == 0 || opts.repetitions > MAX_REPETITIONS {
+/// Refuses 0 or more than [`MAX_REPETITIONS`] timed runs.
+fn check_repetitions(repetitions: usize) -> Result<()> {
+    if repetitions == 0 || repetitions > MAX_REPETITIONS {
         return Err(Error::InvalidParameter(format!(
-            "--repetitions {} : donnez un nombre de mesures entre 1 et {MAX_REPETITIONS} \
-             (par exemple --repetitions 5)",
-            opts.repetitions
+            "--repetitions {repetitions} : donnez un nombre de mesures entre 1 et \
+             {MAX_REPETITIONS} (par exemple --repetitions 5)"
         )));
     }
+    Ok(())
+}
+
+/// The worker counts to measure (default: what the machine offers), sorted, checked.
+fn worker_counts(opts: &Options) -> Result<Vec<usize>> {
     let mut workers: Vec<usize> = if opts.workers.is_empty() {
         crate::machine::default_worker_counts()
     } else {
@@ -161,8 +196,12 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
     }
     workers.sort_unstable();
     workers.dedup();
+    Ok(workers)
+}
 
-    for s in &opts.strategies {
+/// Every strategy asked for must exist for at least one selected workload.
+fn check_strategies(selected: &[Workload], strategies: &[String]) -> Result<()> {
+    for s in strategies {
         if !selected
             .iter()
             .any(|w| w.strategies().contains(&s.as_str()))
@@ -177,133 +216,149 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
             )));
         }
     }
+    Ok(())
+}
 
-    if let Some(size) = opts.size {
-        for &w in &selected {
-            if size == 0 || size > max_size(w) {
-                return Err(Error::InvalidParameter(format!(
-                    "--taille {size} pour {} : la taille est {} et doit être entre 1 et {} \
-                     (défaut : {})",
-                    w.name(),
-                    size_meaning(w),
-                    max_size(w),
-                    w.default_size()
-                )));
-            }
-        }
-    }
-
-    let mut cases = Vec::new();
-    let mut notes = Vec::new();
-    let k = opts.repetitions;
-    for &w in &selected {
-        let size = opts.size.unwrap_or_else(|| w.default_size());
-        let strategies: Vec<&str> = w
-            .strategies()
-            .iter()
-            .copied()
-            .filter(|s| opts.strategies.is_empty() || opts.strategies.iter().any(|o| o == s))
-            .collect();
-        if strategies.is_empty() {
-            notes.push(format!(
-                "{} ({}) : aucune des stratégies demandées ne s'applique, charge ignorée.",
-                w.id(),
-                w.name()
-            ));
-            continue;
-        }
-        if !strategies.contains(&"seq") && w != Workload::Ipc {
-            notes.push(format!(
-                "{} ({}) : pas de mesure « seq » ; l'accélération est calculée par rapport à la \
-                 première mesure ({}).",
-                w.id(),
+/// A size given on the command line must make sense for every selected workload.
+fn check_size(selected: &[Workload], size: Option<u64>) -> Result<()> {
+    let Some(size) = size else { return Ok(()) };
+    for &w in selected {
+        if size == 0 || size > max_size(w) {
+            return Err(Error::InvalidParameter(format!(
+                "--taille {size} pour {} : la taille est {} et doit être entre 1 et {} \
+                 (défaut : {})",
                 w.name(),
-                strategies[0]
-            ));
-        }
-        let mut sizes = vec![size];
-        if w == Workload::Io && opts.size.is_none() {
-            sizes.push(IO_LARGE_T);
-        }
-        for &t in &sizes {
-            for &s in &strategies {
-                let counts: Vec<usize> = if run::is_sequential(s) {
-                    vec![1]
-                } else if w == Workload::Ipc {
-                    vec![2]
-                } else if w == Workload::Io {
-                    vec![IO_CONCURRENCY]
-                } else {
-                    workers.clone()
-                };
-                let (mut warmup, mut repetitions) = (1, k);
-                if w == Workload::Io {
-                    if t == IO_LARGE_T && opts.size.is_none() && s != "tokio" {
-                        continue;
-                    }
-                    let est = io_estimate(s, t);
-                    if est > 120.0 {
-                        notes.push(format!(
-                            "W6 (io) à T = {t} : « {s} » non mesuré, il durerait {} par mesure.",
-                            human_seconds(est)
-                        ));
-                        continue;
-                    }
-                    if est > 2.0 {
-                        warmup = 0;
-                        repetitions = if run::is_sequential(s) { 1 } else { k.min(3) };
-                        notes.push(format!(
-                            "W6 (io) à T = {t} : « {s} » dure {} par mesure (que des attentes) : \
-                             {repetitions} mesure(s) sans échauffement.",
-                            human_seconds(est)
-                        ));
-                    }
-                }
-                for n in counts {
-                    cases.push(PlannedCase {
-                        case: Case {
-                            workload: w,
-                            strategy: s.to_string(),
-                            workers: n,
-                            size: t,
-                        },
-                        warmup,
-                        repetitions,
-                    });
-                }
-            }
-        }
-        if w == Workload::Io && opts.size.is_none() && strategies.contains(&"tokio") {
-            notes.push(format!(
-                "W6 (io) à T = {IO_LARGE_T} : seule la stratégie tokio est mesurée. seq durerait \
-                 {} ; threads, avec ses C = {IO_CONCURRENCY} threads qui se partagent les tâches, \
-                 aurait le même temps idéal de {} sans rien montrer de plus. Ce qui compte ici : \
-                 tokio crée {IO_LARGE_T} tâches (au plus C vivantes à la fois : quelques dizaines \
-                 de ko, voir « tas max ») et reste proche du temps idéal.",
-                human_seconds(io_estimate("seq", IO_LARGE_T)),
-                human_seconds(io::ideal_seconds(IO_LARGE_T, IO_CONCURRENCY))
-            ));
-        }
-        if w == Workload::Io {
-            notes.push(format!(
-                "W6 (io) : « workers » est la limite de concurrence C = {IO_CONCURRENCY} de \
-                 workloads.md (--workers ne s'applique pas : le temps dépend des attentes, pas \
-                 des cœurs)."
-            ));
+                size_meaning(w),
+                max_size(w),
+                w.default_size()
+            )));
         }
     }
-    let groupby_rows = selected
-        .contains(&Workload::Groupby)
-        .then(|| opts.size.unwrap_or(crate::data::DEFAULT_ROWS));
-    let corpus_mb = selected
-        .contains(&Workload::Wordcount)
-        .then(|| opts.size.unwrap_or(crate::data::DEFAULT_CORPUS_MB));
-    Ok(BenchPlan {
-        cases,
-        notes,
-        groupby_rows,
-        corpus_mb,
-    })
+    Ok(())
+}
+
+/// The cases of one workload, and the notes that explain what is (not) measured.
+fn plan_workload(
+    opts: &Options,
+    w: Workload,
+    workers: &[usize],
+    cases: &mut Vec<PlannedCase>,
+    notes: &mut Vec<String>,
+) {
+    let size = opts.size.unwrap_or_else(|| w.default_size());
+    let strategies: Vec<&str> = w
+        .strategies()
+        .iter()
+        .copied()
+        .filter(|s| opts.strategies.is_empty() || opts.strategies.iter().any(|o| o == s))
+        .collect();
+    if strategies.is_empty() {
+        notes.push(format!(
+            "{} ({}) : aucune des stratégies demandées ne s'applique, charge ignorée.",
+            w.id(),
+            w.name()
+        ));
+        return;
+    }
+    if !strategies.contains(&"seq") && w != Workload::Ipc {
+        notes.push(format!(
+            "{} ({}) : pas de mesure « seq » ; l'accélération n'est pas calculée sans elle \
+             (ajoutez --strategies seq,…).",
+            w.id(),
+            w.name(),
+        ));
+    }
+    let mut sizes = vec![size];
+    if w == Workload::Io && opts.size.is_none() {
+        sizes.push(IO_LARGE_T);
+    }
+    for &t in &sizes {
+        for &s in &strategies {
+            let Some((warmup, repetitions)) = repetitions_for(opts, w, s, t, notes) else {
+                continue;
+            };
+            let counts: Vec<usize> = if run::is_sequential(s) {
+                vec![1]
+            } else if w == Workload::Ipc {
+                vec![2]
+            } else if w == Workload::Io {
+                vec![IO_CONCURRENCY]
+            } else {
+                workers.to_vec()
+            };
+            for n in counts {
+                cases.push(PlannedCase {
+                    case: Case {
+                        workload: w,
+                        strategy: s.to_string(),
+                        workers: n,
+                        size: t,
+                    },
+                    warmup,
+                    repetitions,
+                });
+            }
+        }
+    }
+    if w == Workload::Io {
+        io_notes(opts, &strategies, notes);
+    }
+}
+
+/// Warm-up and timed runs of one case; `None` when the case is not measured (W6
+/// strategies that would last minutes, or that show nothing more at large T).
+fn repetitions_for(
+    opts: &Options,
+    w: Workload,
+    s: &str,
+    t: u64,
+    notes: &mut Vec<String>,
+) -> Option<(usize, usize)> {
+    let k = opts.repetitions;
+    if w != Workload::Io {
+        return Some((1, k));
+    }
+    if t == IO_LARGE_T && opts.size.is_none() && s != "tokio" {
+        return None;
+    }
+    let est = io_estimate(s, t);
+    if est > 120.0 {
+        notes.push(format!(
+            "W6 (io) à T = {t} : « {s} » non mesuré, il durerait {} par mesure.",
+            human_seconds(est)
+        ));
+        return None;
+    }
+    if est > 2.0 {
+        let repetitions = if run::is_sequential(s) { 1 } else { k.min(3) };
+        notes.push(format!(
+            "W6 (io) à T = {t} : « {s} » dure {} par mesure (que des attentes) : \
+             {repetitions} mesure(s) sans échauffement.",
+            human_seconds(est)
+        ));
+        return Some((0, repetitions));
+    }
+    Some((1, k))
+}
+
+/// What W6's table means: the large T measured with tokio only, C as "workers".
+fn io_notes(opts: &Options, strategies: &[&str], notes: &mut Vec<String>) {
+    if opts.size.is_none() && strategies.contains(&"tokio") {
+        notes.push(format!(
+            "W6 (io) à T = {IO_LARGE_T} : seule la stratégie tokio est mesurée. seq durerait \
+             {} ; threads, avec ses C = {IO_CONCURRENCY} threads qui se partagent les tâches, \
+             aurait le même temps idéal de {} sans rien montrer de plus. Ce qui compte ici : \
+             tokio crée {IO_LARGE_T} tâches (au plus C vivantes à la fois : quelques dizaines \
+             de ko, voir « tas max ») et reste proche du temps idéal.",
+            human_seconds(io_estimate("seq", IO_LARGE_T)),
+            human_seconds(io::ideal_seconds(IO_LARGE_T, IO_CONCURRENCY))
+        ));
+    }
+    notes.push(format!(
+        "W6 (io) : « workers » est la limite de concurrence C = {IO_CONCURRENCY} de \
+         workloads.md (--workers ne s'applique pas : le temps dépend des attentes, pas \
+         des cœurs)."
+    ));
 }
 
 /// Path of the benchmark's transactions file of `rows` rows.
@@ -490,25 +545,11 @@ pub fn groups(all: &[Measurement]) -> Vec<Vec<Measurement>> {
     out
 }
 
-/// The rows of the French table (reusing [`crate::results::rows`] group by group; a
-/// group without a sequential baseline, such as W6 at T = 100 000, shows no speedup).
+/// The rows of the French table, in group order ([`crate::results::rows`], whose
+/// speedups follow the one rule of [`crate::results::gains`]).
 pub fn table_rows(all: &[Measurement]) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for g in groups(all) {
-        let has_seq = g.iter().any(|m| m.strategy == "seq");
-        let mut r = crate::results::rows(&g);
-        for row in &mut r {
-            if !has_seq && g[0].workload != "ipc" {
-                row[6] = "—".into();
-            }
-            // W5 always has its two threads: efficiency per worker means nothing.
-            if !has_seq || g[0].workload == "ipc" {
-                row[7] = "—".into();
-            }
-        }
-        rows.extend(r);
-    }
-    rows
+    let ordered: Vec<Measurement> = groups(all).into_iter().flatten().collect();
+    crate::results::rows(&ordered)
 }
 
 /// The French terminal table.
@@ -551,17 +592,8 @@ pub struct CsvRow {
 pub fn csv_rows(all: &[Measurement]) -> Vec<CsvRow> {
     let mut out = Vec::new();
     for g in groups(all) {
-        let base = g
-            .iter()
-            .find(|m| m.strategy == "seq")
-            .or(if g[0].workload == "ipc" {
-                g.first()
-            } else {
-                None
-            })
-            .map(|m| m.seconds);
         for m in &g {
-            let speedup = base.map(|b| b / m.seconds);
+            let gains = crate::results::gains(all, m);
             out.push(CsvRow {
                 workload: m.workload.clone(),
                 strategy: m.strategy.clone(),
@@ -574,10 +606,8 @@ pub fn csv_rows(all: &[Measurement]) -> Vec<CsvRow> {
                 answer: m.answer.to_string(),
                 ok: m.ok,
                 peak_heap_bytes: m.peak_heap_bytes,
-                speedup,
-                efficiency: speedup
-                    .filter(|_| !run::is_sequential(&m.strategy) && m.workload != "ipc")
-                    .map(|s| s / m.workers as f64),
+                speedup: gains.speedup,
+                efficiency: gains.efficiency,
             });
         }
     }
@@ -766,13 +796,6 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
     let mut efficiency = Vec::new();
     let mut max_workers = 1usize;
     for &w in &scaling {
-        let Some(base) = all
-            .iter()
-            .find(|m| m.workload == w && m.strategy == "seq")
-            .map(|m| m.seconds)
-        else {
-            continue;
-        };
         let mut series = Vec::new();
         let strategies: Vec<&str> = {
             let mut v: Vec<&str> = all
@@ -788,7 +811,7 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
             let mut pts: Vec<(f64, f64)> = all
                 .iter()
                 .filter(|m| m.workload == w && m.strategy == s)
-                .map(|m| (m.workers as f64, base / m.seconds))
+                .filter_map(|m| Some((m.workers as f64, crate::results::gains(all, m).speedup?)))
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             top = top.max(pts.last().map_or(1, |p| p.0 as usize));

@@ -151,6 +151,7 @@ fn last_line(stderr: &[u8]) -> String {
 /// Starts one `tp4 __worker` child per job, all at once, and returns what each wrote
 /// on stdout, in job order. The first child that fails stops the others; after
 /// `timeout` every child is killed. Every child is waited for on every path.
+#[allow(clippy::too_many_lines)] // Being split into procs/supervisor.rs (issue 13).
 pub fn run_workers(jobs: Vec<Job>, timeout: Duration) -> Result<Vec<Vec<u8>>> {
     let exe = exe_path()?;
     let deadline = Instant::now() + timeout;
