@@ -13,6 +13,7 @@
 pub mod chunks;
 pub mod corpus;
 pub mod transactions;
+pub mod words;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

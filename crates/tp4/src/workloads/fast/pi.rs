@@ -1,0 +1,253 @@
+//! W2 pi, the optimisation ladder. The workload does not change: S points drawn
+//! uniformly in the unit square from seeded xoshiro256++ streams (independent streams
+//! obtained by jumps of 2^128 steps, as in [`crate::workloads::pi`]), π ≈ 4 × the
+//! fraction inside the quarter disc, within the tolerance of `workloads.md`.
+//!
+//! 1. `f64`: the plain kernel ([`crate::workloads::pi::estimate_seq`]): two 64-bit
+//!    draws per point, each turned into an `f64`, a floating-point test. Callgrind:
+//!    about 40 instructions per point, half of them in the two generator steps.
+//! 2. `split`: one 64-bit draw per point, cut into two 31-bit coordinates, and an
+//!    integer test `x² + y² < 2^62` (both squares fit in 62 bits, so the sum cannot
+//!    overflow). Half the generator work, no int→float conversion. The 2^-31 grid is
+//!    far finer than the answer's tolerance.
+//! 3. `lanes`: [`LANES`] generators side by side (xoshiro256++ is only additions,
+//!    xors, shifts and rotations, which exist in vector form), their states stored as
+//!    arrays of the same word (struct of arrays). The compiler vectorises the loop with
+//!    SSE2, the baseline of x86-64: 2 points per instruction, and the [`LANES`]
+//!    independent chains hide each other's latency. Callgrind: instructions per point
+//!    divided by about 3.
+//! 4. `avx2`: the same source compiled for AVX2 (checked at run time, rung 3 when the
+//!    processor lacks it): 4 points per instruction.
+//! 5. `optimise`: rung 4 on `workers` threads; worker w draws from its own
+//!    [`LANES`] streams (`w × LANES + lane` jumps), so streams never overlap and the
+//!    estimate is reproducible for a given worker count.
+//!
+//! Why not a crate: rand_xoshiro (already used) has no multi-lane generator, and the
+//! SIMD-friendly generator crates found either need nightly `portable_simd` or change
+//! the generator; the lanes here are plain xoshiro256++ and are tested word for word
+//! against rand_xoshiro.
+
+use super::Rung;
+use crate::workloads::pi::{estimate, share, stream};
+use rand::RngCore;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+/// The signature of every rung: (S, workers) → estimate of π.
+pub type Kernel = fn(u64, usize) -> f64;
+
+/// Generators run side by side in rungs 3 to 5.
+pub const LANES: usize = 8;
+
+/// The rungs, plain kernel first, top rung (parallel) last.
+pub fn ladder() -> Vec<Rung<Kernel>> {
+    vec![
+        Rung {
+            name: "f64",
+            changed: "noyau simple : deux tirages 64 bits convertis en f64 par point",
+            why: "référence",
+            parallel: false,
+            run: |s, _| crate::workloads::pi::estimate_seq(s),
+        },
+        Rung {
+            name: "split",
+            changed: "un seul tirage 64 bits coupé en deux coordonnées de 31 bits, test entier",
+            why: "moins d'instructions : moitié moins de tirages, aucune conversion en flottant",
+            parallel: false,
+            run: |s, _| estimate(hits_split(0, s), s),
+        },
+        Rung {
+            name: "lanes",
+            changed: "8 générateurs côte à côte dans des tableaux (SSE2)",
+            why: "voies vectorielles : 2 points par instruction, 8 chaînes indépendantes",
+            parallel: false,
+            run: |s, _| estimate(hits_lanes(0, s), s),
+        },
+        Rung {
+            name: "avx2",
+            changed: "le même code compilé pour AVX2 (détecté à l'exécution)",
+            why: "voies vectorielles plus larges : 4 points par instruction",
+            parallel: false,
+            run: |s, _| estimate(hits_best(0, s), s),
+        },
+        Rung {
+            name: super::STRATEGY,
+            changed: "le noyau AVX2 sur plusieurs cœurs, un jeu de flux par worker",
+            why: "tous les cœurs travaillent, sans rien partager",
+            parallel: true,
+            run: optimise,
+        },
+    ]
+}
+
+/// Whether a 64-bit draw, cut into two 31-bit coordinates, falls in the quarter disc.
+#[inline(always)]
+fn inside(r: u64) -> u64 {
+    let x = r >> 33;
+    let y = r & 0x7fff_ffff;
+    u64::from((x * x + y * y) >> 62 == 0)
+}
+
+/// Rung 2: `points` points of stream `index`, one draw each.
+pub fn hits_split(index: usize, points: u64) -> u64 {
+    let mut rng = stream(index);
+    (0..points).map(|_| inside(rng.next_u64())).sum()
+}
+
+/// [`LANES`] xoshiro256++ generators, state words as arrays (struct of arrays).
+#[derive(Debug, Clone)]
+pub struct Lanes {
+    s: [[u64; LANES]; 4],
+}
+
+impl Lanes {
+    /// Lanes `first`, `first + 1`, … of the jump-separated streams of [`stream`].
+    pub fn new(first: usize) -> Lanes {
+        let mut s = [[0; LANES]; 4];
+        let mut rng = stream(first);
+        for lane in 0..LANES {
+            let state = state_words(&rng);
+            for (word, value) in s.iter_mut().zip(state) {
+                word[lane] = value;
+            }
+            rng.jump();
+        }
+        Lanes { s }
+    }
+
+    /// One xoshiro256++ step of every lane: the next output of each.
+    #[inline(always)]
+    pub fn step(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0; LANES];
+        for l in 0..LANES {
+            out[l] = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
+    }
+}
+
+/// The four state words of a rand_xoshiro generator. The crate keeps them private;
+/// its serde form (`{"s": [s0, s1, s2, s3]}`) is the documented way to save a state.
+fn state_words(rng: &Xoshiro256PlusPlus) -> [u64; 4] {
+    let value = serde_json::to_value(rng).expect("a xoshiro state is serialisable");
+    serde_json::from_value(value["s"].clone()).expect("a xoshiro state is 4 words")
+}
+
+/// Counts the points of `points` draws from `lanes` that fall inside (the loop the
+/// compiler vectorises; inlined into each target-feature wrapper).
+#[inline(always)]
+fn count_lanes(lanes: &mut Lanes, points: u64) -> u64 {
+    let mut hits = [0u64; LANES];
+    for _ in 0..points / LANES as u64 {
+        let r = lanes.step();
+        for l in 0..LANES {
+            hits[l] += inside(r[l]);
+        }
+    }
+    let rest = (points % LANES as u64) as usize;
+    let r = lanes.step();
+    hits.iter().sum::<u64>() + r[..rest].iter().map(|&x| inside(x)).sum::<u64>()
+}
+
+/// Rung 3: `points` points from lanes `index × LANES …`, baseline vector width.
+pub fn hits_lanes(index: usize, points: u64) -> u64 {
+    count_lanes(&mut Lanes::new(index * LANES), points)
+}
+
+/// Rung 3 compiled for AVX2.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hits_lanes_avx2(index: usize, points: u64) -> u64 {
+    count_lanes(&mut Lanes::new(index * LANES), points)
+}
+
+/// Rung 4: the widest vector version this processor runs (same answer as rung 3).
+pub fn hits_best(index: usize, points: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { hits_lanes_avx2(index, points) };
+    }
+    hits_lanes(index, points)
+}
+
+/// Rung 5, the `optimise` strategy: [`hits_best`] on `workers` threads, worker w on
+/// its own lanes.
+pub fn optimise(samples: u64, workers: usize) -> f64 {
+    let workers = workers.max(1);
+    let inside: u64 = super::pool(workers).install(|| {
+        (0..workers)
+            .into_par_iter()
+            .map(|w| hits_best(w, share(samples, workers, w)))
+            .sum()
+    });
+    estimate(inside, samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::pi::is_ok;
+
+    #[test]
+    fn lanes_are_the_streams_of_rand_xoshiro() {
+        let mut lanes = Lanes::new(3);
+        let mut reference: Vec<Xoshiro256PlusPlus> = (3..3 + LANES).map(stream).collect();
+        for _ in 0..100 {
+            let got = lanes.step();
+            for (l, rng) in reference.iter_mut().enumerate() {
+                assert_eq!(got[l], rng.next_u64(), "lane {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn vector_widths_agree_and_every_rung_is_within_tolerance() {
+        for points in [0, 1, 7, 8, 9, 1000, 100_003] {
+            assert_eq!(hits_lanes(1, points), hits_best(1, points), "{points}");
+        }
+        let s = 2_000_000;
+        for rung in ladder() {
+            let v = (rung.run)(s, 3);
+            assert!(is_ok(v, s), "{} {v}", rung.name);
+        }
+        assert_eq!(optimise(s, 2), optimise(s, 2));
+        assert_eq!(optimise(s, 1), estimate(hits_best(0, s), s));
+    }
+
+    /// Quiet-run timings of every rung at the size of workloads.md (release only:
+    /// `cargo test --release -p tp4 --lib fast::pi::tests::timings -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn timings() {
+        let s = 20_000_000;
+        for rung in ladder() {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let start = std::time::Instant::now();
+                let v = (rung.run)(s, 2);
+                times.push(start.elapsed().as_secs_f64());
+                assert!(is_ok(v, s), "{v}");
+            }
+            println!(
+                "W2 {:10} {:.4} s",
+                rung.name,
+                crate::measure::median(&times)
+            );
+        }
+    }
+}
