@@ -48,3 +48,29 @@ pub(crate) fn pool(workers: usize) -> rayon::ThreadPool {
         .build()
         .expect("cannot build a rayon pool")
 }
+
+/// Times `f` 5 times (after one warm-up run) and returns the median wall time and the
+/// median CPU time of the calling thread, in seconds: on a shared, loaded machine the
+/// CPU time of a sequential rung stays close to its quiet-run wall time.
+#[cfg(test)]
+pub(crate) fn time_rung<T>(mut f: impl FnMut() -> T, check: impl Fn(&T)) -> (f64, f64) {
+    let cpu = || {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(f64::NAN, |ns| ns * 1e-9)
+    };
+    check(&f());
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let (w0, c0) = (std::time::Instant::now(), cpu());
+        let v = f();
+        walls.push(w0.elapsed().as_secs_f64());
+        cpus.push(cpu() - c0);
+        check(&v);
+    }
+    (
+        crate::measure::median(&walls),
+        crate::measure::median(&cpus),
+    )
+}

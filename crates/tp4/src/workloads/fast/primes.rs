@@ -292,16 +292,11 @@ mod tests {
     fn timings() {
         let n = 2_000_000;
         for rung in ladder() {
-            let mut times = Vec::new();
-            for _ in 0..5 {
-                let start = std::time::Instant::now();
-                assert_eq!((rung.run)(n, 2), PRIMES_BELOW_2M);
-                times.push(start.elapsed().as_secs_f64());
-            }
+            let (wall, cpu) =
+                super::super::time_rung(|| (rung.run)(n, 2), |v| assert_eq!(*v, PRIMES_BELOW_2M));
             println!(
-                "W1 {:10} {:.4} s",
-                rung.name,
-                crate::measure::median(&times)
+                "W1 {:10} wall {wall:.4} s, thread CPU {cpu:.4} s",
+                rung.name
             );
         }
     }

@@ -565,17 +565,13 @@ mod tests {
         let path = Path::new(&dir).join(crate::data::CORPUS_FILE);
         let expected = table(&path).unwrap();
         for rung in ladder() {
-            let mut times = Vec::new();
-            for _ in 0..5 {
-                let start = std::time::Instant::now();
-                let got = (rung.run)(&path, 2).unwrap();
-                times.push(start.elapsed().as_secs_f64());
-                assert!(got == expected, "{}", rung.name);
-            }
+            let (wall, cpu) = super::super::time_rung(
+                || (rung.run)(&path, 2).unwrap(),
+                |v| assert!(*v == expected),
+            );
             println!(
-                "W7 {:10} {:.4} s",
-                rung.name,
-                crate::measure::median(&times)
+                "W7 {:10} wall {wall:.4} s, thread CPU {cpu:.4} s",
+                rung.name
             );
         }
     }
