@@ -4,8 +4,7 @@
 //! fraction inside the quarter disc, within the tolerance of `workloads.md`.
 //!
 //! 1. `f64`: the plain kernel ([`crate::workloads::pi::estimate_seq`]): two 64-bit
-//!    draws per point, each turned into an `f64`, a floating-point test. Callgrind:
-//!    about 40 instructions per point, half of them in the two generator steps.
+//!    draws per point, each turned into an `f64`, a floating-point test.
 //! 2. `split`: one 64-bit draw per point, cut into two 31-bit coordinates, and an
 //!    integer test `x² + y² < 2^62` (both squares fit in 62 bits, so the sum cannot
 //!    overflow). Half the generator work, no int→float conversion. The 2^-31 grid is
@@ -22,6 +21,11 @@
 //! 5. `optimise`: rung 4 on `workers` threads; worker w draws from its own
 //!    [`LANES`] streams (`w × LANES + lane` jumps), so streams never overlap and the
 //!    estimate is reproducible for a given worker count.
+//!
+//! Measured (thread CPU time of the `timings` test, release, S = 20 000 000, shared
+//! machine under load): `f64` 0.088 s, `split` 0.048 s, `lanes` 0.036 s, `avx2`
+//! 0.008 s (0.4 ns per point); `optimise` on 2 workers 0.011 s wall under load (goal
+//! ≤ 0.011 s).
 //!
 //! Why not a crate: rand_xoshiro (already used) has no multi-lane generator, and the
 //! SIMD-friendly generator crates found either need nightly `portable_simd` or change
