@@ -7,6 +7,7 @@
 //! dispatches one workload × strategy × worker count to them, measures it and
 //! checks its answer.
 
+pub mod fast;
 pub mod groupby;
 pub mod io;
 pub mod ipc;

@@ -1,0 +1,110 @@
+//! Micro-benchmarks of the optimisation ladders of exercise 7 (`cargo bench --bench
+//! fast`), with divan: every rung of W1 primes, W2 pi, W4 groupby and W7 wordcount at
+//! small sizes, and the word splitter of `tp4::data::words` on ASCII and non-ASCII
+//! text. The rungs are taken from each workload's `ladder()`, so a new rung is
+//! benchmarked without touching this file. The full-size figures of the ladder come
+//! from the `timings` tests of `tp4::workloads::fast` (see the module docs).
+
+use divan::counter::{BytesCount, ItemsCount};
+use divan::{black_box, Bencher};
+use std::path::PathBuf;
+use tp4::workloads::fast::{groupby, pi, primes, wordcount};
+
+fn main() {
+    divan::main();
+}
+
+const PRIMES: &[&str] = &["u64", "u32", "inverse", "lanes", "optimise"];
+const PI: &[&str] = &["f64", "split", "lanes", "avx2", "optimise"];
+const GROUPBY: &[&str] = &["csv", "bytes", "packed", "optimise"];
+const WORDCOUNT: &[&str] = &["plain", "packed", "simd", "table", "optimise"];
+
+/// The rung called `name` of a ladder.
+fn rung<K: Copy>(ladder: Vec<tp4::workloads::fast::Rung<K>>, name: &str) -> K {
+    ladder
+        .into_iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no rung {name}"))
+        .run
+}
+
+/// W1: every rung counting the primes below 200 000 (2 workers for `optimise`).
+#[divan::bench(args = PRIMES)]
+fn w1_primes(bencher: Bencher, name: &str) {
+    let run = rung(primes::ladder(), name);
+    bencher
+        .counter(ItemsCount::new(200_000usize))
+        .bench(|| run(black_box(200_000), 2));
+}
+
+/// W2: every rung drawing 1 000 000 points.
+#[divan::bench(args = PI)]
+fn w2_pi(bencher: Bencher, name: &str) {
+    let run = rung(pi::ladder(), name);
+    bencher
+        .counter(ItemsCount::new(1_000_000usize))
+        .bench(|| run(black_box(1_000_000), 2));
+}
+
+/// A data directory generated once for the file-reading benchmarks.
+fn data_dir() -> &'static PathBuf {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        tp4::data::generate_files(dir.path(), 20_000, 2, false).unwrap();
+        let path = dir.path().to_path_buf();
+        (dir, path)
+    })
+    .1
+}
+
+/// W4: every rung over a 20 000-row transactions.csv (about 0.9 MB, page cache).
+#[divan::bench(args = GROUPBY)]
+fn w4_groupby(bencher: Bencher, name: &str) {
+    let run = rung(groupby::ladder(), name);
+    let path = data_dir().join(tp4::data::TRANSACTIONS_FILE);
+    let bytes = std::fs::metadata(&path).unwrap().len() as usize;
+    bencher
+        .counter(BytesCount::new(bytes))
+        .bench(|| run(black_box(&path), 2).unwrap());
+}
+
+/// W7: every rung over a 2 MB corpus.txt (page cache).
+#[divan::bench(args = WORDCOUNT)]
+fn w7_wordcount(bencher: Bencher, name: &str) {
+    let run = rung(wordcount::ladder(), name);
+    let path = data_dir().join(tp4::data::CORPUS_FILE);
+    let bytes = std::fs::metadata(&path).unwrap().len() as usize;
+    bencher
+        .counter(BytesCount::new(bytes))
+        .bench(|| run(black_box(&path), 2).unwrap());
+}
+
+/// W7's hot loop alone: the SIMD separators and the open-addressing table over 1 MB.
+#[divan::bench]
+fn w7_table_add_text(bencher: Bencher) {
+    let mut text = Vec::new();
+    tp4::data::corpus::write_text(&mut text, 1_000_000, |_| {}).unwrap();
+    bencher.counter(BytesCount::new(text.len())).bench(|| {
+        let mut t = wordcount::Table::default();
+        t.add_text(black_box(&text));
+        t
+    });
+}
+
+/// The word splitter on 1 MB of the ASCII corpus, and on the same text with every
+/// space turned into a no-break space (U+00A0) and an accent on every word.
+#[divan::bench(args = ["ascii", "unicode"])]
+fn words_split(bencher: Bencher, kind: &str) {
+    let mut text = Vec::new();
+    tp4::data::corpus::write_text(&mut text, 1_000_000, |_| {}).unwrap();
+    if kind == "unicode" {
+        text = String::from_utf8(text)
+            .unwrap()
+            .replace(' ', "é\u{a0}")
+            .into_bytes();
+    }
+    bencher
+        .counter(BytesCount::new(text.len()))
+        .bench(|| tp4::data::words::count(black_box(&text)));
+}

@@ -1,0 +1,300 @@
+//! W2 pi, the optimisation ladder. The workload does not change: S points drawn
+//! uniformly in the unit square from seeded xoshiro256++ streams (independent streams
+//! obtained by jumps of 2^128 steps, as in [`crate::workloads::pi`]), π ≈ 4 × the
+//! fraction inside the quarter disc, within the tolerance of `workloads.md`.
+//!
+//! 1. `f64`: the plain kernel ([`crate::workloads::pi::estimate_seq`]): two 64-bit
+//!    draws per point, each turned into an `f64`, a floating-point test.
+//! 2. `split`: one 64-bit draw per point, cut into two 31-bit coordinates, and an
+//!    integer test `x² + y² < 2^62` (both squares fit in 62 bits, so the sum cannot
+//!    overflow). Half the generator work, no int→float conversion. The 2^-31 grid is
+//!    far finer than the answer's tolerance.
+//! 3. `lanes`: [`LANES`] generators side by side (xoshiro256++ is only additions,
+//!    xors, shifts and rotations), their states stored as arrays of the same word
+//!    (struct of arrays), in plain Rust: the [`LANES`] independent chains hide each
+//!    other's latency, and the compiler vectorises what it can.
+//! 4. `avx2`: the same generators written with AVX2 intrinsics (checked at run time;
+//!    rung 3 when the processor lacks AVX2): 4 lanes per instruction, every step in
+//!    vector registers. `objdump` of rung 3 compiled for AVX2 showed why it is needed:
+//!    LLVM keeps the 64-bit rotations scalar (AVX2 has no vector rotate) and spends
+//!    its time moving lanes between vector and scalar registers.
+//! 5. `optimise`: rung 4 on `workers` threads; worker w draws from its own
+//!    [`LANES`] streams (`w × LANES + lane` jumps), so streams never overlap and the
+//!    estimate is reproducible for a given worker count.
+//!
+//! Measured (thread CPU time of the `timings` test, release, S = 20 000 000, shared
+//! machine under load): `f64` 0.088 s, `split` 0.048 s, `lanes` 0.036 s, `avx2`
+//! 0.008 s (0.4 ns per point); `optimise` on 2 workers 0.011 s wall under load (goal
+//! ≤ 0.011 s).
+//!
+//! Why not a crate: rand_xoshiro (already used) has no multi-lane generator, and the
+//! SIMD-friendly generator crates found either need nightly `portable_simd` or change
+//! the generator; the lanes here are plain xoshiro256++ and are tested word for word
+//! against rand_xoshiro.
+
+use super::Rung;
+use crate::workloads::pi::{estimate, share, stream};
+use rand::RngCore;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+/// The signature of every rung: (S, workers) → estimate of π.
+pub type Kernel = fn(u64, usize) -> f64;
+
+/// Generators run side by side in rungs 3 to 5.
+pub const LANES: usize = 8;
+
+/// The rungs, plain kernel first, top rung (parallel) last.
+pub fn ladder() -> Vec<Rung<Kernel>> {
+    vec![
+        Rung {
+            name: "f64",
+            changed: "noyau simple : deux tirages 64 bits convertis en f64 par point",
+            why: "référence",
+            parallel: false,
+            run: |s, _| crate::workloads::pi::estimate_seq(s),
+        },
+        Rung {
+            name: "split",
+            changed: "un seul tirage 64 bits coupé en deux coordonnées de 31 bits, test entier",
+            why: "moins d'instructions : moitié moins de tirages, aucune conversion en flottant",
+            parallel: false,
+            run: |s, _| estimate(hits_split(0, s), s),
+        },
+        Rung {
+            name: "lanes",
+            changed: "8 générateurs côte à côte dans des tableaux, en Rust simple",
+            why: "8 chaînes indépendantes que le processeur mène de front ; le compilateur en vectorise une partie",
+            parallel: false,
+            run: |s, _| estimate(hits_lanes(0, s), s),
+        },
+        Rung {
+            name: "avx2",
+            changed: "les 8 générateurs écrits en instructions AVX2 (détectées à l'exécution)",
+            why: "voies vectorielles : 4 générateurs par instruction, tout reste dans les registres vectoriels",
+            parallel: false,
+            run: |s, _| estimate(hits_best(0, s), s),
+        },
+        Rung {
+            name: super::STRATEGY,
+            changed: "le noyau AVX2 sur plusieurs cœurs, un jeu de flux par worker",
+            why: "tous les cœurs travaillent, sans rien partager",
+            parallel: true,
+            run: optimise,
+        },
+    ]
+}
+
+/// Whether a 64-bit draw, cut into two 31-bit coordinates, falls in the quarter disc.
+#[inline(always)]
+fn inside(r: u64) -> u64 {
+    let x = r >> 33;
+    let y = r & 0x7fff_ffff;
+    u64::from((x * x + y * y) >> 62 == 0)
+}
+
+/// Rung 2: `points` points of stream `index`, one draw each.
+pub fn hits_split(index: usize, points: u64) -> u64 {
+    let mut rng = stream(index);
+    (0..points).map(|_| inside(rng.next_u64())).sum()
+}
+
+/// [`LANES`] xoshiro256++ generators, state words as arrays (struct of arrays).
+#[derive(Debug, Clone)]
+pub struct Lanes {
+    s: [[u64; LANES]; 4],
+}
+
+impl Lanes {
+    /// Lanes `first`, `first + 1`, … of the jump-separated streams of [`stream`].
+    pub fn new(first: usize) -> Lanes {
+        let mut s = [[0; LANES]; 4];
+        let mut rng = stream(first);
+        for lane in 0..LANES {
+            let state = state_words(&rng);
+            for (word, value) in s.iter_mut().zip(state) {
+                word[lane] = value;
+            }
+            rng.jump();
+        }
+        Lanes { s }
+    }
+
+    /// One xoshiro256++ step of every lane: the next output of each.
+    #[inline(always)]
+    pub fn step(&mut self) -> [u64; LANES] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0; LANES];
+        for l in 0..LANES {
+            out[l] = s0[l]
+                .wrapping_add(s3[l])
+                .rotate_left(23)
+                .wrapping_add(s0[l]);
+            let t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(45);
+        }
+        out
+    }
+}
+
+/// The four state words of a rand_xoshiro generator. The crate keeps them private;
+/// its serde form (`{"s": [s0, s1, s2, s3]}`) is the documented way to save a state.
+fn state_words(rng: &Xoshiro256PlusPlus) -> [u64; 4] {
+    let value = serde_json::to_value(rng).expect("a xoshiro state is serialisable");
+    serde_json::from_value(value["s"].clone()).expect("a xoshiro state is 4 words")
+}
+
+/// Counts the points of `points` draws from `lanes` that fall inside (the loop the
+/// compiler vectorises; inlined into each target-feature wrapper).
+#[inline(always)]
+fn count_lanes(lanes: &mut Lanes, points: u64) -> u64 {
+    let mut hits = [0u64; LANES];
+    for _ in 0..points / LANES as u64 {
+        let r = lanes.step();
+        for l in 0..LANES {
+            hits[l] += inside(r[l]);
+        }
+    }
+    let rest = (points % LANES as u64) as usize;
+    let r = lanes.step();
+    hits.iter().sum::<u64>() + r[..rest].iter().map(|&x| inside(x)).sum::<u64>()
+}
+
+/// Rung 3: `points` points from lanes `index × LANES …`, baseline vector width.
+pub fn hits_lanes(index: usize, points: u64) -> u64 {
+    count_lanes(&mut Lanes::new(index * LANES), points)
+}
+
+/// Rung 4: the [`LANES`] generators written with AVX2 intrinsics, two vectors of 4
+/// lanes per state word; points counted as outside when `(x² + y²) >> 62` is 1 or 2,
+/// with `((d >> 62) + 1) >> 1`, so there is no compare at all.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hits_lanes_avx2(index: usize, points: u64) -> u64 {
+    use std::arch::x86_64::*;
+    let mut lanes = Lanes::new(index * LANES);
+    let steps = points / LANES as u64;
+    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
+    #[allow(unused_unsafe)]
+    let outside = unsafe {
+        let load = |w: &[u64; LANES], h: usize| _mm256_loadu_si256(w.as_ptr().add(4 * h).cast());
+        let mut s: [[__m256i; 2]; 4] =
+            std::array::from_fn(|i| [load(&lanes.s[i], 0), load(&lanes.s[i], 1)]);
+        let mask31 = _mm256_set1_epi64x(0x7fff_ffff);
+        let one = _mm256_set1_epi64x(1);
+        let mut acc = [_mm256_setzero_si256(); 2];
+        for _ in 0..steps {
+            for h in 0..2 {
+                let [s0, s1, s2, s3] = [s[0][h], s[1][h], s[2][h], s[3][h]];
+                let sum = _mm256_add_epi64(s0, s3);
+                let rot =
+                    _mm256_or_si256(_mm256_slli_epi64::<23>(sum), _mm256_srli_epi64::<41>(sum));
+                let r = _mm256_add_epi64(rot, s0);
+                let t = _mm256_slli_epi64::<17>(s1);
+                let s2 = _mm256_xor_si256(s2, s0);
+                let s3 = _mm256_xor_si256(s3, s1);
+                let s1 = _mm256_xor_si256(s1, s2);
+                let s0 = _mm256_xor_si256(s0, s3);
+                let s2 = _mm256_xor_si256(s2, t);
+                let s3 = _mm256_or_si256(_mm256_slli_epi64::<45>(s3), _mm256_srli_epi64::<19>(s3));
+                [s[0][h], s[1][h], s[2][h], s[3][h]] = [s0, s1, s2, s3];
+                let x = _mm256_srli_epi64::<33>(r);
+                let y = _mm256_and_si256(r, mask31);
+                let d = _mm256_add_epi64(_mm256_mul_epu32(x, x), _mm256_mul_epu32(y, y));
+                let out = _mm256_srli_epi64::<1>(_mm256_add_epi64(_mm256_srli_epi64::<62>(d), one));
+                acc[h] = _mm256_add_epi64(acc[h], out);
+            }
+        }
+        for (i, word) in s.iter().enumerate() {
+            for (h, v) in word.iter().enumerate() {
+                _mm256_storeu_si256(lanes.s[i].as_mut_ptr().add(4 * h).cast(), *v);
+            }
+        }
+        let mut sums = [0u64; 8];
+        _mm256_storeu_si256(sums.as_mut_ptr().cast(), acc[0]);
+        _mm256_storeu_si256(sums.as_mut_ptr().add(4).cast(), acc[1]);
+        sums.iter().sum::<u64>()
+    };
+    let rest = (points % LANES as u64) as usize;
+    let r = lanes.step();
+    steps * LANES as u64 - outside + r[..rest].iter().map(|&x| inside(x)).sum::<u64>()
+}
+
+/// Rung 4: the widest vector version this processor runs (same answer as rung 3).
+pub fn hits_best(index: usize, points: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { hits_lanes_avx2(index, points) };
+    }
+    hits_lanes(index, points)
+}
+
+/// Rung 5, the `optimise` strategy: [`hits_best`] on `workers` threads, worker w on
+/// its own lanes.
+pub fn optimise(samples: u64, workers: usize) -> f64 {
+    let workers = workers.max(1);
+    let inside: u64 = super::pool(workers).install(|| {
+        (0..workers)
+            .into_par_iter()
+            .map(|w| hits_best(w, share(samples, workers, w)))
+            .sum()
+    });
+    estimate(inside, samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workloads::pi::is_ok;
+
+    #[test]
+    fn lanes_are_the_streams_of_rand_xoshiro() {
+        let mut lanes = Lanes::new(3);
+        let mut reference: Vec<Xoshiro256PlusPlus> = (3..3 + LANES).map(stream).collect();
+        for _ in 0..100 {
+            let got = lanes.step();
+            for (l, rng) in reference.iter_mut().enumerate() {
+                assert_eq!(got[l], rng.next_u64(), "lane {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn vector_widths_agree_and_every_rung_is_within_tolerance() {
+        for points in [0, 1, 7, 8, 9, 1000, 100_003] {
+            assert_eq!(hits_lanes(1, points), hits_best(1, points), "{points}");
+        }
+        let s = 2_000_000;
+        for rung in ladder() {
+            let v = (rung.run)(s, 3);
+            assert!(is_ok(v, s), "{} {v}", rung.name);
+        }
+        assert_eq!(optimise(s, 2), optimise(s, 2));
+        assert_eq!(optimise(s, 1), estimate(hits_best(0, s), s));
+    }
+
+    /// Quiet-run timings of every rung at the size of workloads.md (release only:
+    /// `cargo test --release -p tp4 --lib fast::pi::tests::timings -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn timings() {
+        let s = 20_000_000;
+        for rung in ladder() {
+            let (wall, cpu) =
+                super::super::time_rung(|| (rung.run)(s, 2), |v| assert!(is_ok(*v, s), "{v}"));
+            println!(
+                "W2 {:10} wall {wall:.4} s, thread CPU {cpu:.4} s",
+                rung.name
+            );
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! W7 wordcount, the optimisation ladder. The workload does not change: read
+//! `corpus.txt` from its first byte (inside the timing), count every word as
+//! [`crate::data::words`] defines it (Unicode white space separates words), and give
+//! the same total, distinct count, counts and top-10 as the plain kernel.
+//!
+//! 1. `plain`: the textbook kernel: the splitter of [`crate::data::words`] and a map
+//!    from byte strings to counts (FxHash, looked up by `&[u8]` so a known word costs
+//!    no allocation). `perf record` on the lab's kernel of this shape (the profile
+//!    quoted in `workloads/wordcount.rs`) showed a third of the time in `memcmp` (each
+//!    lookup confirms the match byte by byte) and a tenth hashing byte slices.
+//! 2. `packed`: words of up to 15 bytes (all of the generated corpus's) packed into a
+//!    `u128` key (bytes, then the length in the top byte) while they are scanned, as
+//!    `workloads/wordcount.rs` does: comparing keys is one integer comparison, hashing
+//!    two multiplications. Longer words keep a byte-string map.
+//! 3. `simd`: separators found 16 bytes at a time with SSE2 (compare with space,
+//!    compare with the range \t..\r, `movemask` into a 64-bit mask per 64 bytes), words
+//!    read off the mask with `trailing_zeros`; each key is one unaligned 16-byte load,
+//!    masked to the word's length. Rung 2 still spends a test, a table lookup and a
+//!    branch per byte (and builds each key byte by byte); here it is a few instructions
+//!    per 16 bytes plus a few per word: the measured time drops by two thirds. A 64-byte window holding a byte ≥ 0x80 is classified
+//!    with the scalar splitter (multi-byte white spaces), so any text gives the same
+//!    words; the ASCII corpus never takes that path. memchr does not fit: it finds up
+//!    to three given bytes, a word separator is one of six.
+//! 4. `table`: the standard hash map replaced by an open-addressing table made for
+//!    these keys (power-of-two size, linear probing, key 0 marks an empty slot, counts
+//!    in a parallel array): one multiplication to hash, usually one probe, instead of
+//!    hashbrown's generic hashing and group probing.
+//! 5. `optimise`: rung 4 on `workers` threads over line-aligned byte ranges of the file
+//!    (map + combine), the tables merged by integer key (reduce), the words turned into
+//!    byte strings once at the end.
+//!
+//! Measured (thread CPU time of the `timings` test, release, 100 MB corpus read from
+//! the page cache, shared machine under load): `plain` 0.92 s, `packed` 0.73 s, `simd`
+//! 0.25 s, `table` 0.19 s. The `optimise` wall time could not be measured meaningfully
+//! under that load (other sessions kept both cores busy); its goal is ≤ 0.10 s.
+
+use super::Rung;
+use crate::data::{chunks, words};
+use crate::error::{Error, Result};
+use crate::workloads::wordcount::WordCount;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::path::Path;
+
+/// The signature of every rung: (corpus path, workers) → counts.
+pub type Kernel = fn(&Path, usize) -> Result<WordCount>;
+
+/// The rungs, plain kernel first, top rung (parallel) last.
+pub fn ladder() -> Vec<Rung<Kernel>> {
+    vec![
+        Rung {
+            name: "plain",
+            changed: "noyau simple : découpage octet par octet, table de chaînes d'octets",
+            why: "référence",
+            parallel: false,
+            run: |p, _| plain(p),
+        },
+        Rung {
+            name: "packed",
+            changed: "mots de ≤ 15 octets rangés dans un entier de 128 bits pendant la lecture",
+            why: "moins d'instructions : comparer et hacher un entier au lieu d'une chaîne (plus de memcmp)",
+            parallel: false,
+            run: |p, _| packed(p),
+        },
+        Rung {
+            name: "simd",
+            changed: "séparateurs trouvés 16 octets à la fois (SSE2), clé lue en un seul chargement",
+            why: "voies vectorielles : quelques instructions par 16 octets au lieu de plusieurs par octet",
+            parallel: false,
+            run: |p, _| simd(p),
+        },
+        Rung {
+            name: "table",
+            changed: "table de hachage à adressage ouvert faite pour ces clés",
+            why: "moins d'instructions et d'accès mémoire par mot : une multiplication, une case en général",
+            parallel: false,
+            run: |p, _| table(p),
+        },
+        Rung {
+            name: super::STRATEGY,
+            changed: "le noyau précédent sur plusieurs cœurs, une table par morceau, fusion par clé entière",
+            why: "tous les cœurs lisent et comptent leur part du fichier",
+            parallel: true,
+            run: optimise,
+        },
+    ]
+}
+
+/// Bytes read at a time (a quarter of this machine's L2 cache: the block stays close).
+const BLOCK: usize = 1 << 18;
+
+/// Length of the file, with a French error.
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .map_err(|e| Error::io("lecture de", path, e))?
+        .len())
+}
+
+/// Rung 1: the plain kernel.
+pub fn plain(path: &Path) -> Result<WordCount> {
+    let mut wc = WordCount::default();
+    chunks::for_each_block(path, 0..file_len(path)?, BLOCK, |block| {
+        for w in words::words(block) {
+            wc.total += 1;
+            match wc.counts.get_mut(w) {
+                Some(c) => *c += 1,
+                None => {
+                    wc.counts.insert(w.into(), 1);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(wc)
+}
+
+/// Longest word kept packed in a `u128` key (the 16th byte holds the length).
+const PACKED_MAX: usize = 15;
+
+/// The packed key of a word of at most [`PACKED_MAX`] bytes.
+#[inline(always)]
+fn pack(word: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes[..word.len()].copy_from_slice(word);
+    bytes[15] = word.len() as u8;
+    u128::from_le_bytes(bytes)
+}
+
+/// The word of a packed key.
+fn unpack(key: u128) -> Vec<u8> {
+    let bytes = key.to_le_bytes();
+    bytes[..bytes[15] as usize].to_vec()
+}
+
+/// Counts of rung 2 and 3: packed keys in a standard map, long words apart.
+#[derive(Debug, Default)]
+struct PackedCounts {
+    total: u64,
+    packed: FxHashMap<u128, u64>,
+    long: FxHashMap<Box<[u8]>, u64>,
+}
+
+impl PackedCounts {
+    #[inline(always)]
+    fn add(&mut self, word: &[u8], key: impl FnOnce() -> u128) {
+        self.total += 1;
+        if word.len() <= PACKED_MAX {
+            *self.packed.entry(key()).or_insert(0) += 1;
+        } else {
+            add_long(&mut self.long, word);
+        }
+    }
+
+    fn into_word_count(self) -> WordCount {
+        let mut wc = WordCount {
+            total: self.total,
+            ..WordCount::default()
+        };
+        wc.counts.reserve(self.packed.len() + self.long.len());
+        wc.counts
+            .extend(self.packed.into_iter().map(|(k, c)| (unpack(k).into(), c)));
+        wc.counts.extend(self.long);
+        wc
+    }
+}
+
+/// Counts a word longer than [`PACKED_MAX`] in its byte-string map.
+#[inline(never)]
+fn add_long(long: &mut FxHashMap<Box<[u8]>, u64>, word: &[u8]) {
+    match long.get_mut(word) {
+        Some(c) => *c += 1,
+        None => {
+            long.insert(word.into(), 1);
+        }
+    }
+}
+
+/// Rung 2: packed keys, built byte by byte while the splitter scans.
+pub fn packed(path: &Path) -> Result<WordCount> {
+    let mut counts = PackedCounts::default();
+    chunks::for_each_block(path, 0..file_len(path)?, BLOCK, |block| {
+        for w in words::words(block) {
+            counts.add(w, || pack(w));
+        }
+        Ok(())
+    })?;
+    Ok(counts.into_word_count())
+}
+
+/// The white-space mask of the 64 bytes of `block` from `base` (bit i set when byte
+/// `base + i` belongs to a white-space character), for a window where every byte is
+/// below 0x80; `None` when the window holds a byte ≥ 0x80.
+#[inline(always)]
+fn ascii_window_mask(window: &[u8; 64]) -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unused_unsafe)]
+    // SAFETY: SSE2 is part of x86-64; the loads read the 64 bytes of `window`.
+    unsafe {
+        use std::arch::x86_64::*;
+        let (mut white, mut high) = (0u64, 0u64);
+        for q in 0..4 {
+            let v = _mm_loadu_si128(window.as_ptr().add(16 * q).cast());
+            let space = _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8));
+            let t = _mm_sub_epi8(v, _mm_set1_epi8(9));
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(4)), t);
+            white |= u64::from(_mm_movemask_epi8(_mm_or_si128(space, control)) as u16) << (16 * q);
+            high |= u64::from(_mm_movemask_epi8(v) as u16) << (16 * q);
+        }
+        if high != 0 {
+            return None;
+        }
+        Some(white)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        if !window.is_ascii() {
+            return None;
+        }
+        Some(window.iter().enumerate().fold(0u64, |m, (i, &b)| {
+            m | u64::from(words::is_ascii_white(b)) << i
+        }))
+    }
+}
+
+/// The white-space mask of `block[base..end]` (at most 64 bytes) with the scalar
+/// splitter; `skip` carries the bytes of a multi-byte white space that runs into the
+/// next window.
+#[inline(never)]
+fn scalar_window_mask(block: &[u8], base: usize, end: usize, skip: &mut usize) -> u64 {
+    let mut mask = 0u64;
+    for i in base..end {
+        if *skip > 0 {
+            *skip -= 1;
+            mask |= 1 << (i - base);
+            continue;
+        }
+        let n = words::white_len(block, i);
+        if n > 0 {
+            mask |= 1 << (i - base);
+            *skip = n - 1;
+        }
+    }
+    mask
+}
+
+/// Calls `f(start, end)` for each word of `block`, finding separators 64 bytes at a
+/// time (rungs 3 to 5).
+#[inline(always)]
+fn for_each_word_simd(block: &[u8], mut f: impl FnMut(usize, usize)) {
+    let mut start: Option<usize> = None;
+    let mut skip = 0usize;
+    let mut base = 0;
+    while base < block.len() {
+        let end = (base + 64).min(block.len());
+        let mut white = match block[base..end].try_into() {
+            Ok(window) if skip == 0 => ascii_window_mask(window),
+            _ => None,
+        }
+        .unwrap_or_else(|| scalar_window_mask(block, base, end, &mut skip));
+        let width = end - base;
+        if width < 64 {
+            white |= u64::MAX << width; // past the end: white
+        }
+        // Walk the runs of zeros (words) of the mask.
+        let mut pos = 0u32;
+        while pos < 64 {
+            if let Some(s) = start {
+                let rest = white >> pos;
+                if rest == 0 {
+                    break;
+                }
+                let e = pos + rest.trailing_zeros();
+                if e as usize >= width {
+                    break; // the word runs to the end of the block
+                }
+                f(s, base + e as usize);
+                start = None;
+                pos = e;
+            } else {
+                let rest = !white >> pos;
+                if rest == 0 {
+                    break;
+                }
+                pos += rest.trailing_zeros();
+                start = Some(base + pos as usize);
+            }
+        }
+        base = end;
+    }
+    if let Some(s) = start {
+        f(s, block.len());
+    }
+}
+
+/// The packed key of the word `block[start..end]` (at most [`PACKED_MAX`] bytes): one
+/// unaligned 16-byte load, masked to the word's length.
+#[inline(always)]
+fn load_key(block: &[u8], start: usize, end: usize) -> u128 {
+    let len = end - start;
+    let v = match block.get(start..start + 16) {
+        Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
+        None => return pack(&block[start..end]),
+    };
+    (v & ((1u128 << (8 * len)) - 1)) | (len as u128) << 120
+}
+
+/// Rung 3: SIMD-found separators, keys loaded whole, standard map.
+pub fn simd(path: &Path) -> Result<WordCount> {
+    let mut counts = PackedCounts::default();
+    chunks::for_each_block(path, 0..file_len(path)?, BLOCK, |block| {
+        for_each_word_simd(block, |s, e| {
+            counts.add(&block[s..e], || load_key(block, s, e))
+        });
+        Ok(())
+    })?;
+    Ok(counts.into_word_count())
+}
+
+/// The counting table of rungs 4 and 5: open addressing on packed keys, linear
+/// probing, a power-of-two size kept at most half full; key 0 marks an empty slot
+/// (a packed key always holds its non-zero length).
+#[derive(Debug)]
+pub struct Table {
+    keys: Vec<u128>,
+    counts: Vec<u64>,
+    len: usize,
+    total: u64,
+    long: FxHashMap<Box<[u8]>, u64>,
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table::with_slots(1 << 14)
+    }
+}
+
+impl Table {
+    fn with_slots(slots: usize) -> Table {
+        Table {
+            keys: vec![0; slots],
+            counts: vec![0; slots],
+            len: 0,
+            total: 0,
+            long: FxHashMap::default(),
+        }
+    }
+
+    /// The slot where the search for `key` starts.
+    #[inline(always)]
+    fn home(&self, key: u128) -> usize {
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> 32) as usize & (self.keys.len() - 1)
+    }
+
+    /// Adds `n` occurrences of a packed key.
+    #[inline(always)]
+    fn add_key(&mut self, key: u128, n: u64) {
+        let mask = self.keys.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                self.counts[i] += n;
+                return;
+            }
+            if k == 0 {
+                self.insert_at(i, key, n);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Fills an empty slot, growing the table past half full.
+    #[inline(never)]
+    fn insert_at(&mut self, i: usize, key: u128, n: u64) {
+        self.keys[i] = key;
+        self.counts[i] = n;
+        self.len += 1;
+        if 2 * self.len > self.keys.len() {
+            let old = std::mem::replace(self, Table::with_slots(2 * self.keys.len()));
+            self.total = old.total;
+            self.long = old.long;
+            for (k, c) in old.keys.into_iter().zip(old.counts) {
+                if k != 0 {
+                    self.add_key(k, c);
+                }
+            }
+        }
+    }
+
+    /// Counts one word (of any length).
+    #[inline(always)]
+    fn add(&mut self, word: &[u8], key: impl FnOnce() -> u128) {
+        self.total += 1;
+        if word.len() <= PACKED_MAX {
+            self.add_key(key(), 1);
+        } else {
+            add_long(&mut self.long, word);
+        }
+    }
+
+    /// Counts the words of a block of text (the hot loop of rungs 4 and 5).
+    pub fn add_text(&mut self, block: &[u8]) {
+        for_each_word_simd(block, |s, e| {
+            self.add(&block[s..e], || load_key(block, s, e))
+        });
+    }
+
+    /// Merges another table into this one (integer keys, no byte comparison).
+    pub fn merge(mut self, other: Table) -> Table {
+        self.total += other.total;
+        for (k, c) in other.keys.into_iter().zip(other.counts) {
+            if k != 0 {
+                self.add_key(k, c);
+            }
+        }
+        for (w, c) in other.long {
+            *self.long.entry(w).or_insert(0) += c;
+        }
+        self
+    }
+
+    /// The counts as the lab's [`WordCount`].
+    pub fn into_word_count(self) -> WordCount {
+        let mut wc = WordCount {
+            total: self.total,
+            ..WordCount::default()
+        };
+        wc.counts.reserve(self.len + self.long.len());
+        for (k, c) in self.keys.into_iter().zip(self.counts) {
+            if k != 0 {
+                wc.counts.insert(unpack(k).into(), c);
+            }
+        }
+        wc.counts.extend(self.long);
+        wc
+    }
+}
+
+/// Counts one byte range of the file into a [`Table`].
+fn table_range(path: &Path, range: std::ops::Range<u64>) -> Result<Table> {
+    let mut t = Table::default();
+    chunks::for_each_block(path, range, BLOCK, |block| {
+        t.add_text(block);
+        Ok(())
+    })?;
+    Ok(t)
+}
+
+/// Rung 4: SIMD separators and the open-addressing table.
+pub fn table(path: &Path) -> Result<WordCount> {
+    Ok(table_range(path, 0..file_len(path)?)?.into_word_count())
+}
+
+/// Rung 5, the `optimise` strategy: rung 4 on `workers` threads, 4 line-aligned
+/// ranges per worker (idle workers steal the rest), tables merged by key.
+pub fn optimise(path: &Path, workers: usize) -> Result<WordCount> {
+    let ranges = chunks::line_ranges(path, workers.max(1) * 4, false)?;
+    let t = super::pool(workers).install(|| {
+        ranges
+            .into_par_iter()
+            .map(|r| table_range(path, r))
+            .try_reduce(Table::default, |a, b| Ok(a.merge(b)))
+    })?;
+    Ok(t.into_word_count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, to check every rung against.
+    fn naive(text: &[u8]) -> WordCount {
+        let mut wc = WordCount::default();
+        for w in words::words(text) {
+            wc.total += 1;
+            *wc.counts.entry(w.into()).or_default() += 1;
+        }
+        wc
+    }
+
+    fn check_all_rungs(text: &[u8]) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.txt");
+        std::fs::write(&path, text).unwrap();
+        let expected = naive(text);
+        for rung in ladder() {
+            for workers in [1, 3] {
+                let got = (rung.run)(&path, workers).unwrap();
+                assert!(
+                    got == expected,
+                    "{} w={workers} on {:?}",
+                    rung.name,
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        let mut t = Table::default();
+        t.add_text(text);
+        assert!(t.into_word_count() == expected);
+    }
+
+    #[test]
+    fn edge_cases_match_the_definition() {
+        let long = format!(
+            "{} {} {}\n",
+            "x".repeat(15),
+            "y".repeat(16),
+            "z".repeat(200)
+        );
+        let mut odd_size = String::new();
+        for i in 0..10_007 {
+            odd_size.push_str(["un ", "deux\t", "trois\n", "quatre  "][i % 4]);
+        }
+        for text in [
+            "",
+            " ",
+            "mot",
+            "une seule ligne\n",
+            "pas de fin de ligne",
+            "crlf\r\nfin\r\n",
+            long.as_str(),
+            "été à\u{a0}Noël\u{2003}x\ty\u{3000}z \u{1F}w\u{85}v",
+            "a\u{a0}",
+            odd_size.as_str(),
+        ] {
+            check_all_rungs(text.as_bytes());
+        }
+        check_all_rungs(b"bad\xff utf8\xE2\x80 \xC2");
+    }
+
+    #[test]
+    fn windows_with_non_ascii_bytes_at_every_offset() {
+        // Multi-byte white spaces straddling the 64-byte windows at every position.
+        for pad in 0..70 {
+            let text = format!(
+                "{}\u{2003}mot\u{a0}{}é fin",
+                "a".repeat(pad),
+                "b".repeat(pad % 7)
+            );
+            let mut t = Table::default();
+            t.add_text(text.as_bytes());
+            assert!(t.into_word_count() == naive(text.as_bytes()), "{pad}");
+        }
+    }
+
+    #[test]
+    fn generated_corpus_matches_the_plain_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.txt");
+        crate::data::corpus::generate(&path, 1, |_| {}).unwrap();
+        let expected = crate::workloads::wordcount::seq(&path).unwrap();
+        for rung in ladder() {
+            let got = (rung.run)(&path, 2).unwrap();
+            assert!(got == expected, "{}", rung.name);
+            assert_eq!(got.top(10), expected.top(10));
+        }
+    }
+
+    /// Quiet-run timings on the corpus of `TP4_OPT_DATA` (release only:
+    /// `TP4_OPT_DATA=/tmp/opt-data cargo test --release -p tp4 --lib
+    /// fast::wordcount::tests::timings -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn timings() {
+        let dir = std::env::var("TP4_OPT_DATA").unwrap_or_else(|_| "data".into());
+        let path = Path::new(&dir).join(crate::data::CORPUS_FILE);
+        let expected = table(&path).unwrap();
+        for rung in ladder() {
+            let (wall, cpu) = super::super::time_rung(
+                || (rung.run)(&path, 2).unwrap(),
+                |v| assert!(*v == expected),
+            );
+            println!(
+                "W7 {:10} wall {wall:.4} s, thread CPU {cpu:.4} s",
+                rung.name
+            );
+        }
+    }
+}
