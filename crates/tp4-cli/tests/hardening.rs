@@ -1,0 +1,117 @@
+//! Integration tests of issue 13 (hostile-user hardening), each running the real
+//! `tp4` binary: no worker outlives its parent, a frozen or killed worker stops
+//! `bench` within seconds with a French message, a closed stdout ends quietly.
+
+mod common;
+
+use common::{alive, assert_no_process_left, signal, tp4_in};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Pids of the children of `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+        if ppid == parent && alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Starts a long `bench` of W1 with 2 process workers and waits for both workers.
+fn long_bench(dir: &std::path::Path) -> (Child, Vec<u32>) {
+    let child = tp4_in(&dir.join("d"), &dir.join("o"))
+        .args([
+            "bench",
+            "primes",
+            "--strategies",
+            "processes",
+            "--workers",
+            "2",
+        ])
+        .args(["--taille", "1000000000", "--repetitions", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = children_of(child.id());
+        if w.len() == 2 {
+            return (child, w);
+        }
+        assert!(Instant::now() < until, "workers never started: {w:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` to end (at most `limit`) and returns its exit code and stderr.
+fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tp4 did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err, start.elapsed())
+}
+
+fn parent_killed_by(sig: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, workers) = long_bench(dir.path());
+    signal(child.id(), sig);
+    let _ = child.wait();
+    // No worker outlives its parent by more than a moment (assert waits ≤ 3 s).
+    assert_no_process_left(&workers);
+}
+
+#[test]
+fn workers_die_with_a_parent_killed_by_sigkill() {
+    parent_killed_by("-KILL");
+}
+
+#[test]
+fn workers_die_with_a_parent_stopped_by_sigterm() {
+    parent_killed_by("-TERM");
+}
+
+#[test]
+fn a_killed_worker_stops_bench_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, workers) = long_bench(dir.path());
+    signal(workers[0], "-KILL");
+    let (code, err, took) = finish(child, Duration::from_secs(20));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("signal 9") && err.contains("n°0"), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_no_process_left(&workers);
+}
+
+#[test]
+fn a_frozen_worker_stops_bench_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, workers) = long_bench(dir.path());
+    signal(workers[1], "-STOP");
+    let (code, err, took) = finish(child, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("ne répond plus") && err.contains("n°1"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_no_process_left(&workers);
+}
