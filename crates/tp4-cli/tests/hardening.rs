@@ -27,7 +27,9 @@ fn children_of(parent: u32) -> Vec<u32> {
     found
 }
 
-/// Starts a long `bench` of W1 with 2 process workers and waits for both workers.
+/// Starts a long `bench` of W1 with 2 process workers and waits for both workers
+/// (the caller waits for the returned child).
+#[allow(clippy::zombie_processes)]
 fn long_bench(dir: &std::path::Path) -> (Child, Vec<u32>) {
     let child = tp4_in(&dir.join("d"), &dir.join("o"))
         .args([
