@@ -12,6 +12,7 @@ use std::process::ExitCode;
 static ALLOCATOR: tp4::alloc::TrackingAllocator = tp4::alloc::TrackingAllocator;
 
 fn main() -> ExitCode {
+    tp4::output::quiet_on_closed_stdout();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => return cli::report_usage_error(e),

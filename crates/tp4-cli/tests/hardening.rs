@@ -117,3 +117,42 @@ fn a_frozen_worker_stops_bench_within_seconds() {
     assert!(took < Duration::from_secs(15), "took {took:?}");
     assert_no_process_left(&workers);
 }
+
+/// Runs `tp4 args…`, reads two lines of its stdout then closes it (`| head -2`).
+fn closed_stdout(args: &[&str]) {
+    use std::io::BufRead;
+    let data = common::small_data();
+    let out = common::temp_dir();
+    let mut child = tp4_in(data.path(), out.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..2 {
+            r.read_line(&mut line).unwrap();
+        }
+    } // the reader leaves, as `head -2` does
+    let (code, err, _) = finish(child, Duration::from_secs(300));
+    assert!(
+        matches!(code, Some(0) | Some(141)),
+        "{args:?}: {code:?} {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_an_exercise_quietly() {
+    closed_stdout(&["exercice", "4"]);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cluster_quietly() {
+    closed_stdout(&["cluster", "wordcount", "--processus", "2"]);
+}
