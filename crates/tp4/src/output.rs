@@ -206,6 +206,23 @@ pub fn write_report(path: &Path, title: &str, preamble: &str, sections: &[Sectio
     write_text(path, &md)
 }
 
+/// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
+/// English panic: `println!` panics on a broken pipe, so a hook installed once at
+/// start-up (before any other, which then forward to it) recognises that panic and
+/// exits with code 141, the status a shell shows for a pipeline reader that left,
+/// printing nothing. Other panics go to the previous hook unchanged. Ignoring SIGPIPE
+/// stays the rule (restoring it would kill the lab when a worker closes its stdin).
+pub fn quiet_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = crate::verif::panic::message(info.payload());
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,21 +261,4 @@ mod tests {
         let t = markdown_table(&["a", "b"], 1, &[vec!["x".into(), "1".into()]]);
         assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
     }
-}
-
-/// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
-/// English panic: `println!` panics on a broken pipe, so a hook installed once at
-/// start-up (before any other, which then forward to it) recognises that panic and
-/// exits with code 141, the status a shell shows for a pipeline reader that left,
-/// printing nothing. Other panics go to the previous hook unchanged. Ignoring SIGPIPE
-/// stays the rule (restoring it would kill the lab when a worker closes its stdin).
-pub fn quiet_on_closed_stdout() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let text = crate::verif::panic::message(info.payload());
-        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        previous(info);
-    }));
 }
