@@ -156,3 +156,67 @@ fn a_closed_stdout_ends_an_exercise_quietly() {
 fn a_closed_stdout_ends_the_cluster_quietly() {
     closed_stdout(&["cluster", "wordcount", "--processus", "2"]);
 }
+
+/// Names in `dir` starting with `.tp4-`.
+fn temp_names(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".tp4-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("corpus.txt"), "ancien\n").unwrap();
+    std::fs::write(data.join("transactions.csv"), "ancien\n").unwrap();
+    for sig in ["-INT", "-TERM"] {
+        let child = tp4_in(&data, &dir.path().join("o"))
+            .args(["donnees", "--lignes", "30000000", "--mo", "200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(30);
+        while temp_names(&data).is_empty() {
+            assert!(Instant::now() < until, "no temp file appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        signal(child.id(), sig);
+        let (code, err, _) = finish(child, Duration::from_secs(20));
+        assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+        assert!(temp_names(&data).is_empty(), "{:?}", temp_names(&data));
+        assert_eq!(std::fs::read_to_string(data.join("corpus.txt")).unwrap(), "ancien\n");
+        assert_eq!(
+            std::fs::read_to_string(data.join("transactions.csv")).unwrap(),
+            "ancien\n"
+        );
+    }
+}
+
+#[test]
+fn stale_temp_files_are_removed_at_the_next_run() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(data.join("bench")).unwrap();
+    for p in [data.join(".tp4-vieux.tmp"), data.join("bench/.tp4-vieux.tmp")] {
+        std::fs::write(&p, "x").unwrap();
+        let status = std::process::Command::new("touch")
+            .args(["-d", "2 hours ago"])
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::write(data.join(".tp4-recent.tmp"), "x").unwrap();
+    let _ = tp4_in(&data, &dir.path().join("o")).arg("env").output().unwrap();
+    assert_eq!(temp_names(&data), vec![".tp4-recent.tmp".to_string()]);
+    assert!(temp_names(&data.join("bench")).is_empty());
+}
