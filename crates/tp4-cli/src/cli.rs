@@ -189,6 +189,7 @@ fn translate(text: &str) -> String {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
     let ctx = Context::new(&cli.data, &cli.output);
+    tp4::output::remove_stale_temp_files(&[&ctx.data, &ctx.data.join("bench"), &ctx.output]);
     match cli.command {
         None => run_lab(&ctx),
         Some(Command::Env) => {

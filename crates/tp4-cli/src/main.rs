@@ -12,6 +12,8 @@ use std::process::ExitCode;
 static ALLOCATOR: tp4::alloc::TrackingAllocator = tp4::alloc::TrackingAllocator;
 
 fn main() -> ExitCode {
+    tp4::output::quiet_on_closed_stdout();
+    tp4::output::remove_temp_files_on_interrupt();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => return cli::report_usage_error(e),

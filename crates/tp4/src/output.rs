@@ -9,6 +9,93 @@
 use crate::error::{Error, Result};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files being written, removed by the interrupt handler.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers a temporary file or folder for removal on interrupt while alive.
+pub struct Pending(PathBuf);
+
+impl Pending {
+    /// Registers `path` until the guard is dropped.
+    pub fn new(path: &Path) -> Pending {
+        if let Ok(mut v) = PENDING.lock() {
+            v.push(path.to_path_buf());
+        }
+        Pending(path.to_path_buf())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut v) = PENDING.lock() {
+            v.retain(|p| p != &self.0);
+        }
+    }
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP remove the temporary files being written before
+/// the process ends (with the shell's status 128 + signal): an interrupted run or
+/// `donnees` leaves no hidden `.tp4-*.tmp` behind. Call once at start-up, before any
+/// other thread: the signals are blocked in every thread and one thread waits for
+/// them. Workers started later get a clean signal mask (the standard library resets
+/// it) and die with their parent (`PR_SET_PDEATHSIG`).
+#[cfg(unix)]
+pub fn remove_temp_files_on_interrupt() {
+    // SAFETY: plain libc calls on a local signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return;
+        }
+        std::thread::spawn(move || {
+            let mut sig: libc::c_int = 0;
+            if libc::sigwait(&set, &mut sig) == 0 {
+                if let Ok(v) = PENDING.lock() {
+                    for p in v.iter() {
+                        remove_any(p);
+                    }
+                }
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+}
+
+/// Removes a file or a folder with its content, ignoring errors.
+fn remove_any(p: &Path) {
+    if p.is_dir() {
+        let _ = std::fs::remove_dir_all(p);
+    } else {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Removes the `.tp4-*.tmp` files and folders of `dirs` left by a run killed without warning
+/// (SIGKILL, power cut): those not modified for a minute before this run started.
+pub fn remove_stale_temp_files(dirs: &[&Path]) {
+    let limit = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < limit);
+            if name.starts_with(".tp4-") && name.ends_with(".tmp") && old {
+                remove_any(&e.path());
+            }
+        }
+    }
+}
 
 /// Writes a file atomically: `fill` writes into a buffered temporary file next to
 /// `path`, which replaces `path` only if `fill` succeeds.
@@ -26,6 +113,7 @@ pub fn write_atomic(
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| Error::io("écriture de", path, e))?;
+    let _pending = Pending::new(tmp.path());
     {
         let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io("écriture de", path, e))?;
@@ -204,6 +292,23 @@ pub fn write_report(path: &Path, title: &str, preamble: &str, sections: &[Sectio
         }
     }
     write_text(path, &md)
+}
+
+/// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
+/// English panic: `println!` panics on a broken pipe, so a hook installed once at
+/// start-up (before any other, which then forward to it) recognises that panic and
+/// exits with code 141, the status a shell shows for a pipeline reader that left,
+/// printing nothing. Other panics go to the previous hook unchanged. Ignoring SIGPIPE
+/// stays the rule (restoring it would kill the lab when a worker closes its stdin).
+pub fn quiet_on_closed_stdout() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = crate::verif::panic::message(info.payload());
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        previous(info);
+    }));
 }
 
 #[cfg(test)]

@@ -229,6 +229,7 @@ fn run_primes(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
     let (t, v, p) = measure::time_with_memory(plan, || match strategy {
         "seq" => primes::count_seq(n),
         "threads" => primes::count_threads(n, w),
+        "processes" if failed.is_some() => u64::MAX, // stop at the first failure
         "processes" => crate::procs::count_primes(n, w).unwrap_or_else(|e| {
             failed = Some(e);
             u64::MAX
@@ -252,6 +253,7 @@ fn run_pi(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
     let (t, v, p) = measure::time_with_memory(plan, || match strategy {
         "seq" => pi::estimate_seq(n),
         "threads" => pi::estimate_threads(n, w),
+        "processes" if failed.is_some() => f64::NAN, // stop at the first failure
         "processes" => crate::procs::estimate_pi(n, w).unwrap_or_else(|e| {
             failed = Some(e);
             f64::NAN
@@ -295,6 +297,9 @@ fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Res
     let path = inputs.transactions()?;
     let mut result = Ok(groupby::GroupBy::default());
     let (t, v, p) = measure::time_with_memory(plan, || {
+        if result.is_err() {
+            return -1; // stop at the first failure
+        }
         result = match strategy {
             "seq" => groupby::seq(&path),
             "rayon" => pool(w).install(|| groupby::rayon(&path, w)),
@@ -327,7 +332,9 @@ fn run_ipc(strategy: &str, k: u64, plan: Plan) -> Result<Outcome> {
     let expected = ipc::producer_sum(k);
     let mut result = Ok(0.0);
     let (t, _, p) = measure::time_with_memory(plan, || {
-        result = f(k);
+        if result.is_ok() {
+            result = f(k); // stop at the first failure
+        }
     });
     let v = result?;
     Ok(Outcome::new(t, json!(v), p, 2, k).check(v == expected, || expected.to_string()))
@@ -351,6 +358,9 @@ fn run_wordcount(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> R
     let path = inputs.corpus()?;
     let mut result = Ok(wordcount::WordCount::default());
     let (t, v, p) = measure::time_with_memory(plan, || {
+        if result.is_err() {
+            return 0; // stop at the first failure
+        }
         result = match strategy {
             "seq" => wordcount::seq(&path),
             "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),

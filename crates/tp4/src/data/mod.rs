@@ -105,7 +105,12 @@ pub fn generate_files(
     let t_bytes = transactions::estimated_bytes(rows);
     check_output_size("transactions.csv", t_bytes + megabytes * 1_000_000, dir)?;
 
-    let t_path = dir.join(TRANSACTIONS_FILE);
+    // Both files are generated into a staging folder, then moved in: an interrupted
+    // run leaves the old data set whole, never a new file beside an old one.
+    let staging = dir.join(format!(".tp4-donnees-{}.tmp", std::process::id()));
+    let _pending = crate::output::Pending::new(&staging);
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io("création du dossier", &staging, e))?;
+    let t_path = staging.join(TRANSACTIONS_FILE);
     let bar = if progress {
         crate::progress::steps(rows, "transactions.csv (lignes)")
     } else {
@@ -114,7 +119,7 @@ pub fn generate_files(
     transactions::generate(&t_path, rows, |n| bar.set_position(n))?;
     bar.finish_and_clear();
 
-    let c_path = dir.join(CORPUS_FILE);
+    let c_path = staging.join(CORPUS_FILE);
     let bar = if progress {
         crate::progress::bytes(megabytes * 1_000_000, "corpus.txt")
     } else {
@@ -122,6 +127,14 @@ pub fn generate_files(
     };
     corpus::generate(&c_path, megabytes, |n| bar.set_position(n))?;
     bar.finish_and_clear();
+    let (t_path, c_path) = (dir.join(TRANSACTIONS_FILE), dir.join(CORPUS_FILE));
+    for (from, to) in [
+        (staging.join(TRANSACTIONS_FILE), &t_path),
+        (staging.join(CORPUS_FILE), &c_path),
+    ] {
+        std::fs::rename(&from, to).map_err(|e| Error::io("écriture de", to, e))?;
+    }
+    let _ = std::fs::remove_dir_all(&staging);
     if progress {
         for p in [&t_path, &c_path] {
             let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);

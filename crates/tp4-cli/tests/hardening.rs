@@ -1,0 +1,222 @@
+//! Integration tests of issue 13 (hostile-user hardening), each running the real
+//! `tp4` binary: no worker outlives its parent, a frozen or killed worker stops
+//! `bench` within seconds with a French message, a closed stdout ends quietly.
+
+mod common;
+
+use common::{alive, assert_no_process_left, signal, tp4_in};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Pids of the children of `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
+        if ppid == parent && alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Starts a long `bench` of W1 with 2 process workers and waits for both workers
+/// (the caller waits for the returned child).
+#[allow(clippy::zombie_processes)]
+fn long_bench(dir: &std::path::Path) -> (Child, Vec<u32>) {
+    let child = tp4_in(&dir.join("d"), &dir.join("o"))
+        .args([
+            "bench",
+            "primes",
+            "--strategies",
+            "processes",
+            "--workers",
+            "2",
+        ])
+        .args(["--taille", "1000000000", "--repetitions", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = children_of(child.id());
+        if w.len() == 2 {
+            return (child, w);
+        }
+        assert!(Instant::now() < until, "workers never started: {w:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` to end (at most `limit`) and returns its exit code and stderr.
+fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tp4 did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err, start.elapsed())
+}
+
+fn parent_killed_by(sig: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, workers) = long_bench(dir.path());
+    signal(child.id(), sig);
+    let _ = child.wait();
+    // No worker outlives its parent by more than a moment (assert waits ≤ 3 s).
+    assert_no_process_left(&workers);
+}
+
+#[test]
+fn workers_die_with_a_parent_killed_by_sigkill() {
+    parent_killed_by("-KILL");
+}
+
+#[test]
+fn workers_die_with_a_parent_stopped_by_sigterm() {
+    parent_killed_by("-TERM");
+}
+
+#[test]
+fn a_killed_worker_stops_bench_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, workers) = long_bench(dir.path());
+    signal(workers[0], "-KILL");
+    let (code, err, took) = finish(child, Duration::from_secs(20));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("signal 9") && err.contains("n°0"), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_no_process_left(&workers);
+}
+
+#[test]
+fn a_frozen_worker_stops_bench_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, workers) = long_bench(dir.path());
+    signal(workers[1], "-STOP");
+    let (code, err, took) = finish(child, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("ne répond plus") && err.contains("n°1"),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_no_process_left(&workers);
+}
+
+/// Runs `tp4 args…`, reads two lines of its stdout then closes it (`| head -2`).
+fn closed_stdout(args: &[&str]) {
+    use std::io::BufRead;
+    let data = common::small_data();
+    let out = common::temp_dir();
+    let mut child = tp4_in(data.path(), out.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..2 {
+            r.read_line(&mut line).unwrap();
+        }
+    } // the reader leaves, as `head -2` does
+    let (code, err, _) = finish(child, Duration::from_secs(300));
+    assert!(
+        matches!(code, Some(0) | Some(141)),
+        "{args:?}: {code:?} {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_an_exercise_quietly() {
+    closed_stdout(&["exercice", "4"]);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cluster_quietly() {
+    closed_stdout(&["cluster", "wordcount", "--processus", "2"]);
+}
+
+/// Names in `dir` starting with `.tp4-`.
+fn temp_names(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".tp4-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("corpus.txt"), "ancien\n").unwrap();
+    std::fs::write(data.join("transactions.csv"), "ancien\n").unwrap();
+    for sig in ["-INT", "-TERM"] {
+        let child = tp4_in(&data, &dir.path().join("o"))
+            .args(["donnees", "--lignes", "30000000", "--mo", "200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(30);
+        while temp_names(&data).is_empty() {
+            assert!(Instant::now() < until, "no temp file appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        signal(child.id(), sig);
+        let (code, err, _) = finish(child, Duration::from_secs(20));
+        assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+        assert!(temp_names(&data).is_empty(), "{:?}", temp_names(&data));
+        assert_eq!(std::fs::read_to_string(data.join("corpus.txt")).unwrap(), "ancien\n");
+        assert_eq!(
+            std::fs::read_to_string(data.join("transactions.csv")).unwrap(),
+            "ancien\n"
+        );
+    }
+}
+
+#[test]
+fn stale_temp_files_are_removed_at_the_next_run() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(data.join("bench")).unwrap();
+    for p in [data.join(".tp4-vieux.tmp"), data.join("bench/.tp4-vieux.tmp")] {
+        std::fs::write(&p, "x").unwrap();
+        let status = std::process::Command::new("touch")
+            .args(["-d", "2 hours ago"])
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::write(data.join(".tp4-recent.tmp"), "x").unwrap();
+    let _ = tp4_in(&data, &dir.path().join("o")).arg("env").output().unwrap();
+    assert_eq!(temp_names(&data), vec![".tp4-recent.tmp".to_string()]);
+    assert!(temp_names(&data.join("bench")).is_empty());
+}
