@@ -9,6 +9,7 @@
 
 pub mod deadline;
 pub mod panic;
+pub mod parallel;
 
 use std::fmt;
 
@@ -79,8 +80,9 @@ impl fmt::Display for Verdict {
         match &self.status {
             Status::Passed => write!(
                 f,
-                "✅ Question {} : réussie ({} cas vérifiés).",
-                self.question, self.cases_passed
+                "✅ Question {} : réussie ({}).",
+                self.question,
+                crate::fr::count(self.cases_passed as u64, "cas vérifié", "cas vérifiés")
             ),
             Status::NotDone => write!(
                 f,
@@ -90,8 +92,13 @@ impl fmt::Display for Verdict {
             ),
             Status::Failed(e) => write!(
                 f,
-                "❌ Question {} : échec sur le cas « {} » ({} cas réussis avant).\n   attendu : {}\n   obtenu  : {}\n   indice  : {}",
-                self.question, e.case, self.cases_passed, e.expected, e.got, e.hint
+                "❌ Question {} : échec sur le cas « {} » ({} avant).\n   attendu : {}\n   obtenu  : {}\n   indice  : {}",
+                self.question,
+                e.case,
+                crate::fr::count(self.cases_passed as u64, "cas réussi", "cas réussis"),
+                e.expected,
+                e.got,
+                e.hint
             ),
         }
     }

@@ -176,6 +176,10 @@ pub fn q6_pipeline(student: impl Fn(&[Transaction], &str, i64) -> i64) -> Verdic
         ));
         inputs.push((format!("{name}, « beaute » ≥ 0 c"), (rows, "beaute", 0)));
     }
+    inputs.push((
+        "montants très élevés : une somme en euros f64 perd des centimes".into(),
+        (huge_amounts(), "sport", 0),
+    ));
     check_cases(
         "1.6 boucle for et chaîne d'itérateurs",
         "filtrez sur la catégorie ET amount_cents() ≥ seuil (≥, pas >), puis additionnez \
@@ -187,12 +191,26 @@ pub fn q6_pipeline(student: impl Fn(&[Transaction], &str, i64) -> i64) -> Verdic
     )
 }
 
+/// Sales whose total (about 2.6 × 10¹⁴ €) is beyond what an `f64` holds to the
+/// cent: summing euros in `f64` and rounding at the end is off by several cents,
+/// summing integer cents is exact.
+fn huge_amounts() -> Vec<Transaction> {
+    vec![
+        sale(1, "Paris", "sport", 96_328_259_166.87, 796),
+        sale(2, "Lyon", "sport", 94_159_085_255.94, 752),
+        sale(3, "Nice", "sport", 97_694_957_851.5, 911),
+        sale(4, "Lille", "sport", 93_009_954_992.02, 676),
+        sale(5, "Dijon", "sport", 0.01, 1),
+        sale(6, "Paris", "sport", 0.07, 3),
+    ]
+}
+
 /// Question 1.7: `student(rows)` is the parallel [`Summary`] (rayon `fold` +
 /// `reduce`); it is run inside a pool of 2 workers and must give exactly the
 /// sequential summary.
 pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Verdict {
     let pool = crate::workloads::pool(2);
-    check_cases(
+    let verdict = check_cases(
         "1.7 fold + reduce en parallèle (rayon)",
         "par_iter().map(...).fold(Summary::default, Summary::absorb).reduce(Summary::default, \
          Summary::merge) : la fusion doit combiner count, total, min ET max ; l'élément neutre \
@@ -201,6 +219,15 @@ pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Ver
         |rows| super::summary(rows),
         |rows| pool.install(|| student(rows)),
         |a, b| a == b,
+    );
+    let big = sample_rows(400_000, 3);
+    crate::verif::parallel::require_parallel(
+        verdict,
+        "400 000 ventes, pool de 2 threads : le travail doit être partagé",
+        super::summary(&big),
+        "une boucle (ou iter()) séquentielle donne le bon résumé mais sur un seul thread : \
+         utilisez par_iter() pour que les threads du pool se partagent les lignes",
+        |pool| pool.install(|| student(&big)),
     )
 }
 
@@ -312,6 +339,30 @@ mod tests {
                 })
         });
         failed_case(&v);
+    }
+
+    #[test]
+    fn euros_in_f64_rounded_at_the_end_are_rejected() {
+        let v = q6_pipeline(|rows, cat, min| {
+            let euros: f64 = rows
+                .iter()
+                .filter(|t| t.category == cat && t.amount_cents() >= min)
+                .map(|t| t.amount * t.quantity as f64)
+                .sum();
+            (euros * 100.0).round() as i64
+        });
+        assert!(failed_case(&v).contains("très élevés"), "{v}");
+    }
+
+    #[test]
+    fn sequential_summary_is_rejected() {
+        let v = q7_summary_par(|rows| {
+            rows.iter()
+                .map(Transaction::revenue_cents)
+                .fold(Summary::default(), Summary::absorb)
+        });
+        assert!(failed_case(&v).contains("partagé"), "{v}");
+        assert!(v.to_string().contains("un seul thread"), "{v}");
     }
 
     #[test]

@@ -448,7 +448,7 @@ pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
         ),
         ("grandes valeurs".into(), (vec![1 << 50; 1000], 4)),
     ];
-    check_cases(
+    let verdict = check_cases(
         "2.6 somme avec des threads (move)",
         "découpez en morceaux de taille len.div_ceil(workers) (le dernier peut être plus \
          court : ne le perdez pas), un thread::spawn(move || ...) par morceau, puis \
@@ -457,6 +457,15 @@ pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
         |(data, w)| super::parallel_sum(data.clone(), *w),
         |(data, w)| student(data.clone(), *w),
         |a, b| a == b,
+    );
+    let big: Vec<u64> = (1..=2_000_000).collect();
+    crate::verif::parallel::require_parallel(
+        verdict,
+        "2 000 000 éléments, 2 workers : un thread par morceau",
+        big.iter().sum::<u64>(),
+        "la somme est juste mais aucun thread n'a été lancé : un thread::spawn(move || ...) \
+         par morceau",
+        |_| student(big.clone(), 2),
     )
 }
 
@@ -465,6 +474,12 @@ mod tests {
     use super::*;
     use crate::ex2 as r;
     use crate::verif::Status;
+
+    #[test]
+    fn sequential_sum_is_rejected() {
+        let v = q6_parallel_sum(|data, _| data.iter().sum());
+        assert!(failed(&v).contains("un thread par morceau"), "{v}");
+    }
 
     fn failed(v: &Verdict) -> String {
         match &v.status {

@@ -17,6 +17,7 @@
 //! assert!(tp4::ex4::verif::q2_spawn_sum(spawn_sum).not_done());
 //! ```
 
+use crate::verif::parallel::require_parallel;
 use crate::verif::{check_cases, close, Failure, Status, Verdict};
 use crate::workloads::primes;
 
@@ -77,7 +78,7 @@ pub fn q3_scoped_max(f: impl Fn(&[i64], usize) -> Option<i64>) -> Verdict {
         ),
         ("égalités".into(), (vec![4, 4, 4], 2)),
     ];
-    check_cases(
+    let verdict = check_cases(
         "4.3 thread::scope",
         "un slice vide n'a pas de maximum (None) ; n'initialisez pas le maximum à 0 \
          (valeurs négatives) ; n'oubliez pas le dernier morceau",
@@ -85,6 +86,15 @@ pub fn q3_scoped_max(f: impl Fn(&[i64], usize) -> Option<i64>) -> Verdict {
         |(v, w)| super::scoped_max(v, *w),
         |(v, w)| f(v, *w),
         |a, b| a == b,
+    );
+    let big: Vec<i64> = (0..2_000_000).map(|i| (i * 7_919) % 1_000_003).collect();
+    require_parallel(
+        verdict,
+        "2 000 000 valeurs, 2 workers : un thread par morceau",
+        super::scoped_max(&big, 2),
+        "le résultat est juste mais calculé par un seul thread : lancez un thread par \
+         morceau dans std::thread::scope",
+        |_| f(&big, 2),
     )
 }
 
@@ -100,15 +110,23 @@ fn prime_cases() -> Vec<(String, (u64, usize))> {
 }
 
 /// Q4.4 and Q4.5: `f(n, workers)` must count the primes below `n`.
-pub fn q4_count_primes(f: impl Fn(u64, usize) -> u64) -> Verdict {
-    check_cases(
-        "4.4 / 4.5 W1 en parallèle",
+pub fn q4_count_primes(f: impl Fn(u64, usize) -> u64 + Sync) -> Verdict {
+    let verdict = check_cases(
+        "4.4 W1 en parallèle",
         "les morceaux [n·w/P, n·(w+1)/P) couvrent 0..n sans trou ni chevauchement ; \
          1 n'est pas premier, 2 l'est",
         prime_cases(),
         |&(n, _)| primes::reference_count(n),
         |&(n, w)| f(n, w),
         |a, b| a == b,
+    );
+    require_parallel(
+        verdict,
+        "n = 400 000, 2 workers : le comptage doit être partagé",
+        primes::reference_count(400_000),
+        "le compte est juste mais un seul thread a travaillé : chaque worker doit compter \
+         sa plage dans son propre thread",
+        |pool| pool.install(|| f(400_000, 2)),
     )
 }
 
@@ -205,14 +223,25 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize) -> (u64, usize)) -> Verdict {
         ("3 threads".into(), ((0..1000).collect(), 3)),
         ("5 threads, vide".into(), (vec![], 5)),
     ];
-    check_cases(
+    let hint = "construisez un pool avec ThreadPoolBuilder::new().num_threads(n) et faites le \
+                calcul dans pool.install(|| ...) : hors de install, c'est le pool global qui \
+                travaille";
+    let verdict = check_cases(
         "4.8 pool de taille fixe",
-        "construisez un pool avec ThreadPoolBuilder::new().num_threads(n) et faites le calcul \
-         dans pool.install(|| ...) : hors de install, c'est le pool global qui travaille",
+        hint,
         cases,
         |(v, t)| super::pool_sum_squares(v, *t),
         |(v, t)| f(v, *t),
         |a, b| a == b,
+    );
+    let xs: Vec<u64> = (0..100_000).collect();
+    require_parallel(
+        verdict,
+        "pool de 3 threads : ses threads doivent exister",
+        super::pool_sum_squares(&xs, 3),
+        "aucun thread n'a été créé : la taille rendue doit être celle d'un pool que la \
+         fonction construit (ThreadPoolBuilder), pas l'argument recopié",
+        |_| f(&xs, 3),
     )
 }
 
@@ -268,11 +297,20 @@ pub fn q11_serial_fraction(f: impl Fn(&[(f64, f64)]) -> Option<f64>) -> Verdict 
             "accélération parfaite".into(),
             vec![(1.0, 1.0), (2.0, 2.0), (4.0, 4.0)],
         ),
+        (
+            "accélération superlinéaire (s ajusté < 0, ramené à 0)".into(),
+            vec![(1.0, 1.0), (2.0, 2.4), (4.0, 5.0)],
+        ),
+        (
+            "ralentissement (s ajusté > 1, ramené à 1)".into(),
+            vec![(1.0, 1.0), (2.0, 0.5), (4.0, 0.4)],
+        ),
     ];
     check_cases(
         "4.11 fraction séquentielle ajustée",
         "moindres carrés sur tous les points p > 1 de 1/S - 1/p = s·(1 - 1/p) : \
-         s = Σxy / Σx² avec x = 1 - 1/p, y = 1/S - 1/p ; None sans point p > 1",
+         s = Σxy / Σx² avec x = 1 - 1/p, y = 1/S - 1/p, ramené dans [0, 1] (clamp) ; None \
+         sans point p > 1",
         cases,
         |v| super::serial_fraction(v),
         |v| f(v),
@@ -283,14 +321,28 @@ pub fn q11_serial_fraction(f: impl Fn(&[(f64, f64)]) -> Option<f64>) -> Verdict 
     )
 }
 
+/// Increments per thread of the race cases of Q4.12.
+const RACE_PER_THREAD: u64 = 500_000;
+
 /// Q4.12: `f(threads, per_thread)` must count every increment of every thread.
 pub fn q12_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
-    let cases = [(1, 10), (2, 10_000), (4, 2_500), (3, 0)]
-        .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)));
+    let mut cases: Vec<(String, (usize, u64))> = [(1, 10), (2, 10_000), (4, 2_500), (3, 0)]
+        .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)))
+        .to_vec();
+    // Many threads and increments: a `load` then `store` (instead of one atomic
+    // `fetch_add`) loses updates; three runs, so that one lucky run is not enough.
+    for run in 1..=3 {
+        cases.push((
+            format!("8 threads × {RACE_PER_THREAD}, essai {run}/3"),
+            (8, RACE_PER_THREAD),
+        ));
+    }
     check_cases(
         "4.12 compteur partagé (Send/Sync)",
         "tous les threads doivent incrémenter le MÊME compteur : Arc<AtomicU64> (ou \
-         Arc<Mutex<u64>>) cloné dans chaque thread, pas une copie par thread",
+         Arc<Mutex<u64>>) cloné dans chaque thread, pas une copie par thread ; et \
+         l'incrément doit être UNE opération atomique (fetch_add) : load puis store perd des \
+         incréments quand deux threads lisent la même valeur",
         cases,
         |&(t, k)| super::shared_counter(t, k),
         |&(t, k)| f(t, k),
@@ -316,6 +368,67 @@ mod tests {
         assert!(q10_amdahl(amdahl_speedup).passed());
         assert!(q11_serial_fraction(serial_fraction).passed());
         assert!(q12_shared_counter(shared_counter).passed());
+    }
+
+    fn failed_case(v: &Verdict) -> String {
+        match &v.status {
+            Status::Failed(f) => f.case.clone(),
+            _ => panic!("the wrong answer was not caught: {v}"),
+        }
+    }
+
+    #[test]
+    fn sequential_answers_are_rejected() {
+        let v = q3_scoped_max(|d, _| d.iter().copied().max());
+        assert!(failed_case(&v).contains("un thread par morceau"), "{v}");
+        let v = q4_count_primes(|n, _| primes::count_range(0, n));
+        assert!(failed_case(&v).contains("partagé"), "{v}");
+    }
+
+    #[test]
+    fn pool_size_copied_from_the_argument_is_rejected() {
+        let v = q8_fixed_pool(|xs, t| (xs.iter().map(|x| x * x).sum(), t));
+        assert!(failed_case(&v).contains("pool de 3"), "{v}");
+    }
+
+    #[test]
+    fn fit_without_clamp_is_rejected() {
+        let v = q11_serial_fraction(|pts| {
+            let (mut num, mut den) = (0.0, 0.0);
+            for &(p, s) in pts.iter().filter(|p| p.0 > 1.0) {
+                let x = 1.0 - 1.0 / p;
+                num += x * (1.0 / s - 1.0 / p);
+                den += x * x;
+            }
+            (den > 0.0).then(|| num / den)
+        });
+        assert!(failed_case(&v).contains("ramené"), "{v}");
+    }
+
+    /// The racy answer: each thread reads then writes the shared counter.
+    fn racy(threads: usize, per_thread: u64) -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let counter = std::sync::Arc::new(AtomicU64::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let c = std::sync::Arc::clone(&counter);
+                s.spawn(move || {
+                    for _ in 0..per_thread {
+                        let v = c.load(Ordering::Relaxed);
+                        c.store(v + 1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        counter.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn load_then_store_race_is_rejected_every_time() {
+        for _ in 0..20 {
+            let v = q12_shared_counter(racy);
+            assert!(failed_case(&v).contains("8 threads"), "{v}");
+        }
     }
 
     #[test]

@@ -65,15 +65,49 @@ pub fn q2_sentinel(f: impl Fn(usize, u64) -> (u64, u64) + Send + Sync + 'static)
 pub fn q3_bounded(f: impl Fn(usize, usize) -> usize) -> Verdict {
     let cases = [(1, 10), (4, 10), (16, 5), (100, 1_000)]
         .map(|(c, n)| (format!("capacité {c}, {n} messages"), (c, n)));
-    check_cases(
+    let hint = "utilisez sync_channel(capacité) (ou crossbeam bounded) et try_send : un canal \
+                non borné accepte tout, sans jamais freiner le producteur";
+    let verdict = check_cases(
         "5.3 canal borné",
-        "utilisez sync_channel(capacité) (ou crossbeam bounded) et try_send : un canal non \
-         borné accepte tout, sans jamais freiner le producteur",
+        hint,
         cases,
         |&(c, n)| super::accepted_before_full(c, n),
         |&(c, n)| f(c, n),
         |a, b| a == b,
-    )
+    );
+    if !verdict.passed() {
+        return verdict;
+    }
+    // A million sends take milliseconds; a formula such as `capacite.min(n)` answers in
+    // well under a microsecond without sending anything.
+    let (c, n) = (1_000_000, 1_000_005);
+    let start = std::time::Instant::now();
+    let got = crate::verif::run_quietly(|| f(c, n));
+    let took = start.elapsed();
+    let case = "capacité 1 000 000, 1 000 005 messages : les envois doivent avoir lieu";
+    let fail = |got: String| {
+        Verdict::new(
+            &verdict.question,
+            verdict.cases_passed,
+            Status::Failed(Failure {
+                case: case.into(),
+                expected: "1 000 000 envois acceptés, un par un".into(),
+                got,
+                hint: "n'écrivez pas la réponse par une formule : créez le canal borné et \
+                       envoyez vraiment les messages (try_send) jusqu'au premier refus"
+                    .into(),
+            }),
+        )
+    };
+    match got {
+        Err(m) => fail(format!("panique : {m}")),
+        Ok(k) if k != c => fail(k.to_string()),
+        Ok(_) if took < std::time::Duration::from_micros(500) => fail(format!(
+            "la bonne valeur en {} : trop vite pour un million d'envois (aucun canal utilisé)",
+            crate::fr::seconds(took.as_secs_f64())
+        )),
+        Ok(_) => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
+    }
 }
 
 /// Q5.4: `f(jobs, workers)` must return `pool_job(job)` for each job, in job
@@ -189,7 +223,7 @@ pub fn q6_pipe(f: impl Fn(u64, usize, Option<u64>) -> crate::Result<f64>) -> Ver
 pub fn q7_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
     let cases = [(1, 1000), (2, 50_000), (4, 10_000), (3, 0)]
         .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)));
-    check_cases(
+    let verdict = check_cases(
         "5.7 état partagé",
         "chaque incrément doit être atomique (lock, fetch_add) ou local puis envoyé une fois ; \
          lire puis écrire en deux temps perd des incréments",
@@ -197,6 +231,14 @@ pub fn q7_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
         |&(t, k)| super::count_atomic(t, k),
         |&(t, k)| f(t, k),
         |a, b| a == b,
+    );
+    crate::verif::parallel::require_parallel(
+        verdict,
+        "4 threads × 200 000 : les threads doivent exister",
+        800_000,
+        "le total est juste mais aucun thread n'a compté : calculer threads × par_thread ne \
+         partage aucun état ; lancez les threads, chacun incrémente l'état partagé",
+        |_| f(4, 200_000),
     )
 }
 
@@ -205,6 +247,14 @@ mod tests {
     use super::super::*;
     use super::*;
     use crate::workloads::ipc;
+
+    #[test]
+    fn closed_forms_are_rejected() {
+        let v = q3_bounded(|capacite, n| capacite.min(n));
+        assert!(v.to_string().contains("trop vite"), "{v}");
+        let v = q7_shared_counter(|threads, par_thread| threads as u64 * par_thread);
+        assert!(v.to_string().contains("aucun thread"), "{v}");
+    }
 
     #[test]
     fn references_pass_their_checkers() {

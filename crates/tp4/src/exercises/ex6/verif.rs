@@ -35,19 +35,24 @@ fn spaced() -> Vec<(String, (Vec<u64>, usize))> {
 
 /// Q6.1a: `f(durations_ms, workers)` must return the task ids in submission order.
 pub fn q1_map(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -> Verdict {
-    check_cases_with_deadline(
+    let f = std::sync::Arc::new(f);
+    let g = std::sync::Arc::clone(&f);
+    let verdict = check_cases_with_deadline(
         "6.1 map : ordre de soumission",
         "gardez les handles dans l'ordre de soumission et attendez-les dans cet ordre",
         "une tâche n'est jamais terminée : attendez chaque handle une seule fois",
         spaced(),
         |(d, _)| (0..d.len()).collect(),
-        move |(d, w)| f(d, *w),
-    )
+        move |(d, w)| g(d, *w),
+    );
+    require_concurrent(verdict, (0..6).collect(), move |d, w| f(d, w))
 }
 
 /// Q6.1b: `f(durations_ms, workers)` must return the ids in completion order.
 pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -> Verdict {
-    check_cases_with_deadline(
+    let f = std::sync::Arc::new(f);
+    let g = std::sync::Arc::clone(&f);
+    let verdict = check_cases_with_deadline(
         "6.1 as_completed : ordre de fin",
         "chaque tâche envoie son résultat sur un canal commun dès qu'elle finit : on lit \
          dans l'ordre d'arrivée, pas dans l'ordre de soumission",
@@ -58,8 +63,60 @@ pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + '
             ids.sort_by_key(|&i| d[i]);
             ids
         },
-        move |(d, w)| f(d, *w),
-    )
+        move |(d, w)| g(d, *w),
+    );
+    // Equal durations finish in any order: compare the sorted ids.
+    require_concurrent(verdict, (0..6).collect(), move |d, w| {
+        let mut ids = f(d, w);
+        ids.sort_unstable();
+        ids
+    })
+}
+
+/// Adds a timed case to a 6.1 verdict that passed: 6 tasks of 100 ms on 3 workers
+/// take 600 ms one after the other, 200 ms ideally. The answer is accepted below
+/// 400 ms (generous for a loaded machine: sleeping tasks need no CPU) and must
+/// take at least 90 ms (the tasks did wait).
+fn require_concurrent(
+    verdict: Verdict,
+    expected: Vec<usize>,
+    f: impl Fn(&[u64], usize) -> Vec<usize>,
+) -> Verdict {
+    if !verdict.passed() {
+        return verdict;
+    }
+    let durations = [100u64; 6];
+    let start = Instant::now();
+    let got = crate::verif::run_quietly(|| f(&durations, 3));
+    let wall = start.elapsed().as_secs_f64();
+    let problem = match got {
+        Err(m) => Some(format!("panique : {m}")),
+        Ok(ids) if ids != expected => Some(format!("{ids:?}")),
+        Ok(_) if wall >= 0.4 => Some(format!(
+            "fini en {} : les tâches ont attendu l'une après l'autre",
+            crate::fr::seconds(wall)
+        )),
+        Ok(_) if wall < 0.09 => Some(format!(
+            "fini en {} : les tâches n'ont pas attendu leur durée",
+            crate::fr::seconds(wall)
+        )),
+        Ok(_) => None,
+    };
+    match problem {
+        None => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
+        Some(got) => Verdict::new(
+            &verdict.question,
+            verdict.cases_passed,
+            Status::Failed(Failure {
+                case: "6 tâches de 100 ms, 3 workers (idéal 0,2 s, une à une 0,6 s)".into(),
+                expected: format!("{expected:?} en moins de 0,4 s"),
+                got,
+                hint: "soumettez toutes les tâches à l'exécuteur AVANT d'attendre la première : \
+                       attendre chaque tâche juste après l'avoir soumise les exécute une à une"
+                    .into(),
+            }),
+        ),
+    }
 }
 
 /// The kind of an outcome, for comparison (panic messages may differ in form).
@@ -122,7 +179,16 @@ pub fn q3_io(f: impl Fn(u64, usize) -> u64) -> Verdict {
             let v = f(t, c);
             let ideal = crate::workloads::io::ideal_seconds(t, c);
             let wall = start.elapsed().as_secs_f64();
-            let limit = if wall >= 0.9 * ideal {
+            // One task after the other takes T × 10 ms: checked where that is long
+            // enough (≥ 0,3 s) to tell it from the ideal on a loaded machine.
+            let one_by_one = t as f64 * 0.010;
+            let limit = if one_by_one >= 0.3 && wall >= one_by_one / 2.0 {
+                format!(
+                    "fini en {} : les tâches ont attendu l'une après l'autre (idéal {})",
+                    crate::fr::seconds(wall),
+                    crate::fr::seconds(ideal)
+                )
+            } else if wall >= 0.9 * ideal {
                 "limite respectée".to_string()
             } else {
                 format!(
@@ -250,6 +316,46 @@ pub fn q6_task_graph(f: impl Fn(&std::path::Path) -> crate::Result<super::GraphR
 mod tests {
     use super::super::*;
     use super::*;
+
+    /// Submits each task and waits for it at once: one after the other.
+    fn one_by_one(durations: &[u64], workers: usize) -> Vec<usize> {
+        let ex = Executor::new(workers);
+        durations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &d)| {
+                let h = ex.submit(move || {
+                    std::thread::sleep(Duration::from_millis(d));
+                    i
+                });
+                match h.wait() {
+                    Outcome::Done(i) => Some(i),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sequential_executions_are_rejected() {
+        let v = q1_map(one_by_one);
+        assert!(v.to_string().contains("l'une après l'autre"), "{v}");
+        let v = q1_as_completed(|d, w| {
+            let mut ids = one_by_one(d, w);
+            ids.sort_by_key(|&i| d[i]);
+            ids
+        });
+        assert!(v.to_string().contains("l'une après l'autre"), "{v}");
+        let v = q3_io(|t, _| {
+            (0..t)
+                .map(|id| {
+                    std::thread::sleep(Duration::from_millis(10));
+                    2 * id
+                })
+                .sum()
+        });
+        assert!(v.to_string().contains("l'une après l'autre"), "{v}");
+    }
 
     #[test]
     fn references_pass_their_checkers() {

@@ -28,6 +28,7 @@ pub fn q1_median(student: impl Fn(&[f64]) -> f64) -> Verdict {
             vec![0.10, 0.11, 0.12, 0.13, 5.0],
         ),
         ("égalités".into(), vec![0.2, 0.2, 0.1, 0.2]),
+        ("aucune mesure (NaN)".into(), vec![]),
         (
             "1001 mesures générées".into(),
             (0..1001)
@@ -60,7 +61,7 @@ pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
         cases.push((format!("n = 100 000, tâches de {chunk}"), (100_000, chunk)));
     }
     let pool = crate::workloads::pool(2);
-    check_cases(
+    let verdict = check_cases(
         "7.2 granularité",
         "découpez 0..n en tâches [c·taille, min((c+1)·taille, n)) pour c dans \
          0..n.div_ceil(taille), comptez chaque tâche avec primes::count_range et sommez \
@@ -69,6 +70,14 @@ pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
         |&(n, _chunk)| crate::workloads::primes::reference_count(n),
         |&(n, chunk)| pool.install(|| student(n, chunk)),
         |a, b| a == b,
+    );
+    crate::verif::parallel::require_parallel(
+        verdict,
+        "n = 400 000, tâches de 1 000, pool de 2 threads : les tâches doivent être partagées",
+        crate::workloads::primes::reference_count(400_000),
+        "le compte est juste mais un seul thread a travaillé : les tâches doivent passer par \
+         into_par_iter() pour que les threads du pool se les partagent",
+        |pool| pool.install(|| student(400_000, 1_000)),
     )
 }
 
@@ -167,6 +176,32 @@ pub fn q6_gustafson(student: impl Fn(f64, f64) -> f64) -> Verdict {
 mod tests {
     use super::*;
     use crate::verif::Status;
+    use crate::workloads::primes;
+
+    #[test]
+    fn sequential_chunks_are_rejected() {
+        let v = q2_chunked_primes(|n, size| {
+            (0..n.div_ceil(size))
+                .map(|c| primes::count_range(c * size, ((c + 1) * size).min(n)))
+                .sum()
+        });
+        assert!(v.to_string().contains("un seul thread"), "{v}");
+    }
+
+    #[test]
+    fn median_of_nothing_is_nan() {
+        let v = q1_median(|xs| {
+            let mut s = xs.to_vec();
+            s.sort_by(f64::total_cmp);
+            let n = s.len();
+            if n % 2 == 1 {
+                s[n / 2]
+            } else {
+                (s[n / 2 - 1] + s[n / 2]) / 2.0
+            }
+        });
+        assert!(v.to_string().contains("aucune mesure"), "{v}");
+    }
 
     fn failed(v: &Verdict) -> bool {
         matches!(v.status, Status::Failed(_))
