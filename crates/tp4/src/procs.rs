@@ -33,7 +33,8 @@ pub const EXE_ENV: &str = "TP4_EXE";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The `tp4` executable to start: `TP4_EXE`, else the current executable if its name
-/// is `tp4` (a test binary or the notebook kernel cannot serve as a worker).
+/// is `tp4` or `tp4-worker` (a test binary or the notebook kernel cannot serve as a
+/// worker).
 pub fn exe_path() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(EXE_ENV) {
         let p = PathBuf::from(p);
@@ -51,7 +52,7 @@ pub fn exe_path() -> Result<PathBuf> {
     let stem = current
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
-    if stem.as_deref() == Some("tp4") {
+    if matches!(stem.as_deref(), Some("tp4" | "tp4-worker")) {
         Ok(current)
     } else {
         Err(Error::InvalidParameter(format!(
