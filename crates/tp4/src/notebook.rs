@@ -444,6 +444,81 @@ pub fn leaked_solutions(cells: &[Cell]) -> Result<Vec<(usize, String)>> {
     Ok(leaks)
 }
 
+/// The shortest solution line (once normalised) that [`hint_leaks`] looks for in what
+/// the student reads: shorter lines (`None`, `x + n`) are common to any code.
+pub const MIN_LEAK_CHARS: usize = 20;
+
+/// Code fragments that give a question away even when shorter than
+/// [`MIN_LEAK_CHARS`] or written differently from the solution.
+pub const FORBIDDEN_IN_HINTS: &[&str] = &[
+    "move |x| f(g(x))",
+    "move |b| f(a, b)",
+    "move |x| x + n",
+    "fetch_add(1",
+    "into_par_iter()",
+    "spawn_blocking(move",
+    "take_while(|",
+    "or_insert_with(||",
+    ".fold(Summary::default",
+    "fold(x, |acc",
+    "chunks(taille)",
+    "CachePadded::new(",
+    "n * i / w",
+];
+
+/// A line of code with its spacing removed, so that `f( a,b )` and `f(a, b)` compare
+/// equal.
+fn squeeze(line: &str) -> String {
+    line.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// What the student reads in the student notebook: every markdown cell, and the
+/// comments (`//` to the end of the line) of every code cell.
+pub fn student_prose(cells: &[Cell]) -> Vec<String> {
+    let mut out = Vec::new();
+    for cell in cells {
+        let text = render_text(cell, Version::Student);
+        if cell.kind == CellKind::Markdown {
+            out.extend(text.lines().map(str::to_string));
+        } else {
+            out.extend(
+                text.lines()
+                    .filter_map(|l| l.find("//").map(|i| l[i..].to_string())),
+            );
+        }
+    }
+    out
+}
+
+/// Solution code quoted in what the student reads (statements, `// À FAIRE` comments,
+/// any other comment): a solution line of at least [`MIN_LEAK_CHARS`] characters (spaces
+/// ignored) found inside a line of prose, or a fragment of [`FORBIDDEN_IN_HINTS`].
+/// Returns (source line of the solution region or 0, the leaked text); empty when the
+/// statements say what to compute without saying the line to write.
+pub fn hint_leaks(cells: &[Cell]) -> Result<Vec<(usize, String)>> {
+    let prose: Vec<String> = student_prose(cells).iter().map(|l| squeeze(l)).collect();
+    let mut leaks = Vec::new();
+    for cell in cells {
+        for s in solutions(Path::new(SOURCE), cell)? {
+            for l in &s.lines {
+                let code = squeeze(l.split("//").next().unwrap_or(""));
+                let code = code.trim_end_matches([';', ',', '{']);
+                if code.chars().count() >= MIN_LEAK_CHARS && prose.iter().any(|p| p.contains(code))
+                {
+                    leaks.push((s.line, l.trim().to_string()));
+                }
+            }
+        }
+    }
+    for token in FORBIDDEN_IN_HINTS {
+        let t = squeeze(token);
+        if let Some(p) = prose.iter().find(|p| p.contains(&t)) {
+            leaks.push((0, format!("{token} (dans « {p} »)")));
+        }
+    }
+    Ok(leaks)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,6 +553,25 @@ Parce que.
 
     fn cells() -> Vec<Cell> {
         parse(Path::new("tp4.md"), SRC).unwrap()
+    }
+
+    #[test]
+    fn hint_leaks_finds_quoted_solution_code() {
+        let leaky = SRC.replace(
+            "SOLUTION BEGIN: renvoyez le double de x",
+            "SOLUTION BEGIN: écrivez x.wrapping_mul( 2 ) suivi de rien",
+        );
+        let c = parse(Path::new("tp4.md"), &leaky).unwrap();
+        // Short lines are not leaks; a long one is, spacing aside.
+        assert!(hint_leaks(&c).unwrap().is_empty());
+        let long = leaky
+            .replace("x.wrapping_mul(2)", "x.wrapping_mul(2).wrapping_add(0)")
+            .replace("x.wrapping_mul( 2 )", "x.wrapping_mul( 2 ).wrapping_add(0)");
+        let c = parse(Path::new("tp4.md"), &long).unwrap();
+        assert_eq!(hint_leaks(&c).unwrap().len(), 1);
+        let token = SRC.replace("Pourquoi ?", "Pourquoi `Box::new(move |x| f(g(x)))` ?");
+        let c = parse(Path::new("tp4.md"), &token).unwrap();
+        assert_eq!(hint_leaks(&c).unwrap().len(), 1);
     }
 
     #[test]

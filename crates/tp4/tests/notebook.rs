@@ -109,9 +109,19 @@ fn every_question_is_followed_by_its_check_and_paths_fit_each_folder() {
         !pending,
         "la dernière question n'a pas de cellule de vérification"
     );
-    let mut unique = checks.clone();
-    unique.dedup();
-    assert_eq!(unique, checks, "question vérifiée deux fois de suite");
+    // One check per answer cell: a question may span several cells (2.1 has three
+    // functions), but the same check is never run twice.
+    let texts: Vec<&str> = cells
+        .iter()
+        .filter(|c| matches!(c.kind, CellKind::Check(_)))
+        .map(|c| c.text.as_str())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = texts.iter().copied().collect();
+    assert_eq!(unique.len(), texts.len(), "vérification répétée");
+    assert!(
+        checks.iter().all(|q| !q.contains(' ')),
+        "une question par cellule de vérification"
+    );
     let student = std::fs::read_to_string(root().join(notebook::STUDENT)).unwrap();
     let corrected = std::fs::read_to_string(root().join(notebook::CORRECTED)).unwrap();
     assert!(student.contains(r#"path = \"crates/tp4\""#));
@@ -123,4 +133,87 @@ fn every_question_is_followed_by_its_check_and_paths_fit_each_folder() {
         assert!(dir.join(format!("{prefix}data/transactions.csv")).is_file());
     }
     assert!(!student.contains("{{ROOT}}") && !corrected.contains("{{ROOT}}"));
+}
+
+#[test]
+fn statements_and_hints_quote_no_solution_code() {
+    let cells = notebook::load(&root()).unwrap();
+    let leaks = notebook::hint_leaks(&cells).unwrap();
+    assert!(
+        leaks.is_empty(),
+        "code de solution cité dans un énoncé ou un indice du notebook étudiant (ligne de \
+         notebook/tp4.md, texte) : {leaks:#?}"
+    );
+    // The prose is really scanned: statements and every `// À FAIRE` comment.
+    let prose = notebook::student_prose(&cells);
+    assert!(prose.iter().filter(|l| l.contains("À FAIRE")).count() >= 54);
+}
+
+#[test]
+fn every_answer_cell_compiles_on_its_own() {
+    // An answer cell holds one question's functions and no `use`/`type` item: imports
+    // live in cells without answers, so a compile error in one answer cannot hide the
+    // imports or the functions of another question.
+    let cells = notebook::load(&root()).unwrap();
+    for (i, cell) in cells.iter().enumerate() {
+        let has_solution = !notebook::solutions(Path::new("x"), cell)
+            .unwrap()
+            .is_empty();
+        if cell.kind != CellKind::Code || !has_solution {
+            continue;
+        }
+        for l in cell.text.lines() {
+            assert!(
+                !(l.starts_with("use ") || l.starts_with("type ")),
+                "ligne {} : « {l} » dans une cellule de réponse",
+                cell.line
+            );
+        }
+        let CellKind::Check(q) = &cells[i + 1].kind else {
+            panic!(
+                "ligne {} : pas de vérification juste après la réponse",
+                cell.line
+            )
+        };
+        // Every function of the cell is the one its check calls.
+        for l in cell.text.lines().filter(|l| l.starts_with("fn ")) {
+            let name = l[3..].split(['(', '<']).next().unwrap();
+            assert!(
+                cells[i + 1].text.contains(name),
+                "ligne {} : {name} n'est pas vérifiée par la cellule {q} qui suit",
+                cell.line
+            );
+        }
+    }
+}
+
+#[test]
+fn the_student_copy_has_no_teacher_material() {
+    // One command gives the teacher a copy of the lab for students: no corrected
+    // notebook, no notebook source, no teacher-only blocks in the docs.
+    let dest = std::env::temp_dir().join(format!("tp4-copie-etudiant-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    let status = std::process::Command::new("bash")
+        .arg(root().join("scripts/copie-etudiant.sh"))
+        .arg(&dest)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(dest.join(notebook::STUDENT).is_file());
+    assert!(dest.join("crates/tp4/Cargo.toml").is_file());
+    assert!(dest.join("data/transactions.csv").is_file());
+    assert!(!dest.join("corrige").exists());
+    assert!(!dest.join(notebook::SOURCE).exists());
+    for doc in [
+        "README.md",
+        "docs/exercices-1-3.md",
+        "docs/exercices-4-6.md",
+    ] {
+        let original = std::fs::read_to_string(root().join(doc)).unwrap();
+        let copy = std::fs::read_to_string(dest.join(doc)).unwrap();
+        assert!(!copy.contains("<!-- enseignant -->"), "{doc}");
+        assert!(copy.len() < original.len(), "{doc} : rien n'a été retiré");
+    }
+    let _ = std::fs::remove_dir_all(&dest);
 }

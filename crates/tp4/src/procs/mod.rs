@@ -63,7 +63,7 @@ pub fn exe_path() -> Result<PathBuf> {
     let stem = current
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
-    if stem.as_deref() == Some("tp4") {
+    if matches!(stem.as_deref(), Some("tp4" | "tp4-worker")) {
         Ok(current)
     } else {
         Err(Error::InvalidParameter(format!(
