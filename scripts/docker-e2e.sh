@@ -197,6 +197,9 @@ size="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
 SIZE_MB=$((size / 1000000))
 echo "  construction : ${BUILD_S} s (étapes reprises du cache : $cached), contexte : ${context:-?}, image : ${SIZE_MB} Mo"
 IMAGE_ID="$(docker image inspect -f '{{.Id}}' "$IMAGE")"
+echo "  couches de plus de 10 Mo :"
+docker history --no-trunc --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" \
+  | awk -F'\t' '$1 ~ /GB|[0-9][0-9]+(\.[0-9]+)?MB/ { sub(/^\/bin\/sh -c (#\(nop\) )?/, "", $2); printf "    %9s  %.90s\n", $1, $2 }'
 image_user="$(docker image inspect -f '{{.Config.User}}' "$IMAGE")"
 case "$image_user" in ""|root|0|0:*) bad "l'image tourne en root par défaut (USER « $image_user »)" ;;
   *) ok "utilisateur de l'image : $image_user (pas root)" ;; esac
@@ -247,7 +250,7 @@ mv -f "$WORK/.tp4.ipynb.new" "$WORK/tp4.ipynb"
   || bad "notebook remplacé sur l'hôte : le conteneur lit encore l'ancien (montage d'un fichier seul ?)"
 before="$(sha256sum "$WORK/tp4.ipynb" | cut -d' ' -f1)"
 inner_port=8888; [ "$NETWORK" = host ] && inner_port="$PORT"
-if docker exec -e TOK="$tok" -e P="$inner_port" "$RUN_NAME" python3 - <<'EOF'
+if docker exec -i -e TOK="$tok" -e P="$inner_port" "$RUN_NAME" python3 - <<'EOF'
 import json, os, urllib.request
 base = f"http://127.0.0.1:{os.environ['P']}/api/contents/tp4.ipynb"
 hdr = {"Authorization": "token " + os.environ["TOK"], "Content-Type": "application/json"}
@@ -280,7 +283,7 @@ if [ "$RUN_NOTEBOOK" = 1 ]; then
     NB_S=$((SECONDS - t))
     bad "notebook étudiant : exécution ou vérifications en échec (${NB_S} s)"
   fi
-  FIRST_CELL="$(docker exec "$RUN_NAME" python3 - <<'EOF' 2>/dev/null
+  FIRST_CELL="$(docker exec -i "$RUN_NAME" python3 - <<'EOF' 2>/dev/null
 import json
 from datetime import datetime
 nb = json.load(open("/tmp/e2e-tp4.ipynb"))
@@ -314,6 +317,9 @@ export TP4_UID="$uid" TP4_GID="$gid" TP4_PORT="$PORT"
 compose up -d --build > "$WORK/.compose-up.log" 2>&1 || { tail -30 "$WORK/.compose-up.log"; die "compose up a échoué"; }
 tok="$(token_from compose logs jupyter)" || { compose logs jupyter | tail -30; die "pas de jeton dans compose logs"; }
 ok "compose : jeton lu dans « compose logs jupyter »"
+COMPOSE_ID="$(docker image inspect -f '{{.Id}}' "$IMAGE")"
+[ "$COMPOSE_ID" = "$IMAGE_ID" ] && ok "compose up --build : même image que docker build (cache réutilisé)" \
+  || echo "  (compose a construit une image différente de docker build : $COMPOSE_ID)"
 check_server "$tok" "compose"
 if [ "$NETWORK" != host ]; then
   bindings="$(compose port jupyter 8888 2>/dev/null)"
@@ -335,7 +341,7 @@ t=$SECONDS
 compose up -d --build > "$WORK/.compose-rebuild.log" 2>&1 || { tail -30 "$WORK/.compose-rebuild.log"; die "compose up --build a échoué"; }
 REBUILD_S=$((SECONDS - t))
 new_id="$(docker image inspect -f '{{.Id}}' "$IMAGE")"
-if [ "$new_id" = "$IMAGE_ID" ]; then
+if [ "$new_id" = "$COMPOSE_ID" ]; then
   ok "compose up --build : toutes les couches réutilisées (même image), ${REBUILD_S} s"
 else
   bad "compose up --build : l'image a changé après une modification du notebook ou de data/ (${REBUILD_S} s)"
