@@ -206,6 +206,15 @@ case "$image_user" in ""|root|0|0:*) bad "l'image tourne en root par défaut (US
 # Nothing the lab edits may be in the build context (defects 1 and 2).
 leaked="$(docker run --rm --entrypoint sh "$IMAGE" -c 'ls -d /app/tp4/corrige/*.executed.ipynb /app/tp4/data/bench /app/tp4/output/* 2>/dev/null' || true)"
 [ -z "$leaked" ] && ok "ni data/bench, ni output/, ni notebook exécuté dans l'image" || bad "dans l'image : $leaked"
+# The image regenerates the small data files and the notebooks: same bytes as the repository's
+# (unless they were changed here, which the image does not need to know).
+same=0
+for f in data/transactions.csv data/corpus.txt tp4.ipynb; do
+  inside="$(docker run --rm --entrypoint sh "$IMAGE" -c "sha256sum /app/notebooks/$f" | cut -d' ' -f1)"
+  [ "$inside" = "$(sha256sum "$WORK/$f" | cut -d' ' -f1)" ] && same=$((same + 1)) \
+    || echo "  (note : $f de l'image diffère de celui du dépôt : modifié dans le dépôt ?)"
+done
+[ "$same" = 3 ] && ok "données et notebook régénérés dans l'image : identiques à ceux du dépôt"
 tmp_left="$(docker run --rm --entrypoint sh "$IMAGE" -c 'ls -A /tmp | head -5')"
 [ -z "$tmp_left" ] && ok "/tmp vide dans l'image" || bad "fichiers temporaires laissés dans /tmp : $tmp_left"
 
