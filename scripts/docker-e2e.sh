@@ -128,7 +128,10 @@ services:
       TP4_JUPYTER_IP: 127.0.0.1
       TP4_JUPYTER_PORT: "$PORT"
 EOF
-  compose_files+=(-f .e2e-host-network.yml)
+  # Compose v1 refuses published ports with the host's network: the same file without them.
+  awk '/^    ports:/ { skip = 1; next } skip && /^      - / { next } { skip = 0; print }' \
+    "$WORK/docker-compose.yml" > "$WORK/.e2e-compose.yml"
+  compose_files=(-f .e2e-compose.yml -f .e2e-host-network.yml)
 fi
 
 # --- helpers -------------------------------------------------------------------------
@@ -226,7 +229,8 @@ docker run -d --name "$RUN_NAME" "${net_run[@]}" -u "$uid:$gid" \
 tok="$(token_from docker logs "$RUN_NAME")" || { docker logs "$RUN_NAME" 2>&1 | tail -30; die "pas de jeton dans le journal de docker run"; }
 ok "docker run : jeton lu dans le journal"
 if [ "$uid" = 0 ]; then
-  docker logs "$RUN_NAME" 2>&1 | grep -q -- '--allow-root' && ok "docker run en root : le journal annonce --allow-root" \
+  run_log="$(docker logs "$RUN_NAME" 2>&1)"
+  grep -q -- '--allow-root' <<<"$run_log" && ok "docker run en root : le journal annonce --allow-root" \
     || bad "docker run en root : le journal ne dit pas --allow-root"
 fi
 check_server "$tok" "docker run"
