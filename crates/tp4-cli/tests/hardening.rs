@@ -193,7 +193,10 @@ fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
         let (code, err, _) = finish(child, Duration::from_secs(20));
         assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
         assert!(temp_names(&data).is_empty(), "{:?}", temp_names(&data));
-        assert_eq!(std::fs::read_to_string(data.join("corpus.txt")).unwrap(), "ancien\n");
+        assert_eq!(
+            std::fs::read_to_string(data.join("corpus.txt")).unwrap(),
+            "ancien\n"
+        );
         assert_eq!(
             std::fs::read_to_string(data.join("transactions.csv")).unwrap(),
             "ancien\n"
@@ -206,7 +209,10 @@ fn stale_temp_files_are_removed_at_the_next_run() {
     let dir = common::temp_dir();
     let data = dir.path().join("d");
     std::fs::create_dir_all(data.join("bench")).unwrap();
-    for p in [data.join(".tp4-vieux.tmp"), data.join("bench/.tp4-vieux.tmp")] {
+    for p in [
+        data.join(".tp4-vieux.tmp"),
+        data.join("bench/.tp4-vieux.tmp"),
+    ] {
         std::fs::write(&p, "x").unwrap();
         let status = std::process::Command::new("touch")
             .args(["-d", "2 hours ago"])
@@ -216,7 +222,10 @@ fn stale_temp_files_are_removed_at_the_next_run() {
         assert!(status.success());
     }
     std::fs::write(data.join(".tp4-recent.tmp"), "x").unwrap();
-    let _ = tp4_in(&data, &dir.path().join("o")).arg("env").output().unwrap();
+    let _ = tp4_in(&data, &dir.path().join("o"))
+        .arg("env")
+        .output()
+        .unwrap();
     assert_eq!(temp_names(&data), vec![".tp4-recent.tmp".to_string()]);
     assert!(temp_names(&data.join("bench")).is_empty());
 }
