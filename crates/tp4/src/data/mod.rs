@@ -14,6 +14,7 @@ pub mod chunks;
 pub mod corpus;
 pub mod samples;
 pub mod transactions;
+pub mod words;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
