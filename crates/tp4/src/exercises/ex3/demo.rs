@@ -117,7 +117,7 @@ fn iterators(section: &mut Section) {
 
 /// Step 3.3: batches and sliding windows over the corpus.
 fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
-    let text = super::read_text(corpus)?;
+    let text = sample_text(corpus)?;
     let batches: Vec<usize> = text.lines().batches(1_000).map(|b| b.len()).collect();
     let mut bigrams: Vec<((String, String), u64)> =
         super::bigram_counts(&text).into_iter().collect();
@@ -192,7 +192,7 @@ fn memory(ctx: &Context, section: &mut Section, corpus: &Path) -> Result<()> {
          (l'équivalent de memory-profiler).",
     );
     section.table("", &headers, 1, mem_rows);
-    section.say(memory_verdict(&results, big.is_file(), &big));
+    section.say(memory_verdict(&results, big.is_file(), &ctx.data));
     memory_files(ctx, section, &results)
 }
 
@@ -205,7 +205,23 @@ fn measure_memory(
 ) -> Result<Vec<(String, MemoryComparison)>> {
     let mut results: Vec<(String, MemoryComparison)> = Vec::new();
     let bar = ctx.steps(COPIES.len() as u64 + 1, "exercice 3 : mémoire");
-    for k in COPIES {
+    let size = std::fs::metadata(corpus).map_or(0, |m| m.len());
+    let skipped: Vec<usize> = COPIES
+        .into_iter()
+        .filter(|&k| k as u64 * size > super::WHOLE_READ_CAP)
+        .collect();
+    if !skipped.is_empty() {
+        println!(
+            "  (lecture entière limitée à {} : {} de corpus.txt non mesurées)",
+            fr::bytes(super::WHOLE_READ_CAP),
+            skipped
+                .iter()
+                .map(|k| format!("× {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for k in COPIES.into_iter().filter(|k| !skipped.contains(k)) {
         let paths = vec![corpus.to_path_buf(); k];
         let label = if k == 1 {
             "corpus.txt".to_string()
@@ -215,7 +231,8 @@ fn measure_memory(
         results.push((label, super::compare_memory(&paths)?));
         bar.inc(1);
     }
-    if big.is_file() {
+    let big_size = std::fs::metadata(big).map_or(0, |m| m.len());
+    if big.is_file() && big_size <= super::WHOLE_READ_CAP {
         results.push((
             format!("{}", big.display()),
             super::compare_memory(&[big.to_path_buf()])?,
@@ -327,9 +344,8 @@ fn extension_trait(section: &mut Section, corpus: &Path) -> Result<()> {
         .next()
         .transpose()?
         .unwrap_or_default();
-    let lengths: Vec<u32> = first_line
-        .split_whitespace()
-        .map(|w| w.len() as u32)
+    let lengths: Vec<u32> = super::words_of(&first_line)
+        .map(|w| w.chars().count() as u32)
         .collect();
     let means: Vec<String> = lengths
         .iter()
@@ -349,28 +365,63 @@ fn extension_trait(section: &mut Section, corpus: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The rarest word (highest Zipf rank) of the middle line of the corpus: a word
-/// that `find` meets somewhere in the first half of the file, far from its start.
+/// Largest part of the corpus that step 3.3 reads whole (bigrams of a 100 MB text
+/// would take gigabytes): the first lines up to this many bytes.
+pub const SAMPLE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The corpus, or its first lines up to [`SAMPLE_BYTES`] (said on screen).
+fn sample_text(corpus: &Path) -> Result<String> {
+    let size = std::fs::metadata(corpus).map_or(0, |m| m.len());
+    if size as usize <= SAMPLE_BYTES {
+        return super::read_text(corpus);
+    }
+    println!(
+        "  (3.3 sur les premières lignes du corpus : {} sur {})",
+        fr::bytes(SAMPLE_BYTES as u64),
+        fr::bytes(size)
+    );
+    let mut text = String::new();
+    for line in super::lines_of_files(&[corpus.to_path_buf()]) {
+        let line = line?;
+        if text.len() + line.len() + 1 > SAMPLE_BYTES {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// A rare word of the middle line of the corpus: a word that `find` meets somewhere
+/// in the middle of the file, far from its start. The least frequent word of that
+/// line (W7's counts, ties by bytes); if it is also the most frequent word of the
+/// whole text (a tiny corpus), the least frequent word of the text instead.
 fn rare_word_of_middle_line(corpus: &Path) -> Result<String> {
-    let text = super::read_text(corpus)?;
-    let ranks: std::collections::HashMap<String, usize> = crate::data::corpus::vocabulary()
-        .into_iter()
-        .enumerate()
-        .map(|(i, w)| (w, i))
-        .collect();
-    let middle = text
-        .lines()
-        .nth(text.lines().count() / 2)
+    let counts = crate::workloads::wordcount::seq(corpus)?;
+    let lines = super::lines_of_files(&[corpus.to_path_buf()]).count();
+    let middle = super::lines_of_files(&[corpus.to_path_buf()])
+        .nth(lines / 2)
+        .transpose()?
         .unwrap_or_default();
-    Ok(middle
-        .split_whitespace()
-        .max_by_key(|w| ranks.get(*w).copied().unwrap_or(0))
-        .unwrap_or("rinu")
-        .to_string())
+    let count = |w: &[u8]| counts.counts.get(w).copied().unwrap_or(0);
+    let rarest = |it: &mut dyn Iterator<Item = &[u8]>| {
+        it.min_by(|a, b| count(a).cmp(&count(b)).then(a.cmp(b)))
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+    };
+    let top = counts.top(1).first().map(|t| t.0.clone());
+    let candidate = rarest(&mut super::words_of(&middle).map(str::as_bytes));
+    Ok(match candidate {
+        Some(w) if Some(&w) != top.as_ref() || counts.distinct() < 2 => w,
+        _ => rarest(&mut counts.counts.keys().map(|k| &k[..])).unwrap_or_default(),
+    })
 }
 
 /// The sentence that reads the memory table: growth of each peak with the size.
-fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big: &Path) -> String {
+fn memory_verdict(
+    results: &[(String, MemoryComparison)],
+    big_present: bool,
+    data: &Path,
+) -> String {
     let (Some((_, first)), Some((_, last))) = (results.first(), results.last()) else {
         return String::new();
     };
@@ -399,8 +450,9 @@ fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big
     if !big_present {
         s.push_str(&format!(
             " Pour le cas à 100 Mo : `tp4 --data {} donnees --lignes 1000 --mo 100`, puis \
-             relancez `tp4 exercice 3`.",
-            big.parent().unwrap_or(big).display()
+             relancez `tp4 --data {} exercice 3`.",
+            big_corpus_path(data).parent().unwrap_or(data).display(),
+            data.display()
         ));
     }
     s
