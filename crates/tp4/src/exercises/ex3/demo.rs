@@ -141,11 +141,15 @@ fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
         "trigramme de lettres (windows(3))",
     ];
     let batch_note = format!(
-        "{} lignes en {} lots de 1 000 (dernier lot : {} lignes) ; {} bigrammes distincts.",
-        fr::thousands(batches.iter().sum::<usize>() as u64),
-        batches.len(),
-        batches.last().copied().unwrap_or(0),
-        fr::thousands(bigrams.len() as u64)
+        "{} en {} de 1 000 (dernier lot : {}) ; {} distincts.",
+        fr::count(batches.iter().sum::<usize>() as u64, "ligne", "lignes"),
+        fr::count(batches.len() as u64, "lot", "lots"),
+        fr::count(
+            batches.last().copied().unwrap_or(0) as u64,
+            "ligne",
+            "lignes"
+        ),
+        fr::count(bigrams.len() as u64, "bigramme", "bigrammes")
     );
     println!(
         "3.3 Lots et fenêtres glissantes sur {} : {batch_note}",
@@ -314,21 +318,22 @@ fn early_exit(section: &mut Section, corpus: &Path) -> Result<()> {
     let first5: usize = super::lines_of_files(&three).take(5).count();
     let early = match found {
         Some((n, _)) => format!(
-            "Trois copies de corpus.txt enchaînées (flat_map) : {} lignes en tout. La première \
+            "Trois copies de corpus.txt enchaînées (flat_map) : {} en tout. La première \
              ligne contenant le mot rare « {rare} » est la n° {} : find s'est arrêté après {} \
-             lignes lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
-             take(5) n'a lu que {first5} lignes.",
-            fr::thousands(total),
+             lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
+             take(5) n'a lu que {}.",
+            fr::count(total, "ligne", "lignes"),
             fr::thousands(n as u64),
-            fr::thousands(pulled.get()),
+            fr::count(pulled.get(), "ligne", "lignes"),
             fr::thousands(total),
-            fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2)
+            fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2),
+            fr::count(first5 as u64, "ligne", "lignes")
         ),
         None => format!(
-            "Trois copies de corpus.txt enchaînées : {} lignes ; le mot « {rare} » n'y figure \
-             pas, find a donc tout lu ({} lignes).",
-            fr::thousands(total),
-            fr::thousands(pulled.get())
+            "Trois copies de corpus.txt enchaînées : {} ; le mot « {rare} » n'y figure \
+             pas, find a donc tout lu ({}).",
+            fr::count(total, "ligne", "lignes"),
+            fr::count(pulled.get(), "ligne", "lignes")
         ),
     };
     println!("3.5 Fichiers enchaînés et arrêt anticipé : {early}");
