@@ -136,6 +136,10 @@ pub enum Command {
         /// de progression.
         #[arg(long)]
         json: bool,
+        /// Mesure W4 et W7 sur les fichiers de --data eux-mêmes (vos fichiers), au lieu de
+        /// fichiers générés à la taille de workloads.md dans <data>/bench/.
+        #[arg(long = "fichiers-de-data")]
+        fichiers_de_data: bool,
     },
 }
 
@@ -228,6 +232,7 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             taille,
             repetitions,
             json,
+            fichiers_de_data,
         }) => {
             let opts = tp4::bench::Options {
                 workloads: charges,
@@ -236,6 +241,7 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
                 size: taille,
                 repetitions,
                 json,
+                data_files: fichiers_de_data,
             };
             let mut stdout = std::io::stdout().lock();
             tp4::bench::run(&opts, &ctx.data, &ctx.output, &mut stdout)?;

@@ -183,6 +183,7 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         }
         Some(true)
     };
+    answer.check_not_empty(&opts.input.path)?;
     let (total, distinct, top) = figures(answer);
     let summary = RunSummary {
         job: job.name().into(),
@@ -221,14 +222,7 @@ fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
             wc.distinct() as u64,
             wc.top(10).into_iter().map(|(w, c)| (w, c as i64)).collect(),
         ),
-        Answer::GroupBy(g) => (
-            g.rows(),
-            8,
-            g.top_cities(3)
-                .into_iter()
-                .map(|(c, v)| (c.to_string(), v))
-                .collect(),
-        ),
+        Answer::GroupBy(g) => (g.rows(), g.categories.len() as u64, g.top_cities(3)),
     }
 }
 
@@ -248,9 +242,9 @@ struct WordRow {
 /// A row of `cluster_groupby.csv`: a category (with its rows) or a city (rows left
 /// empty: the reference does not count them per city).
 #[derive(Serialize)]
-struct GroupRow<'a> {
+struct GroupRow {
     groupe: &'static str,
-    cle: &'a str,
+    cle: String,
     montant_centimes: i64,
     lignes: Option<u64>,
 }
@@ -277,19 +271,16 @@ fn write_files(output: &Path, answer: &Answer, summary: &RunSummary) -> Result<V
                 .into_iter()
                 .map(|(name, cents, rows)| GroupRow {
                     groupe: "categorie",
-                    cle: name,
+                    cle: name.clone(),
                     montant_centimes: cents,
                     lignes: Some(rows),
                 });
-            let cities = tp4::data::transactions::CITIES
-                .iter()
-                .zip(g.city_cents)
-                .map(|(city, cents)| GroupRow {
-                    groupe: "ville",
-                    cle: city,
-                    montant_centimes: cents,
-                    lignes: None,
-                });
+            let cities = g.cities.iter().map(|(city, &cents)| GroupRow {
+                groupe: "ville",
+                cle: city.clone(),
+                montant_centimes: cents,
+                lignes: None,
+            });
             let rows: Vec<GroupRow> = categories.chain(cities).collect();
             tp4::output::write_csv(&csv, &rows)?;
         }
@@ -482,9 +473,8 @@ mod tests {
     fn groupby_csv_has_categories_then_cities_with_empty_rows() {
         let dir = tempfile::tempdir().unwrap();
         let mut g = tp4::workloads::groupby::GroupBy::default();
-        g.category_cents[0] = -50;
-        g.category_rows[0] = 1;
-        g.city_cents[1] = 1234;
+        g.add("Saint-Étienne", "thé", -50);
+        g.add("Lyon", "alimentation", 1284);
         let (total, distinct, top) = figures(&Answer::GroupBy(Box::new(g.clone())));
         let summary = RunSummary {
             job: "groupby".into(),
@@ -503,16 +493,13 @@ mod tests {
         let files = write_files(dir.path(), &Answer::GroupBy(Box::new(g)), &summary).unwrap();
         let csv = std::fs::read_to_string(&files[0]).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        let (categories, cities) = (
-            tp4::data::transactions::CATEGORIES,
-            tp4::data::transactions::CITIES,
-        );
+        assert_eq!(distinct, 2);
         assert_eq!(lines[0], "groupe,cle,montant_centimes,lignes");
-        assert_eq!(lines[1], format!("categorie,{},-50,1", categories[0]));
-        assert_eq!(lines[2], format!("categorie,{},0,0", categories[1]));
-        let first_city = 1 + categories.len();
-        assert_eq!(lines[first_city + 1], format!("ville,{},1234,", cities[1]));
-        assert_eq!(lines.len(), first_city + cities.len());
+        assert_eq!(lines[1], "categorie,alimentation,1284,1");
+        assert_eq!(lines[2], "categorie,thé,-50,1");
+        assert_eq!(lines[3], "ville,Lyon,1284,");
+        assert_eq!(lines[4], "ville,Saint-Étienne,-50,");
+        assert_eq!(lines.len(), 5);
         assert!(csv.ends_with(",\n"), "{csv}");
     }
 }

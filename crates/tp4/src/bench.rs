@@ -50,6 +50,9 @@ pub struct Options {
     pub repetitions: usize,
     /// Print JSON lines only on stdout, no progress bar.
     pub json: bool,
+    /// W4 and W7 read the files of the data folder themselves (`--fichiers-de-data`,
+    /// a teacher's own files) instead of generated full-size files in `<data>/bench/`.
+    pub data_files: bool,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             size: None,
             repetitions: 5,
             json: false,
+            data_files: false,
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct BenchPlan {
     pub groupby_rows: Option<u64>,
     /// Megabytes of the corpus to use, if W7 is selected.
     pub corpus_mb: Option<u64>,
+    /// W4 and W7 read `<data>/transactions.csv` and `<data>/corpus.txt` as they are.
+    pub data_files: bool,
 }
 
 /// The largest size accepted per workload: beyond it the run would take hours or not
@@ -151,6 +157,7 @@ pub fn plan(opts: &Options) -> Result<BenchPlan> {
         notes,
         groupby_rows,
         corpus_mb,
+        data_files: opts.data_files,
     })
 }
 
@@ -379,8 +386,19 @@ pub fn prepare_data(
     data: &Path,
     progress: bool,
 ) -> Result<(Inputs, Vec<String>)> {
+    if plan.data_files {
+        return Ok(data_folder_files(plan, data));
+    }
     let mut inputs = Inputs::default();
     let mut notes = Vec::new();
+    if (plan.groupby_rows.is_some() || plan.corpus_mb.is_some()) && progress {
+        eprintln!(
+            "bench : W4 et W7 mesurés sur des fichiers générés dans {} (pas sur ceux de {}) ; \
+             --fichiers-de-data mesure vos fichiers.",
+            data.join("bench").display(),
+            data.display()
+        );
+    }
     if let Some(rows) = plan.groupby_rows {
         let path = transactions_file(data, rows);
         if !path.is_file() {
@@ -434,6 +452,26 @@ pub fn prepare_data(
         inputs.corpus = Some(path);
     }
     Ok((inputs, notes))
+}
+
+/// The inputs of `--fichiers-de-data`: W4 and W7 read the data folder's own files
+/// (answers checked against the plain sequential kernel on those files).
+fn data_folder_files(plan: &BenchPlan, data: &Path) -> (Inputs, Vec<String>) {
+    let inputs = Inputs::from_data_dir(data);
+    let mut notes = Vec::new();
+    for (selected, w, path) in [
+        (plan.groupby_rows.is_some(), "W4", &inputs.transactions),
+        (plan.corpus_mb.is_some(), "W7", &inputs.corpus),
+    ] {
+        if let (true, Some(p)) = (selected, path) {
+            notes.push(format!(
+                "{w} : vos fichiers, lus tels quels : {} (réponses comparées au noyau \
+                 séquentiel simple ; --taille ne s'applique pas).",
+                p.display()
+            ));
+        }
+    }
+    (inputs, notes)
 }
 
 /// What a benchmark run produced.
@@ -1079,6 +1117,7 @@ mod tests {
             size: Some(20_000),
             repetitions: 2,
             json: true,
+            data_files: false,
         };
         let mut out = Vec::new();
         let r = run(&o, dir.path(), &dir.path().join("out"), &mut out).unwrap();
@@ -1126,6 +1165,7 @@ mod tests {
             size: Some(1),
             repetitions: 1,
             json: false,
+            data_files: false,
         };
         let mut out = Vec::new();
         let r = run(&o, dir.path(), &dir.path().join("out"), &mut out).unwrap();

@@ -77,6 +77,7 @@ pub fn groupby(path: &Path, workers: usize) -> Result<groupby::GroupBy> {
         .iter()
         .map(|o| decode_groupby(o))
         .try_fold(groupby::GroupBy::default(), |a, b| Ok(a.merge(b?)))
+        .and_then(|g| groupby::non_empty(path, g))
 }
 
 /// W7 with `workers` processes, one line-aligned byte range each; each child sends
@@ -102,43 +103,19 @@ fn range_args(task: &str, path: &Path, r: &std::ops::Range<u64>) -> Vec<String> 
     ]
 }
 
-/// One line: 8 category totals (cents), 8 category row counts, 20 city totals.
+/// One line: the totals by name ([`groupby::GroupBy::encode`]).
 pub(crate) fn encode_groupby(g: &groupby::GroupBy) -> String {
-    let nums: Vec<String> = g
-        .category_cents
-        .iter()
-        .map(i64::to_string)
-        .chain(g.category_rows.iter().map(u64::to_string))
-        .chain(g.city_cents.iter().map(i64::to_string))
-        .collect();
-    nums.join(" ") + "\n"
+    g.encode() + "\n"
 }
 
 fn decode_groupby(bytes: &[u8]) -> Result<groupby::GroupBy> {
-    let text = String::from_utf8_lossy(bytes);
-    let nums: Vec<i64> = text
-        .split_whitespace()
-        .map(str::parse)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| {
-            Error::Process(format!(
-                "réponse illisible d'un processus (groupby) : « {} »",
-                text.trim()
-            ))
-        })?;
-    if nums.len() != 36 {
-        return Err(Error::Process(format!(
-            "réponse incomplète d'un processus (groupby) : {} nombres au lieu de 36",
-            nums.len()
-        )));
-    }
-    let mut g = groupby::GroupBy::default();
-    for i in 0..8 {
-        g.category_cents[i] = nums[i];
-        g.category_rows[i] = nums[8 + i] as u64;
-    }
-    g.city_cents.copy_from_slice(&nums[16..36]);
-    Ok(g)
+    groupby::GroupBy::decode(bytes.trim_ascii()).ok_or_else(|| {
+        let text = String::from_utf8_lossy(bytes);
+        Error::Process(format!(
+            "réponse illisible d'un processus (groupby) : « {} »",
+            crate::data::transactions::shown(text.trim())
+        ))
+    })
 }
 
 /// First line the total, then one line `count word` per distinct word.
@@ -273,8 +250,8 @@ mod tests {
     #[test]
     fn groupby_and_wordcount_round_trip_through_text() {
         let mut g = groupby::GroupBy::default();
-        g.add(3, 2, 12_345);
-        g.add(19, 7, 1);
+        g.add("Lyon", "sport", 12_345);
+        g.add("Saint-Étienne", "thé", 1);
         assert_eq!(decode_groupby(encode_groupby(&g).as_bytes()).unwrap(), g);
         assert!(decode_groupby(b"1 2 3").is_err());
         let mut wc = wordcount::WordCount::default();

@@ -3,239 +3,202 @@
 //!
 //! Amounts are summed in integer cents: exact, so every implementation (sequential,
 //! parallel, distributed) finds the same totals whatever the order of the additions.
-//! Categories and cities are fixed lists, so the parallel version aggregates into
-//! small arrays indexed by position and merges them at the end.
+//! Categories and cities are the names found in the file (any UTF-8, any number of
+//! them, case kept), read by the lab's one reader ([`crate::data::transactions`]).
+//! While a part of the file is read, names are interned once in a small hash map
+//! keyed by bytes (a name already seen costs one lookup, no allocation); the parts
+//! are merged by name at the end.
 
 use crate::data::chunks;
-use crate::data::transactions::{CATEGORIES, CITIES, HEADER};
-use crate::error::{Error, Result};
+use crate::data::transactions::{self, Row};
+use crate::error::Result;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Per-category and per-city totals of a transactions file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GroupBy {
-    /// Total amount in cents per category, in the order of [`CATEGORIES`].
-    pub category_cents: [i64; 8],
-    /// Row count per category, in the order of [`CATEGORIES`].
-    pub category_rows: [u64; 8],
-    /// Total amount in cents per city, in the order of [`CITIES`].
-    pub city_cents: [i64; 20],
+    /// Per category present in the file: (total in cents, rows), sorted by name.
+    pub categories: BTreeMap<String, (i64, u64)>,
+    /// Per city present in the file: total in cents, sorted by name.
+    pub cities: BTreeMap<String, i64>,
 }
 
 impl GroupBy {
     /// Adds one row.
-    #[inline]
-    pub fn add(&mut self, city: usize, category: usize, cents: i64) {
-        self.category_cents[category] += cents;
-        self.category_rows[category] += 1;
-        self.city_cents[city] += cents;
+    pub fn add(&mut self, city: &str, category: &str, cents: i64) {
+        let c = self.categories.entry(category.to_string()).or_default();
+        c.0 += cents;
+        c.1 += 1;
+        *self.cities.entry(city.to_string()).or_default() += cents;
     }
 
     /// Merges the totals of another part of the file (the reduce step).
     pub fn merge(mut self, other: GroupBy) -> GroupBy {
-        for i in 0..8 {
-            self.category_cents[i] += other.category_cents[i];
-            self.category_rows[i] += other.category_rows[i];
+        for (name, (cents, rows)) in other.categories {
+            let c = self.categories.entry(name).or_default();
+            c.0 += cents;
+            c.1 += rows;
         }
-        for i in 0..20 {
-            self.city_cents[i] += other.city_cents[i];
+        for (name, cents) in other.cities {
+            *self.cities.entry(name).or_default() += cents;
         }
         self
     }
 
     /// Rows read.
     pub fn rows(&self) -> u64 {
-        self.category_rows.iter().sum()
+        self.categories.values().map(|c| c.1).sum()
     }
 
     /// Sum of all amounts, in cents.
     pub fn total_cents(&self) -> i64 {
-        self.category_cents.iter().sum()
+        self.categories.values().map(|c| c.0).sum()
     }
 
-    /// The `n` cities with the largest total (ties: alphabetical order).
-    pub fn top_cities(&self, n: usize) -> Vec<(&'static str, i64)> {
-        let mut v: Vec<(&'static str, i64)> = CITIES.iter().copied().zip(self.city_cents).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    /// The `n` cities with the largest total (ties: alphabetical by bytes); only
+    /// cities of the file, so fewer than `n` when the file has fewer.
+    pub fn top_cities(&self, n: usize) -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = self.cities.iter().map(|(k, &c)| (k.clone(), c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_bytes().cmp(b.0.as_bytes())));
         v.truncate(n);
         v
     }
 
-    /// The per-category rows `(category, cents, rows)`.
-    pub fn categories(&self) -> Vec<(&'static str, i64, u64)> {
-        (0..8)
-            .map(|i| (CATEGORIES[i], self.category_cents[i], self.category_rows[i]))
+    /// The per-category rows `(category, cents, rows)`, sorted by name.
+    pub fn categories(&self) -> Vec<(String, i64, u64)> {
+        self.categories
+            .iter()
+            .map(|(k, &(c, r))| (k.clone(), c, r))
             .collect()
     }
-}
 
-/// Parses an amount "123.45" into cents without going through `f64`.
-pub fn parse_cents(s: &[u8]) -> Option<i64> {
-    let (int, frac) = match s.iter().position(|&b| b == b'.') {
-        Some(p) => (&s[..p], &s[p + 1..]),
-        None => (s, &b""[..]),
-    };
-    if int.is_empty() || frac.len() > 2 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
-        return None;
+    /// The whole answer as in `workloads.md`: `{"total_cents", "categories":
+    /// [[name, cents, rows]…], "top_cities": [[name, cents]…]}` (top 3).
+    pub fn answer_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total_cents": self.total_cents(),
+            "categories": self.categories(),
+            "top_cities": self.top_cities(3),
+        })
     }
-    let mut v: i64 = 0;
-    for &d in int {
-        v = v.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
-    }
-    let mut f = 0;
-    for i in 0..2 {
-        f = f * 10 + frac.get(i).map_or(0, |&d| i64::from(d - b'0'));
-    }
-    v.checked_mul(100)?.checked_add(f)
-}
 
-/// Position of a name in a fixed list.
-fn index_of(list: &[&str], name: &[u8]) -> Option<usize> {
-    list.iter().position(|c| c.as_bytes() == name)
-}
+    /// One line of text for a worker process to send back: JSON of both maps.
+    pub fn encode(&self) -> String {
+        serde_json::json!({"categories": self.categories, "cities": self.cities}).to_string()
+    }
 
-/// A malformed field, located by line.
-fn malformed(path: &Path, line: u64, field: &str, message: String) -> Error {
-    Error::Malformed {
-        path: path.to_path_buf(),
-        line,
-        field: field.into(),
-        message,
+    /// Reads back [`GroupBy::encode`]; `None` if the text is not such a line.
+    pub fn decode(text: &[u8]) -> Option<GroupBy> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            categories: BTreeMap<String, (i64, u64)>,
+            cities: BTreeMap<String, i64>,
+        }
+        let w: Wire = serde_json::from_slice(text).ok()?;
+        Some(GroupBy {
+            categories: w.categories,
+            cities: w.cities,
+        })
     }
 }
 
-/// The first 7 fields of a row (7 so that a row with too many fields is noticed),
-/// without allocating.
-fn first_fields<'a>(it: impl Iterator<Item = &'a [u8]>) -> ([&'a [u8]; 7], usize) {
-    let mut fields = [&b""[..]; 7];
-    let mut n = 0;
-    for f in it.take(7) {
-        fields[n] = f;
-        n += 1;
-    }
-    (fields, n)
+/// Totals of one part of the file with names interned by bytes: the hot accumulator
+/// of the range readers, turned into a [`GroupBy`] once per part.
+#[derive(Debug, Default)]
+struct Acc {
+    categories: FxHashMap<Box<str>, (i64, u64)>,
+    cities: FxHashMap<Box<str>, i64>,
 }
 
-/// Aggregates one row given as its fields; `line` locates errors.
-fn add_fields(g: &mut GroupBy, path: &Path, line: u64, fields: &[&[u8]]) -> Result<()> {
-    if fields.len() != 6 {
-        return Err(malformed(
-            path,
-            line,
-            "ligne",
-            format!("{} champs au lieu de 6 (format : {HEADER})", fields.len()),
-        ));
-    }
-    let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let city = index_of(&CITIES, fields[2]).ok_or_else(|| {
-        malformed(
-            path,
-            line,
-            "city",
-            format!("ville inconnue « {} »", show(fields[2])),
-        )
-    })?;
-    let category = index_of(&CATEGORIES, fields[3]).ok_or_else(|| {
-        malformed(
-            path,
-            line,
-            "category",
-            format!("catégorie inconnue « {} »", show(fields[3])),
-        )
-    })?;
-    let cents = parse_cents(fields[4]).ok_or_else(|| {
-        malformed(
-            path,
-            line,
-            "amount",
-            format!("montant invalide « {} » (attendu : 12.34)", show(fields[4])),
-        )
-    })?;
-    g.add(city, category, cents);
-    Ok(())
-}
-
-/// Sequential streaming with the csv crate (one reused `ByteRecord`, no allocation
-/// per row).
-pub fn seq(path: &Path) -> Result<GroupBy> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_reader(file);
-    let header = reader
-        .byte_headers()
-        .map_err(|e| malformed(path, 1, "en-tête", e.to_string()))?;
-    if !header.iter().eq(HEADER.split(',').map(str::as_bytes)) {
-        return Err(malformed(
-            path,
-            1,
-            "en-tête",
-            format!("en-tête attendu « {HEADER} »"),
-        ));
-    }
-    let mut g = GroupBy::default();
-    let mut record = csv::ByteRecord::new();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let (fields, n) = first_fields(record.iter());
-                add_fields(&mut g, path, line, &fields[..n])?;
+impl Acc {
+    #[inline]
+    fn add(&mut self, row: &Row<'_>) {
+        match self.categories.get_mut(row.category) {
+            Some(c) => {
+                c.0 += row.cents;
+                c.1 += 1;
             }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                let what = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { len, .. } => {
-                        format!("{len} champs au lieu de 6")
-                    }
-                    csv::ErrorKind::Io(io) => crate::error::french_io(io),
-                    _ => e.to_string(),
-                };
-                return Err(malformed(
-                    path,
-                    line,
-                    "ligne",
-                    format!("{what} (format : {HEADER})"),
-                ));
+            None => {
+                self.categories.insert(row.category.into(), (row.cents, 1));
+            }
+        }
+        match self.cities.get_mut(row.city) {
+            Some(c) => *c += row.cents,
+            None => {
+                self.cities.insert(row.city.into(), row.cents);
             }
         }
     }
-    Ok(g)
+
+    fn into_groupby(self) -> GroupBy {
+        GroupBy {
+            categories: self
+                .categories
+                .into_iter()
+                .map(|(k, v)| (k.into(), v))
+                .collect(),
+            cities: self
+                .cities
+                .into_iter()
+                .map(|(k, v)| (k.into(), v))
+                .collect(),
+        }
+    }
+}
+
+/// Parses an amount "123.45" into cents without going through `f64` (the lab's rule:
+/// [`transactions::parse_cents`]).
+pub fn parse_cents(s: &[u8]) -> Option<i64> {
+    transactions::parse_cents(std::str::from_utf8(s).ok()?)
+}
+
+/// Sequential streaming with the lab's csv reader (one reused record).
+pub fn seq(path: &Path) -> Result<GroupBy> {
+    let mut acc = Acc::default();
+    transactions::for_each_row(path, |row| acc.add(row))?;
+    Ok(acc.into_groupby())
 }
 
 /// Aggregates one CSV row (without its line end) into `g`; returns `false`, leaving
-/// `g` unchanged, if the row is malformed. The hot kernel of [`rayon`] (and of the
-/// `cargo bench` micro-benchmarks).
-#[inline]
+/// `g` unchanged, if the row is malformed (a blank line is accepted and adds
+/// nothing). The `cargo bench` micro-benchmarks use it.
 pub fn add_line(g: &mut GroupBy, line: &[u8]) -> bool {
-    let (fields, n) = first_fields(line.split(|&b| b == b','));
-    add_fields(g, Path::new(""), 0, &fields[..n]).is_ok()
+    let mut buf = csv::StringRecord::new();
+    match transactions::parse_line(line, &mut buf) {
+        Ok(Some(row)) => {
+            g.add(row.city, row.category, row.cents);
+            true
+        }
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 /// Aggregates the rows of one byte range with a hand-written splitter: what each
 /// parallel worker (thread, process or cluster node) does with its share of the file,
 /// the map + combine step (call [`check_header`] first).
 pub fn aggregate_range(path: &Path, range: std::ops::Range<u64>) -> Result<GroupBy> {
-    let mut g = GroupBy::default();
-    let start = range.start;
-    let mut offset = start;
+    let mut acc = Acc::default();
+    let mut buf = csv::StringRecord::new();
+    let mut offset = range.start;
     chunks::for_each_block(path, range, 1 << 20, |block| {
         for raw in block.split_inclusive(|&b| b == b'\n') {
             let line = raw.strip_suffix(b"\n").unwrap_or(raw);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.is_empty() && !add_line(&mut g, line) {
+            match transactions::parse_line(line, &mut buf) {
+                Ok(Some(row)) => acc.add(&row),
+                Ok(None) => {}
                 // Rare path: find the line number for the message.
-                let line_no = line_number_at(path, offset)?;
-                let (fields, n) = first_fields(line.split(|&b| b == b','));
-                add_fields(&mut g, path, line_no, &fields[..n])?;
+                Err(e) => return Err(e.at(path, line_number_at(path, offset)?)),
             }
             offset += raw.len() as u64;
         }
         Ok(())
     })?;
-    Ok(g)
+    Ok(acc.into_groupby())
 }
 
 /// The 1-based line number of the byte at `offset` (counts newlines before it).
@@ -253,47 +216,33 @@ fn line_number_at(path: &Path, offset: u64) -> Result<u64> {
 pub fn rayon(path: &Path, workers: usize) -> Result<GroupBy> {
     check_header(path)?;
     let ranges = chunks::line_ranges(path, workers.max(1) * 4, true)?;
-    ranges
+    let g = ranges
         .into_par_iter()
         .map(|r| aggregate_range(path, r))
-        .try_reduce(GroupBy::default, |a, b| Ok(a.merge(b)))
+        .try_reduce(GroupBy::default, |a, b| Ok(a.merge(b)))?;
+    non_empty(path, g)
 }
 
-/// Checks the header line of a transactions file.
-pub fn check_header(path: &Path) -> Result<()> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let mut first = String::new();
-    std::io::BufReader::new(file)
-        .read_line(&mut first)
-        .map_err(|e| Error::io("lecture de", path, e))?;
-    if first.trim_end() != HEADER {
-        return Err(malformed(
-            path,
-            1,
-            "en-tête",
-            format!(
-                "en-tête attendu « {HEADER} », trouvé « {} »",
-                first.trim_end()
-            ),
-        ));
+/// The totals, or the error of a file with a header and no row
+/// ([`transactions::no_rows`]): for the readers that merge parts of the file.
+pub fn non_empty(path: &Path, g: GroupBy) -> Result<GroupBy> {
+    if g.rows() == 0 {
+        Err(transactions::no_rows(path))
+    } else {
+        Ok(g)
     }
-    Ok(())
+}
+
+/// Checks the header line of a transactions file with the lab's reader (byte-order
+/// mark, quotes and spaces as everywhere else).
+pub fn check_header(path: &Path) -> Result<()> {
+    transactions::open(path).map(|_| ())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cents_parse_exactly() {
-        assert_eq!(parse_cents(b"123.45"), Some(12_345));
-        assert_eq!(parse_cents(b"1.5"), Some(150));
-        assert_eq!(parse_cents(b"7"), Some(700));
-        assert_eq!(parse_cents(b"1.234"), None);
-        assert_eq!(parse_cents(b"-1.00"), None);
-        assert_eq!(parse_cents(b"abc"), None);
-    }
+    use crate::data::transactions::HEADER;
 
     #[test]
     fn seq_and_rayon_agree_with_a_float_free_reference() {
@@ -303,9 +252,7 @@ mod tests {
         let rows = crate::data::transactions::load(&path).unwrap();
         let mut expected = GroupBy::default();
         for t in &rows {
-            let city = CITIES.iter().position(|c| *c == t.city).unwrap();
-            let cat = CATEGORIES.iter().position(|c| *c == t.category).unwrap();
-            expected.add(city, cat, t.amount_cents());
+            expected.add(&t.city, &t.category, t.amount_cents());
         }
         assert_eq!(seq(&path).unwrap(), expected);
         for w in [1, 2, 3] {
@@ -313,6 +260,41 @@ mod tests {
         }
         assert_eq!(expected.rows(), 5_000);
         assert_eq!(expected.top_cities(3).len(), 3);
+        assert_eq!(
+            GroupBy::decode(expected.encode().as_bytes()),
+            Some(expected)
+        );
+    }
+
+    #[test]
+    fn users_names_refunds_and_no_padding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}id,date,city,category,amount,quantity\r\n\
+             1,2024-01-01,\"Saint-Étienne\",jardin,10.00,1\r\n\
+             2,2024-01-01,paris,jardin,-2.50,1\r\n\
+             3,2024-01-01, Saint-Étienne ,\"thé, café\",1.5,1",
+        )
+        .unwrap();
+        for g in [seq(&path).unwrap(), rayon(&path, 2).unwrap()] {
+            assert_eq!(g.total_cents(), 900);
+            assert_eq!(
+                g.top_cities(3),
+                vec![
+                    ("Saint-Étienne".to_string(), 1150),
+                    ("paris".to_string(), -250)
+                ]
+            );
+            assert_eq!(
+                g.categories(),
+                vec![
+                    ("jardin".to_string(), 750, 2),
+                    ("thé, café".to_string(), 150, 1)
+                ]
+            );
+        }
     }
 
     #[test]
@@ -321,32 +303,31 @@ mod tests {
         assert!(add_line(&mut g, b"1,2024-01-01,Lyon,sport,12.34,2"));
         assert_eq!(g.total_cents(), 1234);
         assert!(!add_line(&mut g, b"1,2024-01-01,Lyon,sport,12.34"));
-        assert!(!add_line(&mut g, b"1,2024-01-01,Atlantis,sport,1.00,1"));
-        assert_eq!(g.rows(), 1);
+        assert!(add_line(&mut g, b"1,2024-01-01,Atlantis,sport,1.00,1"));
+        assert_eq!(g.rows(), 2);
     }
 
     #[test]
-    fn bad_rows_are_located() {
+    fn bad_rows_and_empty_files_are_located() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(
             &path,
-            format!("{HEADER}\n1,2024-01-01,Paris,sport,1.00,1\n2,2024-01-01,Paris,sport,1.0x,1\n"),
+            format!(
+                "{HEADER}\n1,2024-01-01,Paris,sport,1.00,1\n2,2024-01-01,Paris,sport,1.005,1\n"
+            ),
         )
         .unwrap();
         for err in [seq(&path).unwrap_err(), rayon(&path, 2).unwrap_err()] {
             let msg = err.to_string();
             assert!(
-                msg.contains("ligne 3") && msg.contains("amount") && msg.contains("1.0x"),
+                msg.contains("ligne 3") && msg.contains("amount") && msg.contains("1.005"),
                 "{msg}"
             );
         }
-        std::fs::write(
-            &path,
-            format!("{HEADER}\n1,2024-01-01,Atlantis,sport,1.00,1\n"),
-        )
-        .unwrap();
-        let msg = rayon(&path, 1).unwrap_err().to_string();
-        assert!(msg.contains("ligne 2") && msg.contains("Atlantis"), "{msg}");
+        std::fs::write(&path, format!("{HEADER}\n")).unwrap();
+        for err in [seq(&path).unwrap_err(), rayon(&path, 2).unwrap_err()] {
+            assert!(err.to_string().contains("que l'en-tête"), "{err}");
+        }
     }
 }

@@ -117,7 +117,7 @@ fn iterators(section: &mut Section) {
 
 /// Step 3.3: batches and sliding windows over the corpus.
 fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
-    let text = super::read_text(corpus)?;
+    let text = sample_text(corpus)?;
     let batches: Vec<usize> = text.lines().batches(1_000).map(|b| b.len()).collect();
     let mut bigrams: Vec<((String, String), u64)> =
         super::bigram_counts(&text).into_iter().collect();
@@ -141,11 +141,15 @@ fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
         "trigramme de lettres (windows(3))",
     ];
     let batch_note = format!(
-        "{} lignes en {} lots de 1 000 (dernier lot : {} lignes) ; {} bigrammes distincts.",
-        fr::thousands(batches.iter().sum::<usize>() as u64),
-        batches.len(),
-        batches.last().copied().unwrap_or(0),
-        fr::thousands(bigrams.len() as u64)
+        "{} en {} de 1 000 (dernier lot : {}) ; {} distincts.",
+        fr::count(batches.iter().sum::<usize>() as u64, "ligne", "lignes"),
+        fr::count(batches.len() as u64, "lot", "lots"),
+        fr::count(
+            batches.last().copied().unwrap_or(0) as u64,
+            "ligne",
+            "lignes"
+        ),
+        fr::count(bigrams.len() as u64, "bigramme", "bigrammes")
     );
     println!(
         "3.3 Lots et fenêtres glissantes sur {} : {batch_note}",
@@ -192,7 +196,7 @@ fn memory(ctx: &Context, section: &mut Section, corpus: &Path) -> Result<()> {
          (l'équivalent de memory-profiler).",
     );
     section.table("", &headers, 1, mem_rows);
-    section.say(memory_verdict(&results, big.is_file(), &big));
+    section.say(memory_verdict(&results, big.is_file(), &ctx.data));
     memory_files(ctx, section, &results)
 }
 
@@ -205,7 +209,23 @@ fn measure_memory(
 ) -> Result<Vec<(String, MemoryComparison)>> {
     let mut results: Vec<(String, MemoryComparison)> = Vec::new();
     let bar = ctx.steps(COPIES.len() as u64 + 1, "exercice 3 : mémoire");
-    for k in COPIES {
+    let size = std::fs::metadata(corpus).map_or(0, |m| m.len());
+    let skipped: Vec<usize> = COPIES
+        .into_iter()
+        .filter(|&k| k as u64 * size > super::WHOLE_READ_CAP)
+        .collect();
+    if !skipped.is_empty() {
+        println!(
+            "  (lecture entière limitée à {} : {} de corpus.txt non mesurées)",
+            fr::bytes(super::WHOLE_READ_CAP),
+            skipped
+                .iter()
+                .map(|k| format!("× {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for k in COPIES.into_iter().filter(|k| !skipped.contains(k)) {
         let paths = vec![corpus.to_path_buf(); k];
         let label = if k == 1 {
             "corpus.txt".to_string()
@@ -215,7 +235,8 @@ fn measure_memory(
         results.push((label, super::compare_memory(&paths)?));
         bar.inc(1);
     }
-    if big.is_file() {
+    let big_size = std::fs::metadata(big).map_or(0, |m| m.len());
+    if big.is_file() && big_size <= super::WHOLE_READ_CAP {
         results.push((
             format!("{}", big.display()),
             super::compare_memory(&[big.to_path_buf()])?,
@@ -297,21 +318,22 @@ fn early_exit(section: &mut Section, corpus: &Path) -> Result<()> {
     let first5: usize = super::lines_of_files(&three).take(5).count();
     let early = match found {
         Some((n, _)) => format!(
-            "Trois copies de corpus.txt enchaînées (flat_map) : {} lignes en tout. La première \
+            "Trois copies de corpus.txt enchaînées (flat_map) : {} en tout. La première \
              ligne contenant le mot rare « {rare} » est la n° {} : find s'est arrêté après {} \
-             lignes lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
-             take(5) n'a lu que {first5} lignes.",
-            fr::thousands(total),
+             lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
+             take(5) n'a lu que {}.",
+            fr::count(total, "ligne", "lignes"),
             fr::thousands(n as u64),
-            fr::thousands(pulled.get()),
+            fr::count(pulled.get(), "ligne", "lignes"),
             fr::thousands(total),
-            fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2)
+            fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2),
+            fr::count(first5 as u64, "ligne", "lignes")
         ),
         None => format!(
-            "Trois copies de corpus.txt enchaînées : {} lignes ; le mot « {rare} » n'y figure \
-             pas, find a donc tout lu ({} lignes).",
-            fr::thousands(total),
-            fr::thousands(pulled.get())
+            "Trois copies de corpus.txt enchaînées : {} ; le mot « {rare} » n'y figure \
+             pas, find a donc tout lu ({}).",
+            fr::count(total, "ligne", "lignes"),
+            fr::count(pulled.get(), "ligne", "lignes")
         ),
     };
     println!("3.5 Fichiers enchaînés et arrêt anticipé : {early}");
@@ -327,9 +349,8 @@ fn extension_trait(section: &mut Section, corpus: &Path) -> Result<()> {
         .next()
         .transpose()?
         .unwrap_or_default();
-    let lengths: Vec<u32> = first_line
-        .split_whitespace()
-        .map(|w| w.len() as u32)
+    let lengths: Vec<u32> = super::words_of(&first_line)
+        .map(|w| w.chars().count() as u32)
         .collect();
     let means: Vec<String> = lengths
         .iter()
@@ -349,28 +370,63 @@ fn extension_trait(section: &mut Section, corpus: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The rarest word (highest Zipf rank) of the middle line of the corpus: a word
-/// that `find` meets somewhere in the first half of the file, far from its start.
+/// Largest part of the corpus that step 3.3 reads whole (bigrams of a 100 MB text
+/// would take gigabytes): the first lines up to this many bytes.
+pub const SAMPLE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The corpus, or its first lines up to [`SAMPLE_BYTES`] (said on screen).
+fn sample_text(corpus: &Path) -> Result<String> {
+    let size = std::fs::metadata(corpus).map_or(0, |m| m.len());
+    if size as usize <= SAMPLE_BYTES {
+        return super::read_text(corpus);
+    }
+    println!(
+        "  (3.3 sur les premières lignes du corpus : {} sur {})",
+        fr::bytes(SAMPLE_BYTES as u64),
+        fr::bytes(size)
+    );
+    let mut text = String::new();
+    for line in super::lines_of_files(&[corpus.to_path_buf()]) {
+        let line = line?;
+        if text.len() + line.len() + 1 > SAMPLE_BYTES {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// A rare word of the middle line of the corpus: a word that `find` meets somewhere
+/// in the middle of the file, far from its start. The least frequent word of that
+/// line (W7's counts, ties by bytes); if it is also the most frequent word of the
+/// whole text (a tiny corpus), the least frequent word of the text instead.
 fn rare_word_of_middle_line(corpus: &Path) -> Result<String> {
-    let text = super::read_text(corpus)?;
-    let ranks: std::collections::HashMap<String, usize> = crate::data::corpus::vocabulary()
-        .into_iter()
-        .enumerate()
-        .map(|(i, w)| (w, i))
-        .collect();
-    let middle = text
-        .lines()
-        .nth(text.lines().count() / 2)
+    let counts = crate::workloads::wordcount::seq(corpus)?;
+    let lines = super::lines_of_files(&[corpus.to_path_buf()]).count();
+    let middle = super::lines_of_files(&[corpus.to_path_buf()])
+        .nth(lines / 2)
+        .transpose()?
         .unwrap_or_default();
-    Ok(middle
-        .split_whitespace()
-        .max_by_key(|w| ranks.get(*w).copied().unwrap_or(0))
-        .unwrap_or("rinu")
-        .to_string())
+    let count = |w: &[u8]| counts.counts.get(w).copied().unwrap_or(0);
+    let rarest = |it: &mut dyn Iterator<Item = &[u8]>| {
+        it.min_by(|a, b| count(a).cmp(&count(b)).then(a.cmp(b)))
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+    };
+    let top = counts.top(1).first().map(|t| t.0.clone());
+    let candidate = rarest(&mut super::words_of(&middle).map(str::as_bytes));
+    Ok(match candidate {
+        Some(w) if Some(&w) != top.as_ref() || counts.distinct() < 2 => w,
+        _ => rarest(&mut counts.counts.keys().map(|k| &k[..])).unwrap_or_default(),
+    })
 }
 
 /// The sentence that reads the memory table: growth of each peak with the size.
-fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big: &Path) -> String {
+fn memory_verdict(
+    results: &[(String, MemoryComparison)],
+    big_present: bool,
+    data: &Path,
+) -> String {
     let (Some((_, first)), Some((_, last))) = (results.first(), results.last()) else {
         return String::new();
     };
@@ -399,8 +455,9 @@ fn memory_verdict(results: &[(String, MemoryComparison)], big_present: bool, big
     if !big_present {
         s.push_str(&format!(
             " Pour le cas à 100 Mo : `tp4 --data {} donnees --lignes 1000 --mo 100`, puis \
-             relancez `tp4 exercice 3`.",
-            big.parent().unwrap_or(big).display()
+             relancez `tp4 --data {} exercice 3`.",
+            big_corpus_path(data).parent().unwrap_or(data).display(),
+            data.display()
         ));
     }
     s

@@ -144,11 +144,14 @@ fn pipeline(ctx: &Context, sec: &mut Section) -> Result<()> {
     let t = Instant::now();
     let totals = pipeline_totals(&csv)?;
     let tp = t.elapsed();
-    let reference = groupby::seq(&csv)?.category_cents;
-    let summary: Vec<String> = CATEGORIES
+    let reference: super::CategoryCents = groupby::seq(&csv)?
+        .categories
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    let summary: Vec<String> = totals
         .iter()
-        .zip(totals)
-        .map(|(c, cents)| format!("{c} {} €", fr::euros_plain_ungrouped(cents)))
+        .map(|(c, &cents)| format!("{c} {} €", fr::euros_plain_ungrouped(cents)))
         .collect();
     sec.say(format!(
         "**5.5 Pipeline** lecture → analyse → agrégation (3 threads reliés par des canaux bornés) \

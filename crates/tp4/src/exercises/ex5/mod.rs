@@ -18,7 +18,7 @@ pub use demo::demo;
 /// The title of the exercise, as the lab prints it.
 pub const TITLE: &str = "Exercice 5 — Communication entre processus : queues et pipes";
 
-use crate::data::transactions::{CATEGORIES, HEADER};
+use crate::data::transactions;
 use crate::error::{Error, Result};
 use crate::workloads::{self, groupby};
 use crossbeam::channel;
@@ -193,34 +193,27 @@ pub fn pool_job(x: u64) -> u64 {
     workloads::primes::count_seq(x)
 }
 
+/// Total amount in cents per category, by name (the categories of the file).
+pub type CategoryCents = std::collections::BTreeMap<String, i64>;
+
 /// Q5.5 — A pipeline of three stages connected by bounded channels, each on its
 /// own thread: read lines of transactions.csv (batches of 1024) → parse the
-/// category and the amount in cents → aggregate per category. Returns the total
-/// amount in cents per category, in the order of [`CATEGORIES`]: the same answer as
-/// W4 ([`groupby::seq`]) and exercise 1. A bad line is an error naming its line.
-pub fn pipeline_totals(path: &Path) -> Result<[i64; 8]> {
+/// category and the amount in cents (the lab's row reader,
+/// [`transactions::parse_line`]) → aggregate per category. Returns the total amount
+/// in cents per category: the same answer as W4 ([`groupby::seq`]) and exercise 1.
+/// A bad line is an error naming its line; a file without rows says so.
+pub fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
+    groupby::check_header(path)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
     let (line_tx, line_rx) = channel::bounded::<Vec<(u64, String)>>(16);
-    let (row_tx, row_rx) = channel::bounded::<Vec<(usize, i64)>>(16);
+    let (row_tx, row_rx) = channel::bounded::<Vec<(String, i64)>>(16);
     std::thread::scope(|s| {
         let reader = s.spawn(move || -> Result<()> {
-            let mut lines = std::io::BufReader::new(file).lines();
-            let header = lines
-                .next()
-                .transpose()
-                .map_err(|e| Error::io("lecture de", path, e))?;
-            if header.as_deref().map(str::trim_end) != Some(HEADER) {
-                return Err(Error::Malformed {
-                    path: path.into(),
-                    line: 1,
-                    field: "en-tête".into(),
-                    message: format!("en-tête attendu « {HEADER} »"),
-                });
-            }
             let mut batch = Vec::with_capacity(1024);
-            for (i, line) in lines.enumerate() {
+            // The header (checked above) is line 1.
+            for (i, line) in std::io::BufReader::new(file).lines().enumerate().skip(1) {
                 batch.push((
-                    i as u64 + 2,
+                    i as u64 + 1,
                     line.map_err(|e| Error::io("lecture de", path, e))?,
                 ));
                 if batch.len() == 1024 && line_tx.send(std::mem::take(&mut batch)).is_err() {
@@ -231,13 +224,16 @@ pub fn pipeline_totals(path: &Path) -> Result<[i64; 8]> {
             Ok(())
         });
         let parser = s.spawn(move || -> Result<()> {
+            let mut buf = csv::StringRecord::new();
             for batch in line_rx {
                 let mut rows = Vec::with_capacity(batch.len());
                 for (line_no, line) in batch {
-                    if line.trim().is_empty() {
-                        continue;
+                    let text = line.strip_suffix('\r').unwrap_or(&line).as_bytes();
+                    match transactions::parse_line(text, &mut buf) {
+                        Ok(Some(row)) => rows.push((row.category.to_string(), row.cents)),
+                        Ok(None) => {}
+                        Err(e) => return Err(e.at(path, line_no)),
                     }
-                    rows.push(parse_category_cents(path, line_no, &line)?);
                 }
                 if row_tx.send(rows).is_err() {
                     return Ok(());
@@ -245,45 +241,20 @@ pub fn pipeline_totals(path: &Path) -> Result<[i64; 8]> {
             }
             Ok(())
         });
-        let mut totals = [0i64; 8];
+        let mut totals = CategoryCents::new();
         for rows in row_rx {
             for (c, cents) in rows {
-                totals[c] += cents;
+                *totals.entry(c).or_default() += cents;
             }
         }
         // Report the first stage that failed (the parser's error explains the line).
         parser.join().expect("the parser panicked")?;
         reader.join().expect("the reader panicked")?;
+        if totals.is_empty() {
+            return Err(transactions::no_rows(path));
+        }
         Ok(totals)
     })
-}
-
-/// Parses the category index and the amount in cents of one CSV line.
-fn parse_category_cents(path: &Path, line: u64, text: &str) -> Result<(usize, i64)> {
-    let bad = |field: &str, message: String| Error::Malformed {
-        path: path.into(),
-        line,
-        field: field.into(),
-        message,
-    };
-    let fields: Vec<&str> = text.trim_end_matches('\r').split(',').collect();
-    if fields.len() != 6 {
-        return Err(bad(
-            "ligne",
-            format!("{} champs au lieu de 6 (format : {HEADER})", fields.len()),
-        ));
-    }
-    let c = CATEGORIES
-        .iter()
-        .position(|c| *c == fields[3])
-        .ok_or_else(|| bad("category", format!("catégorie inconnue « {} »", fields[3])))?;
-    let cents = groupby::parse_cents(fields[4].as_bytes()).ok_or_else(|| {
-        bad(
-            "amount",
-            format!("montant invalide « {} » (attendu : 12.34)", fields[4]),
-        )
-    })?;
-    Ok((c, cents))
 }
 
 /// Q5.6 — W5 through a real pipe between two OS processes: the parent produces the
@@ -356,17 +327,19 @@ pub fn count_messages(threads: usize, per_thread: u64) -> u64 {
 mod tests {
     use super::*;
 
+    use crate::data::transactions::HEADER;
+
     #[test]
     fn pipeline_errors_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.csv");
         std::fs::write(
             &p,
-            format!("{HEADER}\n1,2024-01-01,Paris,sport,1.00,1\n2,2024-01-01,Paris,jeux,1.00,1\n"),
+            format!("{HEADER}\n1,2024-01-01,Paris,sport,1.00,1\n2,2024-01-01,Paris,jeux,1.005,1\n"),
         )
         .unwrap();
         let msg = pipeline_totals(&p).unwrap_err().to_string();
-        assert!(msg.contains("ligne 3") && msg.contains("jeux"), "{msg}");
+        assert!(msg.contains("ligne 3") && msg.contains("1.005"), "{msg}");
         let b = backpressure(Some(2), 10, Duration::from_millis(1));
         assert_eq!(b.received, 10);
         assert!(b.producer_blocked <= b.total);

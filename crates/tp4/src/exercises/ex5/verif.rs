@@ -137,7 +137,7 @@ pub fn q4_worker_pool(f: impl Fn(Vec<u64>, usize) -> Vec<u64> + Send + Sync + 's
 }
 
 /// Q5.5: `f(path)` must give the per-category totals in cents of W4.
-pub fn q5_pipeline(f: impl Fn(&std::path::Path) -> crate::Result<[i64; 8]>) -> Verdict {
+pub fn q5_pipeline(f: impl Fn(&std::path::Path) -> crate::Result<super::CategoryCents>) -> Verdict {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -179,7 +179,7 @@ pub fn q5_pipeline(f: impl Fn(&std::path::Path) -> crate::Result<[i64; 8]>) -> V
         cases,
         |p| {
             crate::workloads::groupby::seq(p)
-                .map(|g| g.category_cents)
+                .map(|g| g.categories.into_iter().map(|(k, v)| (k, v.0)).collect())
                 .map_err(|e| e.to_string())
         },
         |p| f(p).map_err(|e| e.to_string()),
@@ -330,12 +330,18 @@ mod tests {
         let v = q5_pipeline(|p| {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io("lecture de", p, e))?;
             let lines: Vec<&str> = text.lines().skip(1).collect();
-            let mut t = [0i64; 8];
+            let mut t = crate::exercises::ex5::CategoryCents::new();
+            let mut buf = csv::StringRecord::new();
             for batch in lines.chunks_exact(1024) {
                 for line in batch {
-                    let (c, cents) = parse_category_cents(p, 0, line)?;
-                    t[c] += cents;
+                    let row = crate::data::transactions::parse_line(line.as_bytes(), &mut buf);
+                    if let Ok(Some(row)) = row {
+                        *t.entry(row.category.to_string()).or_default() += row.cents;
+                    }
                 }
+            }
+            if t.is_empty() {
+                return Err(crate::data::transactions::no_rows(p));
             }
             Ok(t)
         });

@@ -246,11 +246,12 @@ fn graph(ctx: &Context, sec: &mut Section) -> Result<Vec<PathBuf>> {
     let csv_path = crate::data::transactions_path(&ctx.data)?;
     let g = task_graph(&csv_path)?;
     let reference = crate::workloads::groupby::seq(&csv_path)?;
-    let same = g.categories == reference.category_cents
-        && g.top_cities
-            .iter()
-            .map(|(c, v)| (c.as_str(), *v))
-            .eq(reference.top_cities(3));
+    let same = g
+        .categories
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .eq(reference.categories.iter().map(|(k, v)| (k.as_str(), v.0)))
+        && g.top_cities == reference.top_cities(3);
     let files = timeline_chart(&g.spans).save(&ctx.output, "ex6_graphe_taches")?;
     let overlap = {
         let (a, b) = (&g.spans[1], &g.spans[2]);

@@ -111,22 +111,12 @@ impl Totals {
         v
     }
 
-    /// The totals of the plain kernel's [`crate::workloads::groupby::GroupBy`] (fixed
-    /// names of the generator): categories with rows, cities with a non-zero total.
+    /// The totals of the plain kernel's [`crate::workloads::groupby::GroupBy`]: every
+    /// category and city present in the file, sorted by name.
     pub fn from_groupby(g: &crate::workloads::groupby::GroupBy) -> Totals {
         let mut t = Totals {
-            categories: g
-                .categories()
-                .into_iter()
-                .filter(|c| c.2 > 0)
-                .map(|(n, c, r)| (n.to_string(), c, r))
-                .collect(),
-            cities: crate::data::transactions::CITIES
-                .iter()
-                .zip(g.city_cents)
-                .filter(|c| c.1 != 0)
-                .map(|(n, c)| (n.to_string(), c))
-                .collect(),
+            categories: g.categories().into_iter().collect(),
+            cities: g.cities.iter().map(|(n, &c)| (n.clone(), c)).collect(),
         };
         t.categories
             .sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
