@@ -244,9 +244,83 @@ pub fn load_note(usable: usize) -> String {
     }
 }
 
+/// Relative spread of repeated timings, `(max − min) / median`, above which a
+/// measurement is not to be trusted.
+pub const MAX_SPREAD: f64 = 0.3;
+
+/// Why a measurement cannot be believed, from what was seen: the repetitions of
+/// one timing, the load average, the usable CPUs and the speedup measured with 2
+/// workers (below 1 means the machine was busy). Pure, for tests; see
+/// [`reliability_note`] for the live version. Each reason is a French sentence.
+pub fn reliability_issues(
+    repetitions: &[f64],
+    load: Option<f64>,
+    usable: usize,
+    speedup_two_workers: Option<f64>,
+) -> Vec<String> {
+    let mut issues = Vec::new();
+    if repetitions.len() >= 2 {
+        let med = crate::measure::median(repetitions);
+        let (lo, hi) = repetitions
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        if med > 0.0 && (hi - lo) / med > MAX_SPREAD {
+            issues.push(format!(
+                "les répétitions varient de {} autour de la médiane",
+                crate::fr::percent((hi - lo) / med, 0)
+            ));
+        }
+    }
+    if let Some(l) = load.filter(|&l| l > usable as f64) {
+        issues.push(format!(
+            "la charge de la machine ({}) dépasse ses {usable} CPU utilisables",
+            crate::fr::decimal(l, 1)
+        ));
+    }
+    if let Some(s) = speedup_two_workers.filter(|&s| s < 1.0) {
+        issues.push(format!(
+            "avec 2 workers, le calcul est plus lent qu'avec 1 (accélération {})",
+            crate::fr::decimal(s, 2)
+        ));
+    }
+    issues
+}
+
+/// A French note to print next to a figure when the measurement is unreliable
+/// (empty when it looks fine): what was seen and what to do.
+pub fn reliability_note(repetitions: &[f64], speedup_two_workers: Option<f64>) -> String {
+    let issues = reliability_issues(
+        repetitions,
+        load_average(),
+        usable_cpus(),
+        speedup_two_workers,
+    );
+    if issues.is_empty() {
+        return String::new();
+    }
+    format!(
+        "⚠ Mesure peu fiable : {}. Les chiffres ci-dessus ne montrent pas ce que la leçon \
+         annonce : fermez les autres programmes (ou attendez que la machine soit calme) puis \
+         relancez la cellule.",
+        issues.join(" ; ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreliable_measurements_are_named() {
+        assert!(reliability_issues(&[1.0, 1.02, 0.99], Some(0.5), 2, Some(1.8)).is_empty());
+        let issues = reliability_issues(&[1.0, 2.0, 1.1], Some(3.5), 2, Some(0.74));
+        assert_eq!(issues.len(), 3, "{issues:?}");
+        assert!(issues[1].contains("3,5"), "{issues:?}");
+        assert!(issues[2].contains("0,74"), "{issues:?}");
+        assert!(reliability_issues(&[], None, 2, None).is_empty());
+    }
 
     #[test]
     fn loadavg_is_its_first_field() {

@@ -11,7 +11,7 @@
 //! ```
 
 use super::{PointsAos, PointsSoa};
-use crate::verif::{check_cases, close, Verdict};
+use crate::verif::{check_cases, close, Failure, Status, Verdict};
 
 /// Question 7.1: `student(timings)` must return the median (mean of the two middle
 /// values for an even count).
@@ -91,15 +91,107 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> u64) -> Verdict {
         ("deux threads".into(), (2, 100_000)),
         ("huit threads".into(), (8, 10_000)),
     ];
-    check_cases(
+    let hint = "un compteur CachePadded<AtomicU64> par thread (std::thread::scope), \
+                fetch_add(1, Relaxed) dans la boucle, puis la somme des compteurs";
+    let verdict = check_cases(
         "7.3 compteurs alignés",
-        "un compteur CachePadded<AtomicU64> par thread (std::thread::scope), fetch_add(1, \
-         Relaxed) dans la boucle, puis la somme des compteurs",
+        hint,
         cases,
         |&(w, n)| w as u64 * n,
         |&(w, n)| student(w, n),
         |a, b| a == b,
-    )
+    );
+    if !verdict.passed() {
+        return verdict;
+    }
+    let t = measure_counters(&student, 2, 2_000_000, 5);
+    match t.verdict() {
+        Padding::Packed => Verdict::new(
+            &verdict.question,
+            verdict.cases_passed,
+            Status::Failed(Failure {
+                case: "2 threads × 2 000 000, chronométrés".into(),
+                expected: format!(
+                    "un temps proche des compteurs alignés ({})",
+                    crate::fr::seconds(t.padded)
+                ),
+                got: format!(
+                    "{}, comme les compteurs voisins ({}) : faux partage",
+                    crate::fr::seconds(t.student),
+                    crate::fr::seconds(t.packed)
+                ),
+                hint: "le total est juste mais les compteurs partagent une ligne de cache : \
+                       chaque compteur doit occuper sa propre ligne (CachePadded)"
+                    .into(),
+            }),
+        ),
+        _ => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
+    }
+}
+
+/// Timings (seconds, best of several runs) of the 7.3 counters: the reference
+/// with neighbouring counters, the reference with padded counters, and the
+/// student's code, measured in turn so that the machine's load hits all three.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CounterTimings {
+    /// Counters next to each other (false sharing).
+    pub packed: f64,
+    /// Counters on their own cache line.
+    pub padded: f64,
+    /// The student's counters.
+    pub student: f64,
+}
+
+/// What the timings of [`CounterTimings`] say about the student's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// As fast as the padded reference.
+    Padded,
+    /// As slow as the neighbouring counters.
+    Packed,
+    /// The machine shows no false sharing now (busy, or one core): no conclusion.
+    Unclear,
+}
+
+impl CounterTimings {
+    /// Classifies the student's time: nearer (geometric midpoint) the padded or the
+    /// packed reference, when the two references differ by at least 1.5×.
+    pub fn verdict(&self) -> Padding {
+        if self.packed < 1.5 * self.padded {
+            Padding::Unclear
+        } else if self.student <= (self.packed * self.padded).sqrt() {
+            Padding::Padded
+        } else {
+            Padding::Packed
+        }
+    }
+}
+
+/// Measures the student's 7.3 counters beside both references (`workers` threads,
+/// `per_thread` increments, best of `runs`): what the notebook shows under the
+/// question, and what [`q3_padded_counters`] judges.
+pub fn measure_counters(
+    student: impl Fn(usize, u64) -> u64,
+    workers: usize,
+    per_thread: u64,
+    runs: usize,
+) -> CounterTimings {
+    let time = |f: &dyn Fn(usize, u64) -> u64| {
+        let start = std::time::Instant::now();
+        std::hint::black_box(f(workers, per_thread));
+        start.elapsed().as_secs_f64()
+    };
+    let mut best = [f64::INFINITY; 3];
+    for _ in 0..runs.max(1) {
+        best[0] = best[0].min(time(&super::count_packed));
+        best[1] = best[1].min(time(&super::count_padded));
+        best[2] = best[2].min(time(&student));
+    }
+    CounterTimings {
+        packed: best[0],
+        padded: best[1],
+        student: best[2],
+    }
 }
 
 /// Question 7.4: `student(aos)` must convert an array of structs into a struct of
@@ -177,6 +269,21 @@ mod tests {
     use super::*;
     use crate::verif::Status;
     use crate::workloads::primes;
+
+    #[test]
+    fn neighbouring_counters_are_never_judged_padded() {
+        let packed = measure_counters(super::super::count_packed, 2, 500_000, 3);
+        assert_ne!(packed.verdict(), Padding::Padded, "{packed:?}");
+        let padded = measure_counters(super::super::count_padded, 2, 500_000, 3);
+        assert_ne!(padded.verdict(), Padding::Packed, "{padded:?}");
+        // Where this machine shows false sharing, the checker rejects them.
+        if packed.verdict() == Padding::Packed {
+            let v = q3_padded_counters(super::super::count_packed);
+            if !v.passed() {
+                assert!(v.to_string().contains("faux partage"), "{v}");
+            }
+        }
+    }
 
     #[test]
     fn sequential_chunks_are_rejected() {
