@@ -315,7 +315,7 @@ impl Drop for DirLock {
 /// longer runs is taken over; one held by a live process is a French error naming
 /// its pid.
 pub fn lock_dir(dir: &Path) -> Result<DirLock> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("création du dossier", dir, e))?;
+    ensure_writable_dir(dir)?;
     let path = dir.join(LOCK_FILE);
     for _ in 0..3 {
         match std::fs::OpenOptions::new()
