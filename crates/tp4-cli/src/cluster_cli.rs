@@ -174,10 +174,9 @@ const MAX_THREADS_PER_CPU: usize = 8;
 fn check_size(processes: usize, threads: usize) -> tp4::Result<()> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let max = MAX_THREADS_PER_CPU * cpus;
-    if processes == 0 || threads == 0 || processes.saturating_mul(threads) > max {
+    if processes.saturating_mul(threads) > max {
         return Err(tp4::Error::InvalidParameter(format!(
-            "--processus {processes} × --threads {threads} : il faut au moins 1 processus et \
-             1 thread, et au plus {max} threads de calcul en tout sur cette machine \
+            "--processus {processes} × --threads {threads} : au plus {max} threads de calcul en tout sur cette machine \
              ({cpus} CPU utilisables, {MAX_THREADS_PER_CPU} par CPU) ; au-delà ils \
              s'affament et semblent gelés (par exemple --processus 2 --threads 1)"
         )));

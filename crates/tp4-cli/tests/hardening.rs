@@ -272,7 +272,6 @@ fn absurd_cluster_sizes_are_refused_in_french() {
             "--threads",
             "64",
         ][..],
-        &["cluster", "wordcount", "--processus", "0"][..],
     ] {
         let start = Instant::now();
         let o = tp4_in(data.path(), out.path()).args(args).output().unwrap();
