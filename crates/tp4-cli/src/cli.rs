@@ -278,6 +278,7 @@ fn run_notebook(root: &std::path::Path, check_only: bool) -> tp4::Result<ExitCod
 }
 
 fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
+    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let summary = lab::run_all(ctx)?;
     println!(
         "TP terminé en {}. Fichiers écrits :",

@@ -127,6 +127,13 @@ pub fn run(ctx: &Context, command: ClusterCommand) -> tp4::Result<ExitCode> {
 
 /// Runs `tp4 cluster mesure`.
 fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
+    if m.repetitions == 0 || m.repetitions > MAX_REPETITIONS {
+        return Err(tp4::Error::InvalidParameter(format!(
+            "--repetitions {} : donnez un nombre de lancements entre 1 et {MAX_REPETITIONS} \
+             (par exemple --repetitions 3)",
+            m.repetitions
+        )));
+    }
     tp4::output::ensure_writable_dir(&ctx.output)?;
     let job = match m.calcul {
         JobArg::Wordcount => Job::WordCount,
@@ -153,6 +160,28 @@ fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
         println!("  {}", f.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The most launches per configuration `tp4 cluster mesure` accepts.
+const MAX_REPETITIONS: usize = 100;
+
+/// The most compute threads (processes × threads) per usable CPU: beyond, the
+/// processes starve each other and look frozen.
+const MAX_THREADS_PER_CPU: usize = 8;
+
+/// Refuses a run on this machine with no process or thread, or far more compute
+/// threads than CPUs (they would be starved and reported as frozen).
+fn check_size(processes: usize, threads: usize) -> tp4::Result<()> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = MAX_THREADS_PER_CPU * cpus;
+    if processes.saturating_mul(threads) > max {
+        return Err(tp4::Error::InvalidParameter(format!(
+            "--processus {processes} × --threads {threads} : au plus {max} threads de calcul en tout sur cette machine \
+             ({cpus} CPU utilisables, {MAX_THREADS_PER_CPU} par CPU) ; au-delà ils \
+             s'affament et semblent gelés (par exemple --processus 2 --threads 1)"
+        )));
+    }
+    Ok(())
 }
 
 /// A delay option in seconds, refused in French unless positive and sensible.
@@ -187,6 +216,7 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
             "--process n'a de sens qu'avec --hostfile (plusieurs machines)".into(),
         ));
     }
+    check_size(a.processus, a.threads)?;
     tp4::output::ensure_writable_dir(&ctx.output)?;
     job.check_input(&path)?;
     let opts = LaunchOptions {

@@ -229,3 +229,58 @@ fn stale_temp_files_are_removed_at_the_next_run() {
     assert_eq!(temp_names(&data), vec![".tp4-recent.tmp".to_string()]);
     assert!(temp_names(&data.join("bench")).is_empty());
 }
+
+#[test]
+fn a_second_run_on_one_output_folder_is_refused_and_a_stale_lock_taken_over() {
+    let data = common::small_data();
+    let dir = common::temp_dir();
+    let out = dir.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    let lock = out.join(".tp4-verrou");
+    std::fs::write(&lock, "999999999\n").unwrap(); // left by a dead run
+    let first = tp4_in(data.path(), &out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = first.id().to_string();
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid {
+        assert!(Instant::now() < until, "the stale lock was not taken over");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = tp4_in(data.path(), &out).output().unwrap();
+    signal(first.id(), "-KILL");
+    let (_, _, _) = finish(first, Duration::from_secs(10));
+    let err = common::stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(err.contains("déjà utilisé") && err.contains(&pid), "{err}");
+}
+
+#[test]
+fn absurd_cluster_sizes_are_refused_in_french() {
+    let data = common::small_data();
+    let out = common::temp_dir();
+    for args in [
+        &["cluster", "mesure", "--repetitions", "1000000"][..],
+        &["cluster", "mesure", "--repetitions", "0"][..],
+        &[
+            "cluster",
+            "wordcount",
+            "--processus",
+            "64",
+            "--threads",
+            "64",
+        ][..],
+    ] {
+        let start = Instant::now();
+        let o = tp4_in(data.path(), out.path()).args(args).output().unwrap();
+        let err = common::stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("--repetitions") || err.contains("--processus"),
+            "{err}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(10), "{args:?}");
+    }
+}

@@ -294,6 +294,66 @@ pub fn write_report(path: &Path, title: &str, preamble: &str, sections: &[Sectio
     write_text(path, &md)
 }
 
+/// The lock file of an output folder, held by the run writing into it.
+pub const LOCK_FILE: &str = ".tp4-verrou";
+
+/// A lock on an output folder (a file created exclusively, holding the pid), removed
+/// when dropped or on interrupt. Two runs writing into one folder would mix their
+/// files; the second one stops with a message naming the first.
+pub struct DirLock {
+    path: PathBuf,
+    _pending: Pending,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the lock of `dir` (created if needed). A lock left by a process that no
+/// longer runs is taken over; one held by a live process is a French error naming
+/// its pid.
+pub fn lock_dir(dir: &Path) -> Result<DirLock> {
+    ensure_writable_dir(dir)?;
+    let path = dir.join(LOCK_FILE);
+    for _ in 0..3 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                let _ = writeln!(f, "{}", std::process::id());
+                let _pending = Pending::new(&path);
+                return Ok(DirLock { path, _pending });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let pid: Option<u32> = holder.trim().parse().ok();
+                match pid {
+                    Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
+                        return Err(Error::Other(format!(
+                            "le dossier de sortie {} est déjà utilisé par un autre lancement de                              tp4 (pid {pid}) : deux lancements mélangeraient leurs résultats
+  →                              attendez sa fin, arrêtez-le (`kill {pid}`) ou choisissez un autre                              dossier avec `--output DIR`",
+                            dir.display()
+                        )));
+                    }
+                    // Left by a run that died (or half written): take it over.
+                    _ => {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                }
+            }
+            Err(e) => return Err(Error::io("écriture de", &path, e)),
+        }
+    }
+    Err(Error::Other(format!(
+        "impossible de prendre le verrou {} : réessayez",
+        path.display()
+    )))
+}
+
 /// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
 /// English panic: `println!` panics on a broken pipe, so a hook installed once at
 /// start-up (before any other, which then forward to it) recognises that panic and
