@@ -18,7 +18,7 @@
 
 use crate::error::{Error, Result};
 use crate::measure::{self, Measurement, Plan, Timings};
-use crate::workloads::{groupby, io, ipc, pi, primes, sumsq, wordcount, Workload};
+use crate::workloads::{fast, groupby, io, ipc, pi, primes, sumsq, wordcount, Workload};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -241,6 +241,7 @@ fn run_primes(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
             failed = Some(e);
             u64::MAX
         }),
+        fast::STRATEGY => fast::primes::optimise(n, w),
         _ => pool(w).install(|| primes::count_rayon(n)),
     });
     if let Some(e) = failed {
@@ -265,6 +266,7 @@ fn run_pi(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
             failed = Some(e);
             f64::NAN
         }),
+        fast::STRATEGY => fast::pi::optimise(n, w),
         _ => pool(w).install(|| pi::estimate_rayon(n, w)),
     });
     if let Some(e) = failed {
@@ -309,6 +311,9 @@ fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) 
 fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
     let reference = inputs.groupby_reference()?;
     let path = inputs.transactions()?;
+    if strategy == fast::STRATEGY {
+        return run_groupby_optimise(&path, &reference, w, plan);
+    }
     let mut result = Ok(groupby::GroupBy::default());
     let (t, _, p) = measure::time_with_memory(plan, || {
         if result.is_err() {
@@ -324,6 +329,31 @@ fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Res
     let g = result?;
     Ok(
         Outcome::new(t, g.answer_json(), p, w, g.rows()).check(g == reference, || {
+            format!(
+                "le group-by séquentiel (total {} centimes)",
+                reference.total_cents()
+            )
+        }),
+    )
+}
+
+/// W4 with the top rung of the ladder ([`fast::groupby::optimise`]), whose totals
+/// (any names) are compared with the plain sequential group-by's.
+fn run_groupby_optimise(
+    path: &Path,
+    reference: &groupby::GroupBy,
+    w: usize,
+    plan: Plan,
+) -> Result<Outcome> {
+    let mut result = Ok(fast::groupby::Totals::default());
+    let (t, v, p) = measure::time_with_memory(plan, || {
+        result = fast::groupby::optimise(path, w);
+        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
+    });
+    let g = result?;
+    let expected = fast::groupby::Totals::from_groupby(reference);
+    Ok(
+        Outcome::new(t, json!(v), p, w, g.rows()).check(g == expected, || {
             format!(
                 "le group-by séquentiel (total {} centimes)",
                 reference.total_cents()
@@ -378,6 +408,7 @@ fn run_wordcount(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> R
         result = match strategy {
             "seq" => wordcount::seq(&path),
             "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),
+            fast::STRATEGY => fast::wordcount::optimise(&path, w),
             _ => crate::procs::wordcount(&path, w),
         };
         result.as_ref().map(|r| r.total).unwrap_or(0)
@@ -438,6 +469,28 @@ mod tests {
                 assert!(m.ok, "{m:?}");
                 assert_eq!(m.runs, 1);
             }
+        }
+    }
+
+    #[test]
+    fn optimise_is_checked_ok_on_w1_w2_w4_w7() {
+        let dir = data_dir();
+        let mut inputs = Inputs::from_data_dir(dir.path());
+        for (workload, size) in [
+            (Workload::Primes, 30_000),
+            (Workload::Pi, 200_000),
+            (Workload::Groupby, 0),
+            (Workload::Wordcount, 0),
+        ] {
+            assert!(workload.strategies().contains(&fast::STRATEGY));
+            let case = Case {
+                workload,
+                strategy: fast::STRATEGY.into(),
+                workers: 2,
+                size,
+            };
+            let m = run_case(&case, ONCE, &mut inputs).unwrap();
+            assert!(m.ok && m.workers == 2, "{m:?}");
         }
     }
 

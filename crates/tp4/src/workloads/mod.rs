@@ -121,9 +121,14 @@ impl Workload {
     /// The strategies implemented in this module for the workload.
     pub fn strategies(self) -> &'static [&'static str] {
         match self {
-            Workload::Primes | Workload::Pi => &["seq", "threads", "rayon", "processes"],
+            // `optimise`: the top rung of exercise 7's ladder (`fast`, issue 15).
+            Workload::Primes | Workload::Pi => {
+                &["seq", "threads", "rayon", "processes", fast::STRATEGY]
+            }
             Workload::Sumsq => &["seq", "seq-simd", "rayon", "bandwidth"],
-            Workload::Groupby | Workload::Wordcount => &["seq", "rayon", "processes"],
+            Workload::Groupby | Workload::Wordcount => {
+                &["seq", "rayon", "processes", fast::STRATEGY]
+            }
             Workload::Ipc => &[
                 "mpsc",
                 "mpsc-lots",

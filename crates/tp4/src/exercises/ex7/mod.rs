@@ -17,6 +17,7 @@
 //! The checkers are in [`verif`]: `tp4::ex7::verif::q1_median(...)` and so on.
 
 pub mod demo;
+pub mod ladder;
 pub mod verif;
 
 pub use demo::demo;
