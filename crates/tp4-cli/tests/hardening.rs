@@ -8,23 +8,12 @@ use common::{alive, assert_no_process_left, signal, tp4_in};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// Pids of the children of `parent`, from /proc.
+/// Pids of the live children of `parent`.
 fn children_of(parent: u32) -> Vec<u32> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
-        if ppid == parent && alive(pid) {
-            found.push(pid);
-        }
-    }
-    found
+    common::children_of(parent)
+        .into_iter()
+        .filter(|&pid| alive(pid))
+        .collect()
 }
 
 /// Starts a long `bench` of W1 with 2 process workers and waits for both workers

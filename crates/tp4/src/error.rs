@@ -102,6 +102,16 @@ pub fn french_io(e: &std::io::Error) -> String {
     format!("{what} ({e})")
 }
 
+/// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`): the
+/// one place that reads it, for the checkers' panic capture and the CLI's hooks.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panique sans message".into())
+}
+
 /// The result type of the lab's fallible functions.
 pub type Result<T> = std::result::Result<T, Error>;
 

@@ -334,8 +334,10 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
                 match pid {
                     Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
                         return Err(Error::Other(format!(
-                            "le dossier de sortie {} est déjà utilisé par un autre lancement de                              tp4 (pid {pid}) : deux lancements mélangeraient leurs résultats
-  →                              attendez sa fin, arrêtez-le (`kill {pid}`) ou choisissez un autre                              dossier avec `--output DIR`",
+                            "le dossier de sortie {} est déjà utilisé par un autre lancement de tp4 \
+                             (pid {pid}) : deux lancements mélangeraient leurs résultats\n  → \
+                             attendez sa fin, arrêtez-le (`kill {pid}`) ou choisissez un autre \
+                             dossier avec `--output DIR`",
                             dir.display()
                         )));
                     }
@@ -363,7 +365,7 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
 pub fn quiet_on_closed_stdout() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let text = crate::verif::panic::message(info.payload());
+        let text = crate::error::panic_message(info.payload());
         if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
             std::process::exit(141);
         }

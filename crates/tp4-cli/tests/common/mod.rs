@@ -122,7 +122,11 @@ pub fn assert_no_process_left(pids: &[u32]) {
 
 /// Pids of the live (or zombie) children of this test process, from /proc.
 pub fn children() -> Vec<u32> {
-    let me = std::process::id();
+    children_of(std::process::id())
+}
+
+/// Pids of the live (or zombie) children of `parent`, from /proc.
+pub fn children_of(parent: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -134,7 +138,7 @@ pub fn children() -> Vec<u32> {
         // Fields after the command name in parentheses: state, ppid, ...
         let after = &stat[stat.rfind(')').unwrap() + 2..];
         let ppid: u32 = after.split(' ').nth(1).unwrap().parse().unwrap();
-        if ppid == me {
+        if ppid == parent {
             found.push(pid);
         }
     }

@@ -62,11 +62,7 @@ impl Drop for Silence {
 
 /// The message of a panic payload (`panic!("…")` gives a `&str` or a `String`).
 pub fn message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panique sans message".into())
+    crate::error::panic_message(payload)
 }
 
 /// Runs `f`, turning a panic into `Err(message)` without printing it.
