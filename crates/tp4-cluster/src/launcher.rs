@@ -17,15 +17,16 @@
 //! launcher killed with SIGKILL leaves nothing behind.
 
 use crate::protocol::{Line, RunSummary, LOST_CONNECTION};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tp4::fr::seconds_plain;
+use tp4::procs::{read_lines, watch, Children, Event, Stop, Stream};
 use tp4::{Error, Result};
 
 /// The delays after which the launcher gives up on a process.
@@ -76,114 +77,10 @@ pub struct LaunchReport {
     pub pids: Vec<u32>,
 }
 
-/// Something a child said, read by a reader thread.
-enum Event {
-    /// A line of its standard output.
-    Out(usize, Line),
-    /// A line of its error output.
-    Err(usize, String),
-}
-
 /// How many lines of each child's error output are kept for the error message.
 const STDERR_TAIL: usize = 20;
-/// How often the launcher looks at its children when they say nothing.
-const POLL: Duration = Duration::from_millis(50);
 /// After a failure, how long the other processes get to stop on their own.
 const GRACE: Duration = Duration::from_millis(400);
-/// After the last exit, how long the launcher waits for the last lines.
-const DRAIN: Duration = Duration::from_secs(2);
-
-/// The children, killed and reaped when dropped.
-struct Children {
-    children: Vec<Child>,
-    stdins: Vec<Option<ChildStdin>>,
-    reaped: Vec<Option<ExitStatus>>,
-    killed_by_us: Vec<bool>,
-}
-
-impl Children {
-    /// Room for `n` children, none started yet.
-    fn new(n: usize) -> Self {
-        Children {
-            children: Vec::with_capacity(n),
-            stdins: Vec::with_capacity(n),
-            reaped: vec![None; n],
-            killed_by_us: vec![false; n],
-        }
-    }
-
-    /// Whether every child has been reaped.
-    fn all_reaped(&self) -> bool {
-        self.reaped.iter().all(Option::is_some)
-    }
-
-    /// Reaps the children that have exited, without waiting.
-    fn reap_exited(&mut self) {
-        for (i, c) in self.children.iter_mut().enumerate() {
-            if self.reaped[i].is_none() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    self.reaped[i] = Some(status);
-                }
-            }
-        }
-    }
-
-    /// Reaps the children that have exited; returns the first failure among them
-    /// (an exit with an error, a signal, or a child that cannot be watched).
-    fn check_exits(&mut self) -> Option<Fault> {
-        let mut fault = None;
-        for (i, c) in self.children.iter_mut().enumerate() {
-            if self.reaped[i].is_some() {
-                continue;
-            }
-            match c.try_wait() {
-                Ok(Some(status)) => {
-                    self.reaped[i] = Some(status);
-                    if !status.success() && fault.is_none() {
-                        fault = Some(Fault {
-                            process: i,
-                            what: describe(&status),
-                        });
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    fault = Some(Fault {
-                        process: i,
-                        what: format!("ne peut plus être surveillé : {e}"),
-                    })
-                }
-            }
-        }
-        fault
-    }
-
-    /// Kills every child not yet reaped, then waits for all of them.
-    fn kill_and_reap(&mut self) {
-        for (i, c) in self.children.iter_mut().enumerate() {
-            if self.reaped[i].is_none() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    self.reaped[i] = Some(status);
-                    continue;
-                }
-                self.killed_by_us[i] = true;
-                let _ = c.kill();
-            }
-        }
-        for (i, c) in self.children.iter_mut().enumerate() {
-            if self.reaped[i].is_none() {
-                self.reaped[i] = c.wait().ok();
-            }
-        }
-        self.stdins.iter_mut().for_each(|s| drop(s.take()));
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        self.kill_and_reap();
-    }
-}
 
 /// Why a process made the run fail.
 struct Fault {
@@ -217,12 +114,25 @@ impl Watch {
         }
     }
 
-    /// Takes one event into account.
+    /// Takes one event into account (a line of a child; the end of a stream says
+    /// nothing more than the child's exit, which the supervisor sees).
     fn handle(&mut self, ev: Event) {
-        match ev {
-            Event::Out(i, line) => {
+        let Event::Line {
+            child: i,
+            stream,
+            bytes,
+        } = ev
+        else {
+            return;
+        };
+        let mut line = String::from_utf8_lossy(&bytes).into_owned();
+        while line.ends_with(['\n', '\r']) {
+            line.pop();
+        }
+        match stream {
+            Stream::Stdout => {
                 self.last_seen[i] = Some(Instant::now());
-                match line {
+                match Line::parse(line) {
                     Line::Alive => {}
                     Line::Text(l) => {
                         if self.relay && i == 0 {
@@ -234,39 +144,22 @@ impl Watch {
                     Line::Done(b) => self.wire_bytes += b,
                 }
             }
-            Event::Err(i, l) => {
+            Stream::Stderr => {
                 let tail = &mut self.stderr_tail[i];
                 if tail.len() == STDERR_TAIL {
                     tail.pop_front();
                 }
-                tail.push_back(l);
+                tail.push_back(line);
             }
         }
     }
 
-    /// Reads what the children still have to say, for at most [`DRAIN`].
-    fn drain(&mut self, rx: &mpsc::Receiver<Event>) {
-        let until = Instant::now() + DRAIN;
-        while Instant::now() < until {
-            match rx.recv_timeout(POLL) {
-                Ok(ev) => self.handle(ev),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-            }
-        }
-    }
-
-    /// A child still running that never started, froze, or a run over its total
-    /// delay.
-    fn check_silences(
-        &self,
-        limits: &Limits,
-        started: Instant,
-        reaped: &[Option<ExitStatus>],
-    ) -> Option<Fault> {
+    /// A child still running that never started or froze (the total delay is the
+    /// supervisor's deadline).
+    fn check_silences(&self, limits: &Limits, started: Instant, kids: &Children) -> Option<Fault> {
         let now = Instant::now();
         for (i, seen) in self.last_seen.iter().enumerate() {
-            if reaped[i].is_some() {
+            if kids.status(i).is_some() {
                 continue;
             }
             match *seen {
@@ -291,13 +184,7 @@ impl Watch {
                 _ => {}
             }
         }
-        (now - started > limits.total).then(|| Fault {
-            process: reaped.iter().position(Option::is_none).unwrap_or(0),
-            what: format!(
-                "n'a pas fini dans le délai total de {} s",
-                seconds_plain(limits.total)
-            ),
-        })
+        None
     }
 
     /// Whether process `i` only died because it lost its connection to another one.
@@ -315,39 +202,65 @@ fn describe(status: &ExitStatus) -> String {
 
 /// Starts the processes of `plan`, watches them to the end, returns the figures of
 /// the run or a French error naming the process at fault. Every child is reaped
-/// before this returns, in every case.
+/// before this returns, in every case: the lab's process supervisor
+/// ([`tp4::procs::Children`] and [`tp4::procs::watch`]) does the starting, the
+/// reading, the killing and the reaping; this module adds what is particular to a
+/// distributed run (heartbeats on stdout, the culprit among processes that lost their
+/// connection to it, process 0's summary).
 pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
     let n = plan.args.len();
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<Event>();
-    let mut kids = Children::new(n);
-    let readers = spawn_all(plan, &mut kids, &tx)?;
+    let mut kids = Children::new();
+    // Kept open for the whole run: a supervised process exits when its stdin closes,
+    // so even a launcher killed with SIGKILL leaves nothing behind.
+    let _stdins = spawn_all(plan, &mut kids, &tx)?;
     drop(tx);
-    let pids: Vec<u32> = kids.children.iter().map(Child::id).collect();
+    let pids = kids.pids();
     if plan.relay {
         announce(&pids);
     }
-    let mut watch = Watch::new(n, plan.relay);
-    let fault = watch_until_done(plan, &mut kids, &rx, &mut watch, started);
-    // End of the run. After a failure, give the other processes a moment to stop
-    // on their own (they usually abort when their connection to the culprit
-    // closes), so that only the ones really stuck are counted as killed by us.
-    if fault.is_some() {
-        let grace = Instant::now() + GRACE;
-        while Instant::now() < grace && !kids.all_reaped() {
-            kids.reap_exited();
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    // Kill what is left, reap everyone, read what they wrote.
-    kids.kill_and_reap();
+    let state = RefCell::new(Watch::new(n, plan.relay));
+    let silence: Cell<Option<Fault>> = Cell::new(None);
+    let outcome = watch(
+        &mut kids,
+        &rx,
+        2 * n,
+        started + plan.limits.total,
+        GRACE,
+        |ev| {
+            state.borrow_mut().handle(ev);
+            Ok(())
+        },
+        |kids| match state.borrow().check_silences(&plan.limits, started, kids) {
+            Some(f) => {
+                let what = f.what.clone();
+                silence.set(Some(f));
+                Err(Error::Process(what))
+            }
+            None => Ok(()),
+        },
+    );
     let wall_seconds = started.elapsed().as_secs_f64();
-    watch.drain(&rx);
-    for r in readers {
-        if r.is_finished() {
-            let _ = r.join();
-        }
-    }
+    let watch = state.into_inner();
+    let fault = match outcome {
+        Ok(()) => None,
+        Err(Stop::Crashed(i, status)) => Some(Fault {
+            process: i,
+            what: describe(&status),
+        }),
+        Err(Stop::Timeout) => Some(Fault {
+            process: (0..n).find(|&i| kids.killed_by_us(i)).unwrap_or(0),
+            what: format!(
+                "n'a pas fini dans le délai total de {} s",
+                seconds_plain(plan.limits.total)
+            ),
+        }),
+        Err(Stop::Failed(e)) => Some(silence.take().unwrap_or(Fault {
+            process: 0,
+            what: e.to_string(),
+        })),
+    };
     if let Some(f) = fault {
         return Err(fault_error(f, &kids, &watch, &pids));
     }
@@ -366,15 +279,16 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
     })
 }
 
-/// Starts every process of `plan` with its two reader threads. On a failure to
-/// start one, the error is returned and `kids` (dropped by the caller) kills and
-/// reaps the ones already started.
+/// Starts every process of `plan` with its two reader threads, and returns their
+/// standard inputs (the caller keeps them open). On a failure to start one, the
+/// error is returned and `kids` (dropped by the caller) kills and reaps the ones
+/// already started.
 fn spawn_all(
     plan: &LaunchPlan,
     kids: &mut Children,
     tx: &mpsc::Sender<Event>,
-) -> Result<Vec<JoinHandle<()>>> {
-    let mut readers = Vec::new();
+) -> Result<Vec<Option<ChildStdin>>> {
+    let mut stdins = Vec::new();
     for (i, args) in plan.args.iter().enumerate() {
         let mut cmd = Command::new(&plan.program);
         cmd.args(args)
@@ -384,38 +298,22 @@ fn spawn_all(
         for (k, v) in &plan.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().map_err(|e| {
-            Error::Process(format!(
+        kids.spawn(format!("processus {i}"), &mut cmd)
+            .map_err(|e| {
+                Error::Process(format!(
                 "le processus {i} n'a pas pu être lancé ({}) : {e}\n  → tous les processus déjà \
                  lancés ont été arrêtés",
                 plan.program.display()
             ))
-        })?;
+            })?;
+        let child = kids.child_mut(i);
+        stdins.push(child.stdin.take());
         let out = child.stdout.take().expect("stdout is piped");
         let err = child.stderr.take().expect("stderr is piped");
-        kids.stdins.push(child.stdin.take());
-        kids.children.push(child);
-        readers.push(read_lines(out, tx.clone(), move |l| {
-            Event::Out(i, Line::parse(l))
-        }));
-        readers.push(read_lines(err, tx.clone(), move |l| Event::Err(i, l)));
+        read_lines(out, i, Stream::Stdout, tx.clone());
+        read_lines(err, i, Stream::Stderr, tx.clone());
     }
-    Ok(readers)
-}
-
-/// A thread that sends every line of `from` as an event, until either side closes.
-fn read_lines(
-    from: impl Read + Send + 'static,
-    tx: mpsc::Sender<Event>,
-    event: impl Fn(String) -> Event + Send + 'static,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        for line in BufReader::new(from).lines().map_while(|l| l.ok()) {
-            if tx.send(event(line)).is_err() {
-                break;
-            }
-        }
-    })
+    Ok(stdins)
 }
 
 /// Prints the launch line with the pid of every process (the tests read it).
@@ -432,33 +330,6 @@ fn announce(pids: &[u32]) {
     );
 }
 
-/// Watches the children until they have all exited (`None`) or one of them makes
-/// the run fail (its [`Fault`]).
-fn watch_until_done(
-    plan: &LaunchPlan,
-    kids: &mut Children,
-    rx: &mpsc::Receiver<Event>,
-    watch: &mut Watch,
-    started: Instant,
-) -> Option<Fault> {
-    loop {
-        if let Ok(ev) = rx.recv_timeout(POLL) {
-            watch.handle(ev);
-        }
-        // Exits: a failure ends the run at once.
-        if let Some(f) = kids.check_exits() {
-            return Some(f);
-        }
-        if kids.all_reaped() {
-            return None;
-        }
-        // Silences: never started, frozen, too long.
-        if let Some(f) = watch.check_silences(&plan.limits, started, &kids.reaped) {
-            return Some(f);
-        }
-    }
-}
-
 /// The French error of a failed run: the process at fault, its last error lines,
 /// and what to do.
 fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Error {
@@ -467,13 +338,13 @@ fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Er
     // are not the cause: name one that failed on its own if there is one.
     if watch.lost_connection(f.process) {
         if let Some(j) = (0..n).find(|&j| {
-            !kids.killed_by_us[j]
+            !kids.killed_by_us(j)
                 && !watch.lost_connection(j)
-                && kids.reaped[j].is_some_and(|s| !s.success())
+                && kids.status(j).is_some_and(|s| !s.success())
         }) {
             f = Fault {
                 process: j,
-                what: describe(&kids.reaped[j].expect("checked above")),
+                what: describe(&kids.status(j).expect("checked above")),
             };
         }
     }

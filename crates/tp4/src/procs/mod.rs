@@ -28,7 +28,9 @@ use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use supervisor::{describe_status, run_workers, Children, Event, Feeder, Job, Stream};
+pub use supervisor::{
+    describe_status, read_lines, run_workers, watch, Children, Event, Feeder, Job, Stop, Stream,
+};
 pub use tasks::{
     child_pid, count_primes, estimate_pi, groupby, pipe_sum, process_start_cost, thread_start_cost,
     wordcount,

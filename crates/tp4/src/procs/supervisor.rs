@@ -55,6 +55,7 @@ pub struct Children {
     procs: Vec<Child>,
     labels: Vec<String>,
     ended: Vec<Option<ExitStatus>>,
+    killed: Vec<bool>,
 }
 
 impl Children {
@@ -77,6 +78,7 @@ impl Children {
         self.procs.push(child);
         self.labels.push(label);
         self.ended.push(None);
+        self.killed.push(false);
         Ok(self.procs.len() - 1)
     }
 
@@ -110,6 +112,12 @@ impl Children {
         self.ended[i]
     }
 
+    /// True when child `i` was still running when [`Children::kill_all`] killed it
+    /// (it did not end on its own).
+    pub fn killed_by_us(&self, i: usize) -> bool {
+        self.killed[i]
+    }
+
     /// True when every child has ended and been reaped.
     pub fn all_ended(&self) -> bool {
         self.ended.iter().all(Option::is_some)
@@ -132,11 +140,18 @@ impl Children {
         failed
     }
 
-    /// Sends SIGKILL to every child still running.
+    /// Sends SIGKILL to every child still running (a child that already exited is
+    /// reaped instead, so that its own status is kept and it is not counted as
+    /// killed).
     pub fn kill_all(&mut self) {
         for (i, c) in self.procs.iter_mut().enumerate() {
             if self.ended[i].is_none() {
-                let _ = c.kill();
+                if let Ok(Some(status)) = c.try_wait() {
+                    self.ended[i] = Some(status);
+                } else {
+                    self.killed[i] = true;
+                    let _ = c.kill();
+                }
             }
         }
     }
@@ -272,14 +287,17 @@ pub enum Stop {
 
 /// Watches a group until every child has ended and `streams` streams are closed.
 /// `on_event` gets every event; `on_tick` runs at least every 50 ms (the heartbeat
-/// check). At the first failure every child is killed, the remaining events are
-/// drained into `on_event` (so the last stderr lines are known), and the reason is
-/// returned.
+/// check). At the first failure the other children get `grace` to end on their own
+/// (the processes of a distributed run abort when they lose the culprit: those are
+/// then not counted as killed), every child still running is killed, the remaining
+/// events are drained into `on_event` (so the last stderr lines are known), and the
+/// reason is returned.
 pub fn watch(
     children: &mut Children,
     rx: &Receiver<Event>,
     mut streams: usize,
     deadline: Instant,
+    grace: Duration,
     mut on_event: impl FnMut(Event) -> Result<()>,
     mut on_tick: impl FnMut(&Children) -> Result<()>,
 ) -> std::result::Result<(), Stop> {
@@ -309,6 +327,11 @@ pub fn watch(
             break Stop::Failed(e);
         }
     };
+    let grace_end = Instant::now() + grace;
+    while Instant::now() < grace_end && !children.all_ended() {
+        children.poll();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     children.kill_all();
     let until = Instant::now() + Duration::from_secs(2);
     while streams > 0 && Instant::now() < until {
@@ -506,6 +529,7 @@ pub fn run_workers(jobs: Vec<Job>, timeout: Duration) -> Result<Vec<Vec<u8>>> {
             &rx,
             streams,
             deadline,
+            Duration::ZERO,
             |e| got.borrow_mut().record(e, &labels),
             |c| got.borrow().check_silence(c),
         )
