@@ -79,6 +79,10 @@ pub enum Command {
         /// Taille de corpus.txt en mégaoctets (10^6 octets).
         #[arg(long, default_value_t = tp4::data::DEFAULT_CORPUS_MB, value_name = "M")]
         mo: u64,
+        /// Remplace les fichiers de données déjà présents dans le dossier (sans cette
+        /// option, `donnees` refuse : les fichiers livrés dans data/ restent intacts).
+        #[arg(long)]
+        remplacer: bool,
     },
     /// Lance la démonstration d'un exercice (1 à 7).
     Exercice {
@@ -202,7 +206,14 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             report.ensure_ok()?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Donnees { lignes, mo }) => {
+        Some(Command::Donnees {
+            lignes,
+            mo,
+            remplacer,
+        }) => {
+            if !remplacer {
+                tp4::data::refuse_to_replace(&ctx.data)?;
+            }
             tp4::data::generate_files(&ctx.data, lignes, mo, true)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -211,13 +222,13 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Exercice { numero }) => {
-            ctx.preflight()?;
             let exercise = tp4::exercises::find(numero).ok_or_else(|| {
                 tp4::Error::InvalidParameter(format!(
                     "l'exercice {numero} n'existe pas : choisissez un numéro de 1 à {}",
                     tp4::exercises::ALL.len()
                 ))
             })?;
+            ctx.preflight()?;
             println!("── {} ──", exercise.title);
             let section = (exercise.demo)(&ctx)?;
             print_files(&ctx, &section.files);
@@ -278,6 +289,8 @@ fn run_notebook(root: &std::path::Path, check_only: bool) -> tp4::Result<ExitCod
 }
 
 fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
+    // Bad data is reported before the output folder is created or locked.
+    ctx.check_data()?;
     let _lock = tp4::output::lock_dir(&ctx.output)?;
     let summary = lab::run_all(ctx)?;
     println!(
@@ -300,7 +313,9 @@ fn print_files(ctx: &Context, files: &[PathBuf]) {
     }
     println!("Fichiers écrits :");
     for f in files {
-        let p = if f.is_absolute() {
+        // Demos return names inside the output folder, or paths that already start
+        // with it: never join it twice (`output/output/…`).
+        let p = if f.is_absolute() || f.starts_with(&ctx.output) {
             f.clone()
         } else {
             ctx.output.join(f)

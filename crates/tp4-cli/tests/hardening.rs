@@ -167,7 +167,14 @@ fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
     std::fs::write(data.join("transactions.csv"), "ancien\n").unwrap();
     for sig in ["-INT", "-TERM"] {
         let child = tp4_in(&data, &dir.path().join("o"))
-            .args(["donnees", "--lignes", "30000000", "--mo", "200"])
+            .args([
+                "donnees",
+                "--lignes",
+                "30000000",
+                "--mo",
+                "200",
+                "--remplacer",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

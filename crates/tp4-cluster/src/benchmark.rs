@@ -76,7 +76,7 @@ pub fn run(
 ) -> Result<Section> {
     let points = measure_all(job, repetitions.max(1), launch_one)?;
     let rows = table_rows(&points);
-    let conclusion = conclusion(&points, tp4::environment::usable_cpus());
+    let conclusion = conclusion(&points, tp4::machine::usable_cpus());
     let title = format!("tp4 cluster {} : mesures", job.name());
     println!("── {title} ──");
     println!("{}", tp4::output::table(&HEADERS, 2, rows.clone()));
@@ -173,7 +173,7 @@ fn table_rows(points: &[Point]) -> Vec<Vec<String>> {
 /// The speedup plot, one curve per thread count, with the machine's ceiling;
 /// returns the files written (PNG and SVG).
 fn plot(job: Job, points: &[Point], output: &Path) -> Result<Vec<PathBuf>> {
-    let cores = tp4::environment::usable_cpus() as f64;
+    let cores = tp4::machine::usable_cpus() as f64;
     let mut series: Vec<Series> = [1usize, 2]
         .iter()
         .map(|&t| {

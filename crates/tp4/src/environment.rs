@@ -77,13 +77,10 @@ pub fn inspect(data_dir: &Path, output_dir: &Path) -> EnvReport {
     let mut problems = Vec::new();
     check_data_dir(data_dir, &mut problems);
     if let Err(e) = crate::output::ensure_writable_dir(output_dir) {
+        let message = e.to_string();
         problems.push(Problem {
-            what: format!(
-                "le dossier de sortie {} n'est pas accessible en écriture",
-                output_dir.display()
-            ),
-            fix: e
-                .to_string()
+            what: message.lines().next().unwrap_or_default().to_string(),
+            fix: message
                 .lines()
                 .skip(1)
                 .collect::<Vec<_>>()

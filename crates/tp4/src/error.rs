@@ -9,13 +9,10 @@ use std::path::{Path, PathBuf};
 /// Everything that can go wrong in the lab, with a French message.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A data file the lab needs is missing.
-    #[error(
-        "fichier de données introuvable : {path}\n  → générez-le avec `tp4 --data {dir} donnees` \
-         (ou `cargo run --release -- --data {dir} donnees`)",
-        path = .path.display(),
-        dir = .path.parent().map(|p| p.display().to_string()).unwrap_or_else(|| ".".into())
-    )]
+    /// A data file the lab needs is missing. The advice depends on whether its
+    /// folder exists: a missing folder usually means `tp4` was started from another
+    /// folder than the repository's root (the shipped data lives in `data/` there).
+    #[error("fichier de données introuvable : {path}\n  → {advice}", path = .path.display(), advice = missing_data_advice(.path))]
     MissingData {
         /// The file that was looked for.
         path: PathBuf,
@@ -54,6 +51,16 @@ pub enum Error {
         expected: String,
         /// The answer obtained.
         got: String,
+    },
+    /// The output path exists and is a file, not a folder.
+    #[error(
+        "le chemin de sortie {path} est un fichier, pas un dossier\n  → choisissez un dossier \
+         avec `--output DIR` (par exemple `--output output`), ou renommez ce fichier",
+        path = .path.display()
+    )]
+    OutputIsFile {
+        /// The path given as output folder.
+        path: PathBuf,
     },
     /// The output directory cannot be written.
     #[error(
@@ -110,6 +117,33 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panique sans message".into())
+}
+
+/// What to do about a missing data file: regenerate the small shipped files in an
+/// existing folder, or start from the repository's root (or name the folder with
+/// `--data`) when the folder itself is missing.
+fn missing_data_advice(path: &Path) -> String {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if dir.is_dir() {
+        format!(
+            "générez les petits fichiers du dépôt avec `tp4 --data {d} donnees --lignes 10000 --mo 1` \
+             (ou `cargo run --release -- --data {d} donnees --lignes 10000 --mo 1`)",
+            d = dir.display()
+        )
+    } else {
+        let here = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        format!(
+            "le dossier {d} n'existe pas ici ({here}) : les données du TP sont dans le dossier \
+             data/ à la racine du dépôt tp4 ; lancez tp4 depuis cette racine, ou indiquez le \
+             dossier avec `--data /chemin/vers/tp4/data`",
+            d = dir.display()
+        )
+    }
 }
 
 /// The result type of the lab's fallible functions.

@@ -204,16 +204,37 @@ pub fn default_worker_counts() -> Vec<usize> {
     (1..=usable_cpus().max(2)).collect()
 }
 
-/// Free bytes on the file system holding `dir` (or its closest existing ancestor).
+/// Free bytes on the file system holding `dir` (or its closest existing ancestor),
+/// asked of that very file system (`statvfs`), so that a small tmpfs or a mounted
+/// volume is seen as it is, not as the disk of `/`.
 pub fn free_disk_bytes(dir: &Path) -> Option<u64> {
-    let disks = sysinfo::Disks::new_with_refreshed_list();
-    let abs = std::fs::canonicalize(
-        dir.ancestors()
-            .find(|a| a.exists())
-            .unwrap_or(Path::new(".")),
-    )
-    .ok()?;
-    disks
+    let existing = dir
+        .ancestors()
+        .find(|a| !a.as_os_str().is_empty() && a.exists())
+        .unwrap_or(Path::new("."));
+    statvfs_available(existing)
+}
+
+#[cfg(unix)]
+fn statvfs_available(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` points to writable memory of
+    // the right type; it is read only when the call succeeded.
+    let st = unsafe {
+        if libc::statvfs(c.as_ptr(), st.as_mut_ptr()) != 0 {
+            return None;
+        }
+        st.assume_init()
+    };
+    Some(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
+}
+
+#[cfg(not(unix))]
+fn statvfs_available(path: &Path) -> Option<u64> {
+    let abs = std::fs::canonicalize(path).ok()?;
+    sysinfo::Disks::new_with_refreshed_list()
         .iter()
         .filter(|d| abs.starts_with(d.mount_point()))
         .max_by_key(|d| d.mount_point().as_os_str().len())

@@ -372,7 +372,19 @@ pub fn render(cells: &[Cell], version: Version) -> String {
 /// Reads and parses the source of the repository rooted at `root`.
 pub fn load(root: &Path) -> Result<Vec<Cell>> {
     let path = root.join(SOURCE);
-    let source = std::fs::read_to_string(&path).map_err(|e| Error::io("lecture de", &path, e))?;
+    let source = std::fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            // Not a data file: `donnees` cannot make it (see `Error::MissingData`).
+            Error::InvalidParameter(format!(
+                "source du notebook introuvable : {}\n  → `tp4 notebook` se lance depuis la \
+                 racine du dépôt tp4 (le dossier qui contient notebook/tp4.md), ou avec \
+                 `--racine /chemin/vers/tp4`",
+                path.display()
+            ))
+        } else {
+            Error::io("lecture de", &path, e)
+        }
+    })?;
     parse(&path, &source)
 }
 

@@ -168,6 +168,11 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
         path: dir.to_path_buf(),
         reason: crate::error::french_io(&e),
     };
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::OutputIsFile {
+            path: dir.to_path_buf(),
+        });
+    }
     std::fs::create_dir_all(dir).map_err(refused)?;
     tempfile::Builder::new()
         .prefix(".tp4-test-")

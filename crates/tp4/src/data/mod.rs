@@ -54,7 +54,8 @@ fn existing(path: PathBuf) -> Result<PathBuf> {
 }
 
 /// Refuses sizes that are zero or that the machine cannot hold on disk, before any
-/// work starts. `bytes` is the expected size of the file to write.
+/// work starts. `bytes` is the expected size of what `what` names (a file, or several
+/// files together); the free space is that of the file system holding `dir`.
 pub fn check_output_size(what: &str, bytes: u64, dir: &Path) -> Result<()> {
     if bytes == 0 {
         return Err(Error::InvalidParameter(format!(
@@ -64,16 +65,39 @@ pub fn check_output_size(what: &str, bytes: u64, dir: &Path) -> Result<()> {
     // Refuse more than 1 TB outright: it is a typo, not a lab experiment.
     if bytes > 1_000_000_000_000 {
         return Err(Error::InvalidParameter(format!(
-            "{what} ferait {} Go : c'est sûrement une faute de frappe (maximum 1000 Go)",
-            bytes / 1_000_000_000
+            "{what} : {} demandés, plus que le maximum de 1 To : c'est sûrement une faute de \
+             frappe (le grand jeu de données du TP fait 100 Mo de texte : --mo 100)",
+            crate::fr::bytes(bytes)
         )));
     }
     if let Some(free) = crate::machine::free_disk_bytes(dir) {
         if bytes > free {
             return Err(Error::InvalidParameter(format!(
-                "{what} ferait {} Mo mais il ne reste que {} Mo libres dans {} : réduisez la taille",
-                bytes / 1_000_000,
-                free / 1_000_000,
+                "{what} : {} demandés, mais il ne reste que {} libres dans {} : réduisez la taille \
+                 ou choisissez un autre dossier avec --data",
+                crate::fr::bytes(bytes),
+                crate::fr::bytes(free),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to generate into `dir` when it already holds a data file: `donnees`
+/// replaces files only with `--remplacer`, so that the small files shipped in
+/// `data/` (and a teacher's own files) are never overwritten by accident.
+pub fn refuse_to_replace(dir: &Path) -> Result<()> {
+    for name in [TRANSACTIONS_FILE, CORPUS_FILE] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(Error::InvalidParameter(format!(
+                "{} existe déjà : `donnees` ne remplace pas des fichiers de données sans \
+                 l'option --remplacer\n  → pour le grand jeu de données, générez-le dans son \
+                 propre dossier : `tp4 --data {} donnees` ; pour remplacer ces fichiers : \
+                 `tp4 --data {} donnees --remplacer`",
+                path.display(),
+                dir.join("grand").display(),
                 dir.display()
             )));
         }
@@ -102,8 +126,14 @@ pub fn generate_files(
         )));
     }
     crate::output::ensure_writable_dir(dir)?;
-    let t_bytes = transactions::estimated_bytes(rows);
-    check_output_size("transactions.csv", t_bytes + megabytes * 1_000_000, dir)?;
+    let (t_bytes, c_bytes) = (transactions::estimated_bytes(rows), megabytes * 1_000_000);
+    check_output_size("transactions.csv", t_bytes, dir)?;
+    check_output_size("corpus.txt", c_bytes, dir)?;
+    check_output_size(
+        "transactions.csv et corpus.txt ensemble",
+        t_bytes + c_bytes,
+        dir,
+    )?;
 
     // Both files are generated into a staging folder, then moved in: an interrupted
     // run leaves the old data set whole, never a new file beside an old one.

@@ -1,0 +1,177 @@
+//! Messages that must say what is really wrong (findings of the hostile-user trial):
+//! each test runs the real binary the way the trial did and checks the French
+//! message, the exit code, and that nothing was created or overwritten on the way.
+
+mod common;
+
+use common::{assert_no_panic, shipped_data, stderr, temp_dir, text, tp4, tp4_in};
+use std::path::Path;
+
+/// The bytes of every file of a folder, to see that a command changed nothing.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn donnees_never_replaces_existing_data_without_the_option() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["transactions.csv", "corpus.txt"] {
+        std::fs::copy(shipped_data().join(name), data.join(name)).unwrap();
+    }
+    let before = snapshot(&data);
+    // The README's command for the big data set, run on a folder holding files.
+    let o = tp4()
+        .arg("--data")
+        .arg(&data)
+        .args(["donnees", "--lignes", "20000", "--mo", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("existe déjà") && err.contains("--remplacer") && err.contains("grand"),
+        "{err}"
+    );
+    assert_no_panic(&o);
+    assert_eq!(snapshot(&data), before, "the data files were modified");
+    // With the option, they are replaced (and the new set is whole).
+    let o = tp4()
+        .arg("--data")
+        .arg(&data)
+        .args(["donnees", "--lignes", "20000", "--mo", "2", "--remplacer"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert_ne!(snapshot(&data), before);
+}
+
+#[test]
+fn an_absurd_corpus_size_names_the_corpus() {
+    let dir = temp_dir();
+    let o = tp4()
+        .arg("--data")
+        .arg(dir.path())
+        .args(["donnees", "--lignes", "100", "--mo", "1000000"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(err.contains("corpus.txt"), "{err}");
+    assert!(!err.contains("transactions.csv :"), "{err}");
+    assert!(!err.contains("1000 Go (maximum 1000 Go)"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_output_path_that_is_a_file_is_said_so() {
+    let dir = temp_dir();
+    let file = dir.path().join("sorties");
+    std::fs::write(&file, "pas un dossier").unwrap();
+    for args in [vec!["env"], vec!["exercice", "2"]] {
+        let o = tp4_in(&shipped_data(), &file).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?} {}", text(&o));
+        let all = text(&o);
+        assert!(all.contains("est un fichier, pas un dossier"), "{all}");
+        assert!(!all.contains("Docker"), "{all}");
+        assert_no_panic(&o);
+    }
+}
+
+#[test]
+fn a_run_from_another_folder_points_to_the_repository_root() {
+    let elsewhere = temp_dir();
+    let o = tp4()
+        .current_dir(elsewhere.path())
+        .args(["exercice", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("racine du dépôt") && err.contains("--data"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("donnees`"),
+        "must not suggest generating: {err}"
+    );
+    // Nothing created in the folder it was started from (no empty output/).
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    // The main job too.
+    let o = tp4().current_dir(elsewhere.path()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_missing_file_in_an_existing_folder_suggests_the_small_files() {
+    let dir = temp_dir();
+    std::fs::copy(
+        shipped_data().join("corpus.txt"),
+        dir.path().join("corpus.txt"),
+    )
+    .unwrap();
+    let o = tp4_in(dir.path(), &dir.path().join("o"))
+        .args(["exercice", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("--lignes 10000 --mo 1"), "{err}");
+}
+
+#[test]
+fn notebook_without_its_source_names_the_repository_root() {
+    let elsewhere = temp_dir();
+    let o = tp4()
+        .current_dir(elsewhere.path())
+        .arg("notebook")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("notebook/tp4.md") && err.contains("racine"),
+        "{err}"
+    );
+    assert!(!err.contains("donnees"), "{err}");
+}
+
+#[test]
+fn bad_data_is_found_before_any_measurement() {
+    // A header-only transactions file: the main job must refuse it at once, before
+    // the reference workloads (which take seconds), without creating its outputs.
+    let dir = temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("transactions.csv"),
+        "id,date,city,category,amount,quantity\n",
+    )
+    .unwrap();
+    std::fs::copy(shipped_data().join("corpus.txt"), data.join("corpus.txt")).unwrap();
+    let out = dir.path().join("o");
+    let started = std::time::Instant::now();
+    let o = tp4_in(&data, &out).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(stderr(&o).contains("que l'en-tête"), "{}", stderr(&o));
+    assert!(
+        !common::stdout(&o).contains("Charges de référence"),
+        "work started before the data was checked: {}",
+        common::stdout(&o)
+    );
+    assert!(!out.exists(), "the output folder was created");
+    eprintln!("refused in {:?}", started.elapsed());
+}
