@@ -216,6 +216,8 @@ pub fn free_disk_bytes(dir: &Path) -> Option<u64> {
 }
 
 #[cfg(unix)]
+// `f_bavail` and `f_frsize` are u64 here but u32 on some targets.
+#[allow(clippy::useless_conversion)]
 fn statvfs_available(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
