@@ -292,7 +292,7 @@ fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
     // Bad data is reported before the output folder is created or locked.
     ctx.check_data()?;
     let _lock = tp4::output::lock_dir(&ctx.output)?;
-    let summary = lab::run_all(ctx)?;
+    let summary = lab::run_all_staged(ctx)?;
     println!(
         "TP terminé en {}. Fichiers écrits :",
         tp4::fr::seconds(summary.seconds)

@@ -280,3 +280,88 @@ fn absurd_cluster_sizes_are_refused_in_french() {
         assert!(start.elapsed() < Duration::from_secs(10), "{args:?}");
     }
 }
+
+#[test]
+fn an_interrupted_or_failed_main_run_leaves_the_previous_results_whole() {
+    let data = common::small_data();
+    let dir = common::temp_dir();
+    let out = dir.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    // The files of an earlier run.
+    let earlier = [
+        "rapport.md",
+        "resultats.csv",
+        "resultats.json",
+        "ex1_temps.csv",
+    ];
+    for name in earlier {
+        std::fs::write(out.join(name), format!("ancien {name}\n")).unwrap();
+    }
+    let unchanged = |out: &std::path::Path| {
+        for name in earlier {
+            assert_eq!(
+                std::fs::read_to_string(out.join(name)).unwrap(),
+                format!("ancien {name}\n"),
+                "{name} was changed by a run that did not complete"
+            );
+        }
+        let left: Vec<String> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !earlier.contains(&n.as_str()))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "files left by the interrupted run: {left:?}"
+        );
+    };
+    // Interrupted (Ctrl-C) while it measures.
+    let child = tp4_in(data.path(), &out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
+    let until = Instant::now() + Duration::from_secs(120);
+    while !staging.exists() {
+        assert!(
+            Instant::now() < until,
+            "the run never started its staging folder"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // measuring by now
+    signal(child.id(), "-INT");
+    let (code, err, _) = finish(child, Duration::from_secs(20));
+    assert_eq!(code, Some(130), "{err}");
+    unchanged(&out);
+    // Killed with SIGKILL: nothing can clean up, but the old files are still whole
+    // (the staging folder stays until a later run removes it as stale).
+    let child = tp4_in(data.path(), &out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
+    let until = Instant::now() + Duration::from_secs(120);
+    while !staging.exists() {
+        assert!(
+            Instant::now() < until,
+            "the run never started its staging folder"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // measuring by now
+    signal(child.id(), "-KILL");
+    let _ = finish(child, Duration::from_secs(20));
+    for name in earlier {
+        assert_eq!(
+            std::fs::read_to_string(out.join(name)).unwrap(),
+            format!("ancien {name}\n")
+        );
+    }
+    assert!(
+        staging.exists(),
+        "SIGKILL cannot clean up: the folder stays until the next run"
+    );
+}

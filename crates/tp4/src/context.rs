@@ -17,6 +17,9 @@ pub struct Context {
     pub workers: Vec<usize>,
     /// Show progress bars (on stderr, only on a terminal).
     pub progress: bool,
+    /// The output folder to name in messages when `output` is a staging folder
+    /// inside it (see `lab::run_all_staged`).
+    pub shown_output: Option<PathBuf>,
 }
 
 impl Context {
@@ -27,6 +30,7 @@ impl Context {
             output: output.into(),
             workers: crate::machine::default_worker_counts(),
             progress: true,
+            shown_output: None,
         }
     }
 
@@ -38,7 +42,13 @@ impl Context {
             output: output.to_path_buf(),
             workers: vec![1, 2],
             progress: false,
+            shown_output: None,
         }
+    }
+
+    /// The output folder as the user named it (not the staging folder of a run).
+    pub fn shown_output(&self) -> &Path {
+        self.shown_output.as_deref().unwrap_or(&self.output)
     }
 
     /// A path inside the output directory.

@@ -6,7 +6,7 @@
 
 pub use crate::context::Context;
 use crate::environment;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::measure::{Measurement, Plan};
 use crate::output::{self, Section};
 use crate::results;
@@ -154,7 +154,7 @@ pub fn run_all(ctx: &Context) -> Result<LabSummary> {
     println!(
         "Données : {}   Sorties : {}\n",
         ctx.data.display(),
-        ctx.output.display()
+        ctx.shown_output().display()
     );
 
     let (measurements, section) = run_workloads(ctx)?;
@@ -183,6 +183,55 @@ pub fn run_all(ctx: &Context) -> Result<LabSummary> {
         seconds,
         report,
     })
+}
+
+/// Removes a staging folder when dropped, unless it was published.
+struct Staging {
+    dir: PathBuf,
+    _pending: output::Pending,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// [`run_all`] with its files written as one set: the run writes into a hidden
+/// staging folder inside the output folder (`.tp4-tp-PID.tmp`), and only a run that
+/// completed moves its files into place, at the end, by renames. A failed or
+/// interrupted run leaves the previous run's files as they were, never a `rapport.md`
+/// of one run beside CSV files of another; its staging folder is removed (by the
+/// interrupt handler, or at the next run if the process was killed).
+pub fn run_all_staged(ctx: &Context) -> Result<LabSummary> {
+    output::ensure_writable_dir(&ctx.output)?;
+    let dir = ctx
+        .output
+        .join(format!(".tp4-tp-{}.tmp", std::process::id()));
+    let staging = Staging {
+        _pending: output::Pending::new(&dir),
+        dir: dir.clone(),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("création du dossier", &dir, e))?;
+    let mut staged = ctx.clone();
+    staged.output = dir.clone();
+    staged.shown_output = Some(ctx.output.clone());
+    let mut summary = run_all(&staged)?;
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("lecture de", &dir, e))?;
+    for entry in entries.flatten() {
+        let to = ctx.output.join(entry.file_name());
+        std::fs::rename(entry.path(), &to).map_err(|e| Error::io("écriture de", &to, e))?;
+    }
+    drop(staging);
+    summary.report = ctx.output.join("rapport.md");
+    for s in &mut summary.sections {
+        for f in &mut s.files {
+            if let Ok(name) = f.strip_prefix(&dir) {
+                *f = name.to_path_buf();
+            }
+        }
+    }
+    Ok(summary)
 }
 
 /// Lists the files of the output directory that the run wrote, for the final message.

@@ -76,8 +76,22 @@ fn remove_any(p: &Path) {
     }
 }
 
+/// Whether a temporary name `.tp4-<what>-<pid>.tmp` belongs to a process still
+/// running (its pid is alive): such a file is another run's work in progress.
+fn owner_alive(name: &str) -> bool {
+    let pid = name
+        .strip_suffix(".tmp")
+        .and_then(|n| n.rsplit('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if pid != std::process::id() => Path::new(&format!("/proc/{pid}")).exists(),
+        _ => false,
+    }
+}
+
 /// Removes the `.tp4-*.tmp` files and folders of `dirs` left by a run killed without warning
-/// (SIGKILL, power cut): those not modified for a minute before this run started.
+/// (SIGKILL, power cut): those not modified for a minute before this run started, and
+/// not named after a process still running (the staging folder of a long run).
 pub fn remove_stale_temp_files(dirs: &[&Path]) {
     let limit = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
     for dir in dirs {
@@ -90,7 +104,7 @@ pub fn remove_stale_temp_files(dirs: &[&Path]) {
                 .metadata()
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t < limit);
-            if name.starts_with(".tp4-") && name.ends_with(".tmp") && old {
+            if name.starts_with(".tp4-") && name.ends_with(".tmp") && old && !owner_alive(&name) {
                 remove_any(&e.path());
             }
         }
