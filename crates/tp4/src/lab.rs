@@ -185,18 +185,6 @@ pub fn run_all(ctx: &Context) -> Result<LabSummary> {
     })
 }
 
-/// Removes a staging folder when dropped, unless it was published.
-struct Staging {
-    dir: PathBuf,
-    _pending: output::Pending,
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// [`run_all`] with its files written as one set: the run writes into a hidden
 /// staging folder inside the output folder (`.tp4-tp-PID.tmp`), and only a run that
 /// completed moves its files into place, at the end, by renames. A failed or
@@ -205,14 +193,8 @@ impl Drop for Staging {
 /// interrupt handler, or at the next run if the process was killed).
 pub fn run_all_staged(ctx: &Context) -> Result<LabSummary> {
     output::ensure_writable_dir(&ctx.output)?;
-    let dir = ctx
-        .output
-        .join(format!(".tp4-tp-{}.tmp", std::process::id()));
-    let staging = Staging {
-        _pending: output::Pending::new(&dir),
-        dir: dir.clone(),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("création du dossier", &dir, e))?;
+    let staging = output::ScratchDir::new(&ctx.output, "tp")?;
+    let dir = staging.path().to_path_buf();
     let mut staged = ctx.clone();
     staged.output = dir.clone();
     staged.shown_output = Some(ctx.output.clone());

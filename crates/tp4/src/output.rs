@@ -35,6 +35,40 @@ impl Drop for Pending {
     }
 }
 
+/// A hidden scratch folder `.tp4-<what>-<pid>.tmp` inside a folder of the lab:
+/// removed when dropped (success, error or panic), by the interrupt handler on
+/// Ctrl-C/SIGTERM, and at a later run if the process was killed (the name says
+/// whose it is). Unlike a folder in `/tmp`, nothing stays behind on any path.
+pub struct ScratchDir {
+    dir: PathBuf,
+    _pending: Pending,
+}
+
+impl ScratchDir {
+    /// Creates `<parent>/.tp4-<what>-<pid>.tmp` (and `parent` if needed).
+    pub fn new(parent: &Path, what: &str) -> Result<ScratchDir> {
+        let dir = parent.join(format!(".tp4-{what}-{}.tmp", std::process::id()));
+        let scratch = ScratchDir {
+            _pending: Pending::new(&dir),
+            dir,
+        };
+        std::fs::create_dir_all(&scratch.dir)
+            .map_err(|e| Error::io("création du dossier", &scratch.dir, e))?;
+        Ok(scratch)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Makes SIGINT, SIGTERM and SIGHUP remove the temporary files being written before
 /// the process ends (with the shell's status 128 + signal): an interrupted run or
 /// `donnees` leaves no hidden `.tp4-*.tmp` behind. Call once at start-up, before any
@@ -395,6 +429,27 @@ pub fn quiet_on_closed_stdout() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scratch_folder_is_gone_on_every_path_and_a_live_ones_is_spared() {
+        let parent = tempfile::tempdir().unwrap();
+        let kept = {
+            let s = ScratchDir::new(parent.path(), "essai").unwrap();
+            std::fs::write(s.path().join("f"), "x").unwrap();
+            s.path().to_path_buf()
+        };
+        assert!(!kept.exists());
+        let r = std::panic::catch_unwind(|| {
+            let s = ScratchDir::new(parent.path(), "essai").unwrap();
+            panic!("{}", s.path().display());
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+        // Another live process's folder (pid 1) is not stale, whatever its age.
+        assert!(owner_alive(".tp4-tp-1.tmp"));
+        assert!(!owner_alive(".tp4-tp-999999999.tmp"));
+        assert!(!owner_alive(".tp4-vieux.tmp"));
+    }
 
     #[test]
     fn failed_write_keeps_the_old_file_and_leaves_no_temporary() {
