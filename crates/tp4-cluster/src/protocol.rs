@@ -26,7 +26,8 @@ pub const DONE_PREFIX: &str = "@tp4 fin ";
 /// Words of the error line of a process that lost its connection to another one
 /// (a consequence of another process's failure, not a cause).
 pub const LOST_CONNECTION: &str = "connexion perdue";
-/// Environment variable that simulates a failure, for the tests of the launcher:
+/// Environment variable that simulates a failure, for the tests of the launcher and
+/// of hostfile runs (`jamais` only under a launcher):
 /// `I:jamais` (process I never starts), `I:panique` (process I panics while
 /// reading), `I:lent:MS` (process I waits MS milliseconds before reading).
 pub const FAULT_VARIABLE: &str = "TP4_CLUSTER_FAUTE";

@@ -77,14 +77,19 @@ pub fn fault_for(process: usize, value: Option<&str>) -> Result<Option<Option<Fa
 pub fn run(mut opts: WorkerOptions) -> Result<()> {
     let me = opts.topology.process;
     install_abort_on_panic(me);
+    // The simulated failures of the tests: a panic or a slow read in every mode
+    // (the hostfile tests cut a link during a slowed run), "never starts" only under
+    // a launcher (by hand, there is nobody to notice).
+    let fault = fault_for(me, std::env::var(FAULT_VARIABLE).ok().as_deref())?;
+    if let Some(Some(f)) = fault {
+        opts.input.fault = Some(f);
+    }
     if opts.supervised {
-        match fault_for(me, std::env::var(FAULT_VARIABLE).ok().as_deref())? {
-            Some(None) => loop {
+        if let Some(None) = fault {
+            loop {
                 // Simulates a process that never starts: no heartbeat, no socket.
                 std::thread::sleep(Duration::from_secs(3600));
-            },
-            Some(fault) => opts.input.fault = fault,
-            None => {}
+            }
         }
         start_heartbeat();
         exit_when_stdin_closes(me);
