@@ -609,7 +609,7 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
     let (amdahl_pts, gustafson_pts, rows) = law_points(&counts)?;
     let fitted = crate::models::fit_serial_fraction(&amdahl_pts);
     let mut ev = Evidence::new();
-    for &(p, s) in &amdahl_pts {
+    for &(p, s) in amdahl_pts.iter().chain(&gustafson_pts) {
         ev.speedup(p, s);
     }
     if let Some(s) = fitted.filter(|_| counts.len() > 1) {
