@@ -11,7 +11,8 @@
 //! or v1 `cpu.cfs_quota_us / cpu.cfs_period_us`), rounded up, and sizes every pool
 //! on that figure ([`usable_cpus`]). A measured speedup means little on a machine
 //! whose cores other programs keep busy, so measurements say so next to their
-//! figures ([`load_note`]).
+//! figures ([`load_note`], and [`Evidence`], which also reads the spread of the
+//! repetitions, the speedups and the expected gaps of a figure).
 //!
 //! The cgroup parsers are pure functions over the files' text, tested on fixtures
 //! without `/sys`.
@@ -271,64 +272,248 @@ pub fn load_note(usable: usize) -> String {
 /// measurement is not to be trusted.
 pub const MAX_SPREAD: f64 = 0.3;
 
-/// Why a measurement cannot be believed, from what was seen: the repetitions of
-/// one timing, the load average, the usable CPUs and the speedup measured with 2
-/// workers (below 1 means the machine was busy). Pure, for tests; see
-/// [`reliability_note`] for the live version. Each reason is a French sentence.
-pub fn reliability_issues(
-    repetitions: &[f64],
-    load: Option<f64>,
-    usable: usize,
-    speedup_two_workers: Option<f64>,
-) -> Vec<String> {
-    let mut issues = Vec::new();
-    if repetitions.len() >= 2 {
-        let med = crate::measure::median(repetitions);
-        let (lo, hi) = repetitions
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            });
-        if med > 0.0 && (hi - lo) / med > MAX_SPREAD {
-            issues.push(format!(
-                "les répétitions varient de {} autour de la médiane",
-                crate::fr::percent((hi - lo) / med, 0)
-            ));
-        }
-    }
-    if let Some(l) = load.filter(|&l| l > usable as f64) {
-        issues.push(format!(
-            "la charge de la machine ({}) dépasse ses {usable} CPU utilisables",
-            crate::fr::decimal(l, 1)
-        ));
-    }
-    if let Some(s) = speedup_two_workers.filter(|&s| s < 1.0) {
-        issues.push(format!(
-            "avec 2 workers, le calcul est plus lent qu'avec 1 (accélération {})",
-            crate::fr::decimal(s, 2)
-        ));
-    }
-    issues
+/// Timings shorter than this (seconds) are left out of the spread: a run of a few
+/// microseconds varies by half from thread start-up alone, whatever the machine.
+pub const MIN_SPREAD_SECONDS: f64 = 1e-3;
+
+/// How far from 1 a speedup measured with one worker may be: one worker runs the
+/// same work as the sequential program, so a larger gap is noise, not a result.
+pub const ONE_WORKER_TOLERANCE: f64 = 0.15;
+
+/// A gap the lesson expects between two measurements of one figure: the slow case
+/// should take at least `expected` times the fast one (packed counters against
+/// padded ones, tiny tasks against the best task size...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    /// What is compared, in French ("compteurs voisins / alignés").
+    pub what: String,
+    /// The measured ratio, slow time over fast time.
+    pub ratio: f64,
+    /// The smallest ratio that shows the effect.
+    pub expected: f64,
 }
 
-/// A French note to print next to a figure when the measurement is unreliable
-/// (empty when it looks fine): what was seen and what to do.
-pub fn reliability_note(repetitions: &[f64], speedup_two_workers: Option<f64>) -> String {
-    let issues = reliability_issues(
-        repetitions,
-        load_average(),
-        usable_cpus(),
-        speedup_two_workers,
-    );
-    if issues.is_empty() {
-        return String::new();
+/// What was measured for one figure, gathered to judge whether the figure can be
+/// believed: repeated timings, speedups against the number of workers, a fitted
+/// serial fraction and the gaps the lesson expects. On a busy or small machine the
+/// live figures contradict the lesson; [`Evidence::note`] then says so next to the
+/// figure, and what to do. Filled with the chaining methods below, from the demos
+/// and from the notebook.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// Sets of repeated timings of one same computation, in seconds (those under
+    /// [`MIN_SPREAD_SECONDS`] are not judged).
+    pub repetitions: Vec<Vec<f64>>,
+    /// Measured speedups `(workers, speedup)`, against one worker or sequential.
+    pub speedups: Vec<(f64, f64)>,
+    /// A serial fraction fitted on the speedups, with the range it should fall in.
+    pub serial_fit: Option<(f64, std::ops::RangeInclusive<f64>)>,
+    /// Gaps the lesson expects between measurements.
+    pub gaps: Vec<Gap>,
+}
+
+impl Evidence {
+    /// Empty evidence (no measurement, nothing to say).
+    pub fn new() -> Self {
+        Self::default()
     }
-    format!(
-        "⚠ Mesure peu fiable : {}. Les chiffres ci-dessus ne montrent pas ce que la leçon \
-         annonce : fermez les autres programmes (ou attendez que la machine soit calme) puis \
-         relancez la cellule.",
-        issues.join(" ; ")
-    )
+
+    /// Adds repeated timings in seconds.
+    pub fn seconds(&mut self, repetitions: &[f64]) -> &mut Self {
+        self.repetitions.push(repetitions.to_vec());
+        self
+    }
+
+    /// Adds the repetitions of a [`crate::measure::time`] call.
+    pub fn timings(&mut self, t: &crate::measure::Timings) -> &mut Self {
+        let secs: Vec<f64> = t.samples.iter().map(|d| d.as_secs_f64()).collect();
+        self.seconds(&secs)
+    }
+
+    /// Adds a measurement of the shared runner (its fastest, median and slowest run).
+    pub fn measurement(&mut self, m: &crate::measure::Measurement) -> &mut Self {
+        if m.runs >= 2 {
+            self.seconds(&[m.min, m.seconds, m.max]);
+        }
+        self
+    }
+
+    /// Adds a measured speedup on `workers` workers.
+    pub fn speedup(&mut self, workers: f64, speedup: f64) -> &mut Self {
+        self.speedups.push((workers, speedup));
+        self
+    }
+
+    /// Adds a fitted serial fraction and the range a quiet machine gives.
+    pub fn serial_fit(
+        &mut self,
+        fitted: f64,
+        plausible: std::ops::RangeInclusive<f64>,
+    ) -> &mut Self {
+        self.serial_fit = Some((fitted, plausible));
+        self
+    }
+
+    /// Adds a gap the lesson expects: `slow / fast` should reach `expected`.
+    pub fn gap(
+        &mut self,
+        what: impl Into<String>,
+        slow: f64,
+        fast: f64,
+        expected: f64,
+    ) -> &mut Self {
+        self.gaps.push(Gap {
+            what: what.into(),
+            ratio: slow / fast,
+            expected,
+        });
+        self
+    }
+
+    /// Why the figure cannot be believed, given the load average and the usable
+    /// CPUs (pure, for tests): one French phrase per reason, none when it looks fine.
+    pub fn issues(&self, load: Option<f64>, usable: usize) -> Vec<String> {
+        let mut issues = Vec::new();
+        if let Some(spread) = self
+            .repetitions
+            .iter()
+            .filter(|r| r.len() >= 2 && crate::measure::median(r) >= MIN_SPREAD_SECONDS)
+            .map(|r| spread(r))
+            .filter(|s| *s > MAX_SPREAD)
+            .max_by(f64::total_cmp)
+        {
+            issues.push(format!(
+                "des répétitions d'une même mesure varient de {} autour de leur médiane \
+                 (au-delà de {}, la machine faisait autre chose)",
+                crate::fr::percent(spread, 0),
+                crate::fr::percent(MAX_SPREAD, 0)
+            ));
+        }
+        if let Some(l) = load.filter(|&l| l > usable as f64) {
+            issues.push(format!(
+                "la charge de la machine (load average {}) dépasse ses {usable} CPU \
+                 utilisables : d'autres programmes prennent des cœurs",
+                crate::fr::decimal(l, 1)
+            ));
+        }
+        issues.extend(self.speedup_issues(usable));
+        if let Some((s, range)) = self.serial_fit.as_ref().filter(|(s, r)| !r.contains(s)) {
+            issues.push(format!(
+                "la fraction séquentielle estimée ({}) sort de l'intervalle attendu [{} ; {}]",
+                crate::fr::decimal(*s, 2),
+                crate::fr::decimal(*range.start(), 2),
+                crate::fr::decimal(*range.end(), 2)
+            ));
+        }
+        for g in self
+            .gaps
+            .iter()
+            .filter(|g| g.ratio.is_nan() || g.ratio < g.expected)
+        {
+            issues.push(format!(
+                "{} : écart mesuré ×{}, la leçon en attend au moins ×{}",
+                g.what,
+                crate::fr::ratio(g.ratio),
+                crate::fr::ratio(g.expected)
+            ));
+        }
+        issues
+    }
+
+    /// The speedup reasons: a single usable CPU, a one-worker speedup far from 1,
+    /// a slowdown with several workers the machine has.
+    fn speedup_issues(&self, usable: usize) -> Vec<String> {
+        let mut issues = Vec::new();
+        if usable < 2 && self.speedups.iter().any(|&(p, _)| p >= 2.0) {
+            issues.push(
+                "cette machine n'a qu'un CPU utilisable : plusieurs workers s'y partagent un \
+                 seul cœur et aucune accélération n'est possible"
+                    .to_string(),
+            );
+            return issues;
+        }
+        if let Some(&(_, s)) = self
+            .speedups
+            .iter()
+            .filter(|&&(p, s)| p == 1.0 && (s - 1.0).abs() > ONE_WORKER_TOLERANCE)
+            .max_by(|a, b| (a.1 - 1.0).abs().total_cmp(&(b.1 - 1.0).abs()))
+        {
+            issues.push(format!(
+                "avec 1 worker l'accélération devrait valoir 1, elle vaut {} : le temps a \
+                 changé d'une mesure à l'autre",
+                crate::fr::ratio(s)
+            ));
+        }
+        if let Some(&(p, s)) = self
+            .speedups
+            .iter()
+            .filter(|&&(p, s)| p >= 2.0 && p <= usable as f64 && s < 1.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+        {
+            issues.push(format!(
+                "avec {p} workers le calcul est plus lent qu'avec 1 (accélération {})",
+                crate::fr::ratio(s)
+            ));
+        }
+        issues
+    }
+
+    /// The note to print next to the figure for this load and these CPUs: empty
+    /// when the measurement looks fine (pure, for tests).
+    pub fn note_for(&self, load: Option<f64>, usable: usize) -> String {
+        let issues = self.issues(load, usable);
+        if issues.is_empty() {
+            return String::new();
+        }
+        format!(
+            "⚠ Mesure peu fiable : {}. Ces chiffres peuvent contredire la leçon : fermez les autres programmes (ou attendez que la machine soit calme), puis \
+             relancez la mesure (la cellule, ou la commande).",
+            issues.join(" ; ")
+        )
+    }
+
+    /// The note for this machine now (load average, usable CPUs): empty when the
+    /// measurement looks fine.
+    pub fn note(&self) -> String {
+        self.note_for(load_average(), usable_cpus())
+    }
+
+    /// Prints the note (with a blank line before it) when there is one: what a
+    /// notebook cell calls after its figure.
+    pub fn print_note(&self) {
+        let note = self.note();
+        if !note.is_empty() {
+            println!("\n{note}");
+        }
+    }
+}
+
+/// A chart title marked when its figure is unreliable (`note` not empty), so that
+/// the PNG, seen on its own, warns too.
+pub fn flag_title(title: String, note: &str) -> String {
+    if note.is_empty() {
+        title
+    } else {
+        format!("{title} — mesure peu fiable")
+    }
+}
+
+/// Relative spread `(max − min) / median` of repeated timings (0 for fewer than 2).
+pub fn spread(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let med = crate::measure::median(xs);
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    if med > 0.0 {
+        (hi - lo) / med
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -336,13 +521,101 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unreliable_measurements_are_named() {
-        assert!(reliability_issues(&[1.0, 1.02, 0.99], Some(0.5), 2, Some(1.8)).is_empty());
-        let issues = reliability_issues(&[1.0, 2.0, 1.1], Some(3.5), 2, Some(0.74));
-        assert_eq!(issues.len(), 3, "{issues:?}");
+    fn reliable_measurements_have_no_note() {
+        let mut ev = Evidence::new();
+        ev.seconds(&[1.0, 1.02, 0.99])
+            .speedup(1.0, 1.03)
+            .speedup(2.0, 1.8)
+            .serial_fit(0.1, 0.0..=0.3)
+            .gap("compteurs voisins / alignés", 3.0, 1.0, 1.5);
+        assert!(
+            ev.issues(Some(0.5), 2).is_empty(),
+            "{:?}",
+            ev.issues(Some(0.5), 2)
+        );
+        assert_eq!(ev.note_for(Some(0.5), 2), "");
+        assert_eq!(flag_title("t".into(), ""), "t");
+        assert_eq!(flag_title("t".into(), "⚠"), "t — mesure peu fiable");
+        assert!(Evidence::new().issues(None, 2).is_empty());
+        // Microseconds vary by half from thread start-up alone: not judged.
+        let mut tiny = Evidence::new();
+        tiny.seconds(&[1e-5, 2e-5, 1.1e-5]);
+        assert!(tiny.issues(None, 2).is_empty());
+        // More workers than CPUs may be slower: not a sign of a busy machine.
+        let mut over = Evidence::new();
+        over.speedup(4.0, 0.9);
+        assert!(over.issues(None, 2).is_empty());
+    }
+
+    #[test]
+    fn unreliable_measurements_are_named_with_what_to_do() {
+        // The figures of the issue: speedup 0,74 at 2 workers, s fitted 1,00 for 0,25,
+        // 1,22 with 1 worker, a flat granularity curve, a busy machine.
+        let mut ev = Evidence::new();
+        ev.seconds(&[1.0, 2.0, 1.1])
+            .speedup(1.0, 1.22)
+            .speedup(2.0, 0.74)
+            .serial_fit(1.0, 0.1..=0.4)
+            .gap("tâches d'un nombre / meilleure taille", 1.05, 1.0, 1.3);
+        let issues = ev.issues(Some(3.5), 2);
+        assert_eq!(issues.len(), 6, "{issues:?}");
+        assert!(issues[0].contains("91 %"), "{issues:?}");
         assert!(issues[1].contains("3,5"), "{issues:?}");
-        assert!(issues[2].contains("0,74"), "{issues:?}");
-        assert!(reliability_issues(&[], None, 2, None).is_empty());
+        assert!(issues[2].contains("1,22"), "{issues:?}");
+        assert!(
+            issues[3].contains("0,74") && issues[3].contains("2 workers"),
+            "{issues:?}"
+        );
+        assert!(
+            issues[4].contains("1,00") && issues[4].contains("0,40"),
+            "{issues:?}"
+        );
+        assert!(
+            issues[5].contains("×1,05") && issues[5].contains("×1,30"),
+            "{issues:?}"
+        );
+        let note = ev.note_for(Some(3.5), 2);
+        assert!(note.starts_with("⚠ Mesure peu fiable"), "{note}");
+        assert!(note.contains("fermez les autres programmes") && note.contains("relancez"));
+        // A NaN ratio (a zero time) is not a shown effect either.
+        let mut nan = Evidence::new();
+        nan.gap("x", 0.0, 0.0, 1.5);
+        assert_eq!(nan.issues(None, 2).len(), 1);
+    }
+
+    #[test]
+    fn a_single_cpu_is_named_instead_of_slowdowns() {
+        let mut ev = Evidence::new();
+        ev.speedup(1.0, 1.0).speedup(2.0, 0.8);
+        let issues = ev.issues(Some(0.2), 1);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(issues[0].contains("qu'un CPU"), "{issues:?}");
+    }
+
+    #[test]
+    fn spread_of_repetitions() {
+        assert_eq!(spread(&[]), 0.0);
+        assert_eq!(spread(&[2.0]), 0.0);
+        assert!((spread(&[1.0, 2.0, 3.0]) - 1.0).abs() < 1e-12);
+        let m = crate::measure::Measurement {
+            runs: 3,
+            min: 1.0,
+            seconds: 1.1,
+            max: 2.0,
+            ..crate::measure::Measurement::new(
+                "primes",
+                "seq",
+                1,
+                10,
+                &crate::measure::Timings { samples: vec![] },
+                0.into(),
+                true,
+                None,
+            )
+        };
+        let mut ev = Evidence::new();
+        ev.measurement(&m);
+        assert_eq!(ev.repetitions, vec![vec![1.0, 1.1, 2.0]]);
     }
 
     #[test]

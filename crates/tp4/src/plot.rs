@@ -7,6 +7,7 @@
 //! on a machine without any font installed, French accents included.
 
 use crate::error::{Error, Result};
+use crate::fr;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -249,56 +250,149 @@ impl LineChart {
     }
 }
 
+/// Ratio of the tallest to the shortest bar above which a [`BarChart`] draws its
+/// values on a logarithmic axis: beside a 140 ms bar, a 0,2 ms one would be an
+/// invisible line on a linear axis.
+pub const LOG_SCALE_RATIO: f64 = 30.0;
+
+/// Whether bars of these values need a logarithmic value axis: at least two
+/// positive values, the largest more than [`LOG_SCALE_RATIO`] times the smallest.
+pub fn needs_log_scale(values: &[f64]) -> bool {
+    let positive = || values.iter().copied().filter(|v| v.is_finite() && *v > 0.0);
+    if positive().count() < 2 {
+        return false;
+    }
+    let lo = positive().fold(f64::INFINITY, f64::min);
+    let hi = positive().fold(0.0f64, f64::max);
+    hi / lo > LOG_SCALE_RATIO
+}
+
+/// The label of a value on a logarithmic axis or above a bar: as many decimals as
+/// its size needs ("140", "1,5", "0,2", "0,004").
+fn value_label(v: f64) -> String {
+    if v >= 20.0 || v <= 0.0 || !v.is_finite() {
+        return fr::decimal(v, 0);
+    }
+    let digits = (1 - v.log10().floor() as i32).clamp(1, 4) as usize;
+    let s = fr::decimal(v, digits);
+    // "1,50" → "1,5", "2,0" → "2".
+    let s = s.trim_end_matches('0');
+    s.trim_end_matches(',').to_string()
+}
+
 impl BarChart {
+    /// The y-axis label, with the scale named when it is logarithmic.
+    fn axis_label(&self, log: bool) -> String {
+        if log {
+            format!("{} (échelle logarithmique)", self.y_label)
+        } else {
+            self.y_label.clone()
+        }
+    }
+
+    /// The chart's frame: title, margins and label areas.
+    fn builder<'a, 'b, DB: DrawingBackend>(
+        &'b self,
+        root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    ) -> ChartBuilder<'a, 'b, DB> {
+        let mut b = ChartBuilder::on(root);
+        b.caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(80);
+        b
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
     {
         register_font();
         root.fill(&WHITE).map_err(draw_err)?;
-        let n = self.bars.len().max(1);
-        let top = self
-            .bars
-            .iter()
-            .map(|b| b.1)
-            .fold(0.0f64, f64::max)
-            .max(1e-12)
-            * 1.15;
+        let values: Vec<f64> = self.bars.iter().map(|b| b.1).collect();
+        let log = needs_log_scale(&values);
+        let top = values.iter().copied().fold(0.0f64, f64::max).max(1e-12);
         // Bar i spans [i - 0.4, i + 0.4] on a numeric axis; its label is drawn under
         // it by hand (plotters picks its own tick positions, which may skip bars).
-        let mut chart = ChartBuilder::on(&root)
-            .caption(&self.title, ("sans-serif", 24))
-            .margin(16)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..top)
-            .map_err(draw_err)?;
+        let x_range = -0.5..(self.bars.len().max(1) as f64 - 0.5);
+        if log {
+            // The power of ten below half the shortest bar: it stays visible, and the
+            // axis starts on a labelled tick.
+            let shortest = values
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            let bottom = 10f64.powf((shortest / 2.0).log10().floor());
+            let chart = self
+                .builder(&root)
+                .build_cartesian_2d(x_range, (bottom..top * 3.0).log_scale())
+                .map_err(draw_err)?;
+            self.finish(&root, chart, bottom, true, &|v| value_label(*v))
+        } else {
+            let chart = self
+                .builder(&root)
+                .build_cartesian_2d(x_range, 0.0..top * 1.15)
+                .map_err(draw_err)?;
+            let digits = decimals(top * 1.15);
+            self.finish(&root, chart, 0.0, false, &|v| fr::decimal(*v, digits))
+        }
+    }
+
+    /// Draws the mesh, the bars from `bottom`, their values above them and their
+    /// labels under them, on a chart whose value axis is linear or logarithmic.
+    fn finish<DB, Y>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+        mut chart: ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+        bottom: f64,
+        log: bool,
+        y_format: &dyn Fn(&f64) -> String,
+    ) -> Result<()>
+    where
+        DB: DrawingBackend,
+        DB::ErrorType: 'static,
+        Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
+        let y_desc = self.axis_label(log);
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(0)
-            .y_desc(&self.y_label)
+            .y_desc(&y_desc)
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .y_label_formatter(&|v| crate::fr::decimal(*v, decimals(top)))
+            .y_label_formatter(y_format)
             .draw()
             .map_err(draw_err)?;
         chart
             .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
                 let color = PALETTE[i % PALETTE.len()];
                 let x = i as f64;
-                Rectangle::new([(x - 0.4, 0.0), (x + 0.4, *v)], color.filled())
+                Rectangle::new(
+                    [(x - 0.4, bottom), (x + 0.4, v.max(bottom))],
+                    color.filled(),
+                )
             }))
             .map_err(draw_err)?;
-        let label_style = TextStyle::from(("sans-serif", 15).into_font()).pos(
-            plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Top,
-            ),
+        let anchored = |v| {
+            TextStyle::from(("sans-serif", 15).into_font()).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    v,
+                ),
+            )
+        };
+        let (under, above) = (
+            anchored(plotters::style::text_anchor::VPos::Top),
+            anchored(plotters::style::text_anchor::VPos::Bottom),
         );
-        for (i, (label, _)) in self.bars.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(i as f64, 0.0));
-            root.draw(&Text::new(label.clone(), (x, y + 8), label_style.clone()))
+        for (i, (label, v)) in self.bars.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i as f64, bottom));
+            root.draw(&Text::new(label.clone(), (x, y + 8), under.clone()))
+                .map_err(draw_err)?;
+            let (x, y) = chart.backend_coord(&(i as f64, v.max(bottom)));
+            root.draw(&Text::new(value_label(*v), (x, y - 4), above.clone()))
                 .map_err(draw_err)?;
         }
         root.present().map_err(draw_err)?;
@@ -418,5 +512,61 @@ mod bar_tests {
                 svg.matches("\nb").count()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn bars_over_orders_of_magnitude_get_a_log_axis() {
+        // Exercise 7: 140 ms counters beside a 0,2 ms column sum.
+        assert!(needs_log_scale(&[140.0, 40.0, 3.0, 0.2]));
+        assert!(!needs_log_scale(&[140.0, 40.0, 10.0]));
+        assert!(
+            !needs_log_scale(&[30.0, 1.0]),
+            "exactly the threshold stays linear"
+        );
+        assert!(needs_log_scale(&[30.1, 1.0]));
+        // Zeros, NaN and a single bar never ask for a log axis.
+        assert!(!needs_log_scale(&[0.0, 100.0]));
+        assert!(!needs_log_scale(&[f64::NAN, 100.0, 50.0]));
+        assert!(!needs_log_scale(&[5.0]));
+        assert!(!needs_log_scale(&[]));
+    }
+
+    #[test]
+    fn value_labels_have_the_decimals_they_need() {
+        assert_eq!(value_label(140.0), "140");
+        assert_eq!(value_label(1.5), "1,5");
+        assert_eq!(value_label(2.0), "2");
+        assert_eq!(value_label(0.2), "0,2");
+        assert_eq!(value_label(0.0042), "0,0042");
+        assert_eq!(value_label(0.0), "0");
+    }
+
+    #[test]
+    fn the_axis_says_when_it_is_logarithmic() {
+        let chart = |bars: Vec<(String, f64)>| BarChart {
+            title: "t".into(),
+            y_label: "temps médian (ms)".into(),
+            bars,
+        };
+        let log = chart(vec![("voisins".into(), 140.0), ("SoA".into(), 0.2)])
+            .to_svg()
+            .unwrap();
+        assert!(
+            log.contains("temps médian (ms) (échelle logarithmique)"),
+            "{log}"
+        );
+        assert!(
+            log.contains("\n140\n") && log.contains("\n0,2\n"),
+            "values above the bars"
+        );
+        let linear = chart(vec![("a".into(), 2.0), ("b".into(), 1.0)])
+            .to_svg()
+            .unwrap();
+        assert!(!linear.contains("logarithmique"));
     }
 }

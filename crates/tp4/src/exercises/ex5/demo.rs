@@ -225,6 +225,11 @@ fn w5(ctx: &Context, sec: &mut Section) -> Result<()> {
         "**5.6 W5** : {k} enregistrements, médiane de 3 mesures."
     ));
     sec.table("", &headers, 2, rows);
+    let mut ev = crate::machine::Evidence::new();
+    ms.iter().for_each(|m| {
+        ev.measurement(m);
+    });
+    say_note(sec, &ev);
     crate::output::write_csv(&ctx.out("ex5_ipc.csv"), &ms)?;
     let crash = pipe_sum(k, 1, Some(k / 4));
     sec.say(format!(
@@ -259,9 +264,11 @@ fn shared_state(sec: &mut Section, workers: usize) {
     };
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
+    let mut ev = crate::machine::Evidence::new();
     for (name, f) in ways {
         let (t1, v1) = crate::measure::time(plan, || f(1, total));
         let (tw, vw) = crate::measure::time(plan, || f(workers, per));
+        ev.timings(&t1).timings(&tw);
         ratios.push(format!("{name} {}", fr::ratio(tw.median() / t1.median())));
         rows.push(vec![
             name.to_string(),
@@ -287,8 +294,16 @@ fn shared_state(sec: &mut Section, workers: usize) {
          rapport proche de 1 ou plus veut dire que les threads ne s'additionnent pas : ils se \
          disputent le verrou ou la ligne de cache du compteur (contention), et chaque \
          incrément reste séquentiel. Compter localement puis envoyer un seul message par \
-         thread ne partage rien : c'est la seule méthode qui profite des cœurs.{}",
+         thread ne partage rien : c'est la seule méthode qui profite des cœurs.",
         ratios.join(", "),
-        crate::machine::load_note(crate::environment::usable_cpus())
     ));
+    say_note(sec, &ev);
+}
+
+/// Adds the reliability note of `ev` to the section, when there is one.
+fn say_note(sec: &mut Section, ev: &crate::machine::Evidence) {
+    let note = ev.note();
+    if !note.is_empty() {
+        sec.say(note);
+    }
 }

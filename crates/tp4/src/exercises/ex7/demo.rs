@@ -12,6 +12,7 @@ use crate::alloc::measure_peak;
 use crate::context::Context;
 use crate::error::Result;
 use crate::fr;
+use crate::machine::Evidence;
 use crate::measure::{time, Measurement, Plan};
 use crate::output::{self, Section};
 use crate::plot::{LineChart, Series};
@@ -38,6 +39,31 @@ pub const RECORDS: usize = 2_000_000 / SCALE as usize;
 pub const AMDAHL_SAMPLES: u64 = 4_000_000 / SCALE;
 /// The serial fraction built into the Amdahl experiment.
 pub const SERIAL: f64 = 0.2;
+
+/// Smallest slowdown of the largest tasks (too few to keep every worker busy) over
+/// the best task size that shows the granularity effect.
+pub const GRANULARITY_GAP: f64 = 1.2;
+/// Smallest slowdown of packed counters over padded ones that shows false sharing.
+pub const FALSE_SHARING_GAP: f64 = 1.3;
+/// Smallest slowdown of the array of structs over the struct of arrays.
+pub const LAYOUT_GAP: f64 = 1.5;
+/// How far the fitted serial fraction may be from [`SERIAL`] on a quiet machine.
+pub const SERIAL_TOLERANCE: f64 = 0.15;
+
+/// Adds a reliability note after a part, when there is one.
+pub(crate) fn say_note(section: &mut Section, note: &str) {
+    if !note.is_empty() {
+        section.say(note);
+    }
+}
+
+/// Lists written files in the section by their names (the section's files are
+/// relative to the output directory).
+pub(crate) fn add_files(section: &mut Section, files: Vec<std::path::PathBuf>) {
+    for f in files.iter().filter_map(|f| f.file_name()) {
+        section.file(f);
+    }
+}
 
 /// The name of the build profile this code was compiled in.
 pub fn profile() -> &'static str {
@@ -246,10 +272,13 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
     };
     let mut rows = Vec::new();
     let mut points = Vec::new();
+    let mut ev = Evidence::new();
+    ev.timings(&seq_t);
     for &chunk in &SWEEP_CHUNKS {
         let (t, got) = time(plan, || {
             pool.install(|| count_primes_chunked(SWEEP_N, chunk))
         });
+        ev.timings(&t);
         if got != expected {
             return Err(crate::Error::WrongAnswer {
                 what: format!("granularité, tâches de {chunk}"),
@@ -265,10 +294,24 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
             fr::ratio(seq_t.median() / t.median()),
         ]);
     }
+    let best = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) / 1e3;
+    // rayon splits a range adaptively, so tiny tasks cost little more; the largest
+    // ones (two tasks, the second one costlier) must leave a worker idle.
+    let (largest, t_largest) = points[points.len() - 1];
+    ev.speedup(workers as f64, seq_t.median() / best).gap(
+        format!("tâches de {largest} nombres / meilleure taille"),
+        t_largest / 1e3,
+        best,
+        GRANULARITY_GAP,
+    );
+    let note = ev.note();
     let ideal = seq_t.median() / workers as f64 * 1e3;
     let last = *SWEEP_CHUNKS.last().expect("sizes") as f64;
     let files = LineChart {
-        title: format!("Granularité : W1 (N = {SWEEP_N}) sur {workers} workers"),
+        title: crate::machine::flag_title(
+            format!("Granularité : W1 (N = {SWEEP_N}) sur {workers} workers"),
+            &note,
+        ),
         x_label: "taille d'une tâche (nombres, échelle log)".into(),
         y_label: "temps médian (ms)".into(),
         series: vec![
@@ -281,7 +324,7 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
         log_x: true,
     }
     .save(&ctx.output, "ex7_granularite")?;
-    files.into_iter().for_each(|f| section.file(f));
+    add_files(section, files);
     section.say("### 2. Granularité");
     section.say(format!(
         "W1 découpé en tâches de taille fixe sur {workers} workers (séquentiel : {}). Trop \
@@ -292,6 +335,7 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
     let headers = ["taille de tâche", "tâches", "médiane", "accélération"];
     section.table("", &headers, 0, rows);
     section.image("Granularité", "ex7_granularite.png");
+    say_note(section, &note);
     Ok(())
 }
 
@@ -342,6 +386,14 @@ fn false_sharing(section: &mut Section, workers: usize) -> Result<()> {
          est alors plus faible que sur deux vrais cœurs.)",
         fr::ratio(packed.median() / padded.median())
     ));
+    let mut ev = Evidence::new();
+    ev.timings(&packed).timings(&padded).gap(
+        "compteurs voisins / compteurs alignés",
+        packed.median(),
+        padded.median(),
+        FALSE_SHARING_GAP,
+    );
+    say_note(section, &ev.note());
     Ok(())
 }
 
@@ -386,6 +438,14 @@ fn layout(section: &mut Section) -> Result<()> {
         "Somme d'une colonne sur {RECORDS} enregistrements de 8 champs : SoA ×{} plus rapide.",
         fr::ratio(t_aos.median() / t_soa.median())
     ));
+    let mut ev = Evidence::new();
+    ev.timings(&t_aos).timings(&t_soa).gap(
+        "tableau de structures / structure de tableaux",
+        t_aos.median(),
+        t_soa.median(),
+        LAYOUT_GAP,
+    );
+    say_note(section, &ev.note());
     Ok(())
 }
 
@@ -434,9 +494,8 @@ fn heap_growth(ctx: &Context, section: &mut Section) -> Result<(Vec<Vec<String>>
             ],
             log_x: false,
         }
-        .save(&ctx.output, "ex7_memoire")?
-        .into_iter()
-        .for_each(|f| section.file(f));
+        .save(&ctx.output, "ex7_memoire")
+        .map(|files| add_files(section, files))?;
     }
     Ok((rows, plotted))
 }
@@ -549,14 +608,25 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
     counts.dedup();
     let (amdahl_pts, gustafson_pts, rows) = law_points(&counts)?;
     let fitted = crate::models::fit_serial_fraction(&amdahl_pts);
+    let mut ev = Evidence::new();
+    for &(p, s) in amdahl_pts.iter().chain(&gustafson_pts) {
+        ev.speedup(p, s);
+    }
+    if let Some(s) = fitted.filter(|_| counts.len() > 1) {
+        ev.serial_fit(s, (SERIAL - SERIAL_TOLERANCE)..=(SERIAL + SERIAL_TOLERANCE));
+    }
+    let note = ev.note();
     let top = counts.last().copied().unwrap_or(2).max(8);
     let model = |f: fn(f64, f64) -> f64| -> Vec<(f64, f64)> {
         (1..=top).map(|p| (p as f64, f(p as f64, SERIAL))).collect()
     };
     LineChart {
-        title: format!(
-            "Amdahl et Gustafson : partie séquentielle s = {} %",
-            SERIAL * 100.0
+        title: crate::machine::flag_title(
+            format!(
+                "Amdahl et Gustafson : partie séquentielle s = {} %",
+                SERIAL * 100.0
+            ),
+            &note,
         ),
         x_label: "nombre de workers".into(),
         y_label: "accélération".into(),
@@ -568,9 +638,8 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
         ],
         log_x: false,
     }
-    .save(&ctx.output, "ex7_amdahl_gustafson")?
-    .into_iter()
-    .for_each(|f| section.file(f));
+    .save(&ctx.output, "ex7_amdahl_gustafson")
+    .map(|files| add_files(section, files))?;
     section.say("### 6. Amdahl et Gustafson");
     section.say(format!(
         "π par Monte-Carlo dont {:.0} % des points sont tirés par un seul thread. À taille fixe \
@@ -599,6 +668,7 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
         None => "Un seul nombre de workers : pas d'ajustement possible.".into(),
     });
     section.image("Amdahl et Gustafson", "ex7_amdahl_gustafson.png");
+    say_note(section, &note);
     Ok(())
 }
 

@@ -37,6 +37,7 @@ const PLAN: Plan = if cfg!(debug_assertions) {
 struct Row {
     name: &'static str,
     seconds: f64,
+    repetitions: Vec<f64>,
     changed: &'static str,
     why: &'static str,
 }
@@ -64,6 +65,7 @@ fn measure_rungs<K: Copy, T: std::fmt::Debug>(
         rows.push(Row {
             name: r.name,
             seconds: t.median(),
+            repetitions: t.samples.iter().map(|d| d.as_secs_f64()).collect(),
             changed: r.changed,
             why: r.why,
         });
@@ -160,6 +162,8 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
         fr::count(PLAN.repetitions as u64, "mesure", "mesures"),
         fast::STRATEGY
     ));
+    // One reliability note for the four ladders, after the last chart.
+    let mut ev = crate::machine::Evidence::new();
     for l in ladders(ctx, workers)? {
         let rows = l
             .rows
@@ -199,14 +203,17 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
                 .map(|r| (r.name.to_string(), r.seconds * 1e3))
                 .collect(),
         }
-        .save(&ctx.output, &stem)?
-        .into_iter()
-        .for_each(|f| section.file(f));
+        .save(&ctx.output, &stem)
+        .map(|files| super::demo::add_files(section, files))?;
         section.image(
             &format!("Échelle d'optimisation {}", l.id),
             &format!("{stem}.png"),
         );
+        l.rows.iter().for_each(|r| {
+            ev.seconds(&r.repetitions);
+        });
     }
+    super::demo::say_note(section, &ev.note());
     Ok(())
 }
 

@@ -14,13 +14,18 @@
 //!   laws [`amdahl_speedup`] and [`gustafson_speedup`] (the models of
 //!   [`crate::models`]).
 //!
+//! The student's own answers to 7.2 and 7.3 are timed beside these references by
+//! [`measure_chunks`] and [`measure_counters`] ([`own`]).
+//!
 //! The checkers are in [`verif`]: `tp4::ex7::verif::q1_median(...)` and so on.
 
 pub mod demo;
 pub mod ladder;
+pub mod own;
 pub mod verif;
 
 pub use demo::demo;
+pub use own::{measure_chunks, measure_counters, OwnChunks, OwnCounters};
 
 /// The title of the exercise, as the lab prints it.
 pub const TITLE: &str = "Exercice 7 — Benchmarks de performance et optimisation";
