@@ -365,3 +365,32 @@ fn an_interrupted_or_failed_main_run_leaves_the_previous_results_whole() {
         "SIGKILL cannot clean up: the folder stays until the next run"
     );
 }
+
+#[test]
+fn ctrl_c_during_exercise_7_leaves_no_scratch_folder() {
+    let data = common::small_data();
+    let dir = common::temp_dir();
+    let out = dir.path().join("o");
+    let child = tp4_in(data.path(), &out)
+        .args(["exercice", "7"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The step that generates growing files works in a scratch folder of the
+    // output folder (before: a `/tmp/.tmpXXXX` folder that Ctrl-C left behind).
+    let scratch = out.join(format!(".tp4-ex7-{}.tmp", child.id()));
+    let until = Instant::now() + Duration::from_secs(240);
+    while !scratch.exists() {
+        assert!(
+            Instant::now() < until,
+            "the scratch folder never appeared: {:?}",
+            temp_names(&out)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(child.id(), "-INT");
+    let (code, err, _) = finish(child, Duration::from_secs(20));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(temp_names(&out).is_empty(), "{:?}", temp_names(&out));
+}

