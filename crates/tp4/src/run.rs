@@ -539,8 +539,10 @@ mod tests {
             size: 0,
         };
         let msg = run_case(&case, ONCE, &mut inputs).unwrap_err().to_string();
+        // The folder itself is missing: the message points to the repository's
+        // data folder and `--data` (generating would not help).
         assert!(
-            msg.contains("transactions.csv") && msg.contains("donnees"),
+            msg.contains("transactions.csv") && msg.contains("--data"),
             "{msg}"
         );
     }
