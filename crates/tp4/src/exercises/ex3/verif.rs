@@ -33,8 +33,10 @@ pub fn q1_fibonacci<I: Iterator<Item = u64>>(make: impl Fn() -> I) -> Verdict {
         .collect();
     check_cases(
         "3.1 Fibonacci (impl Iterator)",
-        "gardez les deux termes suivants dans la structure ; next rend le premier et décale ; \
-         utilisez checked_add, qui rend None au dépassement de u64, pour terminer la suite",
+        "chaque terme se déduit des deux précédents : l'état du générateur est la paire des \
+         deux derniers termes (cherchez `std::iter::successors`) ; la suite s'arrête \
+         d'elle-même quand le terme suivant ne tient plus dans un u64 (cherchez \
+         `u64::checked_add`, qui rend None au dépassement)",
         cases,
         |&k| super::Fibonacci::new().take(k).collect::<Vec<u64>>(),
         |&k| make().take(k).collect::<Vec<u64>>(),
@@ -78,8 +80,9 @@ pub fn q2_triangular<I: Iterator<Item = u64>>(make: impl Fn() -> I) -> Verdict {
         .collect();
     check_cases(
         "3.2 nombres triangulaires (itérateur infini)",
-        "le k-ième vaut 1 + 2 + … + k ; successors(Some((1, 1)), |&(k, t)| Some((k + 1, t + k + 1))) \
-         puis .map(|(_, t)| t) : pas de borne, c'est au consommateur de faire take",
+        "le k-ième vaut 1 + 2 + … + k : chaque terme se déduit du précédent ; avec \
+         `std::iter::successors`, gardez dans l'état le rang ET le terme, puis ne rendez \
+         que le terme (`map`) ; pas de borne : c'est au consommateur de faire `take`",
         cases,
         |&k| super::triangular().take(k).collect::<Vec<u64>>(),
         |&k| make().take(k).collect::<Vec<u64>>(),
@@ -107,8 +110,9 @@ pub fn q3_batches(student: impl Fn(Vec<u32>, usize) -> Vec<Vec<u32>>) -> Verdict
     ];
     check_cases(
         "3.3 lots de n éléments",
-        "chaque lot prend au plus n éléments (inner.by_ref().take(n)) ; le dernier lot peut \
-         être plus court mais ne doit pas être perdu ; jamais de lot vide",
+        "chaque lot prend au plus n éléments de l'itérateur intérieur sans le consommer en \
+         entier (cherchez `Iterator::by_ref` et `take`) ; le dernier lot peut être plus \
+         court mais ne doit pas être perdu ; jamais de lot vide",
         cases,
         |(v, n)| {
             use super::IteratorExt;
@@ -141,10 +145,10 @@ pub fn q3_bigrams(student: impl Fn(&str) -> HashMap<(String, String), u64>) -> V
     ];
     let sorted = |m: HashMap<(String, String), u64>| m.into_iter().collect::<BTreeMap<_, _>>();
     check_cases(
-        "3.3 bigrammes avec windows(2)",
-        "pour chaque ligne : collectez les mots (split_whitespace) dans un Vec, puis \
-         words.windows(2) (fenêtres qui se chevauchent, pas chunks(2)) ; ne reliez pas la fin \
-         d'une ligne au début de la suivante",
+        "3.3 bigrammes avec `windows`",
+        "pour chaque ligne, collectez ses mots (`split_whitespace`) puis prenez les paires \
+         de mots voisins (`slice::windows` : des fenêtres qui se chevauchent, pas \
+         `chunks`) ; ne reliez pas la fin d'une ligne au début de la suivante",
         cases,
         |text| sorted(super::bigram_counts(text)),
         |text| sorted(student(text)),
@@ -201,9 +205,9 @@ pub fn q4_text_stats<E: std::fmt::Display>(
     }
     let verdict = check_cases(
         QUESTION,
-        "for line in BufReader::new(File::open(path)?).lines() { let line = line?; ... } : \
-         lines compte aussi une dernière ligne sans \\n ; longest_line est la longueur en octets \
-         (line.len()) sans la fin de ligne",
+        "lisez ligne par ligne (`BufReader`, `BufRead::lines`) et propagez les erreurs avec \
+         ? ; `lines` compte aussi une dernière ligne sans \\n ; longest_line est la \
+         longueur en octets (`str::len`) sans la fin de ligne",
         cases,
         |p| super::stream_file(p).map_err(|e| e.to_string()),
         |p| student(p).map_err(|e| e.to_string()),
@@ -295,9 +299,10 @@ pub fn q5_first_line_containing(
     };
     check_cases(
         "3.5 arrêt anticipé (find)",
-        "lines.enumerate().find(|(_, l)| l.split_whitespace().any(|w| w == word)) : un mot \
-         entier (pas contains), numéro à partir de 1, et ne rien collecter avant de chercher \
-         (le 2e nombre est le nombre de lignes lues)",
+        "numérotez les lignes à partir de 1 (`enumerate`) et arrêtez-vous à la première qui \
+         contient le mot entier (`find`, `split_whitespace`, `any` ; pas `contains`, qui \
+         trouve aussi « chat » dans « chaton ») ; ne collectez rien avant de chercher : le \
+         2e nombre est le nombre de lignes lues",
         cases,
         |(lines, word)| run(&|l, w| super::first_line_containing(l, w), lines, word),
         |(lines, word)| run(&student, lines, word),
@@ -322,7 +327,7 @@ pub fn q6_running_mean(student: impl Fn(Vec<f64>) -> Vec<f64>) -> Verdict {
         ),
     ];
     check_cases(
-        "3.6 moyenne courante (trait d'extension)",
+        "3.6 moyenne courante",
         "le k-ième élément rendu est la moyenne des k premières valeurs (divisez par k, pas \
          par k − 1 ni par le total) ; un élément rendu par valeur lue",
         cases,
