@@ -59,6 +59,15 @@ impl Verdict {
         self.status == Status::NotDone
     }
 
+    /// The name of the case that failed, `None` if the verdict did not fail: what
+    /// a test of a checker asserts about a wrong answer.
+    pub fn failure_case(&self) -> Option<&str> {
+        match &self.status {
+            Status::Failed(f) => Some(&f.case),
+            _ => None,
+        }
+    }
+
     /// A verdict built by hand (for checks that are not a list of cases).
     pub fn new(question: &str, cases_passed: usize, status: Status) -> Verdict {
         Verdict {

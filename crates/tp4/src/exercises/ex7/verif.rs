@@ -268,7 +268,6 @@ pub fn q6_gustafson(student: impl Fn(f64, f64) -> f64) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verif::Status;
     use crate::workloads::primes;
 
     #[test]
@@ -311,15 +310,11 @@ mod tests {
         assert!(v.to_string().contains("aucune mesure"), "{v}");
     }
 
-    fn failed(v: &Verdict) -> bool {
-        matches!(v.status, Status::Failed(_))
-    }
-
     #[test]
     fn q1_reference_passes_and_mean_fails() {
         assert!(q1_median(super::super::median).passed());
         let v = q1_median(super::super::mean);
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
         // Forgetting the even case fails on it.
         let upper = |xs: &[f64]| {
             let mut s = xs.to_vec();
@@ -338,15 +333,19 @@ mod tests {
         let v = q2_chunked_primes(|n, chunk| {
             super::super::count_primes_chunked(n / chunk.max(1) * chunk.max(1), chunk)
         });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
     fn q3_reference_passes_and_lost_updates_fail() {
-        assert!(q3_padded_counters(super::super::count_padded).passed());
-        assert!(q3_padded_counters(super::super::count_packed).passed());
+        let v = q3_padded_counters(super::super::count_padded);
+        assert!(v.passed(), "{v}");
+        // Neighbouring counters give the right total; they are rejected only where
+        // this machine shows false sharing at the time of the check.
+        let v = q3_padded_counters(super::super::count_packed);
+        assert!(v.passed() || v.to_string().contains("faux partage"), "{v}");
         let v = q3_padded_counters(|w, n| if w > 1 { n } else { w as u64 * n });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
@@ -357,15 +356,19 @@ mod tests {
             s.rest.swap(0, 1);
             s
         });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
     fn q5_q6_reference_passes_and_swapped_laws_fail() {
         assert!(q5_amdahl(super::super::amdahl_speedup).passed());
         assert!(q6_gustafson(super::super::gustafson_speedup).passed());
-        assert!(failed(&q5_amdahl(super::super::gustafson_speedup)));
-        assert!(failed(&q6_gustafson(super::super::amdahl_speedup)));
-        assert!(failed(&q5_amdahl(|p, _| p)));
+        assert!(q5_amdahl(super::super::gustafson_speedup)
+            .failure_case()
+            .is_some());
+        assert!(q6_gustafson(super::super::amdahl_speedup)
+            .failure_case()
+            .is_some());
+        assert!(q5_amdahl(|p, _| p).failure_case().is_some());
     }
 }
