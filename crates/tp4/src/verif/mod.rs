@@ -59,6 +59,15 @@ impl Verdict {
         self.status == Status::NotDone
     }
 
+    /// The name of the case that failed, `None` if the verdict did not fail: what
+    /// a test of a checker asserts about a wrong answer.
+    pub fn failure_case(&self) -> Option<&str> {
+        match &self.status {
+            Status::Failed(f) => Some(&f.case),
+            _ => None,
+        }
+    }
+
     /// A verdict built by hand (for checks that are not a list of cases).
     pub fn new(question: &str, cases_passed: usize, status: Status) -> Verdict {
         Verdict {
@@ -240,5 +249,150 @@ mod tests {
     fn float_tolerance() {
         assert!(close(1.0, 1.0 + 1e-12, 1e-9));
         assert!(!close(1.0, 1.001, 1e-9));
+    }
+
+    /// The checkers' sources, whose strings (hints, case names) the notebook shows.
+    const CHECKERS: [(&str, &str); 7] = [
+        ("ex1", include_str!("../exercises/ex1/verif.rs")),
+        ("ex2", include_str!("../exercises/ex2/verif.rs")),
+        ("ex3", include_str!("../exercises/ex3/verif.rs")),
+        ("ex4", include_str!("../exercises/ex4/verif.rs")),
+        ("ex5", include_str!("../exercises/ex5/verif.rs")),
+        ("ex6", include_str!("../exercises/ex6/verif.rs")),
+        ("ex7", include_str!("../exercises/ex7/verif.rs")),
+    ];
+
+    /// The string literals of a source file before its tests, with their line,
+    /// line continuations (`\` + newline + indentation) joined.
+    fn literals(src: &str) -> Vec<(usize, String)> {
+        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+        let mut out = Vec::new();
+        let mut chars = code.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '/' && chars.peek().is_some_and(|&(_, n)| n == '/') {
+                // A comment (doc examples hold code on purpose): skip the line.
+                for (_, n) in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            } else if c == '\'' {
+                // A char literal such as '"' (a lifetime has no closing quote soon).
+                let rest = &code[i + 1..];
+                if let Some(end) = rest.char_indices().take(3).find(|&(_, q)| q == '\'') {
+                    for _ in 0..rest[..end.0 + 1].chars().count() {
+                        chars.next();
+                    }
+                }
+            } else if c == '"' {
+                let mut text = String::new();
+                let mut escaped = false;
+                for (_, n) in chars.by_ref() {
+                    match (escaped, n) {
+                        (true, _) => {
+                            escaped = false;
+                            text.push('\\');
+                            text.push(n);
+                        }
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        (false, _) => text.push(n),
+                    }
+                }
+                let joined = text
+                    .split("\\\n")
+                    .map(str::trim_start)
+                    .collect::<Vec<_>>()
+                    .join("");
+                out.push((code[..i].matches('\n').count() + 1, joined));
+            }
+        }
+        out
+    }
+
+    /// Why `text` reads like a line of solution code (`None` if it does not):
+    /// a closure, a call with its arguments, a `let`, a turbofish... An API name
+    /// alone (`fold`, `Iterator::fold`, `join()`) is fine: it says what to look
+    /// up, not what to write.
+    fn solution_code(text: &str) -> Option<&'static str> {
+        let patterns: [(&str, &str); 7] = [
+            ("move |", "une fermeture move"),
+            ("|x|", "une fermeture"),
+            (".par_iter()", "un appel de méthode de rayon"),
+            (".sum::<", "un turbofish"),
+            ("Box::new(", "une construction de Box"),
+            ("let ", "un let"),
+            ("=>", "un bras de match"),
+        ];
+        if let Some((_, why)) = patterns.iter().find(|(p, _)| text.contains(p)) {
+            return Some(why);
+        }
+        let b = text.as_bytes();
+        // A closure's parameter list: `|a, b|` followed by an expression.
+        let closure = text.match_indices('|').any(|(i, _)| {
+            text[i + 1..].find('|').is_some_and(|j| {
+                let params = &text[i + 1..i + 1 + j];
+                !params.is_empty()
+                    && params.len() < 20
+                    && params
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "_&(), ".contains(c))
+                    && params.chars().any(char::is_alphanumeric)
+            })
+        });
+        if closure {
+            return Some("une fermeture");
+        }
+        // A call with arguments: an identifier glued to `(` that is not `()`. Not
+        // counted: a one-letter function of a formula (`S(p)`), and a value shown
+        // through a format placeholder (`Done({v})`).
+        let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let call = (1..b.len()).any(|i| {
+            let one_letter = i < 2 || !ident(b[i - 2]);
+            b[i] == b'('
+                && ident(b[i - 1])
+                && !one_letter
+                && b.get(i + 1).is_some_and(|&n| n != b')' && n != b'{')
+        });
+        call.then_some("un appel avec ses arguments")
+    }
+
+    #[test]
+    fn the_solution_detector_sees_code_and_lets_api_names_pass() {
+        for code in [
+            "rows.iter().filter(...).map(|t| t.id).collect()",
+            "move |x| f(g(x))",
+            "Box::new(move |x| f(g(x)))",
+            "c.fetch_add(1, Relaxed)",
+            "(0..n).fold(x, |acc, _| f(acc))",
+            "let mut count = 0",
+            "data.par_iter().sum::<u64>()",
+        ] {
+            assert!(solution_code(code).is_some(), "{code}");
+        }
+        for prose in [
+            "cherchez `Iterator::fold` dans la documentation",
+            "attendez la fin de chaque thread (`join`)",
+            "un seuil inclusif (≥, pas >), dans l'ordre du fichier",
+            "appelez `wait()` sur l'enfant",
+            "par catégorie ∥ par ville",
+            "S(p) = 1 / (s + (1 − s) / p)",
+            "Done({v})",
+        ] {
+            assert_eq!(solution_code(prose), None, "{prose}");
+        }
+    }
+
+    #[test]
+    fn no_checker_string_gives_the_solution_away() {
+        let mut found = Vec::new();
+        for (ex, src) in CHECKERS {
+            for (line, text) in literals(src) {
+                if let Some(why) = solution_code(&text) {
+                    found.push(format!("{ex}/verif.rs:{line} ({why}) : {text}"));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
     }
 }

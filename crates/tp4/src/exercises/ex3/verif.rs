@@ -8,7 +8,7 @@
 //! use tp4::ex3::{self, verif, IteratorExt};
 //! assert!(verif::q1_fibonacci(ex3::Fibonacci::new).passed());
 //! assert!(verif::q1_collatz(ex3::collatz_from_fn).passed());
-//! assert!(verif::q3_batches(|v, n| v.into_iter().batches(n).collect()).passed());
+//! assert!(verif::q3_batches(|v, n| v.into_iter().batches(n.max(1)).collect()).passed());
 //! ```
 
 use super::TextStats;
@@ -33,8 +33,10 @@ pub fn q1_fibonacci<I: Iterator<Item = u64>>(make: impl Fn() -> I) -> Verdict {
         .collect();
     check_cases(
         "3.1 Fibonacci (impl Iterator)",
-        "gardez les deux termes suivants dans la structure ; next rend le premier et décale ; \
-         utilisez checked_add, qui rend None au dépassement de u64, pour terminer la suite",
+        "chaque terme se déduit des deux précédents : l'état du générateur est la paire des \
+         deux derniers termes (cherchez `std::iter::successors`) ; la suite s'arrête \
+         d'elle-même quand le terme suivant ne tient plus dans un u64 (cherchez \
+         `u64::checked_add`, qui rend None au dépassement)",
         cases,
         |&k| super::Fibonacci::new().take(k).collect::<Vec<u64>>(),
         |&k| make().take(k).collect::<Vec<u64>>(),
@@ -78,8 +80,9 @@ pub fn q2_triangular<I: Iterator<Item = u64>>(make: impl Fn() -> I) -> Verdict {
         .collect();
     check_cases(
         "3.2 nombres triangulaires (itérateur infini)",
-        "le k-ième vaut 1 + 2 + … + k ; successors(Some((1, 1)), |&(k, t)| Some((k + 1, t + k + 1))) \
-         puis .map(|(_, t)| t) : pas de borne, c'est au consommateur de faire take",
+        "le k-ième vaut 1 + 2 + … + k : chaque terme se déduit du précédent ; avec \
+         `std::iter::successors`, gardez dans l'état le rang ET le terme, puis ne rendez \
+         que le terme (`map`) ; pas de borne : c'est au consommateur de faire `take`",
         cases,
         |&k| super::triangular().take(k).collect::<Vec<u64>>(),
         |&k| make().take(k).collect::<Vec<u64>>(),
@@ -88,7 +91,7 @@ pub fn q2_triangular<I: Iterator<Item = u64>>(make: impl Fn() -> I) -> Verdict {
 }
 
 /// Question 3.3: `student(items, n)` must cut `items` in batches of `n` (the last
-/// one shorter). Pass `q3_batches(|v, n| v.into_iter().batches(n).collect())`.
+/// one shorter). Pass `q3_batches(|v, n| v.into_iter().batches(n.max(1)).collect())`.
 pub fn q3_batches(student: impl Fn(Vec<u32>, usize) -> Vec<Vec<u32>>) -> Verdict {
     let cases: Vec<(String, (Vec<u32>, usize))> = vec![
         ("aucun élément".into(), (vec![], 3)),
@@ -104,15 +107,23 @@ pub fn q3_batches(student: impl Fn(Vec<u32>, usize) -> Vec<Vec<u32>>) -> Verdict
             ((1..=3).collect(), 100),
         ),
         ("mille éléments par 7".into(), ((0..1000).collect(), 7)),
+        (
+            "n = 0 : une taille nulle compte comme 1 (jamais de lot vide)".into(),
+            ((1..=3).collect(), 0),
+        ),
     ];
     check_cases(
         "3.3 lots de n éléments",
-        "chaque lot prend au plus n éléments (inner.by_ref().take(n)) ; le dernier lot peut \
-         être plus court mais ne doit pas être perdu ; jamais de lot vide",
+        "des lots de n éléments consécutifs, dans l'ordre (cherchez `slice::chunks`) ; le \
+         dernier lot peut être plus court mais ne doit pas être perdu ; jamais de lot vide, \
+         et une taille 0 (qui ferait paniquer `chunks`) se traite comme 1",
         cases,
         |(v, n)| {
             use super::IteratorExt;
-            v.clone().into_iter().batches(*n).collect::<Vec<_>>()
+            v.clone()
+                .into_iter()
+                .batches((*n).max(1))
+                .collect::<Vec<_>>()
         },
         |(v, n)| student(v.clone(), *n),
         |a, b| a == b,
@@ -141,10 +152,10 @@ pub fn q3_bigrams(student: impl Fn(&str) -> HashMap<(String, String), u64>) -> V
     ];
     let sorted = |m: HashMap<(String, String), u64>| m.into_iter().collect::<BTreeMap<_, _>>();
     check_cases(
-        "3.3 bigrammes avec windows(2)",
-        "pour chaque ligne : collectez les mots (split_whitespace) dans un Vec, puis \
-         words.windows(2) (fenêtres qui se chevauchent, pas chunks(2)) ; ne reliez pas la fin \
-         d'une ligne au début de la suivante",
+        "3.3 bigrammes avec `windows`",
+        "pour chaque ligne, collectez ses mots (`split_whitespace`) puis prenez les paires \
+         de mots voisins (`slice::windows` : des fenêtres qui se chevauchent, pas \
+         `chunks`) ; ne reliez pas la fin d'une ligne au début de la suivante",
         cases,
         |text| sorted(super::bigram_counts(text)),
         |text| sorted(student(text)),
@@ -201,9 +212,9 @@ pub fn q4_text_stats<E: std::fmt::Display>(
     }
     let verdict = check_cases(
         QUESTION,
-        "for line in BufReader::new(File::open(path)?).lines() { let line = line?; ... } : \
-         lines compte aussi une dernière ligne sans \\n ; longest_line est la longueur en octets \
-         (line.len()) sans la fin de ligne",
+        "lisez ligne par ligne (`BufReader`, `BufRead::lines`) et propagez les erreurs avec \
+         ? ; `lines` compte aussi une dernière ligne sans \\n ; longest_line est la \
+         longueur en octets (`str::len`) sans la fin de ligne",
         cases,
         |p| super::stream_file(p).map_err(|e| e.to_string()),
         |p| student(p).map_err(|e| e.to_string()),
@@ -295,9 +306,10 @@ pub fn q5_first_line_containing(
     };
     check_cases(
         "3.5 arrêt anticipé (find)",
-        "lines.enumerate().find(|(_, l)| l.split_whitespace().any(|w| w == word)) : un mot \
-         entier (pas contains), numéro à partir de 1, et ne rien collecter avant de chercher \
-         (le 2e nombre est le nombre de lignes lues)",
+        "numérotez les lignes à partir de 1 (`enumerate`) et arrêtez-vous à la première qui \
+         contient le mot entier (`find`, `split_whitespace`, `any` ; pas `contains`, qui \
+         trouve aussi « chat » dans « chaton ») ; ne collectez rien avant de chercher : le \
+         2e nombre est le nombre de lignes lues",
         cases,
         |(lines, word)| run(&|l, w| super::first_line_containing(l, w), lines, word),
         |(lines, word)| run(&student, lines, word),
@@ -322,7 +334,7 @@ pub fn q6_running_mean(student: impl Fn(Vec<f64>) -> Vec<f64>) -> Verdict {
         ),
     ];
     check_cases(
-        "3.6 moyenne courante (trait d'extension)",
+        "3.6 moyenne courante",
         "le k-ième élément rendu est la moyenne des k premières valeurs (divisez par k, pas \
          par k − 1 ni par le total) ; un élément rendu par valeur lue",
         cases,
@@ -340,13 +352,6 @@ mod tests {
     use super::super::{self as r, IteratorExt};
     use super::*;
 
-    fn failed(v: &Verdict) -> String {
-        match &v.status {
-            Status::Failed(f) => f.case.clone(),
-            _ => panic!("the wrong answer was not caught: {v}"),
-        }
-    }
-
     #[test]
     fn references_pass() {
         let verdicts = [
@@ -354,7 +359,7 @@ mod tests {
             q1_collatz(r::Collatz::new),
             q1_collatz(r::collatz_from_fn),
             q2_triangular(r::triangular),
-            q3_batches(|v, n| v.into_iter().batches(n).collect()),
+            q3_batches(|v, n| v.into_iter().batches(n.max(1)).collect()),
             q3_bigrams(r::bigram_counts),
             q4_text_stats(r::stream_file),
             q4_text_stats(|p| r::stats_streaming(std::io::BufReader::new(std::fs::File::open(p)?))),
@@ -377,21 +382,44 @@ mod tests {
                 Some(c)
             })
         });
-        assert!(failed(&v).contains("fin"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("fin"),
+            "{v}"
+        );
         // Stops before yielding 1; and loops forever on 0 (bounded by the checker).
         let v = q1_collatz(|n| r::Collatz::new(n).take_while(|&x| x != 1));
-        assert!(failed(&v).contains("n = 1"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("n = 1"),
+            "{v}"
+        );
         let v = q1_collatz(|n| {
             std::iter::successors(Some(n), |&x| {
                 (x != 1).then(|| if x % 2 == 0 { x / 2 } else { 3 * x + 1 })
             })
         });
-        assert!(failed(&v).contains("n = 0"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("n = 0"),
+            "{v}"
+        );
         // A finite iterator.
-        assert!(failed(&q2_triangular(|| r::triangular().take(1000))).contains("10000"));
+        assert!(q2_triangular(|| r::triangular().take(1000))
+            .failure_case()
+            .unwrap_or("(accepté)")
+            .contains("10000"));
         // Drops the last, shorter batch.
+        // `chunks(0)` panics: the case n = 0 names it.
+        let v = q3_batches(|v, n| v.chunks(n).map(|c| c.to_vec()).collect());
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("n = 0"),
+            "{v}"
+        );
         let v = q3_batches(|v, n| v.chunks_exact(n).map(|c| c.to_vec()).collect());
-        assert!(failed(&v).contains("un élément"), "{v}");
+        assert!(
+            v.failure_case()
+                .unwrap_or("(accepté)")
+                .contains("un élément"),
+            "{v}"
+        );
         // chunks(2) instead of windows(2).
         let v = q3_bigrams(|text| {
             let mut m = HashMap::new();
@@ -403,7 +431,10 @@ mod tests {
             }
             m
         });
-        assert!(failed(&v).contains("a b c"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("a b c"),
+            "{v}"
+        );
         // Counts '\n' instead of lines: misses a last line without newline.
         let v = q4_text_stats(|p| -> std::io::Result<TextStats> {
             let text = std::fs::read_to_string(p)?;
@@ -411,23 +442,37 @@ mod tests {
             s.lines = text.matches('\n').count() as u64;
             Ok(s)
         });
-        assert!(failed(&v).contains("sans retour"), "{v}");
+        assert!(
+            v.failure_case()
+                .unwrap_or("(accepté)")
+                .contains("sans retour"),
+            "{v}"
+        );
         // Right answer, but the whole file is read first: caught by the memory case.
         let v = q4_text_stats(r::read_whole_file);
-        assert!(failed(&v).contains("mémoire"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("mémoire"),
+            "{v}"
+        );
         // Substring match.
         let v = q5_first_line_containing(|l, w| {
             l.enumerate()
                 .find(|(_, s)| s.contains(w))
                 .map(|(i, s)| (i + 1, s))
         });
-        assert!(failed(&v).contains("chaton"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("chaton"),
+            "{v}"
+        );
         // Collects everything before searching: right answer, too many lines read.
         let v = q5_first_line_containing(|l, w| {
             let all: Vec<String> = l.collect();
             r::first_line_containing(all.into_iter(), w)
         });
-        assert!(failed(&v).contains("première"), "{v}");
+        assert!(
+            v.failure_case().unwrap_or("(accepté)").contains("première"),
+            "{v}"
+        );
         // Divides by the total count instead of k.
         let v = q6_running_mean(|v| {
             let n = v.len() as f64;
@@ -438,7 +483,7 @@ mod tests {
                 })
                 .collect()
         });
-        failed(&v);
+        assert!(v.failure_case().is_some());
     }
 
     #[test]

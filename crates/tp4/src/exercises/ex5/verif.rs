@@ -24,7 +24,8 @@ use std::path::PathBuf;
 pub use crate::verif::deadline::{check_cases_with_deadline, STUCK_AFTER};
 
 const STUCK_CONSUMER: &str = "le consommateur attend encore : un Sender est resté vivant \
-    (le Sender d'origine doit être abandonné avec drop(tx)), ou il manque une sentinelle";
+                              (abandonnez le Sender d'origine avec `drop` une fois les \
+                              clones donnés aux producteurs), ou il manque une sentinelle";
 
 fn producer_cases() -> Vec<(String, (usize, u64))> {
     [(1, 0), (1, 10), (3, 1_000), (4, 25_000)]
@@ -65,7 +66,8 @@ pub fn q2_sentinel(f: impl Fn(usize, u64) -> (u64, u64) + Send + Sync + 'static)
 pub fn q3_bounded(f: impl Fn(usize, usize) -> usize) -> Verdict {
     let cases = [(1, 10), (4, 10), (16, 5), (100, 1_000)]
         .map(|(c, n)| (format!("capacité {c}, {n} messages"), (c, n)));
-    let hint = "utilisez sync_channel(capacité) (ou crossbeam bounded) et try_send : un canal \
+    let hint = "un canal borné (`mpsc::sync_channel` ou `crossbeam::channel::bounded`) \
+                refuse un envoi sans bloquer quand il est plein (`try_send`) : un canal \
                 non borné accepte tout, sans jamais freiner le producteur";
     let verdict = check_cases(
         "5.3 canal borné",

@@ -38,8 +38,8 @@ pub fn q1_median(student: impl Fn(&[f64]) -> f64) -> Verdict {
     ];
     check_cases(
         "7.1 médiane",
-        "triez une copie des mesures (sort_by(f64::total_cmp)) et prenez la valeur du milieu ; \
-         pour un nombre pair, la moyenne des deux valeurs du milieu",
+        "triez une copie des mesures (des flottants : cherchez `f64::total_cmp`) et prenez \
+         la valeur du milieu ; pour un nombre pair, la moyenne des deux valeurs du milieu",
         cases,
         |xs| super::median(xs),
         |xs| student(xs),
@@ -63,9 +63,9 @@ pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
     let pool = crate::workloads::pool(2);
     let verdict = check_cases(
         "7.2 granularité",
-        "découpez 0..n en tâches [c·taille, min((c+1)·taille, n)) pour c dans \
-         0..n.div_ceil(taille), comptez chaque tâche avec primes::count_range et sommez \
-         (into_par_iter().map(..).sum())",
+        "découpez 0..n en tâches de `taille` nombres consécutifs (la dernière peut être \
+         plus courte), comptez chacune avec `primes::count_range` et sommez les comptes en \
+         parallèle (cherchez `IntoParallelIterator` dans rayon)",
         cases,
         |&(n, _chunk)| crate::workloads::primes::reference_count(n),
         |&(n, chunk)| pool.install(|| student(n, chunk)),
@@ -91,8 +91,9 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> u64) -> Verdict {
         ("deux threads".into(), (2, 100_000)),
         ("huit threads".into(), (8, 10_000)),
     ];
-    let hint = "un compteur CachePadded<AtomicU64> par thread (std::thread::scope), \
-                fetch_add(1, Relaxed) dans la boucle, puis la somme des compteurs";
+    let hint = "un compteur par thread, chacun sur sa propre ligne de cache \
+                (`crossbeam::utils::CachePadded`), incrémenté atomiquement dans la boucle \
+                (`AtomicU64`), puis la somme des compteurs";
     let verdict = check_cases(
         "7.3 compteurs alignés",
         hint,
@@ -213,8 +214,8 @@ pub fn q4_to_soa(student: impl Fn(&PointsAos) -> PointsSoa) -> Verdict {
     ];
     check_cases(
         "7.4 tableau de structures → structure de tableaux",
-        "une colonne par champ : x = records.iter().map(|r| r.x).collect(), et pour chaque j \
-         de 0 à 6, rest[j] = records.iter().map(|r| r.rest[j]).collect()",
+        "une colonne par champ : le vecteur des x, et pour chaque j de 0 à 6 le vecteur des \
+         rest[j], dans l'ordre des enregistrements (cherchez `Iterator::map` et `collect`)",
         cases,
         super::to_soa,
         |aos| student(aos),
@@ -267,7 +268,6 @@ pub fn q6_gustafson(student: impl Fn(f64, f64) -> f64) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verif::Status;
     use crate::workloads::primes;
 
     #[test]
@@ -286,7 +286,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "flaky while other tests load the 2 cores (seen in the final full runs): the observed threads depend on scheduling; run with `cargo test -- --ignored --test-threads=1`"]
     fn sequential_chunks_are_rejected() {
         let v = q2_chunked_primes(|n, size| {
             (0..n.div_ceil(size))
@@ -311,15 +310,11 @@ mod tests {
         assert!(v.to_string().contains("aucune mesure"), "{v}");
     }
 
-    fn failed(v: &Verdict) -> bool {
-        matches!(v.status, Status::Failed(_))
-    }
-
     #[test]
     fn q1_reference_passes_and_mean_fails() {
         assert!(q1_median(super::super::median).passed());
         let v = q1_median(super::super::mean);
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
         // Forgetting the even case fails on it.
         let upper = |xs: &[f64]| {
             let mut s = xs.to_vec();
@@ -338,15 +333,19 @@ mod tests {
         let v = q2_chunked_primes(|n, chunk| {
             super::super::count_primes_chunked(n / chunk.max(1) * chunk.max(1), chunk)
         });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
     fn q3_reference_passes_and_lost_updates_fail() {
-        assert!(q3_padded_counters(super::super::count_padded).passed());
-        assert!(q3_padded_counters(super::super::count_packed).passed());
+        let v = q3_padded_counters(super::super::count_padded);
+        assert!(v.passed(), "{v}");
+        // Neighbouring counters give the right total; they are rejected only where
+        // this machine shows false sharing at the time of the check.
+        let v = q3_padded_counters(super::super::count_packed);
+        assert!(v.passed() || v.to_string().contains("faux partage"), "{v}");
         let v = q3_padded_counters(|w, n| if w > 1 { n } else { w as u64 * n });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
@@ -357,15 +356,19 @@ mod tests {
             s.rest.swap(0, 1);
             s
         });
-        assert!(failed(&v), "{v}");
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
     fn q5_q6_reference_passes_and_swapped_laws_fail() {
         assert!(q5_amdahl(super::super::amdahl_speedup).passed());
         assert!(q6_gustafson(super::super::gustafson_speedup).passed());
-        assert!(failed(&q5_amdahl(super::super::gustafson_speedup)));
-        assert!(failed(&q6_gustafson(super::super::amdahl_speedup)));
-        assert!(failed(&q5_amdahl(|p, _| p)));
+        assert!(q5_amdahl(super::super::gustafson_speedup)
+            .failure_case()
+            .is_some());
+        assert!(q6_gustafson(super::super::amdahl_speedup)
+            .failure_case()
+            .is_some());
+        assert!(q5_amdahl(|p, _| p).failure_case().is_some());
     }
 }
