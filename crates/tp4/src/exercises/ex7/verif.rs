@@ -105,7 +105,15 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> u64) -> Verdict {
     if !verdict.passed() {
         return verdict;
     }
-    let t = measure_counters(&student, 2, 2_000_000, 5);
+    // Timings are noisy on a shared machine: a right answer gets three chances, a
+    // false-sharing one is rejected only when every measurement says so.
+    let mut t = measure_counters(&student, 2, 2_000_000, 5);
+    for _ in 1..3 {
+        if t.verdict() != Padding::Packed {
+            break;
+        }
+        t = measure_counters(&student, 2, 2_000_000, 5);
+    }
     match t.verdict() {
         Padding::Packed => Verdict::new(
             &verdict.question,
@@ -271,17 +279,32 @@ mod tests {
     use crate::workloads::primes;
 
     #[test]
-    fn neighbouring_counters_are_never_judged_padded() {
-        let packed = measure_counters(super::super::count_packed, 2, 500_000, 3);
-        assert_ne!(packed.verdict(), Padding::Padded, "{packed:?}");
-        let padded = measure_counters(super::super::count_padded, 2, 500_000, 3);
-        assert_ne!(padded.verdict(), Padding::Packed, "{padded:?}");
-        // Where this machine shows false sharing, the checker rejects them.
-        if packed.verdict() == Padding::Packed {
-            let v = q3_padded_counters(super::super::count_packed);
-            if !v.passed() {
-                assert!(v.to_string().contains("faux partage"), "{v}");
-            }
+    fn the_verdict_follows_the_nearer_reference() {
+        let t = |student| CounterTimings {
+            packed: 0.30,
+            padded: 0.10,
+            student,
+        };
+        assert_eq!(t(0.11).verdict(), Padding::Padded);
+        assert_eq!(t(0.28).verdict(), Padding::Packed);
+        // References too close to tell (no false sharing visible, e.g. one core).
+        let close = CounterTimings {
+            packed: 0.12,
+            padded: 0.10,
+            student: 0.30,
+        };
+        assert_eq!(close.verdict(), Padding::Unclear);
+    }
+
+    #[test]
+    fn neighbouring_counters_are_rejected_only_for_false_sharing() {
+        // Live timings decide, so the outcome depends on the machine: the padded
+        // reference passes, and neighbouring counters either pass (no false sharing
+        // visible here) or are rejected for that reason, never another.
+        assert!(q3_padded_counters(super::super::count_padded).passed());
+        let v = q3_padded_counters(super::super::count_packed);
+        if !v.passed() {
+            assert!(v.to_string().contains("faux partage"), "{v}");
         }
     }
 
