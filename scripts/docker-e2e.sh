@@ -352,6 +352,15 @@ docker rm -f "$RUN_NAME" >/dev/null
 # --- 4. compose ----------------------------------------------------------------------
 step "${COMPOSE[*]} up (comme dans le README), TP4_UID=$uid TP4_GID=$gid"
 export TP4_UID="$uid" TP4_GID="$gid" TP4_PORT="$PORT"
+# docker-compose v1 builds through docker-py, whose build context keeps the files' owner,
+# and the engine's layer cache keys on it: a copy owned by a user other than root would
+# not reuse the layers `docker build` made (the docker command sends every file as
+# root's). COMPOSE_DOCKER_CLI_BUILD=1 makes v1 build with the docker command, as the
+# Compose v2 plugin always does (docs/docker.md says so too).
+if [ "${COMPOSE[0]}" = docker-compose ] && [ -z "${COMPOSE_DOCKER_CLI_BUILD:-}" ]; then
+  export COMPOSE_DOCKER_CLI_BUILD=1
+  echo "  (docker-compose v1 : COMPOSE_DOCKER_CLI_BUILD=1, construction par la commande docker)"
+fi
 compose up -d --build > "$WORK/.compose-up.log" 2>&1 || { tail -30 "$WORK/.compose-up.log"; die "compose up a échoué"; }
 tok="$(token_from compose logs jupyter)" || { compose logs jupyter | tail -30; die "pas de jeton dans compose logs"; }
 ok "compose : jeton lu dans « compose logs jupyter »"
