@@ -137,7 +137,7 @@ printf 'charge,strategie,workers,secondes\nW1,seq,1,0.5\n' > "$WORK/data/bench/e
 printf 'bidon\n' > "$WORK/data/grand/e2e.txt"
 echo "  data/ contient : $(cd "$WORK/data" && ls -p | tr '\n' ' ')"
 # The copy belongs to the host user under test, as a clone of theirs would.
-if [ "$(stat -c %u:%g "$WORK")" != "$uid:$gid" ]; then
+if [ "$uid:$gid" != "$(id -u):$(id -g)" ]; then
   chown -R "$uid:$gid" "$WORK" || die "chown -R $uid:$gid $WORK impossible"
   echo "  copie donnée à l'utilisateur hôte $uid:$gid"
 fi
