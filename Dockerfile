@@ -76,8 +76,13 @@ COPY --chown=etudiant:etudiant crates crates
 RUN cargo fetch --locked \
  && chmod -R a+rwX "$CARGO_HOME"
 
-# The tp4 command (also the worker processes of exercises 4 and 5: TP4_EXE).
+# The tp4 command (also the worker processes of exercises 4 and 5: TP4_EXE). Only the
+# executable is kept: the notebook's `:dep tp4` compiles in evcxr's own directory (its
+# cache is filled below), so the intermediate files of target/ (about 570 MB) would only
+# weigh on the image.
 RUN cargo build --release --locked -p tp4-cli \
+ && find target -mindepth 1 -maxdepth 1 ! -name release -exec rm -rf {} + \
+ && find target/release -mindepth 1 -maxdepth 1 ! -name tp4 -exec rm -rf {} + \
  && chmod -R a+rwX target
 
 # The CI steps (scripts/notebook-ci.sh): kernel registered, notebooks generated from

@@ -21,12 +21,18 @@
 # Without a reachable Docker engine it prints that it was skipped and exits 0, so that
 # CI (.ci/run) can always call it.
 #
-# Usage: scripts/docker-e2e.sh [--network host] [--port N] [--image NAME]
+# Usage: scripts/docker-e2e.sh [--network host] [--port N] [--image NAME] [--uid UID[:GID]]
 #   --network host  build and run with the host's network (engines without a bridge
 #                   network); JupyterLab then listens on 127.0.0.1 only
 #   --port N        the host port to publish (default 8888)
 #   --image NAME    the image tag (default tp4-jupyter, as in docker-compose.yml)
-# Environment: DOCKER_HOST (the engine), TP4_E2E_NETWORK, TP4_E2E_PORT, TP4_E2E_IMAGE
+#   --uid UID[:GID] the host user to act as (default: the caller's, `id -u`:`id -g`;
+#                   GID defaults to UID): the copy of the repository is given to that
+#                   user (root only may ask for another uid than its own), the container
+#                   runs with -u UID:GID and TP4_UID/TP4_GID, and what it writes must
+#                   belong to UID:GID on the host. `--uid 0` tests a root host user.
+# Environment: DOCKER_HOST (the engine), TP4_E2E_NETWORK, TP4_E2E_PORT, TP4_E2E_IMAGE,
+# TP4_E2E_UID
 # (same as the options), TP4_E2E_COMPOSE (the Compose command, e.g. "docker-compose"),
 # TP4_E2E_NOTEBOOK=0 (skip the notebook execution, to debug the rest quickly).
 set -uo pipefail
@@ -36,6 +42,7 @@ NETWORK="${TP4_E2E_NETWORK:-}"
 PORT="${TP4_E2E_PORT:-8888}"
 IMAGE="${TP4_E2E_IMAGE:-tp4-jupyter}"
 RUN_NOTEBOOK="${TP4_E2E_NOTEBOOK:-1}"
+AS_USER="${TP4_E2E_UID:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --network) NETWORK="${2:?--network attend une valeur (host)}"; shift 2 ;;
@@ -44,11 +51,16 @@ while [ $# -gt 0 ]; do
     --port=*) PORT="${1#*=}"; shift ;;
     --image) IMAGE="${2:?--image attend un nom}"; shift 2 ;;
     --image=*) IMAGE="${1#*=}"; shift ;;
+    --uid) AS_USER="${2:?--uid attend un uid (ou uid:gid)}"; shift 2 ;;
+    --uid=*) AS_USER="${1#*=}"; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "docker-e2e.sh : option inconnue « $1 » (voir --help)" >&2; exit 2 ;;
   esac
 done
 case "$NETWORK" in ""|bridge|host) ;; *) echo "docker-e2e.sh : --network host ou bridge" >&2; exit 2 ;; esac
+if [ -n "$AS_USER" ] && ! [[ "$AS_USER" =~ ^[0-9]+(:[0-9]+)?$ ]]; then
+  echo "docker-e2e.sh : --uid attend un uid numérique ou uid:gid (reçu « $AS_USER »)" >&2; exit 2
+fi
 
 T0=$SECONDS
 step() { printf '\n== %s (%(%H:%M:%S)T)\n' "$1" -1; }
@@ -79,6 +91,14 @@ command -v curl >/dev/null 2>&1 || die "curl est nécessaire"
 
 uid="$(id -u)"
 gid="$(id -g)"
+if [ -n "$AS_USER" ]; then
+  new_uid="${AS_USER%%:*}"
+  new_gid="${AS_USER#*:}"; [ "$new_gid" = "$AS_USER" ] && new_gid="$new_uid"
+  if [ "$new_uid:$new_gid" != "$uid:$gid" ] && [ "$uid" != 0 ]; then
+    die "--uid $new_uid:$new_gid : seul root peut agir pour un autre utilisateur (vous êtes $uid:$gid)"
+  fi
+  uid="$new_uid"; gid="$new_gid"
+fi
 echo "docker-e2e.sh : moteur $(docker version --format '{{.Server.Version}}' 2>/dev/null)," \
      "$("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)," \
      "utilisateur hôte $uid:$gid, port $PORT, réseau ${NETWORK:-bridge}, image $IMAGE"
@@ -116,6 +136,11 @@ mkdir -p "$WORK/output" "$WORK/data/bench" "$WORK/data/grand"
 printf 'charge,strategie,workers,secondes\nW1,seq,1,0.5\n' > "$WORK/data/bench/e2e.csv"
 printf 'bidon\n' > "$WORK/data/grand/e2e.txt"
 echo "  data/ contient : $(cd "$WORK/data" && ls -p | tr '\n' ' ')"
+# The copy belongs to the host user under test, as a clone of theirs would.
+if [ "$uid:$gid" != "$(id -u):$(id -g)" ]; then
+  chown -R "$uid:$gid" "$WORK" || die "chown -R $uid:$gid $WORK impossible"
+  echo "  copie donnée à l'utilisateur hôte $uid:$gid"
+fi
 if [ "$NETWORK" = host ]; then
   cat > "$WORK/.e2e-host-network.yml" <<EOF
 services:
@@ -327,6 +352,15 @@ docker rm -f "$RUN_NAME" >/dev/null
 # --- 4. compose ----------------------------------------------------------------------
 step "${COMPOSE[*]} up (comme dans le README), TP4_UID=$uid TP4_GID=$gid"
 export TP4_UID="$uid" TP4_GID="$gid" TP4_PORT="$PORT"
+# docker-compose v1 builds through docker-py, whose build context keeps the files' owner,
+# and the engine's layer cache keys on it: a copy owned by a user other than root would
+# not reuse the layers `docker build` made (the docker command sends every file as
+# root's). COMPOSE_DOCKER_CLI_BUILD=1 makes v1 build with the docker command, as the
+# Compose v2 plugin always does (docs/docker.md says so too).
+if [ "${COMPOSE[0]}" = docker-compose ] && [ -z "${COMPOSE_DOCKER_CLI_BUILD:-}" ]; then
+  export COMPOSE_DOCKER_CLI_BUILD=1
+  echo "  (docker-compose v1 : COMPOSE_DOCKER_CLI_BUILD=1, construction par la commande docker)"
+fi
 compose up -d --build > "$WORK/.compose-up.log" 2>&1 || { tail -30 "$WORK/.compose-up.log"; die "compose up a échoué"; }
 tok="$(token_from compose logs jupyter)" || { compose logs jupyter | tail -30; die "pas de jeton dans compose logs"; }
 ok "compose : jeton lu dans « compose logs jupyter »"
