@@ -143,7 +143,10 @@ fn hostfile_mode_runs_processes_started_by_hand() {
     let o1 = p1.wait_with_output().unwrap();
     let text0 = String::from_utf8_lossy(&o0.stdout);
     assert!(o0.status.success() && o1.status.success(), "{text0}");
-    assert!(text0.contains("2 processus × 2 thread(s)"), "{text0}");
+    assert!(
+        text0.contains("2 processus × 2 threads = 4 travailleurs"),
+        "{text0}"
+    );
     assert!(
         text0.contains("identique à la référence séquentielle"),
         "{text0}"

@@ -104,7 +104,10 @@ fn measure_all(
     let mut points: Vec<Point> = Vec::new();
     let mut first_answer: Option<Fingerprint> = None;
     for (processes, threads) in CONFIGURATIONS {
-        eprintln!("Mesure : {processes} processus × {threads} thread(s), {repetitions} fois…");
+        eprintln!(
+            "Mesure : {processes} processus × {}, {repetitions} fois…",
+            tp4::fr::count(threads as u64, "thread", "threads")
+        );
         let mut reports = Vec::with_capacity(repetitions);
         for _ in 0..repetitions {
             let r = launch_one(processes, threads)?;
@@ -178,7 +181,10 @@ fn plot(job: Job, points: &[Point], output: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .map(|&t| {
             Series::measured(
-                format!("{t} thread(s) par processus"),
+                format!(
+                    "{} par processus",
+                    tp4::fr::count(t as u64, "thread", "threads")
+                ),
                 points
                     .iter()
                     .filter(|p| p.threads == t)
@@ -212,19 +218,21 @@ pub fn conclusion(points: &[Point], cores: usize) -> String {
     let mut s = String::new();
     if let Some(b) = best {
         s.push_str(&format!(
-            "Meilleure configuration : {} processus × {} thread(s), accélération {}.\n",
+            "Meilleure configuration : {} processus × {}, accélération {}.\n",
             b.processus,
-            b.threads,
+            fr::count(b.threads as u64, "thread", "threads"),
             fr::ratio(b.acceleration)
         ));
     }
     s.push_str(&format!(
-        "Cette machine n'a que {cores} cœur(s) utilisable(s) : {cores} travailleurs au total \
+        "Cette machine n'a que {} : {} au total \
          (processus × threads) l'occupent déjà entièrement. Au-delà, les travailleurs de tous \
          les processus se partagent les mêmes cœurs : plus de {cores} processus ne peuvent pas \
          aller plus vite ici, et chaque processus en plus ajoute son démarrage, ses connexions \
          TCP et sa part d'échange. Un cluster accélère parce que chaque machine ajoutée apporte \
-         ses propres cœurs (voir docs/cluster.md pour lancer sur plusieurs machines).\n"
+         ses propres cœurs (voir docs/cluster.md pour lancer sur plusieurs machines).\n",
+        fr::count(cores as u64, "cœur utilisable", "cœurs utilisables"),
+        fr::count(cores as u64, "travailleur", "travailleurs"),
     ));
     if best.is_some_and(|b| b.acceleration < 1.2) {
         s.push_str(
@@ -260,7 +268,7 @@ mod tests {
         let pts = vec![point(1, 1, 1.0), point(2, 1, 1.8), point(3, 1, 1.6)];
         let c = conclusion(&pts, 2);
         assert!(
-            c.contains("2 processus × 1 thread(s), accélération 1,80"),
+            c.contains("2 processus × 1 thread, accélération 1,80"),
             "{c}"
         );
         assert!(

@@ -305,11 +305,15 @@ fn render(
     verify_possible: bool,
 ) -> String {
     let mut out = format!(
-        "── tp4 cluster {} : {} processus × {} thread(s) = {} travailleurs ──\n",
+        "── tp4 cluster {} : {} processus × {} = {} ──\n",
         s.job,
         s.processes,
-        s.threads,
-        s.processes * s.threads
+        tp4::fr::count(s.threads as u64, "thread", "threads"),
+        tp4::fr::count(
+            (s.processes * s.threads) as u64,
+            "travailleur",
+            "travailleurs"
+        )
     );
     out.push_str(&render_answer(s, answer));
     out.push('\n');
