@@ -394,3 +394,8 @@ fn ctrl_c_during_exercise_7_leaves_no_scratch_folder() {
     assert_eq!(code, Some(130), "{err}");
     assert!(temp_names(&out).is_empty(), "{:?}", temp_names(&out));
 }
+
+#[test]
+fn a_closed_stdout_ends_the_main_job_quietly() {
+    closed_stdout(&[]);
+}

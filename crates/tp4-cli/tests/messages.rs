@@ -175,3 +175,105 @@ fn bad_data_is_found_before_any_measurement() {
     assert!(!out.exists(), "the output folder was created");
     eprintln!("refused in {:?}", started.elapsed());
 }
+
+/// A small tmpfs mounted for one test (root only), unmounted when dropped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (e.g. "150k"), or `None` where mounting is not
+    /// allowed (not root, no tmpfs): the test then says it is skipped.
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = temp_dir();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(dir))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_while_drawing_names_the_file_in_french() {
+    let Some(disk) = SmallDisk::mount("120k") else {
+        eprintln!("test ignoré : impossible de monter un petit tmpfs ici (pas root ?)");
+        return;
+    };
+    let o = tp4_in(&shipped_data(), disk.path())
+        .args(["exercice", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("disque plein") && err.contains("ex1_"),
+        "{err}"
+    );
+    assert_no_panic(&o);
+}
+
+#[test]
+fn free_space_is_that_of_the_target_file_system() {
+    let Some(disk) = SmallDisk::mount("200k") else {
+        eprintln!("test ignoré : impossible de monter un petit tmpfs ici (pas root ?)");
+        return;
+    };
+    // 1 MB of text cannot fit in 200 kB: refused before writing anything, naming
+    // the folder (the free space of `/` used to be checked instead).
+    let o = tp4()
+        .arg("--data")
+        .arg(disk.path())
+        .args(["donnees", "--lignes", "100", "--mo", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("il ne reste que") && err.contains("corpus.txt"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(disk.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_huge_field_is_cut_in_the_message() {
+    let dir = temp_dir();
+    std::fs::copy(
+        shipped_data().join("corpus.txt"),
+        dir.path().join("corpus.txt"),
+    )
+    .unwrap();
+    let huge = "9".repeat(1_000_000);
+    std::fs::write(
+        dir.path().join("transactions.csv"),
+        format!(
+            "id,date,city,category,amount,quantity\n1,2024-01-01,Paris,sport,12.50,2\n\
+             2,2024-01-01,Paris,sport,{huge},2\n"
+        ),
+    )
+    .unwrap();
+    let o = tp4_in(dir.path(), &dir.path().join("o"))
+        .args(["exercice", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.len() < 2_000, "{} bytes on stderr", err.len());
+    assert!(
+        err.contains("ligne 3") && err.contains("amount") && err.contains("caractères"),
+        "{err}"
+    );
+}

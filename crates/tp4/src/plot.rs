@@ -431,12 +431,28 @@ fn save_both(
     let drawn = png(&tmp);
     if let Err(e) = drawn {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+        return Err(png_error(&png_path, e));
     }
     std::fs::rename(&tmp, &png_path).map_err(|e| Error::io("écriture de", &png_path, e))?;
     let svg_path = dir.join(format!("{stem}.svg"));
     crate::output::write_text(&svg_path, &svg)?;
     Ok(vec![png_path, svg_path])
+}
+
+/// The error of a PNG that could not be written, naming the file. plotters reports
+/// the I/O error of its image encoder only as text ("No space left on device (os
+/// error 28)" inside a debug dump): a full disk is recognised there and said in
+/// French like every other write of the lab.
+fn png_error(png_path: &Path, e: Error) -> Error {
+    let text = e.to_string();
+    if text.contains("os error 28") || text.contains("No space left") {
+        return Error::io(
+            "écriture de",
+            png_path,
+            std::io::Error::from_raw_os_error(28),
+        );
+    }
+    Error::Other(format!("{} : {text}", png_path.display()))
 }
 
 /// Prints an SVG so that the evcxr notebook kernel displays it inline.
