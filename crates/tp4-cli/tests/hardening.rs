@@ -281,6 +281,31 @@ fn absurd_cluster_sizes_are_refused_in_french() {
     }
 }
 
+/// Starts the main job on `out` and returns once it is measuring (its staging
+/// folder exists, plus a moment), with that folder's path.
+fn main_run_under_way(
+    data: &std::path::Path,
+    out: &std::path::Path,
+    stderr: Stdio,
+) -> (Child, std::path::PathBuf) {
+    let child = tp4_in(data, out)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
+    let until = Instant::now() + Duration::from_secs(120);
+    while !staging.exists() {
+        assert!(
+            Instant::now() < until,
+            "the run never started its staging folder"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // measuring by now
+    (child, staging)
+}
+
 #[test]
 fn an_interrupted_or_failed_main_run_leaves_the_previous_results_whole() {
     let data = common::small_data();
@@ -316,42 +341,14 @@ fn an_interrupted_or_failed_main_run_leaves_the_previous_results_whole() {
         );
     };
     // Interrupted (Ctrl-C) while it measures.
-    let child = tp4_in(data.path(), &out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
-    let until = Instant::now() + Duration::from_secs(120);
-    while !staging.exists() {
-        assert!(
-            Instant::now() < until,
-            "the run never started its staging folder"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(1500)); // measuring by now
+    let (child, _) = main_run_under_way(data.path(), &out, Stdio::piped());
     signal(child.id(), "-INT");
     let (code, err, _) = finish(child, Duration::from_secs(20));
     assert_eq!(code, Some(130), "{err}");
     unchanged(&out);
     // Killed with SIGKILL: nothing can clean up, but the old files are still whole
     // (the staging folder stays until a later run removes it as stale).
-    let child = tp4_in(data.path(), &out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
-    let until = Instant::now() + Duration::from_secs(120);
-    while !staging.exists() {
-        assert!(
-            Instant::now() < until,
-            "the run never started its staging folder"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(1500)); // measuring by now
+    let (child, staging) = main_run_under_way(data.path(), &out, Stdio::null());
     signal(child.id(), "-KILL");
     let _ = finish(child, Duration::from_secs(20));
     for name in earlier {

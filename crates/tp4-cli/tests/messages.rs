@@ -22,6 +22,11 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     all
 }
 
+/// Copies the shipped corpus into `dir` (tests that vary `transactions.csv`).
+fn copy_shipped_corpus(dir: &Path) {
+    std::fs::copy(shipped_data().join("corpus.txt"), dir.join("corpus.txt")).unwrap();
+}
+
 #[test]
 fn donnees_never_replaces_existing_data_without_the_option() {
     let dir = temp_dir();
@@ -118,11 +123,7 @@ fn a_run_from_another_folder_points_to_the_repository_root() {
 #[test]
 fn a_missing_file_in_an_existing_folder_suggests_the_small_files() {
     let dir = temp_dir();
-    std::fs::copy(
-        shipped_data().join("corpus.txt"),
-        dir.path().join("corpus.txt"),
-    )
-    .unwrap();
+    copy_shipped_corpus(dir.path());
     let o = tp4_in(dir.path(), &dir.path().join("o"))
         .args(["exercice", "1"])
         .output()
@@ -161,7 +162,7 @@ fn bad_data_is_found_before_any_measurement() {
         "id,date,city,category,amount,quantity\n",
     )
     .unwrap();
-    std::fs::copy(shipped_data().join("corpus.txt"), data.join("corpus.txt")).unwrap();
+    copy_shipped_corpus(&data);
     let out = dir.path().join("o");
     let started = std::time::Instant::now();
     let o = tp4_in(&data, &out).output().unwrap();
@@ -251,11 +252,7 @@ fn free_space_is_that_of_the_target_file_system() {
 #[test]
 fn a_huge_field_is_cut_in_the_message() {
     let dir = temp_dir();
-    std::fs::copy(
-        shipped_data().join("corpus.txt"),
-        dir.path().join("corpus.txt"),
-    )
-    .unwrap();
+    copy_shipped_corpus(dir.path());
     let huge = "9".repeat(1_000_000);
     std::fs::write(
         dir.path().join("transactions.csv"),
