@@ -281,7 +281,9 @@ fi
 
 # Folder mount: a notebook replaced on the host (new file, as git checkout does) is
 # what the container reads; a notebook saved in JupyterLab is written on the host.
-cp "$WORK/tp4.ipynb" "$WORK/.tp4.ipynb.new" && printf '\n' >> "$WORK/.tp4.ipynb.new"
+# `cp -p`: the new file belongs to the host user under test (as root, a plain `cp`
+# made it root's, and the container, running as that user, could no longer save it).
+cp -p "$WORK/tp4.ipynb" "$WORK/.tp4.ipynb.new" && printf '\n' >> "$WORK/.tp4.ipynb.new"
 mv -f "$WORK/.tp4.ipynb.new" "$WORK/tp4.ipynb"
 [ "$(docker exec "$RUN_NAME" sha256sum /app/notebooks/tp4.ipynb | cut -d' ' -f1)" = "$(sha256sum "$WORK/tp4.ipynb" | cut -d' ' -f1)" ] \
   && ok "notebook remplacé sur l'hôte : le conteneur lit le nouveau fichier" \
