@@ -289,9 +289,6 @@ fn run_notebook(root: &std::path::Path, check_only: bool) -> tp4::Result<ExitCod
 }
 
 fn run_lab(ctx: &Context) -> tp4::Result<ExitCode> {
-    // Bad data is reported before the output folder is created or locked.
-    ctx.check_data()?;
-    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let summary = lab::run_all_staged(ctx)?;
     println!(
         "TP terminé en {}. Fichiers écrits :",

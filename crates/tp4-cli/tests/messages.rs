@@ -27,6 +27,17 @@ fn copy_shipped_corpus(dir: &Path) {
     std::fs::copy(shipped_data().join("corpus.txt"), dir.join("corpus.txt")).unwrap();
 }
 
+/// Runs `tp4 --data dir donnees args…` to the end.
+fn donnees(dir: &Path, args: &[&str]) -> std::process::Output {
+    tp4()
+        .arg("--data")
+        .arg(dir)
+        .arg("donnees")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn donnees_never_replaces_existing_data_without_the_option() {
     let dir = temp_dir();
@@ -37,12 +48,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
     }
     let before = snapshot(&data);
     // The README's command for the big data set, run on a folder holding files.
-    let o = tp4()
-        .arg("--data")
-        .arg(&data)
-        .args(["donnees", "--lignes", "20000", "--mo", "2"])
-        .output()
-        .unwrap();
+    let o = donnees(&data, &["--lignes", "20000", "--mo", "2"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = stderr(&o);
     assert!(
@@ -52,12 +58,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
     assert_no_panic(&o);
     assert_eq!(snapshot(&data), before, "the data files were modified");
     // With the option, they are replaced (and the new set is whole).
-    let o = tp4()
-        .arg("--data")
-        .arg(&data)
-        .args(["donnees", "--lignes", "20000", "--mo", "2", "--remplacer"])
-        .output()
-        .unwrap();
+    let o = donnees(&data, &["--lignes", "20000", "--mo", "2", "--remplacer"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_ne!(snapshot(&data), before);
 }
@@ -65,12 +66,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
 #[test]
 fn an_absurd_corpus_size_names_the_corpus() {
     let dir = temp_dir();
-    let o = tp4()
-        .arg("--data")
-        .arg(dir.path())
-        .args(["donnees", "--lignes", "100", "--mo", "1000000"])
-        .output()
-        .unwrap();
+    let o = donnees(dir.path(), &["--lignes", "100", "--mo", "1000000"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = stderr(&o);
     assert!(err.contains("corpus.txt"), "{err}");
@@ -234,12 +230,7 @@ fn free_space_is_that_of_the_target_file_system() {
     };
     // 1 MB of text cannot fit in 200 kB: refused before writing anything, naming
     // the folder (the free space of `/` used to be checked instead).
-    let o = tp4()
-        .arg("--data")
-        .arg(disk.path())
-        .args(["donnees", "--lignes", "100", "--mo", "1"])
-        .output()
-        .unwrap();
+    let o = donnees(disk.path(), &["--lignes", "100", "--mo", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = stderr(&o);
     assert!(

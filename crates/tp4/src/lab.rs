@@ -146,8 +146,13 @@ pub struct LabSummary {
 /// Runs the whole lab: environment, reference workloads, exercise demonstrations,
 /// report. Prints as it goes (French); returns what was produced.
 pub fn run_all(ctx: &Context) -> Result<LabSummary> {
-    let start = Instant::now();
     ctx.preflight()?;
+    run_checked(ctx)
+}
+
+/// [`run_all`] once the data and the output folder have been checked.
+fn run_checked(ctx: &Context) -> Result<LabSummary> {
+    let start = Instant::now();
     let env = environment::inspect(&ctx.data, &ctx.output);
     println!("TP4 : fondamentaux du calcul parallèle et distribué\n");
     println!("Environnement : {}", env.summary());
@@ -192,13 +197,16 @@ pub fn run_all(ctx: &Context) -> Result<LabSummary> {
 /// of one run beside CSV files of another; its staging folder is removed (by the
 /// interrupt handler, or at the next run if the process was killed).
 pub fn run_all_staged(ctx: &Context) -> Result<LabSummary> {
-    output::ensure_writable_dir(&ctx.output)?;
+    // Bad data is reported before the output folder is created or locked; the
+    // lock (which creates the folder) keeps a second run from interleaving.
+    ctx.check_data()?;
+    let _lock = output::lock_dir(&ctx.output)?;
     let staging = output::ScratchDir::new(&ctx.output, "tp")?;
     let dir = staging.path().to_path_buf();
     let mut staged = ctx.clone();
     staged.output = dir.clone();
     staged.shown_output = Some(ctx.output.clone());
-    let mut summary = run_all(&staged)?;
+    let mut summary = run_checked(&staged)?;
     let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("lecture de", &dir, e))?;
     for entry in entries.flatten() {
         let to = ctx.output.join(entry.file_name());
