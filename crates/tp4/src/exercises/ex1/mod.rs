@@ -15,6 +15,7 @@
 //! - [`demo`]: what `tp4 exercice 1` shows and measures.
 
 pub mod demo;
+pub mod live;
 pub mod verif;
 
 /// Title of the exercise (report section, `tp4 exercice 1`).
@@ -39,7 +40,7 @@ pub fn load(path: &Path) -> crate::Result<Vec<Transaction>> {
 ///
 /// `filter` keeps the items for which the predicate is true; `map` then keeps only
 /// what we need. Nothing is computed until `collect` pulls the items (laziness).
-pub fn filter_ids(rows: &[Transaction], category: &str, min_amount: f64) -> Vec<u64> {
+pub(crate) fn filter_ids(rows: &[Transaction], category: &str, min_amount: f64) -> Vec<u64> {
     rows.iter()
         .filter(|t| t.category == category && t.amount >= min_amount)
         .map(|t| t.id)
@@ -51,7 +52,7 @@ pub fn filter_ids(rows: &[Transaction], category: &str, min_amount: f64) -> Vec<
 ///
 /// `map` transforms each item independently of the others: this is what makes it
 /// trivially parallel (each element can go to a different core).
-pub fn revenues(rows: &[Transaction]) -> Vec<f64> {
+pub(crate) fn revenues(rows: &[Transaction]) -> Vec<f64> {
     rows.iter().map(Transaction::revenue).collect()
 }
 
@@ -106,7 +107,7 @@ impl Summary {
 ///
 /// `fold` threads an accumulator through the items: here a [`Summary`] that starts
 /// empty and absorbs each line revenue. One pass, no intermediate vector.
-pub fn summary(rows: &[Transaction]) -> Summary {
+pub(crate) fn summary(rows: &[Transaction]) -> Summary {
     rows.iter()
         .map(Transaction::revenue_cents)
         .fold(Summary::default(), Summary::absorb)
@@ -119,7 +120,7 @@ pub fn summary(rows: &[Transaction]) -> Summary {
 /// mean by `(x - mean) / n` and adds `(x - old_mean) × (x - new_mean)` to `m2`, the
 /// sum of squared deviations. Unlike `E[x²] − E[x]²`, it does not subtract two huge,
 /// nearly equal numbers, so it stays accurate on values like 10⁹ + small noise.
-pub fn mean_variance(values: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn mean_variance(values: &[f64]) -> Option<(f64, f64)> {
     let (n, mean, m2) = values
         .iter()
         .fold((0u64, 0.0f64, 0.0f64), |(n, mean, m2), &x| {
@@ -147,7 +148,7 @@ pub struct GroupTotal {
 /// This is the *reduce-by-key* of map-reduce: each row is mapped to a pair
 /// (key, value) and values with the same key are combined. `entry(key)` finds or
 /// inserts the slot of a key with a single hash lookup.
-pub fn revenue_by_category(rows: &[Transaction]) -> HashMap<String, GroupTotal> {
+pub(crate) fn revenue_by_category(rows: &[Transaction]) -> HashMap<String, GroupTotal> {
     rows.iter().fold(HashMap::new(), |mut groups, t| {
         let g: &mut GroupTotal = groups.entry(t.category.clone()).or_default();
         g.revenue_cents += t.revenue_cents();
@@ -159,7 +160,7 @@ pub fn revenue_by_category(rows: &[Transaction]) -> HashMap<String, GroupTotal> 
 /// Question 1.6 (version boucle) — chiffre d'affaires total, en centimes, des ventes
 /// de la catégorie `category` dont le montant unitaire est d'au moins
 /// `min_amount_cents` centimes, écrit avec une boucle `for`.
-pub fn pipeline_loop(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
+pub(crate) fn pipeline_loop(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
     let mut total = 0;
     for t in rows {
         if t.category == category && t.amount_cents() >= min_amount_cents {
@@ -174,7 +175,7 @@ pub fn pipeline_loop(rows: &[Transaction], category: &str, min_amount_cents: i64
 ///
 /// Same answer, same speed: iterator adapters are generic structs that the compiler
 /// inlines into one loop (a *zero-cost abstraction*). The demo measures both.
-pub fn pipeline_iter(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
+pub(crate) fn pipeline_iter(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
     rows.iter()
         .filter(|t| t.category == category && t.amount_cents() >= min_amount_cents)
         .map(Transaction::revenue_cents)
@@ -187,7 +188,7 @@ pub fn pipeline_iter(rows: &[Transaction], category: &str, min_amount_cents: i64
 /// Rayon cuts the slice into pieces, each worker folds its pieces into its own
 /// accumulator (no sharing, no lock), then partial results are merged pairwise.
 /// Run it inside `tp4::workloads::pool(n).install(...)` to choose the worker count.
-pub fn summary_par(rows: &[Transaction]) -> Summary {
+pub(crate) fn summary_par(rows: &[Transaction]) -> Summary {
     rows.par_iter()
         .map(Transaction::revenue_cents)
         .fold(Summary::default, Summary::absorb)
@@ -196,7 +197,7 @@ pub fn summary_par(rows: &[Transaction]) -> Summary {
 
 /// Question 1.6 in parallel: the pipeline of [`pipeline_iter`] with `par_iter`; only
 /// `iter` became `par_iter`.
-pub fn pipeline_par(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
+pub(crate) fn pipeline_par(rows: &[Transaction], category: &str, min_amount_cents: i64) -> i64 {
     rows.par_iter()
         .filter(|t| t.category == category && t.amount_cents() >= min_amount_cents)
         .map(Transaction::revenue_cents)
@@ -204,7 +205,7 @@ pub fn pipeline_par(rows: &[Transaction], category: &str, min_amount_cents: i64)
 }
 
 /// The total revenue in euros summed as `f64`, left to right.
-pub fn revenue_sum_f64_seq(rows: &[Transaction]) -> f64 {
+pub(crate) fn revenue_sum_f64_seq(rows: &[Transaction]) -> f64 {
     rows.iter().map(Transaction::revenue).sum()
 }
 
@@ -214,14 +215,14 @@ pub fn revenue_sum_f64_seq(rows: &[Transaction]) -> f64 {
 /// `a + (b + c)` in the last bits — the result may differ slightly from
 /// [`revenue_sum_f64_seq`], and even from one run to the next. Integer cents do not
 /// have this problem: integer addition is associative.
-pub fn revenue_sum_f64_par(rows: &[Transaction]) -> f64 {
+pub(crate) fn revenue_sum_f64_par(rows: &[Transaction]) -> f64 {
     rows.par_iter().map(Transaction::revenue).sum()
 }
 
 /// The total revenue in euros as `f64`, summed in `parts` consecutive blocks whose
 /// partial sums are then added: a deterministic imitation of the grouping of a
 /// parallel sum, to show the effect of the order of additions reproducibly.
-pub fn revenue_sum_f64_blocks(rows: &[Transaction], parts: usize) -> f64 {
+pub(crate) fn revenue_sum_f64_blocks(rows: &[Transaction], parts: usize) -> f64 {
     let size = rows.len().div_ceil(parts.max(1)).max(1);
     rows.chunks(size)
         .map(|block| block.iter().map(Transaction::revenue).sum::<f64>())

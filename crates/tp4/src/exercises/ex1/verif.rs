@@ -5,9 +5,16 @@
 //! the French diagnosis printed by the notebook.
 //!
 //! ```
-//! use tp4::ex1::{self, verif};
+//! use tp4::ex1::verif;
 //! let v = verif::q2_revenues(|rows| rows.iter().map(|t| t.amount * t.quantity as f64).collect());
 //! assert!(v.passed(), "{v}");
+//! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex1::verif::q1_filter(tp4::ex1::filter_ids);
 //! ```
 //!
 //! An answer still holding `todo!()` is "not done yet", not a crash:

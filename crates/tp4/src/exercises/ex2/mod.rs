@@ -23,6 +23,7 @@
 //! - [`demo`]: what `tp4 exercice 2` shows and measures.
 
 pub mod demo;
+pub mod live;
 pub mod verif;
 
 use crate::data::transactions::Transaction;
@@ -39,7 +40,7 @@ pub const TITLE: &str = "Exercice 2 — Expressions lambda et fonctions d'ordre 
 /// The closure owns its count (`move`) and modifies it: it is `FnMut`, so the
 /// caller must hold it as `let mut c = make_counter();`. Each call of
 /// `make_counter` creates a fresh captured variable, hence independent counters.
-pub fn make_counter() -> impl FnMut() -> u64 {
+pub(crate) fn make_counter() -> impl FnMut() -> u64 {
     let mut count = 0;
     move || {
         count += 1;
@@ -49,7 +50,7 @@ pub fn make_counter() -> impl FnMut() -> u64 {
 
 /// Question 2.1 (`FnMut`) — un accumulateur : chaque appel ajoute sa valeur au total
 /// et rend le total courant.
-pub fn make_accumulator() -> impl FnMut(f64) -> f64 {
+pub(crate) fn make_accumulator() -> impl FnMut(f64) -> f64 {
     let mut total = 0.0;
     move |x| {
         total += x;
@@ -63,7 +64,7 @@ pub fn make_accumulator() -> impl FnMut(f64) -> f64 {
 /// The body moves the captured vector out (it returns it), so the closure cannot
 /// run a second time: it implements only `FnOnce`. Calling it twice is a compile
 /// error ("closure cannot be invoked more than once").
-pub fn sorted_later(words: Vec<String>) -> impl FnOnce() -> Vec<String> {
+pub(crate) fn sorted_later(words: Vec<String>) -> impl FnOnce() -> Vec<String> {
     move || {
         let mut words = words;
         words.sort();
@@ -76,7 +77,7 @@ pub fn sorted_later(words: Vec<String>) -> impl FnOnce() -> Vec<String> {
 ///
 /// `fold` over `0..n` threads the value through `f`; `f` is taken as `impl Fn`,
 /// so `apply_n(|x| x * 2, 10, 1)` is compiled into a plain loop.
-pub fn apply_n<T>(f: impl Fn(T) -> T, n: usize, x: T) -> T {
+pub(crate) fn apply_n<T>(f: impl Fn(T) -> T, n: usize, x: T) -> T {
     (0..n).fold(x, |acc, _| f(acc))
 }
 
@@ -84,7 +85,7 @@ pub fn apply_n<T>(f: impl Fn(T) -> T, n: usize, x: T) -> T {
 /// comme f ∘ g en mathématiques).
 ///
 /// The result is a new closure that owns `f` and `g` (`move`).
-pub fn compose<A, B, C>(f: impl Fn(B) -> C, g: impl Fn(A) -> B) -> impl Fn(A) -> C {
+pub(crate) fn compose<A, B, C>(f: impl Fn(B) -> C, g: impl Fn(A) -> B) -> impl Fn(A) -> C {
     move |x| f(g(x))
 }
 
@@ -94,13 +95,13 @@ pub type Step<T> = Box<dyn Fn(T) -> T>;
 
 /// Question 2.2 — un pipeline : une liste de fermetures appliquées dans l'ordre
 /// (la première d'abord) ; un pipeline vide rend sa valeur inchangée.
-pub fn pipeline<T>(steps: Vec<Step<T>>) -> impl Fn(T) -> T {
+pub(crate) fn pipeline<T>(steps: Vec<Step<T>>) -> impl Fn(T) -> T {
     move |x| steps.iter().fold(x, |acc, step| step(acc))
 }
 
 /// Question 2.3 — une fabrique de fonctions : `make_adder(n)` rend la fonction
 /// `x ↦ x + n`.
-pub fn make_adder(n: i64) -> impl Fn(i64) -> i64 {
+pub(crate) fn make_adder(n: i64) -> impl Fn(i64) -> i64 {
     move |x| x + n
 }
 
@@ -109,7 +110,7 @@ pub fn make_adder(n: i64) -> impl Fn(i64) -> i64 {
 ///
 /// The category is copied into the closure (`to_string` then `move`): the filter
 /// does not borrow the caller's string, so it can be stored or returned freely.
-pub fn by_category(category: &str) -> impl Fn(&Transaction) -> bool {
+pub(crate) fn by_category(category: &str) -> impl Fn(&Transaction) -> bool {
     let category = category.to_string();
     move |t| t.category == category
 }
@@ -118,7 +119,7 @@ pub fn by_category(category: &str) -> impl Fn(&Transaction) -> bool {
 /// deux arguments, `partial(f, a)(b) = f(a, b)`.
 ///
 /// `a` is cloned at each call so that the result is `Fn` (callable many times).
-pub fn partial<A: Clone, B, C>(f: impl Fn(A, B) -> C, a: A) -> impl Fn(B) -> C {
+pub(crate) fn partial<A: Clone, B, C>(f: impl Fn(A, B) -> C, a: A) -> impl Fn(B) -> C {
     move |b| f(a.clone(), b)
 }
 
@@ -133,7 +134,7 @@ pub fn partial<A: Clone, B, C>(f: impl Fn(A, B) -> C, a: A) -> impl Fn(B) -> C {
 /// comparison breaks ties by name, so the answer does not depend on the
 /// `HashMap`'s order: sorting is then deterministic, which a plain `sort_by` on the
 /// revenue alone would not be.
-pub fn top_n_by<'a>(
+pub(crate) fn top_n_by<'a>(
     rows: &'a [Transaction],
     key: impl Fn(&'a Transaction) -> &'a str,
     n: usize,
@@ -157,7 +158,7 @@ pub fn top_n_by<'a>(
 
 /// Question 2.4 — les `n` villes au plus grand chiffre d'affaires (centimes),
 /// égalités départagées par ordre alphabétique.
-pub fn top_cities(rows: &[Transaction], n: usize) -> Vec<(String, i64)> {
+pub(crate) fn top_cities(rows: &[Transaction], n: usize) -> Vec<(String, i64)> {
     top_n_by(rows, |t| &t.city, n)
 }
 
@@ -166,7 +167,7 @@ pub fn top_cities(rows: &[Transaction], n: usize) -> Vec<(String, i64)> {
 ///
 /// `max_by_key` would return the *last* of equal maxima; comparing the ids in
 /// reverse as a second criterion makes the first one win.
-pub fn best_sale(rows: &[Transaction]) -> Option<&Transaction> {
+pub(crate) fn best_sale(rows: &[Transaction]) -> Option<&Transaction> {
     rows.iter().max_by(|a, b| {
         a.revenue_cents()
             .cmp(&b.revenue_cents())
@@ -181,7 +182,7 @@ pub fn best_sale(rows: &[Transaction]) -> Option<&Transaction> {
 /// The returned closure owns a `HashMap` from arguments to results: it is `FnMut`
 /// (it fills its cache). Only worth it for pure functions (same argument, same
 /// result) that cost more than a hash lookup.
-pub fn memoize<A, R>(f: impl Fn(A) -> R) -> impl FnMut(A) -> R
+pub(crate) fn memoize<A, R>(f: impl Fn(A) -> R) -> impl FnMut(A) -> R
 where
     A: Eq + Hash + Clone,
     R: Clone,
@@ -231,9 +232,8 @@ where
 /// let mine = std::sync::Arc::clone(&data);
 /// let handle = std::thread::spawn(move || mine.iter().sum::<u64>());
 /// assert_eq!(handle.join().unwrap(), 6);
-/// assert_eq!(tp4::ex2::parallel_sum(vec![1, 2, 3], 2), 6);
 /// ```
-pub fn parallel_sum(data: Vec<u64>, workers: usize) -> u64 {
+pub(crate) fn parallel_sum(data: Vec<u64>, workers: usize) -> u64 {
     let data = Arc::new(data);
     let size = data.len().div_ceil(workers.max(1)).max(1);
     let handles: Vec<std::thread::JoinHandle<u64>> = (0..data.len())
@@ -252,7 +252,7 @@ pub fn parallel_sum(data: Vec<u64>, workers: usize) -> u64 {
 /// Question 2.6 (variante) — la même somme avec `std::thread::scope` : les threads
 /// d'une portée sont attendus avant la fin de la portée, donc leurs fermetures peuvent
 /// *emprunter* les données (pas besoin de `'static` ni d'`Arc`).
-pub fn scoped_sum(data: &[u64], workers: usize) -> u64 {
+pub(crate) fn scoped_sum(data: &[u64], workers: usize) -> u64 {
     let size = data.len().div_ceil(workers.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = data

@@ -3,13 +3,20 @@
 //! reference of [`super`] on fixed, edge and generated cases. It returns a
 //! [`Verdict`] whose display is the French diagnosis printed by the notebook.
 //!
-//! Generic answers are passed through a closure that fixes their types:
+//! Generic answers are passed through a closure that fixes their types. A wrong
+//! answer (here, composition in the wrong order) is rejected:
 //!
 //! ```
-//! use tp4::ex2::{self, verif};
-//! assert!(verif::q2_apply_n(|f, n, x| ex2::apply_n(f, n, x)).passed());
-//! assert!(verif::q2_compose(|f, g| Box::new(ex2::compose(f, g))).passed());
-//! assert!(verif::q3_make_adder(ex2::make_adder).passed());
+//! use tp4::ex2::verif;
+//! let v = verif::q2_compose(|f, g| Box::new(move |x| g(f(x))));
+//! assert!(!v.passed(), "{v}");
+//! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex2::verif::q3_make_adder(tp4::ex2::make_adder);
 //! ```
 
 use crate::data::samples::{sale, sample_rows};

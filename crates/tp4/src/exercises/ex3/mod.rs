@@ -36,7 +36,7 @@ pub const TITLE: &str = "Exercice 3 — Générateurs et itérateurs";
 /// The state is the pair of the next two terms; `checked_add` returns `None` on
 /// overflow, which ends the sequence cleanly instead of panicking or wrapping.
 #[derive(Debug, Clone)]
-pub struct Fibonacci {
+pub(crate) struct Fibonacci {
     current: Option<u64>,
     next: Option<u64>,
 }
@@ -76,7 +76,7 @@ impl Iterator for Fibonacci {
 /// n / 2 si n est pair, 3n + 1 sinon, jusqu'à 1 inclus. Vide pour `n = 0` ; elle
 /// s'arrête si 3n + 1 dépasse `u64`.
 #[derive(Debug, Clone)]
-pub struct Collatz {
+pub(crate) struct Collatz {
     next: Option<u64>,
 }
 
@@ -111,7 +111,7 @@ fn collatz_step(n: u64) -> Option<u64> {
 /// Question 3.6 (le plus proche d'un générateur) — la suite de Collatz écrite avec
 /// `std::iter::from_fn` : une fermeture qui garde son état et rend `Some(terme)` ou
 /// `None`, là où Python écrirait une fonction avec `yield`.
-pub fn collatz_from_fn(n: u64) -> impl Iterator<Item = u64> {
+pub(crate) fn collatz_from_fn(n: u64) -> impl Iterator<Item = u64> {
     let mut next = (n > 0).then_some(n);
     std::iter::from_fn(move || {
         let current = next?;
@@ -126,7 +126,7 @@ pub fn collatz_from_fn(n: u64) -> impl Iterator<Item = u64> {
 /// `successors(first, f)` yields `first`, then `f` of the previous item, forever
 /// (until `f` returns `None`): infinite, yet nothing is computed before it is asked.
 /// Consume it with `take`, `take_while`, `find`...
-pub fn triangular() -> impl Iterator<Item = u64> {
+pub(crate) fn triangular() -> impl Iterator<Item = u64> {
     std::iter::successors(Some((1u64, 1u64)), |&(k, t)| {
         let k = k.checked_add(1)?;
         Some((k, t.checked_add(k)?))
@@ -135,7 +135,7 @@ pub fn triangular() -> impl Iterator<Item = u64> {
 }
 
 /// The powers of two that fit in a `u64` (1, 2, 4… 2⁶³), with `successors`.
-pub fn powers_of_two() -> impl Iterator<Item = u64> {
+pub(crate) fn powers_of_two() -> impl Iterator<Item = u64> {
     std::iter::successors(Some(1u64), |&x| x.checked_mul(2))
 }
 
@@ -168,7 +168,7 @@ pub fn laziness_trace() -> Vec<String> {
 /// `by_ref().take(size)`: the inner iterator is borrowed, not consumed, so the next
 /// batch continues where this one stopped. Memory: one batch at a time.
 #[derive(Debug, Clone)]
-pub struct Batches<I> {
+pub(crate) struct Batches<I> {
     inner: I,
     size: usize,
 }
@@ -188,7 +188,7 @@ impl<I: Iterator> Iterator for Batches<I> {
 /// The mean is updated incrementally, `mean += (x − mean) / k`, so that no sum can
 /// overflow or lose precision on long streams.
 #[derive(Debug, Clone)]
-pub struct RunningMean<I> {
+pub(crate) struct RunningMean<I> {
     inner: I,
     count: u64,
     mean: f64,
@@ -214,14 +214,14 @@ where
 /// IteratorExt for I`. C'est ainsi que des crates comme `itertools` ajoutent des
 /// adaptateurs.
 ///
-/// ```
-/// use tp4::ex3::IteratorExt;
+/// ```ignore
+/// // Inside the library (the trait is private: it is the reference of 3.6).
 /// let lots: Vec<Vec<u32>> = (1..=5).batches(2).collect();
 /// assert_eq!(lots, vec![vec![1, 2], vec![3, 4], vec![5]]);
 /// let moyennes: Vec<f64> = [2.0, 4.0, 9.0].into_iter().running_mean().collect();
 /// assert_eq!(moyennes, vec![2.0, 3.0, 5.0]);
 /// ```
-pub trait IteratorExt: Iterator + Sized {
+pub(crate) trait IteratorExt: Iterator + Sized {
     /// Groups the items in batches of `size` (the last one may be shorter).
     /// Panics if `size` is 0, like `slice::chunks`.
     fn batches(self, size: usize) -> Batches<Self> {
@@ -252,7 +252,7 @@ impl<I: Iterator> IteratorExt for I {}
 ///
 /// `windows(2)` slides a window of two over the words of a line: "a b c" gives
 /// (a, b) and (b, c). Windows overlap, unlike `chunks(2)`.
-pub fn bigram_counts(text: &str) -> HashMap<(String, String), u64> {
+pub(crate) fn bigram_counts(text: &str) -> HashMap<(String, String), u64> {
     let mut counts = HashMap::new();
     for line in text.lines() {
         let words: Vec<&str> = words_of(line).collect();
@@ -267,7 +267,7 @@ pub fn bigram_counts(text: &str) -> HashMap<(String, String), u64> {
 
 /// The words of a text, as the whole lab defines them ([`crate::data::words`]:
 /// Unicode White_Space separates words).
-pub fn words_of(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn words_of(text: &str) -> impl Iterator<Item = &str> {
     // White spaces are whole characters, so every word is valid UTF-8.
     crate::data::words::words(text.as_bytes()).map(|w| std::str::from_utf8(w).unwrap_or_default())
 }
@@ -276,7 +276,7 @@ pub fn words_of(text: &str) -> impl Iterator<Item = &str> {
 /// mot) d'un texte et leur nombre d'occurrences, avec `windows(k)` sur les
 /// caractères de chaque mot (pas sur les octets : « été » a 3 lettres). `k = 0` ne
 /// donne rien.
-pub fn kmer_counts(text: &str, k: usize) -> HashMap<String, u64> {
+pub(crate) fn kmer_counts(text: &str, k: usize) -> HashMap<String, u64> {
     let mut counts = HashMap::new();
     if k == 0 {
         return counts;
@@ -322,7 +322,8 @@ impl TextStats {
 /// Question 3.4 (en flux) — les statistiques d'un texte lu ligne à ligne avec
 /// `BufRead::lines` : la mémoire reste celle d'une ligne et du tampon de lecture
 /// (8 ko), quelle que soit la taille du texte.
-pub fn stats_streaming(reader: impl BufRead) -> std::io::Result<TextStats> {
+#[cfg(test)]
+pub(crate) fn stats_streaming(reader: impl BufRead) -> std::io::Result<TextStats> {
     let mut stats = TextStats::default();
     for line in reader.lines() {
         stats.add_line(&line?);
@@ -332,14 +333,15 @@ pub fn stats_streaming(reader: impl BufRead) -> std::io::Result<TextStats> {
 
 /// Question 3.4 (en bloc) — les mêmes statistiques après avoir lu tout le texte en
 /// mémoire (`read_to_string`) : la mémoire grandit comme la taille du texte.
-pub fn stats_whole(mut reader: impl Read) -> std::io::Result<TextStats> {
+#[cfg(test)]
+pub(crate) fn stats_whole(mut reader: impl Read) -> std::io::Result<TextStats> {
     let mut text = String::new();
     reader.read_to_string(&mut text)?;
     Ok(TextStats::of_lines(text.lines()))
 }
 
 /// [`stats_streaming`] on a file, with French errors naming the file and the line.
-pub fn stream_file(path: &Path) -> Result<TextStats> {
+pub(crate) fn stream_file(path: &Path) -> Result<TextStats> {
     let mut stats = TextStats::default();
     for line in lines_of_files(std::slice::from_ref(&path.to_path_buf())) {
         stats.add_line(&line?);
@@ -348,7 +350,8 @@ pub fn stream_file(path: &Path) -> Result<TextStats> {
 }
 
 /// [`stats_whole`] on a file, with French errors naming the file and the line.
-pub fn read_whole_file(path: &Path) -> Result<TextStats> {
+#[cfg(test)]
+pub(crate) fn read_whole_file(path: &Path) -> Result<TextStats> {
     let text = read_text(path)?;
     Ok(TextStats::of_lines(text.lines()))
 }
@@ -371,7 +374,7 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// bytes (allocated once: the memory held is the size of the text, no more). A file
 /// that does not end with a line end gets one, so that its last line never merges
 /// with the first line of the next file (the same lines as [`lines_of_files`]).
-pub fn read_texts(paths: &[PathBuf], total: u64) -> Result<String> {
+pub(crate) fn read_texts(paths: &[PathBuf], total: u64) -> Result<String> {
     let mut bytes = Vec::with_capacity(total as usize + paths.len());
     for p in paths {
         let mut file = std::fs::File::open(p).map_err(|e| Error::io("lecture de", p, e))?;
@@ -447,7 +450,7 @@ pub fn lines_of_files(paths: &[PathBuf]) -> impl Iterator<Item = Result<String>>
 ///
 /// `find` pulls lines one by one and stops at the first match: the rest of the
 /// stream (file) is never read.
-pub fn first_line_containing(
+pub(crate) fn first_line_containing(
     lines: impl Iterator<Item = String>,
     word: &str,
 ) -> Option<(usize, String)> {
@@ -468,7 +471,7 @@ pub(crate) static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Peak heap and time of the two ways of computing [`TextStats`] over files.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MemoryComparison {
+pub(crate) struct MemoryComparison {
     /// Total size of the files, in bytes.
     pub bytes: u64,
     /// The statistics (identical both ways, checked).
@@ -487,7 +490,7 @@ pub struct MemoryComparison {
 /// [`crate::alloc::measure_peak`]) et le temps des deux façons de lire `paths` (les
 /// fichiers enchaînés) : en flux, ligne à ligne, et en lisant tout d'abord. Le pic
 /// n'est mesuré que si l'allocateur de suivi est installé (binaire `tp4`, tests).
-pub fn compare_memory(paths: &[PathBuf]) -> Result<MemoryComparison> {
+pub(crate) fn compare_memory(paths: &[PathBuf]) -> Result<MemoryComparison> {
     let mut bytes = 0;
     for p in paths {
         bytes += std::fs::metadata(p)

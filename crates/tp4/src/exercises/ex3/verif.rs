@@ -5,10 +5,17 @@
 //! reported as wrong instead of hanging the notebook.
 //!
 //! ```
-//! use tp4::ex3::{self, verif, IteratorExt};
-//! assert!(verif::q1_fibonacci(ex3::Fibonacci::new).passed());
-//! assert!(verif::q1_collatz(ex3::collatz_from_fn).passed());
-//! assert!(verif::q3_batches(|v, n| v.into_iter().batches(n.max(1)).collect()).passed());
+//! use tp4::ex3::verif;
+//! // Powers of two are not the Fibonacci sequence: rejected, without hanging.
+//! let v = verif::q1_fibonacci(|| std::iter::successors(Some(1u64), |x| x.checked_mul(2)));
+//! assert!(!v.passed(), "{v}");
+//! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex3::verif::q1_collatz(tp4::ex3::collatz_from_fn);
 //! ```
 
 use super::TextStats;

@@ -9,6 +9,7 @@
 //! [`crate::workloads`] and [`crate::procs`], the same that `tp4 bench` measures.
 
 pub mod demo;
+pub mod live;
 pub mod verif;
 
 pub use crate::machine::load_note;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 /// mask (CPUs the scheduler lets us run on) and the cgroup quota rounded up (1.5
 /// CPUs of quota still lets 2 threads progress). Pools are sized on this number, not
 /// on the logical CPU count, which in a container may be far larger than the quota.
-pub fn usable_cpus_from(affinity: usize, quota_cpus: Option<f64>) -> usize {
+pub(crate) fn usable_cpus_from(affinity: usize, quota_cpus: Option<f64>) -> usize {
     environment::combine_usable(affinity, quota_cpus.map(CpuQuota::Cpus))
 }
 
@@ -55,7 +56,7 @@ pub fn cpu_counts() -> CpuCounts {
 /// chunks (every element in exactly one chunk, the remainder included), sum each
 /// chunk on its own thread, and add up the results returned by `join()`. The
 /// threads own their chunk (`move`): a spawned thread may outlive the caller.
-pub fn spawn_sum(data: Vec<u64>, workers: usize) -> u64 {
+pub(crate) fn spawn_sum(data: Vec<u64>, workers: usize) -> u64 {
     let workers = workers.max(1);
     let size = data.len().div_ceil(workers).max(1);
     let handles: Vec<std::thread::JoinHandle<u64>> = data
@@ -74,7 +75,7 @@ pub fn spawn_sum(data: Vec<u64>, workers: usize) -> u64 {
 /// Q4.3 — `std::thread::scope`: the maximum of a slice with `workers` threads that
 /// borrow their part of `data` directly (no `Arc`, no copy): the scope guarantees
 /// that every thread ends before `data` can be dropped. `None` for an empty slice.
-pub fn scoped_max(data: &[i64], workers: usize) -> Option<i64> {
+pub(crate) fn scoped_max(data: &[i64], workers: usize) -> Option<i64> {
     if data.is_empty() {
         return None;
     }
@@ -94,26 +95,21 @@ pub fn scoped_max(data: &[i64], workers: usize) -> Option<i64> {
 /// Q4.4 — W1 with static chunking: `workers` threads, one contiguous range of
 /// `0..n` each. Right answer, but the thread holding the largest numbers works
 /// longest (see [`primes::count_threads_busy`]).
-pub fn primes_static(n: u64, workers: usize) -> u64 {
+#[cfg(test)]
+pub(crate) fn primes_static(n: u64, workers: usize) -> u64 {
     primes::count_threads(n, workers)
 }
 
 /// Q4.5 — W1 with work stealing: rayon in a pool of `workers` threads; the range is
 /// split recursively and idle threads steal halves, so nobody waits.
-pub fn primes_stealing(n: u64, workers: usize) -> u64 {
+#[cfg(test)]
+pub(crate) fn primes_stealing(n: u64, workers: usize) -> u64 {
     workloads::pool(workers).install(|| primes::count_rayon(n))
-}
-
-/// Q4.6 — W1 with real OS processes (the counterpart of `multiprocessing.Pool`):
-/// `tp4` starts `workers` copies of itself (`tp4 __worker primes LO HI`), each
-/// counts its range and writes the count on its stdout pipe.
-pub fn primes_processes(n: u64, workers: usize) -> Result<u64> {
-    crate::procs::count_primes(n, workers)
 }
 
 /// Q4.7 — A process of its own: start one worker process, wait for it, and return
 /// the process id it reports (different from ours, and gone once waited for).
-pub fn child_pid() -> Result<u32> {
+pub(crate) fn child_pid() -> Result<u32> {
     crate::procs::child_pid()
 }
 
@@ -121,7 +117,7 @@ pub fn child_pid() -> Result<u32> {
 /// `rayon::ThreadPoolBuilder::new().num_threads(threads)` then `install`, inside
 /// which every rayon call uses that pool. Returns the sum of squares and the number
 /// of threads seen inside the pool (`rayon::current_num_threads()`).
-pub fn pool_sum_squares(xs: &[u64], threads: usize) -> (u64, usize) {
+pub(crate) fn pool_sum_squares(xs: &[u64], threads: usize) -> (u64, usize) {
     use rayon::prelude::*;
     workloads::pool(threads).install(|| {
         (
@@ -134,20 +130,20 @@ pub fn pool_sum_squares(xs: &[u64], threads: usize) -> (u64, usize) {
 /// Q4.9 — W2 Monte Carlo π with one seeded stream per worker: worker `w` draws from
 /// stream `w` ([`pi::stream`]), so the estimate is the same at every run with the
 /// same worker count (a shared or time-seeded generator would not be).
-pub fn pi_streams(samples: u64, workers: usize) -> f64 {
+pub(crate) fn pi_streams(samples: u64, workers: usize) -> f64 {
     pi::estimate_threads(samples, workers)
 }
 
 /// Q4.10 — Amdahl's law: the speedup on `p` workers when a fraction `s` of the work
 /// is serial, `1 / (s + (1 - s) / p)`, capped by `1 / s`.
-pub fn amdahl_speedup(p: f64, s: f64) -> f64 {
+pub(crate) fn amdahl_speedup(p: f64, s: f64) -> f64 {
     crate::models::amdahl(p, s)
 }
 
 /// Q4.11 — The serial fraction that explains measured speedups `(workers, speedup)`
 /// best (least squares on `1/S - 1/p = s (1 - 1/p)`); `None` without a point at more
 /// than one worker.
-pub fn serial_fraction(points: &[(f64, f64)]) -> Option<f64> {
+pub(crate) fn serial_fraction(points: &[(f64, f64)]) -> Option<f64> {
     crate::models::fit_serial_fraction(points)
 }
 
@@ -184,7 +180,7 @@ pub fn serial_fraction(points: &[(f64, f64)]) -> Option<f64> {
 /// std::thread::spawn(move || *c.lock().unwrap() += 1).join().unwrap();
 /// assert_eq!(*counter.lock().unwrap(), 1);
 /// ```
-pub fn shared_counter(threads: usize, per_thread: u64) -> u64 {
+pub(crate) fn shared_counter(threads: usize, per_thread: u64) -> u64 {
     let counter = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|_| {

@@ -8,6 +8,13 @@
 //! assert!(v.passed(), "{v}");
 //! ```
 //!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex4::verif::q2_spawn_sum(tp4::ex4::spawn_sum);
+//! ```
+//!
 //! An answer still holding `todo!()` is "not done yet", not a crash:
 //!
 //! ```

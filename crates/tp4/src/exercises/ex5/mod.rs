@@ -37,7 +37,7 @@ fn produced(p: usize, per_producer: u64, i: u64) -> u64 {
 /// `Sender`s): producer `p` sends `p·K + i` for `i` in `0..K`. The consumer's loop
 /// `for v in rx` ends by itself once every `Sender` is dropped, the original one
 /// included: no "poison pill" is needed. Returns (messages received, their sum).
-pub fn producers_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
+pub(crate) fn producers_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
     let (tx, rx) = mpsc::channel::<u64>();
     let handles: Vec<_> = (0..producers)
         .map(|p| {
@@ -65,7 +65,7 @@ pub fn producers_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
 /// Q5.2 — The same with an explicit sentinel (Python's "poison pill"): each
 /// producer ends with `None`, and the consumer stops after one `None` per producer —
 /// not at the first one, which would lose the messages of the others.
-pub fn sentinel_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
+pub(crate) fn sentinel_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
     let (tx, rx) = mpsc::channel::<Option<u64>>();
     std::thread::scope(|s| {
         for p in 0..producers {
@@ -96,14 +96,14 @@ pub fn sentinel_consumer(producers: usize, per_producer: u64) -> (u64, u64) {
 /// accept, with nobody receiving, before a send would block? (`try_send` reports
 /// `Full` instead of blocking.) With an unbounded channel the producer never waits,
 /// and a slow consumer lets the queue grow without limit.
-pub fn accepted_before_full(capacity: usize, items: usize) -> usize {
+pub(crate) fn accepted_before_full(capacity: usize, items: usize) -> usize {
     let (tx, _rx) = mpsc::sync_channel::<usize>(capacity);
     (0..items).take_while(|&i| tx.try_send(i).is_ok()).count()
 }
 
 /// What [`backpressure`] measured.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Backpressure {
+pub(crate) struct Backpressure {
     /// Time the producer spent blocked in `send`.
     pub producer_blocked: Duration,
     /// Wall time of the whole exchange.
@@ -115,7 +115,7 @@ pub struct Backpressure {
 /// Q5.3 (measure) — Backpressure: a producer sends `items` messages as fast as it
 /// can over a channel of `capacity` (`None`: unbounded) to a consumer that takes
 /// `consumer_delay` per message; measures how long the producer was blocked.
-pub fn backpressure(
+pub(crate) fn backpressure(
     capacity: Option<usize>,
     items: usize,
     consumer_delay: Duration,
@@ -151,7 +151,7 @@ pub fn backpressure(
 /// Q5.4 — A hand-made worker pool: `workers` threads take `(id, job)` pairs from one
 /// shared crossbeam MPMC channel, send `(id, f(job))` on a results channel; the
 /// results arrive in completion order and are put back in job order by id.
-pub fn worker_pool<T: Send, R: Send>(
+pub(crate) fn worker_pool<T: Send, R: Send>(
     jobs: Vec<T>,
     workers: usize,
     f: impl Fn(T) -> R + Sync,
@@ -202,7 +202,7 @@ pub type CategoryCents = std::collections::BTreeMap<String, i64>;
 /// [`transactions::parse_line`]) → aggregate per category. Returns the total amount
 /// in cents per category: the same answer as W4 ([`groupby::seq`]) and exercise 1.
 /// A bad line is an error naming its line; a file without rows says so.
-pub fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
+pub(crate) fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
     groupby::check_header(path)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
     let (line_tx, line_rx) = channel::bounded::<Vec<(u64, String)>>(16);
@@ -263,14 +263,14 @@ pub fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
 /// them and answers with the sum on its stdout. With `crash_after = Some(n)` the
 /// child crashes after n records: the parent must report an error, not hang and not
 /// return a partial sum.
-pub fn pipe_sum(k: u64, batch: usize, crash_after: Option<u64>) -> Result<f64> {
+pub(crate) fn pipe_sum(k: u64, batch: usize, crash_after: Option<u64>) -> Result<f64> {
     crate::procs::pipe_sum(k, batch, crash_after)
 }
 
 /// Q5.7a — Shared state with a lock: `threads` threads each add 1 to an
 /// `Arc<Mutex<u64>>` `per_thread` times. Exact, but every increment takes the lock:
 /// with several threads, they queue for it (contention).
-pub fn count_mutex(threads: usize, per_thread: u64) -> u64 {
+pub(crate) fn count_mutex(threads: usize, per_thread: u64) -> u64 {
     let counter = Arc::new(Mutex::new(0u64));
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -288,7 +288,7 @@ pub fn count_mutex(threads: usize, per_thread: u64) -> u64 {
 
 /// Q5.7b — Shared state with an atomic: `fetch_add` on an `AtomicU64`, no lock, but
 /// the cache line holding the counter still travels between cores.
-pub fn count_atomic(threads: usize, per_thread: u64) -> u64 {
+pub(crate) fn count_atomic(threads: usize, per_thread: u64) -> u64 {
     let counter = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -305,7 +305,7 @@ pub fn count_atomic(threads: usize, per_thread: u64) -> u64 {
 /// Q5.7c — Message passing instead of sharing: each thread counts on its own and
 /// sends its partial count once; the receiver adds them up ("do not communicate by
 /// sharing memory, share memory by communicating").
-pub fn count_messages(threads: usize, per_thread: u64) -> u64 {
+pub(crate) fn count_messages(threads: usize, per_thread: u64) -> u64 {
     let (tx, rx) = mpsc::channel::<u64>();
     std::thread::scope(|s| {
         for _ in 0..threads {

@@ -4,9 +4,17 @@
 //! deadline ([`check_cases_with_deadline`]) and report "bloqué" instead of hanging.
 //!
 //! ```
-//! use tp4::ex5::{self, verif};
-//! let v = verif::q3_bounded(ex5::accepted_before_full);
-//! assert!(v.passed(), "{v}");
+//! use tp4::ex5::verif;
+//! // A closed form that uses no channel at all is not what 5.3 asks: rejected.
+//! let v = verif::q3_bounded(|capacity, n| capacity.min(n));
+//! assert!(!v.passed(), "{v}");
+//! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex5::verif::q3_bounded(tp4::ex5::accepted_before_full);
 //! ```
 //!
 //! An answer still holding `todo!()` is "not done yet", not a crash:

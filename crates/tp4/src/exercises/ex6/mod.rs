@@ -101,7 +101,7 @@ impl<T> TaskHandle<T> {
 /// Q6.1a — `executor.map`: submit one task per duration (task `i` sleeps
 /// `durations_ms[i]` then returns `i`) and collect the results in submission order,
 /// whatever order they finish in.
-pub fn map_in_order(durations_ms: &[u64], workers: usize) -> Vec<usize> {
+pub(crate) fn map_in_order(durations_ms: &[u64], workers: usize) -> Vec<usize> {
     let ex = Executor::new(workers);
     let handles: Vec<_> = durations_ms
         .iter()
@@ -124,7 +124,7 @@ pub fn map_in_order(durations_ms: &[u64], workers: usize) -> Vec<usize> {
 
 /// Q6.1b — `as_completed`: the same tasks, results taken as they finish: every task
 /// sends its result on one shared channel, read in arrival order.
-pub fn as_completed(durations_ms: &[u64], workers: usize) -> Vec<usize> {
+pub(crate) fn as_completed(durations_ms: &[u64], workers: usize) -> Vec<usize> {
     let ex = Executor::new(workers);
     let (tx, rx) = channel::unbounded();
     for (i, &d) in durations_ms.iter().enumerate() {
@@ -145,7 +145,7 @@ pub type FallibleTask = Box<dyn FnOnce() -> std::result::Result<u64, String> + S
 /// report each one's outcome, in submission order: its value, its error, its panic,
 /// or `TimedOut` if it has not finished `timeout` after submission. One failing task
 /// never stops the others.
-pub fn run_reporting(
+pub(crate) fn run_reporting(
     tasks: Vec<FallibleTask>,
     workers: usize,
     timeout: Duration,
@@ -183,13 +183,13 @@ pub fn sample_tasks() -> Vec<FallibleTask> {
 /// Q6.3 — W6 with tokio: T async tasks each waiting 10 ms, at most C at a time
 /// (`JoinSet` and a `Semaphore` of C permits). A waiting task is a small state
 /// machine, not a thread with its stack: T = 100 000 costs little.
-pub fn io_tokio(t: u64, c: usize) -> u64 {
+pub(crate) fn io_tokio(t: u64, c: usize) -> u64 {
     io::tokio(t, c)
 }
 
 /// Q6.3 (variant) — the same with a stream: `buffer_unordered(C)` keeps at most C
 /// futures running and yields results as they complete.
-pub fn io_buffer_unordered(t: u64, c: usize) -> u64 {
+pub(crate) fn io_buffer_unordered(t: u64, c: usize) -> u64 {
     let rt = runtime();
     rt.block_on(async move {
         futures::stream::iter(0..t)
@@ -204,7 +204,7 @@ pub fn io_buffer_unordered(t: u64, c: usize) -> u64 {
 }
 
 /// Q6.3 (comparison) — the same with C OS threads (each blocks while it waits).
-pub fn io_threads(t: u64, c: usize) -> u64 {
+pub(crate) fn io_threads(t: u64, c: usize) -> u64 {
     io::threads(t, c)
 }
 
@@ -229,7 +229,7 @@ fn current_thread_runtime() -> tokio::runtime::Runtime {
 /// Q6.4 — Timeout: a task that sleeps `delay_ms` then returns 42 (`None`: a task
 /// that never finishes) run under `tokio::time::timeout(timeout_ms)`: `Some(42)` if
 /// it finished in time, `None` otherwise. The late task is dropped, i.e. cancelled.
-pub fn with_timeout(delay_ms: Option<u64>, timeout_ms: u64) -> Option<u64> {
+pub(crate) fn with_timeout(delay_ms: Option<u64>, timeout_ms: u64) -> Option<u64> {
     current_thread_runtime().block_on(async move {
         let task = async move {
             match delay_ms {
@@ -256,7 +256,7 @@ impl Drop for DropFlag {
 /// Q6.4 (cancellation) — `select!` between a task that never finishes and a 20 ms
 /// sleep: the sleep wins, and the losing future is dropped, which cancels it (its
 /// destructor runs, seen here through a flag). Returns whether it was cancelled.
-pub fn cancelled_by_select() -> bool {
+pub(crate) fn cancelled_by_select() -> bool {
     let flag = Arc::new(AtomicBool::new(false));
     let f = Arc::clone(&flag);
     current_thread_runtime().block_on(async move {
@@ -275,7 +275,7 @@ pub fn cancelled_by_select() -> bool {
 /// Q6.5 — The blocking pitfall, fixed: hand CPU-bound work (counting primes below
 /// `n`) to tokio's blocking thread pool with `spawn_blocking`, so that the async
 /// worker threads keep running the other tasks. Call it inside a runtime.
-pub fn offload(n: u64) -> tokio::task::JoinHandle<u64> {
+pub(crate) fn offload(n: u64) -> tokio::task::JoinHandle<u64> {
     tokio::task::spawn_blocking(move || primes::count_seq(n))
 }
 
@@ -362,7 +362,7 @@ pub const GRAPH_NODES: [&str; 4] = ["chargement", "par catégorie", "par ville",
 /// transactions → two independent aggregations (per category, per city) → merge.
 /// Expressed with futures: the two aggregations are spawned together and awaited
 /// with `tokio::join!`, so they run at the same time; the merge waits for both.
-pub fn task_graph(path: &Path) -> Result<GraphRun> {
+pub(crate) fn task_graph(path: &Path) -> Result<GraphRun> {
     let path = path.to_path_buf();
     let t0 = Instant::now();
     let span = move |name: &str, start: Instant| Span {

@@ -3,9 +3,17 @@
 //! wait forever run it under a deadline and report "bloqué" instead of hanging.
 //!
 //! ```
-//! use tp4::ex6::{self, verif};
-//! let v = verif::q4_timeout(ex6::with_timeout);
-//! assert!(v.passed(), "{v}");
+//! use tp4::ex6::verif;
+//! // Never giving up is not a timeout: rejected.
+//! let v = verif::q4_timeout(|delay_ms, _timeout_ms| delay_ms);
+//! assert!(!v.passed(), "{v}");
+//! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex6::verif::q4_timeout(tp4::ex6::with_timeout);
 //! ```
 //!
 //! An answer still holding `todo!()` is "not done yet", not a crash:

@@ -21,6 +21,7 @@
 
 pub mod demo;
 pub mod ladder;
+pub mod live;
 pub mod own;
 pub mod verif;
 
@@ -37,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Median of timings (mean of the two middle values for an even count; `NaN` for
 /// none). It resists an outlier, which the mean does not.
-pub fn median(xs: &[f64]) -> f64 {
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
     match s.len() {
@@ -63,7 +64,7 @@ pub fn relative_spread(xs: &[f64]) -> f64 {
 /// too small and scheduling costs dominate, too large and the last task (the
 /// costliest numbers) leaves the other workers idle. Same answer as
 /// [`primes::count_seq`] for every `chunk ≥ 1`.
-pub fn count_primes_chunked(n: u64, chunk: u64) -> u64 {
+pub(crate) fn count_primes_chunked(n: u64, chunk: u64) -> u64 {
     let chunk = chunk.max(1);
     (0..n.div_ceil(chunk))
         .into_par_iter()
@@ -74,7 +75,7 @@ pub fn count_primes_chunked(n: u64, chunk: u64) -> u64 {
 /// `workers` threads each add 1 to their own counter `per_thread` times; the
 /// counters sit next to each other in memory (one cache line for up to 8): every
 /// increment steals the line from the other cores. Returns the total.
-pub fn count_packed(workers: usize, per_thread: u64) -> u64 {
+pub(crate) fn count_packed(workers: usize, per_thread: u64) -> u64 {
     let counters: Vec<AtomicU64> = (0..workers).map(|_| AtomicU64::new(0)).collect();
     std::thread::scope(|s| {
         for c in &counters {
@@ -90,7 +91,7 @@ pub fn count_packed(workers: usize, per_thread: u64) -> u64 {
 
 /// Same as [`count_packed`], each counter padded to its own cache line with
 /// [`CachePadded`]: the cores no longer fight over a line.
-pub fn count_padded(workers: usize, per_thread: u64) -> u64 {
+pub(crate) fn count_padded(workers: usize, per_thread: u64) -> u64 {
     let counters: Vec<CachePadded<AtomicU64>> = (0..workers)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -146,7 +147,7 @@ pub fn records(n: usize) -> PointsAos {
 }
 
 /// Converts an array of structs into a struct of arrays (same order).
-pub fn to_soa(aos: &PointsAos) -> PointsSoa {
+pub(crate) fn to_soa(aos: &PointsAos) -> PointsSoa {
     PointsSoa {
         x: aos.records.iter().map(|r| r.x).collect(),
         rest: std::array::from_fn(|j| aos.records.iter().map(|r| r.rest[j]).collect()),
@@ -164,12 +165,12 @@ pub fn sum_x_soa(soa: &PointsSoa) -> f64 {
 }
 
 /// Amdahl's speedup (see [`crate::models::amdahl`]).
-pub fn amdahl_speedup(workers: f64, serial_fraction: f64) -> f64 {
+pub(crate) fn amdahl_speedup(workers: f64, serial_fraction: f64) -> f64 {
     crate::models::amdahl(workers, serial_fraction)
 }
 
 /// Gustafson's scaled speedup (see [`crate::models::gustafson`]).
-pub fn gustafson_speedup(workers: f64, serial_fraction: f64) -> f64 {
+pub(crate) fn gustafson_speedup(workers: f64, serial_fraction: f64) -> f64 {
     crate::models::gustafson(workers, serial_fraction)
 }
 

@@ -9,6 +9,13 @@
 //! let v = verif::q5_amdahl(|p, s| 1.0 / (s + (1.0 - s) / p));
 //! assert!(v.passed(), "{v}");
 //! ```
+//!
+//! The references of [`super`] are private to the library, so a notebook cannot
+//! hand them in as its answer:
+//!
+//! ```compile_fail,E0603
+//! tp4::ex7::verif::q4_to_soa(tp4::ex7::to_soa);
+//! ```
 
 use super::{PointsAos, PointsSoa};
 use crate::verif::{check_cases, close, Failure, Status, Verdict};
