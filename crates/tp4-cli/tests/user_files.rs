@@ -149,7 +149,8 @@ fn cluster_on_the_users_files_gives_the_reference_answers() {
 fn exercises_read_the_users_files() {
     let data = user_data(&transactions_text());
     let out = temp_dir();
-    for n in ["1", "3", "5", "6"] {
+    // Exercise 2 sums the sales in `u64`: a refund once overflowed in a debug build.
+    for n in ["1", "2", "3", "5", "6"] {
         let o = tp4_in(data.path(), out.path())
             .args(["exercice", n])
             .output()
@@ -183,4 +184,169 @@ fn a_header_without_rows_is_said_in_every_path() {
             stderr(&o)
         );
     }
+}
+
+/// Cents written as the lab prints small amounts: `-2,50 €`.
+fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{},{:02} €", c / 100, c % 100)
+}
+
+/// The data rows of a CSV file written by the lab, each split into its first field,
+/// the middle (unquoted) and its last `tail` fields (numbers, never quoted).
+fn csv_rows(path: &Path, tail: usize) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let mut fields: Vec<String> = line.rsplitn(tail + 1, ',').map(String::from).collect();
+            fields.reverse();
+            let head = fields[0].trim_matches('"').replace("\"\"", "\"");
+            fields[0] = head;
+            fields
+        })
+        .collect()
+}
+
+/// The main job (`tp4 --data D --output O`, no subcommand) on the user's files: the
+/// exercises' answers it writes (ex1_categories.csv, ex2_top_villes.csv,
+/// ex3_memoire.csv and the lines of rapport.md giving totals of the user's sales and
+/// corpus) equal the reference, and every measured case is checked right. W4/W7
+/// lines of resultats.json measured on the user's own files (their size is the
+/// file's) hold the reference answers; lines on generated `bench/` files, if the main
+/// job measures speed there, are only required to be `ok`.
+#[test]
+fn the_main_job_on_the_users_files_gives_the_reference_answers() {
+    let data = user_data(&transactions_text());
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let g = groupby_reference();
+    let w = wordcount_reference();
+
+    // Exercise 1 (1.5): revenue and rows per category, any order.
+    let mut cats: Vec<Value> = csv_rows(&out.path().join("ex1_categories.csv"), 2)
+        .into_iter()
+        .map(|f| {
+            json!([
+                f[0],
+                f[1].parse::<i64>().unwrap(),
+                f[2].parse::<u64>().unwrap()
+            ])
+        })
+        .collect();
+    cats.sort_by_key(|c| c[0].as_str().unwrap().to_owned());
+    assert_eq!(Value::from(cats), g["categories"]);
+    // Exercise 2 (2.4): the cities by revenue (only two: never padded).
+    let top: Vec<Value> = csv_rows(&out.path().join("ex2_top_villes.csv"), 1)
+        .into_iter()
+        .map(|f| {
+            let (_rank, city) = f[0].split_once(',').unwrap();
+            json!([city.trim_matches('"'), f[1].parse::<i64>().unwrap()])
+        })
+        .collect();
+    assert_eq!(Value::from(top), g["top_cities"]);
+    // Exercise 3 (3.4): lines and words of the corpus, and of 16 joined copies (a
+    // copy without a final newline must not merge with the next).
+    let mem = std::fs::read_to_string(out.path().join("ex3_memoire.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = mem
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let lines = CORPUS.lines().count();
+    let words = w["total"].as_u64().unwrap() as usize;
+    let first = [CORPUS.len(), lines, words].map(|n| n.to_string());
+    assert_eq!(rows[0][1..4], first, "{mem}");
+    let last = [16 * CORPUS.len(), 16 * lines, 16 * words].map(|n| n.to_string());
+    assert_eq!(rows.last().unwrap()[1..4], last, "{mem}");
+
+    let report = std::fs::read_to_string(out.path().join("rapport.md")).unwrap();
+    let total = g["total_cents"].as_i64().unwrap();
+    let cents: Vec<i64> = SALES.iter().map(|s| s.3).collect();
+    for line in [
+        format!("| 1.3 reduce | nombre de lignes | {} |", SALES.len()),
+        format!(
+            "| 1.3 reduce | chiffre d'affaires total | {} |",
+            euros(total)
+        ),
+        format!(
+            "| 1.3 reduce | plus petite ligne | {} |",
+            euros(*cents.iter().min().unwrap())
+        ),
+        format!(
+            "| 1.3 reduce | plus grande ligne | {} |",
+            euros(*cents.iter().max().unwrap())
+        ),
+    ] {
+        assert!(report.contains(&line), "{line} not in rapport.md");
+    }
+    // Exercise 5 (5.5): the pipeline's totals per category, in name order.
+    let pipeline: Vec<String> = g["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c[0].as_str().unwrap(),
+                euros(c[1].as_i64().unwrap())
+            )
+        })
+        .collect();
+    let pipeline = format!(
+        ": {}. ✓ mêmes totaux au centime que W4",
+        pipeline.join(", ")
+    );
+    assert!(report.contains(&pipeline), "{pipeline} not in rapport.md");
+    // Exercise 6 (6.6): the task graph's top cities.
+    let cities: Vec<String> = g["top_cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c[0].as_str().unwrap(),
+                euros(c[1].as_i64().unwrap())
+            )
+        })
+        .collect();
+    let cities = format!(
+        "3 premières villes {} ; ✓ mêmes totaux que W4.",
+        cities.join(", ")
+    );
+    assert!(report.contains(&cities), "{cities} not in rapport.md");
+    // Exercise 3 (3.5): the rare word is rare in the corpus.
+    let rare = report.split("le mot rare « ").nth(1).unwrap();
+    let rare = &rare[..rare.find(" »").unwrap()];
+    let count = CORPUS
+        .split(char::is_whitespace)
+        .filter(|x| *x == rare)
+        .count();
+    assert_eq!(count, 1, "rare word « {rare} »");
+
+    let results = std::fs::read_to_string(out.path().join("resultats.json")).unwrap();
+    let results = json_lines(results.as_bytes());
+    let mut on_user_files = 0;
+    for l in &results {
+        assert_eq!(l["ok"], true, "{l}");
+        let (reference, size) = match l["workload"].as_str().unwrap() {
+            "groupby" => (&g, SALES.len()),
+            "wordcount" => (&w, CORPUS.len()),
+            _ => continue,
+        };
+        if l["size"] != size {
+            continue; // measured on generated files, for speed
+        }
+        on_user_files += 1;
+        if l["answer"].is_object() {
+            assert_eq!(&l["answer"], reference, "{l}");
+        } else {
+            // The `optimise` strategy of W4 still gave its total alone.
+            assert_eq!(l["answer"], reference["total_cents"], "{l}");
+        }
+    }
+    eprintln!("{on_user_files} W4/W7 lines measured on the user's files");
 }
