@@ -184,6 +184,14 @@ fn a_header_without_rows_is_said_in_every_path() {
             stderr(&o)
         );
     }
+    // No result CSV of 0 bytes, without its header row, as the trial found.
+    let empty: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.metadata().is_ok_and(|m| m.is_file() && m.len() == 0))
+        .map(|e| e.file_name())
+        .collect();
+    assert!(empty.is_empty(), "empty files written: {empty:?}");
 }
 
 /// Cents written as the lab prints small amounts: `-2,50 €`.
