@@ -293,3 +293,30 @@ fn a_bad_quantity_is_said_in_french_before_any_measurement() {
     assert!(!out.exists(), "the output folder was created");
     assert_no_panic(&o);
 }
+
+#[test]
+fn the_bandwidth_line_is_not_a_w3_answer() {
+    // `bench sumsq --strategies bandwidth` reported the plain sum as a W3 answer.
+    let dir = temp_dir();
+    let o = tp4_in(&shipped_data(), dir.path())
+        .args(["bench", "sumsq", "--strategies", "bandwidth", "--json"])
+        .args([
+            "--workers",
+            "1",
+            "--repetitions",
+            "1",
+            "--taille",
+            "1000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let line: serde_json::Value =
+        serde_json::from_str(common::stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(line["strategy"], "bandwidth");
+    assert_eq!(line["answer"]["w3_answer"], false, "{line}");
+    assert!(
+        line["answer"]["bandwidth_reference_sum"].is_number(),
+        "{line}"
+    );
+}

@@ -334,6 +334,35 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         .filter(|x| *x == rare)
         .count();
     assert_eq!(count, 1, "rare word « {rare} »");
+    // Exercise 3 (3.3, 3.6) counts characters, not bytes: `été` is one trigram of
+    // 3 letters, never a broken `�t�`.
+    assert!(
+        !report.contains('\u{fffd}'),
+        "broken characters in rapport.md"
+    );
+    let mut trigrams: BTreeMap<String, u64> = BTreeMap::new();
+    for word in CORPUS.split(char::is_whitespace) {
+        let letters: Vec<char> = word.chars().collect();
+        for t in letters.windows(3) {
+            *trigrams.entry(t.iter().collect()).or_default() += 1;
+        }
+    }
+    let mut trigrams: Vec<(String, u64)> = trigrams.into_iter().collect();
+    trigrams.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let windows = &report[report.find("| rang | bigramme").unwrap()..];
+    for (rank, (t, n)) in trigrams.iter().take(5).enumerate() {
+        let row = format!("| {} | ", rank + 1);
+        let line = windows.lines().find(|l| l.starts_with(&row)).unwrap();
+        assert!(line.ends_with(&format!(" | {t} ({n}) |")), "{line}");
+    }
+    let first_line = CORPUS.lines().next().unwrap();
+    let lengths: Vec<usize> = first_line
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().count())
+        .collect();
+    let lengths = format!("Longueurs des mots de la 1re ligne {lengths:?}");
+    assert!(report.contains(&lengths), "{lengths} not in rapport.md");
 
     let results = std::fs::read_to_string(out.path().join("resultats.json")).unwrap();
     let results = json_lines(results.as_bytes());
@@ -357,4 +386,87 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         }
     }
     eprintln!("{on_user_files} W4/W7 lines measured on the user's files");
+}
+
+#[test]
+fn more_than_two_decimals_are_refused_in_every_path() {
+    // `1.005` was refused by W4 and accepted, rounded to 1,00, by exercise 1.
+    let data = user_data("id,date,city,category,amount,quantity\n1,2024-01-01,Paris,sport,1.00,1\n2,2024-01-01,Paris,sport,1.005,1\n");
+    let out = temp_dir();
+    let runs: [&[&str]; 6] = [
+        &["bench", "groupby", "--fichiers-de-data", "--json"],
+        &["cluster", "groupby"],
+        &["exercice", "1"],
+        &["exercice", "5"],
+        &["exercice", "6"],
+        &[],
+    ];
+    for args in runs {
+        let o = tp4_in(data.path(), out.path()).args(args).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("ligne 3") && err.contains("« amount »") && err.contains("« 1.005 »"),
+            "{args:?}: {err}"
+        );
+        assert!(!common::stdout(&o).contains("mêmes totaux"), "{args:?}");
+    }
+}
+
+#[test]
+fn names_are_trimmed_unquoted_and_keep_their_case() {
+    // ` Paris ` and `"Paris"` are the city `Paris`; `paris` is another one.
+    let data = user_data(
+        "id,date,city,category,amount,quantity\n1,2024-01-01, Paris ,sport,1.00,1\n\
+         2,2024-01-01,\"Paris\",sport,2.00,1\n3,2024-01-01,Paris,sport,3.00,1\n\
+         4,2024-01-01,paris,sport,4.00,1\n",
+    );
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path())
+        .args(["bench", "groupby", "--fichiers-de-data", "--json"])
+        .args([
+            "--strategies",
+            "seq",
+            "--workers",
+            "1",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = &json_lines(&o.stdout)[0];
+    assert_eq!(
+        line["answer"],
+        json!({"total_cents": 1000, "categories": [["sport", 1000, 4]],
+               "top_cities": [["Paris", 600], ["paris", 400]]})
+    );
+}
+
+#[test]
+fn bench_says_when_it_measures_generated_files() {
+    // `bench` silently measured files it generated under `<data>/bench/`.
+    let data = user_data(&transactions_text());
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path())
+        .args(["bench", "groupby", "--taille", "1000"])
+        .args([
+            "--strategies",
+            "seq",
+            "--workers",
+            "1",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let all = common::text(&o);
+    let bench = data.path().join("bench");
+    assert!(
+        all.contains("mesurés sur des fichiers générés dans")
+            && all.contains(&bench.display().to_string())
+            && all.contains("--fichiers-de-data"),
+        "{all}"
+    );
 }
