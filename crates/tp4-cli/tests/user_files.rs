@@ -217,24 +217,28 @@ fn csv_rows(path: &Path, tail: usize) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The main job (`tp4 --data D --output O`, no subcommand) on the user's files: the
-/// exercises' answers it writes (ex1_categories.csv, ex2_top_villes.csv,
-/// ex3_memoire.csv and the lines of rapport.md giving totals of the user's sales and
-/// corpus) equal the reference, and every measured case is checked right. W4/W7
-/// lines of resultats.json measured on the user's own files (their size is the
-/// file's) hold the reference answers; lines on generated `bench/` files, if the main
-/// job measures speed there, are only required to be `ok`.
-#[test]
-fn the_main_job_on_the_users_files_gives_the_reference_answers() {
-    let data = user_data(&transactions_text());
-    let out = temp_dir();
-    let o = tp4_in(data.path(), out.path()).output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let g = groupby_reference();
-    let w = wordcount_reference();
+/// `"name amount"` for each `[name, cents, …]` of a reference list, as the
+/// exercises print them in a sentence, joined by commas.
+fn named_amounts(list: &Value) -> String {
+    let items: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c[0].as_str().unwrap(),
+                euros(c[1].as_i64().unwrap())
+            )
+        })
+        .collect();
+    items.join(", ")
+}
 
-    // Exercise 1 (1.5): revenue and rows per category, any order.
-    let mut cats: Vec<Value> = csv_rows(&out.path().join("ex1_categories.csv"), 2)
+/// Exercises 1 and 2 (their CSV files): revenue and rows per category (any order),
+/// then the cities by revenue (only two: never padded).
+fn check_exercise_files(out: &Path, g: &Value) {
+    let mut cats: Vec<Value> = csv_rows(&out.join("ex1_categories.csv"), 2)
         .into_iter()
         .map(|f| {
             json!([
@@ -246,8 +250,7 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         .collect();
     cats.sort_by_key(|c| c[0].as_str().unwrap().to_owned());
     assert_eq!(Value::from(cats), g["categories"]);
-    // Exercise 2 (2.4): the cities by revenue (only two: never padded).
-    let top: Vec<Value> = csv_rows(&out.path().join("ex2_top_villes.csv"), 1)
+    let top: Vec<Value> = csv_rows(&out.join("ex2_top_villes.csv"), 1)
         .into_iter()
         .map(|f| {
             let (_rank, city) = f[0].split_once(',').unwrap();
@@ -255,9 +258,12 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         })
         .collect();
     assert_eq!(Value::from(top), g["top_cities"]);
-    // Exercise 3 (3.4): lines and words of the corpus, and of 16 joined copies (a
-    // copy without a final newline must not merge with the next).
-    let mem = std::fs::read_to_string(out.path().join("ex3_memoire.csv")).unwrap();
+}
+
+/// Exercise 3 (3.4, ex3_memoire.csv): lines and words of the corpus, and of 16
+/// joined copies (a copy without a final newline must not merge with the next).
+fn check_exercise_3_counts(out: &Path, w: &Value) {
+    let mem = std::fs::read_to_string(out.join("ex3_memoire.csv")).unwrap();
     let rows: Vec<Vec<&str>> = mem
         .lines()
         .skip(1)
@@ -269,64 +275,41 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
     assert_eq!(rows[0][1..4], first, "{mem}");
     let last = [16 * CORPUS.len(), 16 * lines, 16 * words].map(|n| n.to_string());
     assert_eq!(rows.last().unwrap()[1..4], last, "{mem}");
+}
 
-    let report = std::fs::read_to_string(out.path().join("rapport.md")).unwrap();
-    let total = g["total_cents"].as_i64().unwrap();
+/// The lines of rapport.md giving totals of the user's sales: exercise 1 (1.3),
+/// exercise 5 (5.5, the pipeline's totals per category in name order) and
+/// exercise 6 (6.6, the task graph's top cities).
+fn check_report_totals(report: &str, g: &Value) {
     let cents: Vec<i64> = SALES.iter().map(|s| s.3).collect();
+    let total = g["total_cents"].as_i64().unwrap();
+    let min = *cents.iter().min().unwrap();
+    let max = *cents.iter().max().unwrap();
     for line in [
         format!("| 1.3 reduce | nombre de lignes | {} |", SALES.len()),
         format!(
             "| 1.3 reduce | chiffre d'affaires total | {} |",
             euros(total)
         ),
+        format!("| 1.3 reduce | plus petite ligne | {} |", euros(min)),
+        format!("| 1.3 reduce | plus grande ligne | {} |", euros(max)),
         format!(
-            "| 1.3 reduce | plus petite ligne | {} |",
-            euros(*cents.iter().min().unwrap())
+            ": {}. ✓ mêmes totaux au centime que W4",
+            named_amounts(&g["categories"])
         ),
         format!(
-            "| 1.3 reduce | plus grande ligne | {} |",
-            euros(*cents.iter().max().unwrap())
+            "3 premières villes {} ; ✓ mêmes totaux que W4.",
+            named_amounts(&g["top_cities"])
         ),
     ] {
         assert!(report.contains(&line), "{line} not in rapport.md");
     }
-    // Exercise 5 (5.5): the pipeline's totals per category, in name order.
-    let pipeline: Vec<String> = g["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c[0].as_str().unwrap(),
-                euros(c[1].as_i64().unwrap())
-            )
-        })
-        .collect();
-    let pipeline = format!(
-        ": {}. ✓ mêmes totaux au centime que W4",
-        pipeline.join(", ")
-    );
-    assert!(report.contains(&pipeline), "{pipeline} not in rapport.md");
-    // Exercise 6 (6.6): the task graph's top cities.
-    let cities: Vec<String> = g["top_cities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c[0].as_str().unwrap(),
-                euros(c[1].as_i64().unwrap())
-            )
-        })
-        .collect();
-    let cities = format!(
-        "3 premières villes {} ; ✓ mêmes totaux que W4.",
-        cities.join(", ")
-    );
-    assert!(report.contains(&cities), "{cities} not in rapport.md");
-    // Exercise 3 (3.5): the rare word is rare in the corpus.
+}
+
+/// Exercise 3 in rapport.md: the rare word (3.5) is rare in the corpus; letters are
+/// characters, not bytes (3.3 trigrams, 3.6 word lengths): `été` is one trigram of
+/// 3 letters, never a broken `�t�`.
+fn check_exercise_3_text(report: &str) {
     let rare = report.split("le mot rare « ").nth(1).unwrap();
     let rare = &rare[..rare.find(" »").unwrap()];
     let count = CORPUS
@@ -334,8 +317,6 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         .filter(|x| *x == rare)
         .count();
     assert_eq!(count, 1, "rare word « {rare} »");
-    // Exercise 3 (3.3, 3.6) counts characters, not bytes: `été` is one trigram of
-    // 3 letters, never a broken `�t�`.
     assert!(
         !report.contains('\u{fffd}'),
         "broken characters in rapport.md"
@@ -355,23 +336,29 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
         let line = windows.lines().find(|l| l.starts_with(&row)).unwrap();
         assert!(line.ends_with(&format!(" | {t} ({n}) |")), "{line}");
     }
-    let first_line = CORPUS.lines().next().unwrap();
-    let lengths: Vec<usize> = first_line
+    let lengths: Vec<usize> = CORPUS
+        .lines()
+        .next()
+        .unwrap()
         .split(char::is_whitespace)
         .filter(|w| !w.is_empty())
         .map(|w| w.chars().count())
         .collect();
     let lengths = format!("Longueurs des mots de la 1re ligne {lengths:?}");
     assert!(report.contains(&lengths), "{lengths} not in rapport.md");
+}
 
-    let results = std::fs::read_to_string(out.path().join("resultats.json")).unwrap();
-    let results = json_lines(results.as_bytes());
+/// resultats.json: every case is checked right; W4/W7 lines measured on the user's
+/// own files (their size is the file's) hold the reference answers. Returns how
+/// many lines were on the user's files.
+fn check_results(out: &Path, g: &Value, w: &Value) -> usize {
+    let results = std::fs::read_to_string(out.join("resultats.json")).unwrap();
     let mut on_user_files = 0;
-    for l in &results {
+    for l in &json_lines(results.as_bytes()) {
         assert_eq!(l["ok"], true, "{l}");
         let (reference, size) = match l["workload"].as_str().unwrap() {
-            "groupby" => (&g, SALES.len()),
-            "wordcount" => (&w, CORPUS.len()),
+            "groupby" => (g, SALES.len()),
+            "wordcount" => (w, CORPUS.len()),
             _ => continue,
         };
         if l["size"] != size {
@@ -385,7 +372,29 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
             assert_eq!(l["answer"], reference["total_cents"], "{l}");
         }
     }
-    eprintln!("{on_user_files} W4/W7 lines measured on the user's files");
+    on_user_files
+}
+
+/// The main job (`tp4 --data D --output O`, no subcommand) on the user's files: the
+/// exercises' answers it writes (ex1_categories.csv, ex2_top_villes.csv,
+/// ex3_memoire.csv and the lines of rapport.md about the user's sales and corpus)
+/// equal the reference, and every measured case is checked right. W4/W7 lines of
+/// resultats.json on the user's own files hold the reference answers; lines on
+/// generated `bench/` files, if the main job measures speed there, need only be `ok`.
+#[test]
+fn the_main_job_on_the_users_files_gives_the_reference_answers() {
+    let data = user_data(&transactions_text());
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (g, w) = (groupby_reference(), wordcount_reference());
+    check_exercise_files(out.path(), &g);
+    check_exercise_3_counts(out.path(), &w);
+    let report = std::fs::read_to_string(out.path().join("rapport.md")).unwrap();
+    check_report_totals(&report, &g);
+    check_exercise_3_text(&report);
+    let n = check_results(out.path(), &g, &w);
+    eprintln!("{n} W4/W7 lines of resultats.json measured on the user's files");
 }
 
 #[test]
