@@ -11,15 +11,16 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// (city, category, amount as written, cents).
-const SALES: [(&str, &str, &str, i64); 7] = [
-    ("Saint-Étienne", "thé, café", "10.00", 1000),
-    ("paris", "jardin", "-2.50", -250),
-    ("Saint-Étienne", "jardin", "5", 500),
-    ("paris", "thé, café", "13.5", 1350),
-    ("paris", "jardin", "0.10", 10),
-    ("Saint-Étienne", "Jardin", "1.00", 100),
-    ("paris", "jardin", "-0.40", -40),
+/// (city, category, amount as written, cents, quantity). W4 sums the amounts; the
+/// revenue of exercises 1 and 2 is amount × quantity.
+const SALES: [(&str, &str, &str, i64, i64); 7] = [
+    ("Saint-Étienne", "thé, café", "10.00", 1000, 1),
+    ("paris", "jardin", "-2.50", -250, 1),
+    ("Saint-Étienne", "jardin", "5", 500, 3),
+    ("paris", "thé, café", "13.5", 1350, 2),
+    ("paris", "jardin", "0.10", 10, 1),
+    ("Saint-Étienne", "Jardin", "1.00", 100, 1),
+    ("paris", "jardin", "-0.40", -40, 1),
 ];
 
 /// The corpus: NBSP, tabs, CRLF, blank lines, accented words, no final newline.
@@ -28,9 +29,9 @@ const CORPUS: &str = "été\u{a0}à la\tmer\r\n\r\nl'été  été\u{2003}mer\n\n
 /// The spreadsheet export of [`SALES`]: BOM, quoted fields, CRLF, no final newline.
 fn transactions_text() -> String {
     let mut s = String::from("\u{feff}id,date,city,category,amount,quantity");
-    for (i, (city, cat, amount, _)) in SALES.iter().enumerate() {
+    for (i, (city, cat, amount, _, quantity)) in SALES.iter().enumerate() {
         s.push_str(&format!(
-            "\r\n{},2024-01-0{},\"{city}\",\"{cat}\", {amount} ,1",
+            "\r\n{},2024-01-0{},\"{city}\",\"{cat}\", {amount} ,{quantity}",
             i + 1,
             i + 1
         ));
@@ -42,7 +43,7 @@ fn transactions_text() -> String {
 fn groupby_reference() -> Value {
     let mut cats: BTreeMap<&str, (i64, u64)> = BTreeMap::new();
     let mut cities: BTreeMap<&str, i64> = BTreeMap::new();
-    for (city, cat, _, cents) in SALES {
+    for (city, cat, _, cents, _) in SALES {
         let c = cats.entry(cat).or_default();
         c.0 += cents;
         c.1 += 1;
@@ -235,9 +236,31 @@ fn named_amounts(list: &Value) -> String {
     items.join(", ")
 }
 
+/// The revenue (amount × quantity) of exercises 1 and 2, in the shape of the W4
+/// answer: per category `[name, cents, rows]` in name order, then the cities by
+/// revenue (ties alphabetical).
+fn revenue_reference() -> Value {
+    let mut cats: BTreeMap<&str, (i64, u64)> = BTreeMap::new();
+    let mut cities: BTreeMap<&str, i64> = BTreeMap::new();
+    for (city, cat, _, cents, quantity) in SALES {
+        let c = cats.entry(cat).or_default();
+        c.0 += cents * quantity;
+        c.1 += 1;
+        *cities.entry(city).or_default() += cents * quantity;
+    }
+    let mut top: Vec<(&str, i64)> = cities.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    json!({
+        "total_cents": SALES.iter().map(|s| s.3 * s.4).sum::<i64>(),
+        "categories": cats.iter().map(|(k, v)| json!([k, v.0, v.1])).collect::<Vec<_>>(),
+        "top_cities": top.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+    })
+}
+
 /// Exercises 1 and 2 (their CSV files): revenue and rows per category (any order),
 /// then the cities by revenue (only two: never padded).
-fn check_exercise_files(out: &Path, g: &Value) {
+fn check_exercise_files(out: &Path) {
+    let g = revenue_reference();
     let mut cats: Vec<Value> = csv_rows(&out.join("ex1_categories.csv"), 2)
         .into_iter()
         .map(|f| {
@@ -279,10 +302,11 @@ fn check_exercise_3_counts(out: &Path, w: &Value) {
 
 /// The lines of rapport.md giving totals of the user's sales: exercise 1 (1.3),
 /// exercise 5 (5.5, the pipeline's totals per category in name order) and
-/// exercise 6 (6.6, the task graph's top cities).
+/// exercise 6 (6.6, the task graph's top cities). Exercise 1 gives revenues
+/// (amount × quantity), exercises 5 and 6 the amounts of W4.
 fn check_report_totals(report: &str, g: &Value) {
-    let cents: Vec<i64> = SALES.iter().map(|s| s.3).collect();
-    let total = g["total_cents"].as_i64().unwrap();
+    let cents: Vec<i64> = SALES.iter().map(|s| s.3 * s.4).collect();
+    let total: i64 = cents.iter().sum();
     let min = *cents.iter().min().unwrap();
     let max = *cents.iter().max().unwrap();
     for line in [
@@ -388,7 +412,7 @@ fn the_main_job_on_the_users_files_gives_the_reference_answers() {
     let o = tp4_in(data.path(), out.path()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let (g, w) = (groupby_reference(), wordcount_reference());
-    check_exercise_files(out.path(), &g);
+    check_exercise_files(out.path());
     check_exercise_3_counts(out.path(), &w);
     let report = std::fs::read_to_string(out.path().join("rapport.md")).unwrap();
     check_report_totals(&report, &g);
