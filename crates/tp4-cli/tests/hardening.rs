@@ -396,3 +396,115 @@ fn ctrl_c_during_exercise_7_leaves_no_scratch_folder() {
 fn a_closed_stdout_ends_the_main_job_quietly() {
     closed_stdout(&[]);
 }
+
+#[test]
+fn workers_die_with_a_parent_interrupted_by_sigint() {
+    // A notebook kernel interrupt or Ctrl-C on the parent alone.
+    parent_killed_by("-INT");
+}
+
+#[test]
+fn a_corpus_without_a_final_newline_is_normal_input() {
+    // The trial's repro: `head -c -1 data/corpus.txt > D/corpus.txt`. Exercise 3
+    // compared line-by-line reading with joined copies read whole, and the last
+    // line of one copy merged with the first of the next: "réponse fausse", exit 1.
+    let dir = common::temp_dir();
+    let shipped = common::shipped_data();
+    let corpus = std::fs::read(shipped.join("corpus.txt")).unwrap();
+    assert_eq!(corpus.last(), Some(&b'\n'));
+    std::fs::write(dir.path().join("corpus.txt"), &corpus[..corpus.len() - 1]).unwrap();
+    std::fs::copy(
+        shipped.join("transactions.csv"),
+        dir.path().join("transactions.csv"),
+    )
+    .unwrap();
+    let out = dir.path().join("o");
+    let o = tp4_in(dir.path(), &out)
+        .args(["exercice", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::text(&o));
+    // Every joined copy keeps its lines: k copies hold k times the lines.
+    let lines = corpus.iter().filter(|&&b| b == b'\n').count();
+    let csv = std::fs::read_to_string(out.join("ex3_memoire.csv")).unwrap();
+    for row in csv.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let copies = f[0]
+            .strip_prefix("corpus.txt × ")
+            .map_or(1, |k| k.split(' ').next().unwrap().parse().unwrap());
+        assert_eq!(f[2], (copies * lines).to_string(), "{row}");
+    }
+}
+
+#[test]
+fn an_interrupted_bench_generation_leaves_no_temp_file() {
+    // `bench` generates its files into `<data>/bench/`: an interrupt used to leave
+    // hidden multi-GB `.tp4-*.tmp` files there that no later run removed.
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["transactions.csv", "corpus.txt"] {
+        std::fs::copy(common::shipped_data().join(name), data.join(name)).unwrap();
+    }
+    for sig in ["-INT", "-TERM"] {
+        let child = tp4_in(&data, &dir.path().join("o"))
+            .args(["bench", "wordcount", "--taille", "300"])
+            .args(["--strategies", "seq", "--workers", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bench = data.join("bench");
+        let until = Instant::now() + Duration::from_secs(60);
+        while temp_names(&bench).is_empty() {
+            assert!(Instant::now() < until, "no temp file appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        signal(child.id(), sig);
+        let (code, err, _) = finish(child, Duration::from_secs(20));
+        assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+        assert!(temp_names(&bench).is_empty(), "{:?}", temp_names(&bench));
+        assert!(
+            !bench.join("corpus-300mo.txt").exists(),
+            "a half corpus was kept"
+        );
+    }
+}
+
+#[test]
+fn exercise_3_reads_whole_only_up_to_its_cap() {
+    // 16 joined copies of the 100 MB corpus were read whole: 1.83 GB peak. A 17 MB
+    // corpus is the smallest whose 16 copies pass the cap (256 MiB).
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(
+        common::shipped_data().join("transactions.csv"),
+        data.join("transactions.csv"),
+    )
+    .unwrap();
+    tp4::data::corpus::generate(&data.join("corpus.txt"), 17, |_| {}).unwrap();
+    let out = dir.path().join("o");
+    let o = tp4_in(&data, &out)
+        .args(["exercice", "3"])
+        .output()
+        .unwrap();
+    let all = common::text(&o);
+    assert!(o.status.success(), "{all}");
+    assert!(
+        all.contains("lecture entière limitée à")
+            && all.contains("× 16 de corpus.txt non mesurées"),
+        "the cap is not said on screen: {all}"
+    );
+    let cap = tp4::ex3::WHOLE_READ_CAP;
+    let csv = std::fs::read_to_string(out.join("ex3_memoire.csv")).unwrap();
+    assert!(!csv.contains("× 16"), "{csv}");
+    for row in csv.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        assert!(f[1].parse::<u64>().unwrap() <= cap, "{row}");
+        if let Ok(peak) = f[5].parse::<u64>() {
+            assert!(peak <= cap, "whole-read peak over the cap: {row}");
+        }
+    }
+}

@@ -265,3 +265,58 @@ fn a_huge_field_is_cut_in_the_message() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bad_quantity_is_said_in_french_before_any_measurement() {
+    // The trial's message was half English ("invalid digit found in string"), and
+    // came after 15–37 s of work when the bad row was far in the file.
+    let dir = temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    copy_shipped_corpus(&data);
+    let mut csv = std::fs::read_to_string(shipped_data().join("transactions.csv")).unwrap();
+    let last_line = csv.lines().count() + 1;
+    csv.push_str("99999,2024-12-31,Paris,sport,12.50,deux\n");
+    std::fs::write(data.join("transactions.csv"), csv).unwrap();
+    let out = dir.path().join("o");
+    let o = tp4_in(&data, &out).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("ligne {last_line}"))
+            && err.contains("« quantity »")
+            && err.contains("quantité invalide « deux »"),
+        "{err}"
+    );
+    assert!(!err.contains("invalid digit"), "{err}");
+    assert!(!common::stdout(&o).contains("Charges de référence"));
+    assert!(!out.exists(), "the output folder was created");
+    assert_no_panic(&o);
+}
+
+#[test]
+fn the_bandwidth_line_is_not_a_w3_answer() {
+    // `bench sumsq --strategies bandwidth` reported the plain sum as a W3 answer.
+    let dir = temp_dir();
+    let o = tp4_in(&shipped_data(), dir.path())
+        .args(["bench", "sumsq", "--strategies", "bandwidth", "--json"])
+        .args([
+            "--workers",
+            "1",
+            "--repetitions",
+            "1",
+            "--taille",
+            "1000000",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let line: serde_json::Value =
+        serde_json::from_str(common::stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(line["strategy"], "bandwidth");
+    assert_eq!(line["answer"]["w3_answer"], false, "{line}");
+    assert!(
+        line["answer"]["bandwidth_reference_sum"].is_number(),
+        "{line}"
+    );
+}

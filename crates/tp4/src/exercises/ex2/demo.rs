@@ -248,7 +248,13 @@ fn memoize_step(ctx: &Context, section: &mut Section) -> Result<()> {
 /// Step 2.6: `move` closures sent to threads, one sum per chunk then join, against
 /// scoped threads that borrow.
 fn threads(ctx: &Context, section: &mut Section, rows: &[Transaction]) -> Result<()> {
-    let data: Vec<u64> = rows.iter().map(|t| t.revenue_cents() as u64).collect();
+    // The functions of 2.6 add `u64`: refunds (negative lines) are left out, not cast
+    // (`-250 as u64` overflows the sum, a panic in a debug build).
+    let data: Vec<u64> = rows
+        .iter()
+        .filter_map(|t| u64::try_from(t.revenue_cents()).ok())
+        .collect();
+    let refunds = rows.len() - data.len();
     let expected: u64 = data.iter().sum();
     let mut thread_rows = Vec::new();
     for &w in &ctx.workers {
@@ -289,6 +295,13 @@ fn threads(ctx: &Context, section: &mut Section, rows: &[Transaction]) -> Result
     println!("2.6 Fermetures move envoyées à des threads (une somme par morceau, puis join) :");
     section.text("**2.6 Fermetures `move` et threads** :");
     section.table("", &headers, 1, thread_rows);
+    if refunds > 0 {
+        section.say(format!(
+            "Somme des lignes positives seulement ({} mis à part) : les fonctions de 2.6 \
+             additionnent des u64, sans signe.",
+            fr::count(refunds as u64, "remboursement", "remboursements")
+        ));
+    }
     section.say(
         "thread::spawn exige une fermeture 'static (elle possède tout ce qu'elle utilise : le \
          thread peut survivre à l'appelant) et Send (ses captures peuvent changer de thread) : \

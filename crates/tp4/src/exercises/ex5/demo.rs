@@ -147,7 +147,8 @@ fn pipeline(ctx: &Context, sec: &mut Section) -> Result<()> {
         fr::duration(tp),
         summary.join(", "),
         if totals == reference {
-            "✓ mêmes totaux au centime que W4 et l'exercice 1."
+            "✓ mêmes totaux au centime que W4 (la somme des montants ; le chiffre \
+             d'affaires de l'exercice 1 multiplie chaque montant par sa quantité)."
         } else {
             "✗ différent de W4 !"
         }
