@@ -336,8 +336,9 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
     match answer {
         Answer::WordCount(_) => {
             out.push_str(&format!(
-                "Mots : {} au total, {} distincts.\nLes 10 plus fréquents (égalités : ordre alphabétique) :\n",
-                s.total, s.distinct
+                "Mots : {} au total, {}.\nLes 10 plus fréquents (égalités : ordre alphabétique) :\n",
+                s.total,
+                fr::count(s.distinct as u64, "distinct", "distincts")
             ));
             let rows = s
                 .top
@@ -392,9 +393,9 @@ fn render_exchange(s: &RunSummary, stats: &[ShuffleStats], supervised: bool) -> 
         .map(|st| format!("{} → {}", st.worker, st.pairs))
         .collect();
     let mut out = format!(
-        "Échange (shuffle) : {} paires après les combineurs (par travailleur : {}), dont {} \
+        "Échange (shuffle) : {} après les combineurs (par travailleur : {}), dont {} \
          vers un autre processus, soit {} de données utiles.\n",
-        s.pairs,
+        fr::count(s.pairs as u64, "paire", "paires"),
         per_worker.join(", "),
         s.remote_pairs,
         fr::bytes(s.remote_bytes)

@@ -63,9 +63,9 @@ fn load(ctx: &Context) -> Result<Vec<Transaction>> {
     let (rows, seconds) = timed(|| super::load(&path));
     let rows = rows?;
     println!(
-        "Chargement de {} : {} ventes en {} (serde + csv, ligne à ligne).",
+        "Chargement de {} : {} en {} (serde + csv, ligne à ligne).",
         path.display(),
-        fr::thousands(rows.len() as u64),
+        fr::count(rows.len() as u64, "vente", "ventes"),
         fr::seconds(seconds)
     );
     Ok(rows)

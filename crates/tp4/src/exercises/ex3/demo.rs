@@ -141,7 +141,7 @@ fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
         "trigramme de lettres (windows(3))",
     ];
     let batch_note = format!(
-        "{} en {} de 1 000 (dernier lot : {}) ; {} distincts.",
+        "{} en {} de 1 000 (dernier lot : {}) ; {}.",
         fr::count(batches.iter().sum::<usize>() as u64, "ligne", "lignes"),
         fr::count(batches.len() as u64, "lot", "lots"),
         fr::count(
@@ -149,7 +149,11 @@ fn windows(section: &mut Section, corpus: &Path) -> Result<()> {
             "ligne",
             "lignes"
         ),
-        fr::count(bigrams.len() as u64, "bigramme", "bigrammes")
+        fr::count(
+            bigrams.len() as u64,
+            "bigramme distinct",
+            "bigrammes distincts"
+        )
     );
     println!(
         "3.3 Lots et fenêtres glissantes sur {} : {batch_note}",
@@ -320,11 +324,11 @@ fn early_exit(section: &mut Section, corpus: &Path) -> Result<()> {
         Some((n, _)) => format!(
             "Trois copies de corpus.txt enchaînées (flat_map) : {} en tout. La première \
              ligne contenant le mot rare « {rare} » est la n° {} : find s'est arrêté après {} \
-             lues sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
+             sur {} ({} %), et les fichiers suivants n'ont pas été ouverts. \
              take(5) n'a lu que {}.",
             fr::count(total, "ligne", "lignes"),
             fr::thousands(n as u64),
-            fr::count(pulled.get(), "ligne", "lignes"),
+            fr::count(pulled.get(), "ligne lue", "lignes lues"),
             fr::thousands(total),
             fr::decimal(100.0 * pulled.get() as f64 / total.max(1) as f64, 2),
             fr::count(first5 as u64, "ligne", "lignes")
