@@ -338,7 +338,7 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
             out.push_str(&format!(
                 "Mots : {} au total, {}.\nLes 10 plus fréquents (égalités : ordre alphabétique) :\n",
                 s.total,
-                fr::count(s.distinct as u64, "distinct", "distincts")
+                fr::count(s.distinct, "distinct", "distincts")
             ));
             let rows = s
                 .top
@@ -395,7 +395,7 @@ fn render_exchange(s: &RunSummary, stats: &[ShuffleStats], supervised: bool) -> 
     let mut out = format!(
         "Échange (shuffle) : {} après les combineurs (par travailleur : {}), dont {} \
          vers un autre processus, soit {} de données utiles.\n",
-        fr::count(s.pairs as u64, "paire", "paires"),
+        fr::count(s.pairs, "paire", "paires"),
         per_worker.join(", "),
         s.remote_pairs,
         fr::bytes(s.remote_bytes)
