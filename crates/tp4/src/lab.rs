@@ -268,6 +268,7 @@ mod tests {
             answer,
             ok: true,
             peak_heap_bytes: None,
+            cpu_seconds: None,
         }
     }
 
