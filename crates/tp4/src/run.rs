@@ -72,6 +72,16 @@ impl Inputs {
         }
     }
 
+    /// Inputs reading the given files: W4 `transactions`, W7 `corpus` (the main job's
+    /// speed measurements read generated files of `<data>/bench/` this way).
+    pub fn from_files(transactions: PathBuf, corpus: PathBuf) -> Inputs {
+        Inputs {
+            transactions: Some(transactions),
+            corpus: Some(corpus),
+            ..Default::default()
+        }
+    }
+
     fn transactions(&self) -> Result<PathBuf> {
         existing(&self.transactions, crate::data::TRANSACTIONS_FILE)
     }

@@ -153,8 +153,9 @@ fn w6(ctx: &Context, sec: &mut Section) -> Result<()> {
     crate::output::write_csv(&ctx.out("ex6_io.csv"), &csv)?;
     sec.say(
         "Attendre ne consomme pas de CPU (colonne CPU : le temps de calcul du processus \
-         pendant la mesure, une petite fraction du temps écoulé) : le gain vient du \
-         recouvrement des attentes, pas des cœurs. Des threads y arrivent jusqu'à quelques \
+         pendant la mesure ; à C = 100, une petite fraction du temps écoulé, le reste est \
+         de l'attente ; créer et réveiller des milliers de threads ou de tâches en coûte \
+         davantage) : le gain vient du recouvrement des attentes, pas des cœurs. Des threads y arrivent jusqu'à quelques \
          milliers (chacun a sa pile et se crée par un appel système) ; avec C = 10 000 il \
          faudrait 10 000 threads. Une tâche async en attente n'est qu'une petite structure : \
          T = 100 000 tâches, C = 10 000 à la fois, restent dans le même ordre de grandeur que \
@@ -165,25 +166,37 @@ fn w6(ctx: &Context, sec: &mut Section) -> Result<()> {
 }
 
 /// What tokio's 1 ms timer granularity costs W6, with the figure measured on `m`
-/// (tokio, T = 1000, C = 100).
+/// (tokio, T = 1000, C = 100), and what is left beyond it.
 fn tick_note(m: &Measurement) -> String {
     let ideal = io::ideal_seconds(m.size, m.workers);
     let tick = io::tick_seconds(m.size, m.workers);
+    let pct = |x: f64| fr::comma(format!("{:+.1}", 100.0 * x));
+    let rest = m.seconds / tick - 1.0;
     format!(
         "Le minuteur de tokio compte en millisecondes entières et arrondit chaque échéance au \
          tick suivant : une tâche lancée juste après un tick attend 10 à 11 ms, donc chaque \
          vague de C tâches dure environ 11 ms. À T = {}, C = {} : idéal {}, idéal au tick près \
-         {} ({} %) ; mesuré {} ({} % de l'idéal). Cet écart vient de la granularité du \
-         minuteur, pas de l'ordonnanceur ; l'éviter en finissant l'attente par une boucle \
-         active coûterait du CPU à chaque tâche. Les threads dorment avec \
+         {} ({} %) ; mesuré {} ({} % de l'idéal) : {} L'éviter en finissant chaque attente \
+         par une boucle active coûterait du CPU à chaque tâche. Les threads dorment avec \
          `std::thread::sleep`, précis à quelques dizaines de microsecondes.",
         m.size,
         m.workers,
         fr::seconds(ideal),
         fr::seconds(tick),
-        fr::comma(format!("{:+.0}", 100.0 * (tick / ideal - 1.0))),
+        pct(tick / ideal - 1.0),
         fr::seconds(m.seconds),
-        fr::comma(format!("{:+.1}", 100.0 * (m.seconds / ideal - 1.0))),
+        pct(m.seconds / ideal - 1.0),
+        if rest <= 0.02 {
+            "l'écart est celui de la granularité du minuteur, pas de l'ordonnanceur.".to_string()
+        } else {
+            format!(
+                "la granularité du minuteur en explique jusqu'à {} %, le reste ({} % au-delà \
+                 de l'idéal au tick près) est le temps de réveiller les tâches sur une \
+                 machine occupée.",
+                pct(tick / ideal - 1.0),
+                pct(rest)
+            )
+        }
     )
 }
 
