@@ -4,7 +4,7 @@
 //! perf samples where its time goes).
 //!
 //! ```sh
-//! cargo build --release --example rung
+//! cargo build --release -p tp4 --example rung
 //! valgrind --tool=callgrind --branch-sim=yes ./target/release/examples/rung primes u64 200000
 //! perf record -e cpu-clock -F 5000 ./target/release/examples/rung pi f64 20000000
 //! perf annotate --stdio

@@ -22,6 +22,7 @@ use crate::results;
 use crate::run::{self, Case, Inputs};
 use crate::workloads::Workload;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Rows of the transactions file the main job's W4 speed measurements read: about
 /// 9 MB, where two workers clearly beat one (tens of milliseconds of work) while the
@@ -31,7 +32,6 @@ pub const SPEED_ROWS: u64 = 200_000;
 /// Megabytes of the corpus the main job's W7 speed measurements read (the same
 /// trade-off as [`SPEED_ROWS`]).
 pub const SPEED_CORPUS_MB: u64 = 20;
-use std::time::Instant;
 
 /// The small sizes of the default run: the whole lab must finish in about a minute
 /// on a 2-core machine. `tp4 bench` uses the full sizes of workloads.md.
@@ -75,11 +75,11 @@ pub fn speed_inputs(data: &Path, rows: u64, mb: u64, progress: bool) -> (Inputs,
         Ok((transactions, corpus, new)) => {
             let note = format!(
                 "W4 et W7 : les mesures de vitesse lisent {} ({} lignes, {}) et {} ({} Mo), \
-                 {} de façon déterministe comme le fait `tp4 bench`. Les fichiers de {} \
-                 ({own_sizes}) sont trop petits pour que les cœurs se voient : leur lecture \
+                 {} de façon déterministe comme le fait `tp4 bench`. Les petits fichiers \
+                 livrés (10 000 lignes, 1 Mo) ne montreraient pas les cœurs : leur lecture \
                  prend quelques millisecondes, autant que démarrer des threads ou des \
-                 processus. Ces fichiers de {} restent ceux que le TP vérifie et que lisent \
-                 les exercices.",
+                 processus. Les fichiers de {} ({own_sizes}) restent ceux que le TP vérifie \
+                 et que lisent les exercices.",
                 transactions.display(),
                 crate::fr::thousands(rows),
                 own_size(&Some(transactions.clone())),
@@ -90,7 +90,6 @@ pub fn speed_inputs(data: &Path, rows: u64, mb: u64, progress: bool) -> (Inputs,
                 } else {
                     "générés à un lancement précédent"
                 },
-                data.display(),
                 data.display(),
             );
             (Inputs::from_files(transactions, corpus), note)
