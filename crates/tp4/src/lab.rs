@@ -398,7 +398,7 @@ mod tests {
         assert_eq!(inputs.corpus.as_ref(), Some(&corpus));
         assert!(note.contains("transactions-3000.csv") && note.contains("corpus-1mo.txt"));
         assert!(
-            note.contains("générés maintenant") && note.contains("trop petits"),
+            note.contains("générés maintenant") && note.contains("livrés"),
             "{note}"
         );
         let before = std::fs::metadata(&transactions)
