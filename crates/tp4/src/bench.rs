@@ -400,58 +400,77 @@ pub fn prepare_data(
         );
     }
     if let Some(rows) = plan.groupby_rows {
-        let path = transactions_file(data, rows);
-        if !path.is_file() {
-            let dir = path.parent().expect("bench file has a parent");
-            crate::output::ensure_writable_dir(dir)?;
-            crate::data::check_output_size(
-                "transactions.csv",
-                crate::data::transactions::estimated_bytes(rows),
-                dir,
-            )?;
-            let bar = if progress {
-                crate::progress::steps(rows, format!("génération de {} lignes", rows))
-            } else {
-                crate::progress::hidden()
-            };
-            crate::data::transactions::generate(&path, rows, |n| bar.set_position(n))?;
-            bar.finish_and_clear();
-            notes.push(format!(
+        let (path, generated) = ensure_transactions_file(data, rows, progress)?;
+        notes.push(if generated {
+            format!(
                 "W4 : {} généré ({rows} lignes, déterministe : le même fichier sur toute \
                  machine ; réutilisé aux prochains lancements).",
                 path.display()
-            ));
+            )
         } else {
-            notes.push(format!(
-                "W4 : lecture de {} ({rows} lignes).",
-                path.display()
-            ));
-        }
+            format!("W4 : lecture de {} ({rows} lignes).", path.display())
+        });
         inputs.transactions = Some(path);
     }
     if let Some(mb) = plan.corpus_mb {
-        let path = corpus_file(data, mb);
-        if !path.is_file() {
-            let dir = path.parent().expect("bench file has a parent");
-            crate::output::ensure_writable_dir(dir)?;
-            crate::data::check_output_size("corpus.txt", mb * 1_000_000, dir)?;
-            let bar = if progress {
-                crate::progress::bytes(mb * 1_000_000, format!("génération du corpus {mb} Mo"))
-            } else {
-                crate::progress::hidden()
-            };
-            crate::data::corpus::generate(&path, mb, |n| bar.set_position(n))?;
-            bar.finish_and_clear();
-            notes.push(format!(
+        let (path, generated) = ensure_corpus_file(data, mb, progress)?;
+        notes.push(if generated {
+            format!(
                 "W7 : {} généré ({mb} Mo, déterministe ; réutilisé aux prochains lancements).",
                 path.display()
-            ));
+            )
         } else {
-            notes.push(format!("W7 : lecture de {} ({mb} Mo).", path.display()));
-        }
+            format!("W7 : lecture de {} ({mb} Mo).", path.display())
+        });
         inputs.corpus = Some(path);
     }
     Ok((inputs, notes))
+}
+
+/// The benchmark's transactions file of `rows` rows in `<data>/bench/`, generated
+/// (deterministically, atomically, with a progress bar if `progress`) when missing,
+/// reused when present; `true` when it was generated now. The main job's W4 speed
+/// measurements read it too (`lab`).
+pub fn ensure_transactions_file(data: &Path, rows: u64, progress: bool) -> Result<(PathBuf, bool)> {
+    let path = transactions_file(data, rows);
+    if path.is_file() {
+        return Ok((path, false));
+    }
+    let dir = path.parent().expect("bench file has a parent");
+    crate::output::ensure_writable_dir(dir)?;
+    crate::data::check_output_size(
+        "transactions.csv",
+        crate::data::transactions::estimated_bytes(rows),
+        dir,
+    )?;
+    let bar = if progress {
+        crate::progress::steps(rows, format!("génération de {} lignes", rows))
+    } else {
+        crate::progress::hidden()
+    };
+    crate::data::transactions::generate(&path, rows, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    Ok((path, true))
+}
+
+/// The benchmark's corpus of `mb` megabytes in `<data>/bench/`, generated or reused
+/// as [`ensure_transactions_file`] does; `true` when it was generated now.
+pub fn ensure_corpus_file(data: &Path, mb: u64, progress: bool) -> Result<(PathBuf, bool)> {
+    let path = corpus_file(data, mb);
+    if path.is_file() {
+        return Ok((path, false));
+    }
+    let dir = path.parent().expect("bench file has a parent");
+    crate::output::ensure_writable_dir(dir)?;
+    crate::data::check_output_size("corpus.txt", mb * 1_000_000, dir)?;
+    let bar = if progress {
+        crate::progress::bytes(mb * 1_000_000, format!("génération du corpus {mb} Mo"))
+    } else {
+        crate::progress::hidden()
+    };
+    crate::data::corpus::generate(&path, mb, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    Ok((path, true))
 }
 
 /// The inputs of `--fichiers-de-data`: W4 and W7 read the data folder's own files
@@ -664,7 +683,8 @@ fn seq_of<'a>(all: &'a [Measurement], w: &str, size: u64) -> Option<&'a Measurem
 
 /// The speed targets of the lab, with the figures reached (French lines):
 /// rayon efficiency on 2 workers for W1, W2, W7 (target ≥ 90 %), W3 against the
-/// measured read bandwidth (≥ 80 %), W6 tokio against the ideal time (within 5 %),
+/// measured read bandwidth (≥ 80 %), W6 tokio against the ideal time rounded to
+/// tokio's 1 ms tick (within 5 %, with the CPU time beside the wall time),
 /// and the reading rates of W4 and W7 in MB/s. `file_bytes` gives the size of the
 /// files read by W4 and W7.
 pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -> Vec<String> {
@@ -719,26 +739,7 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
         .iter()
         .filter(|m| m.workload == "io" && m.strategy != "seq")
     {
-        let ideal = io::ideal_seconds(m.size, m.workers);
-        let over = m.seconds / ideal - 1.0;
-        out.push(format!(
-            "io : {} à T = {}, C = {} : {} pour un idéal de {} (écart {} %{})",
-            m.strategy,
-            m.size,
-            m.workers,
-            human_seconds(m.seconds),
-            human_seconds(ideal),
-            crate::fr::comma(format!("{:+.1}", 100.0 * over)),
-            if m.strategy == "tokio" {
-                if over <= 0.05 {
-                    " ; objectif ≤ 5 % : atteint"
-                } else {
-                    " ; objectif ≤ 5 % : NON atteint"
-                }
-            } else {
-                ""
-            }
-        ));
+        out.push(io_figure(m));
     }
     for (w, bytes) in file_bytes {
         let mut ms: Vec<&Measurement> = all.iter().filter(|m| &m.workload == w).collect();
@@ -760,6 +761,51 @@ pub fn target_figures(all: &[Measurement], file_bytes: &BTreeMap<String, u64>) -
         }
     }
     out
+}
+
+/// W6's line of the targets: wall time against the ideal ceil(T/C) × 10 ms, the share
+/// of the gap that tokio's 1 ms timer granularity explains (each wave rounded up to
+/// the next tick: [`io::tick_seconds`]), and the process CPU time beside the wall time
+/// (waiting should cost almost none). Tokio's target is within 5 % of the tick-rounded
+/// ideal: the granularity is shown, not counted as a scheduling cost.
+fn io_figure(m: &Measurement) -> String {
+    let ideal = io::ideal_seconds(m.size, m.workers);
+    let pct = |x: f64| crate::fr::comma(format!("{:+.1}", 100.0 * x));
+    let mut line = format!(
+        "io : {} à T = {}, C = {} : {} pour un idéal de {} (écart {} %",
+        m.strategy,
+        m.size,
+        m.workers,
+        human_seconds(m.seconds),
+        human_seconds(ideal),
+        pct(m.seconds / ideal - 1.0)
+    );
+    let tick = io::tick_seconds(m.size, m.workers);
+    if m.strategy == "tokio" {
+        line += &format!(
+            " ; le minuteur de tokio, qui compte en millisecondes entières, en coûte \
+             jusqu'à {} % : idéal au tick près {}",
+            pct(tick / ideal - 1.0),
+            human_seconds(tick)
+        );
+    }
+    line += ")";
+    if let Some(cpu) = m.cpu_seconds {
+        line += &format!(
+            " ; CPU {} ({} % du temps : attendre ne calcule pas)",
+            human_seconds(cpu),
+            crate::fr::decimal(100.0 * cpu / m.seconds, 1)
+        );
+    }
+    if m.strategy == "tokio" {
+        let over = m.seconds / tick - 1.0;
+        line += if over <= 0.05 {
+            " ; objectif ≤ 5 % au-delà du tick : atteint"
+        } else {
+            " ; objectif ≤ 5 % au-delà du tick : NON atteint"
+        };
+    }
+    line
 }
 
 /// The French text printed after a run (table, notes, targets, files).
@@ -1060,7 +1106,7 @@ mod tests {
             m("primes", "seq", 1, 10, 100),
             m("primes", "rayon", 2, 10, 52),
             m("io", "tokio", 100, 1000, 104),
-            m("io", "tokio", 100, 100_000, 10_800),
+            m("io", "tokio", 100, 100_000, 11_600),
             m("sumsq", "rayon", 2, 1_000_000_000, 1000),
             m("sumsq", "bandwidth", 2, 1_000_000_000, 900),
             m("wordcount", "seq", 1, 100_000_000, 1000),
@@ -1080,11 +1126,22 @@ mod tests {
         );
         assert!(f.contains("objectif ≥ 90 % : atteint"), "{f}");
         assert!(f.contains("90 % de la bande passante"), "{f}");
-        assert!(f.contains("écart +4,0 %"), "{f}");
+        assert!(f.contains("écart +4,0 % ; le minuteur de tokio"), "{f}");
+        assert!(f.contains("en coûte jusqu'à +10,0 %"), "{f}");
+        assert!(f.contains("idéal au tick près 110,0 ms"), "{f}");
         assert!(
-            f.contains("écart +8,0 % ; objectif ≤ 5 % : NON atteint"),
+            f.contains("objectif ≤ 5 % au-delà du tick : atteint"),
             "{f}"
         );
+        assert!(f.contains("écart +16,0 % ; le minuteur"), "{f}");
+        assert!(f.contains("au-delà du tick : NON atteint"), "{f}");
+        let with_cpu = Measurement {
+            cpu_seconds: Some(0.0026),
+            ..m("io", "threads", 100, 1000, 104)
+        };
+        let line = io_figure(&with_cpu);
+        assert!(line.contains("CPU 2,6 ms (2,5 % du temps"), "{line}");
+        assert!(!line.contains("minuteur de tokio"), "{line}");
         assert!(f.contains("wordcount : lecture + calcul à 100 Mo/s"), "{f}");
         assert!(f.contains("200 Mo/s au mieux (rayon ×2)"), "{f}");
         let csv = csv_rows(&all);

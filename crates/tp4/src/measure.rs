@@ -128,6 +128,11 @@ pub struct Measurement {
     pub ok: bool,
     /// Peak heap bytes during the runs (`null` if unmeasured).
     pub peak_heap_bytes: Option<u64>,
+    /// Median process CPU time of the timed runs in seconds (user + system, every
+    /// thread), measured where it teaches something (W6: waiting should cost no
+    /// CPU); absent from the JSON line when not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
 }
 
 impl Measurement {
@@ -155,6 +160,7 @@ impl Measurement {
             answer,
             ok,
             peak_heap_bytes,
+            cpu_seconds: None,
         }
     }
 
@@ -162,6 +168,20 @@ impl Measurement {
     pub fn json_line(&self) -> String {
         serde_json::to_string(self).expect("a measurement always serialises")
     }
+}
+
+/// The CPU time this process has used so far, user and system, over all its threads
+/// (`getrusage(RUSAGE_SELF)`; zero if the call fails). The difference of two readings
+/// around a computation is the CPU it used, to set beside its wall time: a program
+/// that waits (W6) should use almost none.
+pub fn process_cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given, zeroed here.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// The median of timings, the lab's one median: the mean of the two middle values
@@ -205,6 +225,17 @@ mod tests {
         Timings {
             samples: ms.iter().map(|&m| Duration::from_millis(m)).collect(),
         }
+    }
+
+    #[test]
+    fn process_cpu_time_grows_with_work() {
+        let before = process_cpu_time();
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(process_cpu_time() > before);
     }
 
     #[test]

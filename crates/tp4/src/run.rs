@@ -72,6 +72,16 @@ impl Inputs {
         }
     }
 
+    /// Inputs reading the given files: W4 `transactions`, W7 `corpus` (the main job's
+    /// speed measurements read generated files of `<data>/bench/` this way).
+    pub fn from_files(transactions: PathBuf, corpus: PathBuf) -> Inputs {
+        Inputs {
+            transactions: Some(transactions),
+            corpus: Some(corpus),
+            ..Default::default()
+        }
+    }
+
     fn transactions(&self) -> Result<PathBuf> {
         existing(&self.transactions, crate::data::TRANSACTIONS_FILE)
     }
@@ -150,6 +160,8 @@ struct Outcome {
     workers: usize,
     /// The size recorded (rows for W4, corpus bytes for W7).
     size: u64,
+    /// Median process CPU seconds of the timed runs, where measured (W6).
+    cpu: Option<f64>,
 }
 
 impl Outcome {
@@ -161,6 +173,7 @@ impl Outcome {
             peak,
             workers,
             size,
+            cpu: None,
         }
     }
 
@@ -218,16 +231,19 @@ fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
             got: o.answer.to_string(),
         });
     }
-    Ok(Measurement::new(
-        case.workload.name(),
-        &case.strategy,
-        o.workers,
-        o.size,
-        &o.timings,
-        o.answer,
-        true,
-        o.peak,
-    ))
+    Ok(Measurement {
+        cpu_seconds: o.cpu,
+        ..Measurement::new(
+            case.workload.name(),
+            &case.strategy,
+            o.workers,
+            o.size,
+            &o.timings,
+            o.answer,
+            true,
+            o.peak,
+        )
+    })
 }
 
 /// W1: primes below `n`, checked against the count of workloads.md (or a sieve).
@@ -384,15 +400,27 @@ fn run_ipc(strategy: &str, k: u64, plan: Plan) -> Result<Outcome> {
     Ok(Outcome::new(t, json!(v), p, 2, k).check(v == expected, || expected.to_string()))
 }
 
-/// W6: T tasks that each wait 10 ms, with `c` of them at a time.
+/// W6: T tasks that each wait 10 ms, with `c` of them at a time. The process CPU
+/// time of each run is read inside the timing, beside its wall time: waiting should
+/// cost almost none (`cpu_seconds` of the JSON line, the median of the timed runs).
 fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
-    let (timings, v, p) = match strategy {
-        "seq" => measure::time_with_memory(plan, || io::seq(t)),
-        "threads" => measure::time_with_memory(plan, || io::threads(t, c)),
-        _ => measure::time_with_memory(plan, || io::tokio(t, c)),
+    let run: fn(u64, usize) -> u64 = match strategy {
+        "seq" => |t, _| io::seq(t),
+        "threads" => io::threads,
+        _ => io::tokio,
     };
+    let mut cpu = Vec::new();
+    let (timings, v, p) = measure::time_with_memory(plan, || {
+        let before = measure::process_cpu_time();
+        let v = run(t, c);
+        cpu.push((measure::process_cpu_time() - before).as_secs_f64());
+        v
+    });
+    let timed = &cpu[cpu.len().saturating_sub(timings.samples.len())..];
     let expected = io::expected_sum(t);
-    Outcome::new(timings, json!(v), p, c, t).check(v == expected, || expected.to_string())
+    let mut o = Outcome::new(timings, json!(v), p, c, t);
+    o.cpu = Some(measure::median(timed));
+    o.check(v == expected, || expected.to_string())
 }
 
 /// W7: word count of corpus.txt, compared with the sequential count; the size
@@ -470,6 +498,24 @@ mod tests {
                 assert_eq!(m.runs, 1);
             }
         }
+    }
+
+    /// W6 records its CPU time beside its wall time (`cpu_seconds` of the JSON line);
+    /// the other workloads keep the JSON line of workloads.md unchanged.
+    #[test]
+    fn w6_records_its_cpu_time_and_others_do_not() {
+        let mut inputs = Inputs::default();
+        let case = |workload, strategy: &str, size| Case {
+            workload,
+            strategy: strategy.into(),
+            workers: 10,
+            size,
+        };
+        let io = run_case(&case(Workload::Io, "tokio", 50), ONCE, &mut inputs).unwrap();
+        let cpu = io.cpu_seconds.expect("W6 measures its CPU time");
+        assert!(cpu >= 0.0 && io.json_line().contains("\"cpu_seconds\":"));
+        let primes = run_case(&case(Workload::Primes, "seq", 1000), ONCE, &mut inputs).unwrap();
+        assert!(primes.cpu_seconds.is_none() && !primes.json_line().contains("cpu_seconds"));
     }
 
     #[test]

@@ -27,6 +27,33 @@
 //! 0.008 s (0.4 ns per point); `optimise` on 2 workers 0.011 s wall under load (goal
 //! ≤ 0.011 s).
 //!
+//! # The profiles that chose the rungs
+//!
+//! Taken on `examples/rung.rs` (one rung, once, one thread; release build, default
+//! target), S = 1 000 000 for callgrind (the program's own start, 0.31 M
+//! instructions, subtracted) and S = 20 000 000 for perf. This VM exposes no hardware
+//! counter (no IPC figure): callgrind counts instructions and simulates branches.
+//!
+//! - `f64`: `valgrind --tool=callgrind --branch-sim=yes rung pi f64 1000000` → 48.0
+//!   instructions per point: about 29 in the two xoshiro256++ draws (state update,
+//!   rotation, the `++` additions), 10 turning them into `f64` (shift, convert,
+//!   scale), 7 for `x * x + y * y <= 1.0` and the count, 2 for the loop; 5 k
+//!   mispredictions in all (the test is branch-free). The second draw and the
+//!   conversions are a good half of the work: rung 2 removes both.
+//! - `split`: callgrind → 22.0 instructions per point (11 in the single draw, 7 for
+//!   the split and the integer test, 2 for the loop), 2.2 times fewer.
+//! - `lanes`: callgrind → 29.4 instructions per point, *more* than `split`, yet faster
+//!   in time: the 8 chains are independent, so the processor overlaps them where one
+//!   chain waits on its own previous step (instruction-level parallelism, which
+//!   callgrind does not model). `objdump -d` of `hits_lanes` on the default target:
+//!   not one vector instruction; 205 `mov` for 24 `rol`, 53 `xor` and 45 `add`: the
+//!   8 × 4 state words do not fit in the 16 general registers and go to memory and
+//!   back at every step. Those moves are most of the 29 instructions, and they are
+//!   why rung 4 writes the vectors by hand.
+//! - `avx2`: callgrind (valgrind runs AVX2) → 5.5 instructions per point, 90 % of them
+//!   in the AVX2 intrinsics of `hits_lanes_avx2` (about 44 per step of 8 points: 4
+//!   lanes per instruction, nothing leaves the vector registers); 7 k mispredictions.
+//!
 //! Why not a crate: rand_xoshiro (already used) has no multi-lane generator, and the
 //! SIMD-friendly generator crates found either need nightly `portable_simd` or change
 //! the generator; the lanes here are plain xoshiro256++ and are tested word for word

@@ -32,6 +32,41 @@
 //! machine under load; wall times of a quiet run would be close to these): `u64` 0.19 s,
 //! `u32` 0.20 s, `inverse` 0.096 s, `lanes` 0.036 s; `optimise` on 2 workers 0.050 s
 //! wall with the machine's other load (goal ≤ 0.14 s).
+//!
+//! # The profiles that chose the rungs
+//!
+//! Taken on `examples/rung.rs` (one rung, once, one thread; release build, rustc 1.95,
+//! default target: SSE2 only), N = 200 000 for callgrind (3 529 200 divisors tested
+//! in all; the program's own start, 0.31 M instructions, subtracted) and
+//! N = 2 000 000 for perf. This VM exposes no hardware counter (`perf stat -e
+//! instructions,cycles` says "not supported"), so there is no IPC figure: callgrind
+//! counts instructions and simulates branch prediction (deterministic, unaffected by
+//! the machine's load), and `perf record -e cpu-clock` samples where the time goes.
+//!
+//! - `u64`: `valgrind --tool=callgrind --branch-sim=yes rung primes u64 200000` →
+//!   58.6 M instructions (16.6 per divisor tested, 293 per number below N), 14.5 M
+//!   conditional branches (4.1 per divisor), all in `is_prime`, 66 % on the line
+//!   `n % d == 0`. `perf record -e cpu-clock -F 5000 rung primes u64 2000000` then
+//!   `perf annotate --stdio`: 45 % of the samples on the `div` instruction and 31 % on
+//!   the branch right after it (the sample lands on the instruction that waits for the
+//!   division's result): the division is the cost, so the next rungs attack it.
+//! - `u32`: callgrind → 36.6 M instructions (10.4 per divisor, 2.2 branches), a third
+//!   fewer, yet no faster in time. The disassembly of `u64` (`objdump -d`) says why:
+//!   LLVM already tests `(n | d) >> 32 == 0` and takes a 32-bit `div %r32` when both
+//!   fit, so `u64` was doing 32-bit divisions all along; the extra instructions are
+//!   that test, and the time is the division's latency either way.
+//! - `inverse`: callgrind → 26.7 M instructions (7.6 per divisor, 2.1 branches), no
+//!   `div` left in the loop; perf: 75 % of the samples on the `jbe` that leaves the
+//!   loop when a divisor is found (one data-dependent branch per divisor), 11 % on the
+//!   `imul`. Twice as fast as `u32` for only 27 % fewer instructions: a multiplication
+//!   is pipelined, a division is not. The branch per divisor is the next target.
+//! - `lanes`: callgrind → 17.9 M instructions (5.1 per divisor), 1.64 M branches (0.46
+//!   per divisor, 4.6 times fewer than `inverse`); simulated mispredictions 88 k
+//!   against 109 k. `objdump`: the 8 tests became SSE2 `pmuludq` (two 32 × 32-bit
+//!   products per instruction, as SSE2 has no `pmulld`), a compare and one `pmovmskb`
+//!   per block of 8; perf: 27 % of the samples on the branch that tests the block's
+//!   mask, the rest spread over the vector instructions (at most 11 % on one): no
+//!   single hot spot left, the next gain is more cores (`optimise`).
 
 use super::Rung;
 use rayon::prelude::*;
