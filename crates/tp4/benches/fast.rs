@@ -16,7 +16,9 @@ fn main() {
 
 const PRIMES: &[&str] = &["u64", "u32", "inverse", "lanes", "optimise"];
 const PI: &[&str] = &["f64", "split", "lanes", "avx2", "optimise"];
-const GROUPBY: &[&str] = &["csv", "bytes", "packed", "simd", "swar", "optimise"];
+const GROUPBY: &[&str] = &[
+    "csv", "bytes", "packed", "simd", "swar", "lignes", "optimise",
+];
 const WORDCOUNT: &[&str] = &["plain", "packed", "simd", "table", "bits", "optimise"];
 
 /// The rung called `name` of a ladder.
