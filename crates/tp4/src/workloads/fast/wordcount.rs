@@ -25,14 +25,32 @@
 //!    these keys (power-of-two size, linear probing, key 0 marks an empty slot, counts
 //!    in a parallel array): one multiplication to hash, usually one probe, instead of
 //!    hashbrown's generic hashing and group probing.
-//! 5. `optimise`: rung 4 on `workers` threads over line-aligned byte ranges of the file
+//! 5. `bits`: the words read off two masks per 64 bytes, their starts
+//!    (`!white & white << 1`) and their ends (`white & !white << 1`), which alternate:
+//!    two `trailing_zeros` per word and no branch on a scan state; the key cut to the
+//!    word's length by a table of masks instead of a variable 128-bit shift.
+//! 6. `optimise`: rung 5 on `workers` threads over line-aligned byte ranges of the file
 //!    (map + combine), the tables merged by integer key (reduce), the words turned into
 //!    byte strings once at the end.
 //!
-//! Measured (thread CPU time of the `timings` test, release, 100 MB corpus read from
-//! the page cache, shared machine under load): `plain` 0.92 s, `packed` 0.73 s, `simd`
-//! 0.25 s, `table` 0.19 s. The `optimise` wall time could not be measured meaningfully
-//! under that load (other sessions kept both cores busy); its goal is ≤ 0.10 s.
+//! The profile that chose rung 5 (valgrind's callgrind, steady on this shared
+//! machine: `valgrind --tool=callgrind prof w7 table c20.txt` on the first 24 MB of
+//! the corpus): rung 4 spent 97 instructions per word, 14 % of them on the line
+//! building the key (`(1u128 << 8 * len) - 1`: a variable shift of a 128-bit integer
+//! compiles to branches and double-word shifts) and a third in the walk over the
+//! mask (`if let Some(start)`, `rest == 0`, `e >= width`: a scan state tested at
+//! every word boundary). Rung 5 spends 79 per word; its thread CPU time fell by
+//! half, more than its instructions, because the branches of the scan state were
+//! the mispredicted ones.
+//!
+//! Measured (thread CPU time of one run, median of 5, release, 100 MB corpus read
+//! from the page cache, this 2-core machine shared with other sessions, load average
+//! 5 to 7): `table` 0.27 s, `bits` 0.14 s; in an earlier, quieter run of the same
+//! kind: `plain` 0.92 s, `packed` 0.73 s, `simd` 0.25 s, `table` 0.19 s.
+//! Instructions per word (callgrind, same 24 MB): `plain` 213, `packed` 181, `simd`
+//! 107, `table` 97, `bits` 79. The
+//! Unicode word definition is unchanged: a 64-byte window holding a byte ≥ 0x80 is
+//! classified by the scalar splitter, as in rung 3.
 
 use super::Rung;
 use crate::data::{chunks, words};
@@ -251,7 +269,7 @@ fn scalar_window_mask(block: &[u8], base: usize, end: usize, skip: &mut usize) -
 }
 
 /// Calls `f(start, end)` for each word of `block`, finding separators 64 bytes at a
-/// time (rungs 3 to 5).
+/// time (rungs 3 and 4).
 #[inline(always)]
 fn for_each_word_simd(block: &[u8], mut f: impl FnMut(usize, usize)) {
     let mut start: Option<usize> = None;
@@ -405,7 +423,7 @@ pub fn simd(path: &Path) -> Result<WordCount> {
     Ok(counts.into_word_count())
 }
 
-/// The counting table of rungs 4 and 5: open addressing on packed keys, linear
+/// The counting table of rungs 4 to 6: open addressing on packed keys, linear
 /// probing, a power-of-two size kept at most half full; key 0 marks an empty slot
 /// (a packed key always holds its non-zero length).
 #[derive(Debug)]

@@ -17,15 +17,37 @@
 //! 3. `packed`: names of up to 16 bytes looked up by their bytes packed in two 64-bit
 //!    words plus the length, in a small open-addressing table: one multiplication to
 //!    hash and one integer comparison instead of hashing and `memcmp`ing a byte string.
-//! 4. `optimise`: rung 3 on `workers` threads over line-aligned byte ranges of the
+//! 4. `simd`, 5. `swar`, 6. `lignes` (in [`simd`]): commas and line ends of 64 bytes
+//!    found in two bitmasks (SSE2); the amount parsed as one 64-bit word and the names
+//!    keyed by one masked 16-byte load; then one 64-byte window per line, so that no
+//!    branch depends on which separator comes next.
+//! 7. `optimise`: rung 6 on `workers` threads over line-aligned byte ranges of the
 //!    file, 4 per worker; the partial totals merged by name.
 //!
-//! Measured (thread CPU time of the `timings` test, release, 1 000 000 rows, 44 MB
-//! from the page cache, shared machine under load): `csv` 0.37 s, `bytes` 0.12 s,
-//! `packed` 0.16 s in a noisier run where `bytes` took 0.18 s: the two are within the
-//! noise of that machine, and the goal of `optimise` (≤ 0.030 s on 2 workers) is not
-//! reached yet; the next rung is a SIMD field splitter (commas and line ends of 64
-//! bytes in one mask, as W7 does for white space).
+//! The profiles that chose rungs 4 to 6 (valgrind's callgrind counts instructions and
+//! is steady on this shared machine; `perf record -e cpu-clock` samples time; the
+//! command is `valgrind --tool=callgrind [--branch-sim=yes] prof w4 <rung>
+//! t200k.csv`, on the first 200 000 rows of the 1 000 000-row file):
+//! - rung 3 (`packed`), 1 130 instructions per row: 35 % in the six `memchr` calls
+//!   per row (each on a few bytes, where its setup costs more than its search), 24 %
+//!   in `parse_cents` (UTF-8 check, `split_once`, `str::parse`): rungs 4 and 5;
+//! - rung 4 (`simd`), 760 instructions per row; rung 5 (`swar`), 420: with
+//!   `--branch-sim=yes`, 86 % of the mispredicted branches in the walk over the
+//!   separators (is this bit a comma or the line end? is the window empty?), about
+//!   two per row: rung 6 (`lignes`), 390 instructions per row and seven times fewer
+//!   mispredictions;
+//! - rung 6 under `perf`: 20 % of the time in the kernel copying the file
+//!   (`_copy_to_iter`, `filemap_get_read_batch`: the `read` the workload requires),
+//!   the rest spread over trimming, the amount's multiplications and the name
+//!   lookups, none above 7 %.
+//!
+//! Measured, thread CPU time of one run (median of 7, release, the 1 000 000-row
+//! file, 44 MB from the page cache, this 2-core machine shared with other sessions,
+//! load average 6 to 9): `bytes` 0.19 s, `packed` 0.13 s, `simd` 0.085 s, `swar`
+//! 0.047 s, `lignes` 0.044 s (instructions: `csv` 3 370, `bytes` 1 260, `packed`
+//! 1 130, `simd` 760, `swar` 420, `lignes` 390 per row). A rung compiled for AVX2
+//! and BMI (chosen at run time) was tried after `swar`: 2 % fewer instructions, no
+//! measurable gain, so it is not a rung.
 //!
 //! Dependencies: `memchr` (the crate behind the standard library's and ripgrep's byte
 //! search, well kept) finds the line ends, commas and quotes with SIMD; the `csv` crate
