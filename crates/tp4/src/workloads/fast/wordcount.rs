@@ -45,8 +45,9 @@
 //!
 //! Measured (thread CPU time of one run, median of 5, release, 100 MB corpus read
 //! from the page cache, this 2-core machine shared with other sessions, load average
-//! 5 to 7): `table` 0.27 s, `bits` 0.14 s; in an earlier, quieter run of the same
-//! kind: `plain` 0.92 s, `packed` 0.73 s, `simd` 0.25 s, `table` 0.19 s.
+//! about 2.7): `plain` 0.50 s, `packed` 0.60 s, `simd` 0.22 s, `table` 0.17 s, `bits`
+//! 0.13 s. `tp4 bench groupby wordcount --json` (load average about 1.4): `optimise`
+//! 0.100 s on 2 workers (min 0.097 s), 0.166 s on 1.
 //! Instructions per word (callgrind, same 24 MB): `plain` 213, `packed` 181, `simd`
 //! 107, `table` 97, `bits` 79. The
 //! Unicode word definition is unchanged: a 64-byte window holding a byte ≥ 0x80 is
