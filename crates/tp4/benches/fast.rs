@@ -16,8 +16,10 @@ fn main() {
 
 const PRIMES: &[&str] = &["u64", "u32", "inverse", "lanes", "optimise"];
 const PI: &[&str] = &["f64", "split", "lanes", "avx2", "optimise"];
-const GROUPBY: &[&str] = &["csv", "bytes", "packed", "optimise"];
-const WORDCOUNT: &[&str] = &["plain", "packed", "simd", "table", "optimise"];
+const GROUPBY: &[&str] = &[
+    "csv", "bytes", "packed", "simd", "swar", "lignes", "optimise",
+];
+const WORDCOUNT: &[&str] = &["plain", "packed", "simd", "table", "bits", "optimise"];
 
 /// The rung called `name` of a ladder.
 fn rung<K: Copy>(ladder: Vec<tp4::workloads::fast::Rung<K>>, name: &str) -> K {
@@ -80,14 +82,20 @@ fn w7_wordcount(bencher: Bencher, name: &str) {
         .bench(|| run(black_box(&path), 2).unwrap());
 }
 
-/// W7's hot loop alone: the SIMD separators and the open-addressing table over 1 MB.
-#[divan::bench]
-fn w7_table_add_text(bencher: Bencher) {
+/// W7's hot loop alone over 1 MB: the SIMD separators and the open-addressing table,
+/// words walked by a scan state (`table`, rung 4) or read off start and end masks
+/// (`bits`, rungs 5 and 6).
+#[divan::bench(args = ["table", "bits"])]
+fn w7_table_add_text(bencher: Bencher, walk: &str) {
     let mut text = Vec::new();
     tp4::data::corpus::write_text(&mut text, 1_000_000, |_| {}).unwrap();
+    let add = match walk {
+        "table" => wordcount::Table::add_text,
+        _ => wordcount::Table::add_text_bits,
+    };
     bencher.counter(BytesCount::new(text.len())).bench(|| {
         let mut t = wordcount::Table::default();
-        t.add_text(black_box(&text));
+        add(&mut t, black_box(&text));
         t
     });
 }

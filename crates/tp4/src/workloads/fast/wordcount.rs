@@ -25,14 +25,33 @@
 //!    these keys (power-of-two size, linear probing, key 0 marks an empty slot, counts
 //!    in a parallel array): one multiplication to hash, usually one probe, instead of
 //!    hashbrown's generic hashing and group probing.
-//! 5. `optimise`: rung 4 on `workers` threads over line-aligned byte ranges of the file
+//! 5. `bits`: the words read off two masks per 64 bytes, their starts
+//!    (`!white & white << 1`) and their ends (`white & !white << 1`), which alternate:
+//!    two `trailing_zeros` per word and no branch on a scan state; the key cut to the
+//!    word's length by a table of masks instead of a variable 128-bit shift.
+//! 6. `optimise`: rung 5 on `workers` threads over line-aligned byte ranges of the file
 //!    (map + combine), the tables merged by integer key (reduce), the words turned into
 //!    byte strings once at the end.
 //!
-//! Measured (thread CPU time of the `timings` test, release, 100 MB corpus read from
-//! the page cache, shared machine under load): `plain` 0.92 s, `packed` 0.73 s, `simd`
-//! 0.25 s, `table` 0.19 s. The `optimise` wall time could not be measured meaningfully
-//! under that load (other sessions kept both cores busy); its goal is ≤ 0.10 s.
+//! The profile that chose rung 5 (valgrind's callgrind, steady on this shared
+//! machine: `valgrind --tool=callgrind prof w7 table c20.txt` on the first 24 MB of
+//! the corpus): rung 4 spent 97 instructions per word, 14 % of them on the line
+//! building the key (`(1u128 << 8 * len) - 1`: a variable shift of a 128-bit integer
+//! compiles to branches and double-word shifts) and a third in the walk over the
+//! mask (`if let Some(start)`, `rest == 0`, `e >= width`: a scan state tested at
+//! every word boundary). Rung 5 spends 79 per word; its thread CPU time fell by
+//! half, more than its instructions, because the branches of the scan state were
+//! the mispredicted ones.
+//!
+//! Measured (thread CPU time of one run, median of 5, release, 100 MB corpus read
+//! from the page cache, this 2-core machine shared with other sessions, load average
+//! about 2.7): `plain` 0.50 s, `packed` 0.60 s, `simd` 0.22 s, `table` 0.17 s, `bits`
+//! 0.13 s. `tp4 bench groupby wordcount --json` (load average about 1.4): `optimise`
+//! 0.100 s on 2 workers (min 0.097 s), 0.166 s on 1.
+//! Instructions per word (callgrind, same 24 MB): `plain` 213, `packed` 181, `simd`
+//! 107, `table` 97, `bits` 79. The
+//! Unicode word definition is unchanged: a 64-byte window holding a byte ≥ 0x80 is
+//! classified by the scalar splitter, as in rung 3.
 
 use super::Rung;
 use crate::data::{chunks, words};
@@ -75,6 +94,13 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
             why: "moins d'instructions et d'accès mémoire par mot : une multiplication, une case en général",
             parallel: false,
             run: |p, _| table(p),
+        },
+        Rung {
+            name: "bits",
+            changed: "mots lus sur deux masques (débuts, fins) par 64 octets, clé coupée par une table de masques",
+            why: "moins d'instructions et de branches : deux trailing_zeros par mot, plus de décalage de 128 bits variable",
+            parallel: false,
+            run: |p, _| bits(p),
         },
         Rung {
             name: super::STRATEGY,
@@ -244,7 +270,7 @@ fn scalar_window_mask(block: &[u8], base: usize, end: usize, skip: &mut usize) -
 }
 
 /// Calls `f(start, end)` for each word of `block`, finding separators 64 bytes at a
-/// time (rungs 3 to 5).
+/// time (rungs 3 and 4).
 #[inline(always)]
 fn for_each_word_simd(block: &[u8], mut f: impl FnMut(usize, usize)) {
     let mut start: Option<usize> = None;
@@ -304,6 +330,88 @@ fn load_key(block: &[u8], start: usize, end: usize) -> u128 {
     (v & ((1u128 << (8 * len)) - 1)) | (len as u128) << 120
 }
 
+/// The white-space mask of the window of `block` at `base` (64 bytes, or the tail,
+/// past-the-end bits set): SIMD when it is ASCII, the scalar splitter otherwise.
+#[inline(always)]
+fn white_mask(block: &[u8], base: usize, skip: &mut usize) -> u64 {
+    let end = (base + 64).min(block.len());
+    let white = match block[base..end].try_into() {
+        Ok(window) if *skip == 0 => ascii_window_mask(window),
+        _ => None,
+    }
+    .unwrap_or_else(|| scalar_window_mask(block, base, end, skip));
+    match end - base {
+        64 => white,
+        width => white | u64::MAX << width, // past the end: white
+    }
+}
+
+/// Calls `f(start, end)` for each word of `block` (rungs 5 and 6): the words are read
+/// off two masks per 64 bytes, the starts (`!white & white << 1`) and the ends
+/// (`white & !white << 1`), which alternate; each word costs two `trailing_zeros`
+/// and no branch on the state of a scan.
+#[inline(always)]
+fn for_each_word_bits(block: &[u8], mut f: impl FnMut(usize, usize)) {
+    let (mut skip, mut base) = (0usize, 0usize);
+    let mut carry = 1u64; // 1 when the byte before the window is white
+    let mut pending: Option<usize> = None; // the start of a word still open
+    while base < block.len() {
+        let white = white_mask(block, base, &mut skip);
+        let mut starts = !white & (white << 1 | carry);
+        let mut ends = white & (!white << 1 | (carry ^ 1));
+        carry = white >> 63;
+        if let Some(s) = pending {
+            if ends == 0 {
+                base += 64;
+                continue; // the word runs through the whole window
+            }
+            f(s, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+            pending = None;
+        }
+        while starts != 0 {
+            let s = base + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            if ends == 0 {
+                pending = Some(s);
+                break;
+            }
+            f(s, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+        }
+        base += 64;
+    }
+    if let Some(s) = pending {
+        f(s, block.len());
+    }
+}
+
+/// Masks keeping the first `len` bytes of a 16-byte load, with `len` in the top byte
+/// (the packed key's length), for `len` in 0..=15.
+const KEY_MASKS: [(u128, u128); 16] = {
+    let mut m = [(0u128, 0u128); 16];
+    let mut len = 1;
+    while len < 16 {
+        m[len] = ((1u128 << (8 * len)) - 1, (len as u128) << 120);
+        len += 1;
+    }
+    m
+};
+
+/// [`load_key`] with the masks of a table instead of a variable 128-bit shift (which
+/// compiles to branches and double-word shifts).
+#[inline(always)]
+fn load_key_table(block: &[u8], start: usize, end: usize) -> u128 {
+    let len = end - start;
+    match block.get(start..start + 16) {
+        Some(b) => {
+            let (keep, length) = KEY_MASKS[len & 15];
+            u128::from_le_bytes(b.try_into().expect("16 bytes")) & keep | length
+        }
+        None => pack(&block[start..end]),
+    }
+}
+
 /// Rung 3: SIMD-found separators, keys loaded whole, standard map.
 pub fn simd(path: &Path) -> Result<WordCount> {
     let mut counts = PackedCounts::default();
@@ -316,7 +424,7 @@ pub fn simd(path: &Path) -> Result<WordCount> {
     Ok(counts.into_word_count())
 }
 
-/// The counting table of rungs 4 and 5: open addressing on packed keys, linear
+/// The counting table of rungs 4 to 6: open addressing on packed keys, linear
 /// probing, a power-of-two size kept at most half full; key 0 marks an empty slot
 /// (a packed key always holds its non-zero length).
 #[derive(Debug)]
@@ -401,10 +509,18 @@ impl Table {
         }
     }
 
-    /// Counts the words of a block of text (the hot loop of rungs 4 and 5).
+    /// Counts the words of a block of text (the hot loop of rung 4).
     pub fn add_text(&mut self, block: &[u8]) {
         for_each_word_simd(block, |s, e| {
             self.add(&block[s..e], || load_key(block, s, e))
+        });
+    }
+
+    /// Counts the words of a block of text, words read off the start and end masks
+    /// (the hot loop of rungs 5 and 6).
+    pub fn add_text_bits(&mut self, block: &[u8]) {
+        for_each_word_bits(block, |s, e| {
+            self.add(&block[s..e], || load_key_table(block, s, e))
         });
     }
 
@@ -439,11 +555,15 @@ impl Table {
     }
 }
 
-/// Counts one byte range of the file into a [`Table`].
-fn table_range(path: &Path, range: std::ops::Range<u64>) -> Result<Table> {
+/// Counts one byte range of the file into a [`Table`], each block by `add`.
+fn table_range(
+    path: &Path,
+    range: std::ops::Range<u64>,
+    add: fn(&mut Table, &[u8]),
+) -> Result<Table> {
     let mut t = Table::default();
     chunks::for_each_block(path, range, BLOCK, |block| {
-        t.add_text(block);
+        add(&mut t, block);
         Ok(())
     })?;
     Ok(t)
@@ -451,17 +571,22 @@ fn table_range(path: &Path, range: std::ops::Range<u64>) -> Result<Table> {
 
 /// Rung 4: SIMD separators and the open-addressing table.
 pub fn table(path: &Path) -> Result<WordCount> {
-    Ok(table_range(path, 0..file_len(path)?)?.into_word_count())
+    Ok(table_range(path, 0..file_len(path)?, Table::add_text)?.into_word_count())
 }
 
-/// Rung 5, the `optimise` strategy: rung 4 on `workers` threads, 4 line-aligned
+/// Rung 5: words read off start and end masks, keys masked by a table.
+pub fn bits(path: &Path) -> Result<WordCount> {
+    Ok(table_range(path, 0..file_len(path)?, Table::add_text_bits)?.into_word_count())
+}
+
+/// Rung 6, the `optimise` strategy: rung 5 on `workers` threads, 4 line-aligned
 /// ranges per worker (idle workers steal the rest), tables merged by key.
 pub fn optimise(path: &Path, workers: usize) -> Result<WordCount> {
     let ranges = chunks::line_ranges(path, workers.max(1) * 4, false)?;
     let t = super::pool(workers).install(|| {
         ranges
             .into_par_iter()
-            .map(|r| table_range(path, r))
+            .map(|r| table_range(path, r, Table::add_text_bits))
             .try_reduce(Table::default, |a, b| Ok(a.merge(b)))
     })?;
     Ok(t.into_word_count())
@@ -500,6 +625,9 @@ mod tests {
         let mut t = Table::default();
         t.add_text(text);
         assert!(t.into_word_count() == expected);
+        let mut t = Table::default();
+        t.add_text_bits(text);
+        assert!(t.into_word_count() == expected);
     }
 
     #[test]
@@ -529,6 +657,15 @@ mod tests {
             check_all_rungs(text.as_bytes());
         }
         check_all_rungs(b"bad\xff utf8\xE2\x80 \xC2");
+        // Words ending exactly at a 64-byte window's end, or running through windows.
+        for text in [
+            "a".repeat(64),
+            "b ".repeat(32),
+            format!("{} {}", "c".repeat(63), "d".repeat(64)),
+            format!(" {}\n{}", "e".repeat(127), "f".repeat(130)),
+        ] {
+            check_all_rungs(text.as_bytes());
+        }
     }
 
     #[test]
@@ -542,6 +679,9 @@ mod tests {
             );
             let mut t = Table::default();
             t.add_text(text.as_bytes());
+            assert!(t.into_word_count() == naive(text.as_bytes()), "{pad}");
+            let mut t = Table::default();
+            t.add_text_bits(text.as_bytes());
             assert!(t.into_word_count() == naive(text.as_bytes()), "{pad}");
         }
     }

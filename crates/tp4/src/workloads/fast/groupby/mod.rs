@@ -17,15 +17,39 @@
 //! 3. `packed`: names of up to 16 bytes looked up by their bytes packed in two 64-bit
 //!    words plus the length, in a small open-addressing table: one multiplication to
 //!    hash and one integer comparison instead of hashing and `memcmp`ing a byte string.
-//! 4. `optimise`: rung 3 on `workers` threads over line-aligned byte ranges of the
+//! 4. `simd`, 5. `swar`, 6. `lignes` (in [`simd`]): commas and line ends of 64 bytes
+//!    found in two bitmasks (SSE2); the amount parsed as one 64-bit word and the names
+//!    keyed by one masked 16-byte load; then one 64-byte window per line, so that no
+//!    branch depends on which separator comes next.
+//! 7. `optimise`: rung 6 on `workers` threads over line-aligned byte ranges of the
 //!    file, 4 per worker; the partial totals merged by name.
 //!
-//! Measured (thread CPU time of the `timings` test, release, 1 000 000 rows, 44 MB
-//! from the page cache, shared machine under load): `csv` 0.37 s, `bytes` 0.12 s,
-//! `packed` 0.16 s in a noisier run where `bytes` took 0.18 s: the two are within the
-//! noise of that machine, and the goal of `optimise` (≤ 0.030 s on 2 workers) is not
-//! reached yet; the next rung is a SIMD field splitter (commas and line ends of 64
-//! bytes in one mask, as W7 does for white space).
+//! The profiles that chose rungs 4 to 6 (valgrind's callgrind counts instructions and
+//! is steady on this shared machine; `perf record -e cpu-clock` samples time; the
+//! command is `valgrind --tool=callgrind [--branch-sim=yes] prof w4 <rung>
+//! t200k.csv`, on the first 200 000 rows of the 1 000 000-row file):
+//! - rung 3 (`packed`), 1 130 instructions per row: 35 % in the six `memchr` calls
+//!   per row (each on a few bytes, where its setup costs more than its search), 24 %
+//!   in `parse_cents` (UTF-8 check, `split_once`, `str::parse`): rungs 4 and 5;
+//! - rung 4 (`simd`), 760 instructions per row; rung 5 (`swar`), 420: with
+//!   `--branch-sim=yes`, 86 % of the mispredicted branches in the walk over the
+//!   separators (is this bit a comma or the line end? is the window empty?), about
+//!   two per row: rung 6 (`lignes`), 390 instructions per row and seven times fewer
+//!   mispredictions;
+//! - rung 6 under `perf`: 20 % of the time in the kernel copying the file
+//!   (`_copy_to_iter`, `filemap_get_read_batch`: the `read` the workload requires),
+//!   the rest spread over trimming, the amount's multiplications and the name
+//!   lookups, none above 7 %.
+//!
+//! Measured, thread CPU time of one run (median of 7, release, the 1 000 000-row
+//! file, 44 MB from the page cache, this 2-core machine shared with other sessions,
+//! load average 6 to 9): `bytes` 0.19 s, `packed` 0.13 s, `simd` 0.085 s, `swar`
+//! 0.047 s, `lignes` 0.044 s (instructions: `csv` 3 370, `bytes` 1 260, `packed`
+//! 1 130, `simd` 760, `swar` 420, `lignes` 390 per row). `tp4 bench groupby
+//! wordcount --json` (load average about 1.4): `optimise` 0.031 s on 2 workers (min
+//! 0.030 s; 0.024 s in a quieter moment), 0.060 s on 1. A rung compiled for AVX2
+//! and BMI (chosen at run time) was tried after `swar`: 2 % fewer instructions, no
+//! measurable gain, so it is not a rung.
 //!
 //! Dependencies: `memchr` (the crate behind the standard library's and ripgrep's byte
 //! search, well kept) finds the line ends, commas and quotes with SIMD; the `csv` crate
@@ -44,6 +68,8 @@ use memchr::memchr;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::path::Path;
+
+pub mod simd;
 
 /// The signature of every rung: (transactions path, workers) → totals.
 pub type Kernel = fn(&Path, usize) -> Result<Totals>;
@@ -71,6 +97,27 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
             why: "moins d'instructions : une multiplication et une comparaison entière au lieu de hacher et comparer une chaîne",
             parallel: false,
             run: |p, _| seq::<PackedNames>(p),
+        },
+        Rung {
+            name: "simd",
+            changed: "virgules et fins de ligne de 64 octets trouvées d'un coup (SSE2), en deux masques de bits",
+            why: "moins d'instructions : quelques-unes par 16 octets au lieu de six appels à memchr par ligne",
+            parallel: false,
+            run: |p, _| seq_with::<PackedNames>(p, SMALL_BLOCK, simd::add_block_simd),
+        },
+        Rung {
+            name: "swar",
+            changed: "montant lu comme un entier de 8 chiffres, noms lus en un seul chargement de 16 octets",
+            why: "pas de branche par chiffre ni par longueur de nom : trois multiplications, un masque",
+            parallel: false,
+            run: |p, _| seq_with::<simd::LoadedNames>(p, SMALL_BLOCK, simd::add_block_swar),
+        },
+        Rung {
+            name: "lignes",
+            changed: "une fenêtre de 64 octets par ligne : sa fin et ses cinq virgules lues sur les masques",
+            why: "plus de branche par séparateur (une sur six était mal prédite) : cinq trailing_zeros par ligne",
+            parallel: false,
+            run: |p, _| seq_with::<simd::LoadedNames>(p, SMALL_BLOCK, simd::add_block_rows),
         },
         Rung {
             name: super::STRATEGY,
@@ -109,6 +156,17 @@ impl Totals {
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_bytes().cmp(b.0.as_bytes())));
         v.truncate(n);
         v
+    }
+
+    /// The whole answer as in `workloads.md`, exactly as the plain kernel's
+    /// [`crate::workloads::groupby::GroupBy::answer_json`] gives it: `{"total_cents",
+    /// "categories": [[name, cents, rows]…], "top_cities": [[name, cents]…]}` (top 3).
+    pub fn answer_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "total_cents": self.total_cents(),
+            "categories": self.categories,
+            "top_cities": self.top_cities(3),
+        })
     }
 
     /// The totals of the plain kernel's [`crate::workloads::groupby::GroupBy`]: every
@@ -159,9 +217,11 @@ impl Names for MapNames {
 
 /// Rung 3's interning: names of up to 16 bytes keyed by their packed bytes and length
 /// in an open-addressing table (64 slots to start, at most half full), longer ones in
-/// a map from byte strings.
+/// a map from byte strings. `LOADED` chooses how a name is packed: `false` for
+/// [`pack16`] (rung 3), `true` for the masked 16-byte load of rung 5
+/// ([`simd::LoadedNames`]); one table always uses one layout.
 #[derive(Debug)]
-pub struct PackedNames {
+pub struct PackedNames<const LOADED: bool = false> {
     /// (low 8 bytes, high 8 bytes, length + 1 or 0 when empty, index) per slot.
     slots: Vec<(u64, u64, u32, u32)>,
     used: usize,
@@ -169,8 +229,8 @@ pub struct PackedNames {
     list: Vec<Box<[u8]>>,
 }
 
-impl Default for PackedNames {
-    fn default() -> PackedNames {
+impl<const LOADED: bool> Default for PackedNames<LOADED> {
+    fn default() -> PackedNames<LOADED> {
         PackedNames {
             slots: vec![(0, 0, 0, 0); 64],
             used: 0,
@@ -199,7 +259,7 @@ fn pack16(name: &[u8]) -> (u64, u64) {
     }
 }
 
-impl PackedNames {
+impl<const LOADED: bool> PackedNames<LOADED> {
     #[inline(always)]
     fn home(&self, lo: u64, hi: u64, len: u32) -> usize {
         let h = (lo ^ hi.rotate_left(31) ^ u64::from(len)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -237,15 +297,11 @@ impl PackedNames {
         }
         index
     }
-}
 
-impl Names for PackedNames {
+    /// The index of `name` (at most 16 bytes) whose packed words `(lo, hi)` the
+    /// caller computed in this table's layout; added if new.
     #[inline(always)]
-    fn index(&mut self, name: &[u8]) -> usize {
-        if name.len() > 16 {
-            return self.long_index(name);
-        }
-        let (lo, hi) = pack16(name);
+    pub fn index_key(&mut self, name: &[u8], lo: u64, hi: u64) -> usize {
         let len = name.len() as u32 + 1;
         let mut i = self.home(lo, hi, len);
         loop {
@@ -258,6 +314,21 @@ impl Names for PackedNames {
             }
             i = (i + 1) & (self.slots.len() - 1);
         }
+    }
+}
+
+impl<const LOADED: bool> Names for PackedNames<LOADED> {
+    #[inline(always)]
+    fn index(&mut self, name: &[u8]) -> usize {
+        if name.len() > 16 {
+            return self.long_index(name);
+        }
+        let (lo, hi) = if LOADED {
+            simd::pack_copied(name)
+        } else {
+            pack16(name)
+        };
+        self.index_key(name, lo, hi)
     }
 
     fn names(&self) -> &[Box<[u8]>] {
@@ -280,13 +351,20 @@ impl<N: Names> Acc<N> {
     #[inline(always)]
     fn add(&mut self, city: &[u8], category: &[u8], cents: i64, rows: u64) {
         let c = self.categories.index(category);
+        let t = self.cities.index(city);
+        self.add_indexed(c, t, cents, rows);
+    }
+
+    /// Adds `rows` rows totalling `cents` to the category and city of these indices
+    /// (a new index is the next one).
+    #[inline(always)]
+    fn add_indexed(&mut self, c: usize, t: usize, cents: i64, rows: u64) {
         if c == self.category_cents.len() {
             self.category_cents.push(0);
             self.category_rows.push(0);
         }
         self.category_cents[c] += cents;
         self.category_rows[c] += rows;
-        let t = self.cities.index(city);
         if t == self.city_cents.len() {
             self.city_cents.push(0);
         }
@@ -345,7 +423,7 @@ impl<N: Names> Acc<N> {
 
 /// A malformed row, before it is located in the file.
 #[derive(Debug)]
-struct RowError {
+pub struct RowError {
     field: &'static str,
     message: String,
 }
@@ -544,12 +622,22 @@ fn line_number_at(path: &Path, offset: u64) -> Result<u64> {
     Ok(newlines + 1)
 }
 
-/// Aggregates the rows of one line-aligned byte range of the file.
-pub fn aggregate_range<N: Names>(path: &Path, range: std::ops::Range<u64>) -> Result<Acc<N>> {
+/// How a rung aggregates one block of whole lines: on error, the offset of the bad
+/// line in the block.
+pub type BlockFn<N> = fn(&mut Acc<N>, &[u8]) -> std::result::Result<(), (usize, RowError)>;
+
+/// Aggregates the rows of one line-aligned byte range of the file, read in blocks of
+/// `block_size` bytes, each given to `add`.
+pub fn aggregate_range<N: Names>(
+    path: &Path,
+    range: std::ops::Range<u64>,
+    block_size: usize,
+    add: BlockFn<N>,
+) -> Result<Acc<N>> {
     let mut acc = Acc::default();
     let mut offset = range.start;
-    chunks::for_each_block(path, range, 1 << 20, |block| {
-        if let Err((at, e)) = add_block(&mut acc, block) {
+    chunks::for_each_block(path, range, block_size, |block| {
+        if let Err((at, e)) = add(&mut acc, block) {
             return Err(malformed(
                 path,
                 line_number_at(path, offset + at as u64)?,
@@ -602,21 +690,34 @@ fn file_len(path: &Path) -> Result<u64> {
         .len())
 }
 
-/// Rungs 2 and 3: the hand-written parser on one thread, names interned by `N`.
-pub fn seq<N: Names>(path: &Path) -> Result<Totals> {
+/// Bytes read at a time by rungs 2 and 3.
+const BLOCK: usize = 1 << 20;
+
+/// Bytes read at a time by rungs 4 to 6: a quarter of this machine's 512 KiB L2
+/// cache, so that the block just copied by `read` is still there when it is parsed.
+const SMALL_BLOCK: usize = 1 << 17;
+
+/// Rungs 2 to 5 on one thread: the header checked, then the data lines of the file
+/// read in blocks of `block_size` bytes, each given to `add`.
+fn seq_with<N: Names>(path: &Path, block_size: usize, add: BlockFn<N>) -> Result<Totals> {
     let start = check_header(path)?;
-    Ok(aggregate_range::<N>(path, start..file_len(path)?)?.totals())
+    Ok(aggregate_range(path, start..file_len(path)?, block_size, add)?.totals())
 }
 
-/// Rung 4, the `optimise` strategy: rung 3 on `workers` threads, 4 line-aligned
-/// ranges per worker, partial totals merged by name.
+/// Rungs 2 and 3: the hand-written parser on one thread, names interned by `N`.
+pub fn seq<N: Names>(path: &Path) -> Result<Totals> {
+    seq_with::<N>(path, BLOCK, add_block)
+}
+
+/// Rung 7, the `optimise` strategy: rung 6 on `workers` threads, 4 line-aligned
+/// ranges per worker (idle workers steal the rest), partial totals merged by name.
 pub fn optimise(path: &Path, workers: usize) -> Result<Totals> {
     check_header(path)?;
     let ranges = chunks::line_ranges(path, workers.max(1) * 4, true)?;
     let acc = super::pool(workers).install(|| {
         ranges
             .into_par_iter()
-            .map(|r| aggregate_range::<PackedNames>(path, r))
+            .map(|r| aggregate_range(path, r, SMALL_BLOCK, simd::add_block_rows))
             .try_reduce(Acc::default, |a, b| Ok(a.merge(b)))
     })?;
     Ok(acc.totals())
@@ -729,16 +830,32 @@ mod tests {
         }
     }
 
-    /// A spreadsheet export of a teacher's own file: 50 other cities (accents, commas
-    /// and quotes in names, one longer than 16 bytes), 12 other categories, BOM, CRLF,
-    /// quoted fields, spaces, blank lines, negative amounts, no final line end.
-    #[test]
-    fn other_names_quotes_bom_crlf_and_refunds() {
+    /// An amount of `cents` written in one of the shapes a file may use (chosen by
+    /// `id`): two decimals, none, one, a `+` sign, spaces around, 7 digits before the
+    /// point.
+    fn amount_text(id: i64, cents: i64) -> String {
+        let (sign, a) = (if cents < 0 { "-" } else { "" }, cents.abs());
+        match id % 6 {
+            1 if a % 100 == 0 => format!("{sign}{}", a / 100),
+            2 if a % 10 == 0 => format!("{sign}{}.{}", a / 100, a % 100 / 10),
+            3 if cents > 0 => format!("+{}.{:02}", a / 100, a % 100),
+            4 => format!(" {sign}{}.{:02}\t", a / 100, a % 100),
+            _ => format!("{sign}{}.{:02}", a / 100, a % 100),
+        }
+    }
+
+    /// A teacher's own file as a spreadsheet exports it, and its totals: 50 other
+    /// cities (accents, one longer than 16 bytes; with `quotes`, commas and quotes in
+    /// a name and quoted fields), 12 other categories, BOM, CRLF, spaces around
+    /// fields, blank lines, refunds, amounts of every shape, no final line end.
+    fn teacher_file(quotes: bool, rows: i64) -> (String, Totals) {
         let cities: Vec<String> = (0..50)
             .map(|i| match i {
                 0 => "Besançon".to_string(),
                 1 => "Saint-Étienne-du-Rouvray-sur-Mer".to_string(),
-                2 => "Ville, \"la\" belle".to_string(),
+                2 if quotes => "Ville, \"la\" belle".to_string(),
+                2 => "V".to_string(),
+                3 => "Clermont-Ferrand".to_string(),
                 _ => format!("Cité-{i}-é"),
             })
             .collect();
@@ -746,28 +863,27 @@ mod tests {
         let mut text = "\u{feff}id,date,city,category,amount,quantity\r\n".to_string();
         let mut cat_totals: BTreeMap<String, (i64, u64)> = BTreeMap::new();
         let mut city_totals: BTreeMap<String, i64> = BTreeMap::new();
-        for id in 1..=3_000i64 {
+        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        for id in 1..=rows {
             let city = &cities[(id * 7 % 50) as usize];
             let cat = &categories[(id * 5 % 12) as usize];
-            let cents = (id * 7919 % 100_000) - 20_000;
-            let amount = format!(
-                "{}{}.{:02}",
-                if cents < 0 { "-" } else { "" },
-                cents.abs() / 100,
-                cents.abs() % 100
-            );
-            let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-            let city_field = if city.contains([',', '"']) || id % 3 == 0 {
-                quoted(city)
-            } else {
-                city.clone()
+            let mut cents = (id * 7919 % 100_000) - 20_000;
+            if id % 97 == 0 {
+                cents += 123_456_700;
+            }
+            let amount = amount_text(id, cents);
+            let city_field = match quotes && (city.contains([',', '"']) || id % 3 == 0) {
+                true => quoted(city),
+                false => city.clone(),
             };
-            let cat_field = if id % 4 == 0 {
-                format!("  {cat} ")
-            } else {
-                cat.clone()
+            let cat_field = match id % 4 {
+                0 => format!("  {cat} "),
+                _ => cat.clone(),
             };
-            let amount_field = if id % 5 == 0 { quoted(&amount) } else { amount };
+            let amount_field = match quotes && id % 5 == 0 {
+                true => quoted(&amount),
+                false => amount,
+            };
             text.push_str(&format!(
                 "{id},2024-01-01,{city_field},{cat_field},{amount_field},1\r\n"
             ));
@@ -779,7 +895,7 @@ mod tests {
             e.1 += 1;
             *city_totals.entry(city.clone()).or_default() += cents;
         }
-        text.push_str("3001,2024-01-01,Besançon,catégorie ñ0,-0.5,1");
+        text.push_str("9999999,2024-01-01,Besançon,catégorie ñ0,-0.5,1");
         cat_totals.get_mut("catégorie ñ0").unwrap().0 -= 50;
         cat_totals.get_mut("catégorie ñ0").unwrap().1 += 1;
         *city_totals.get_mut("Besançon").unwrap() -= 50;
@@ -790,13 +906,27 @@ mod tests {
                 .collect(),
             cities: city_totals.into_iter().collect(),
         };
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(&dir, text.as_bytes());
-        for (name, got) in every_rung(&path) {
-            assert_eq!(got.unwrap(), expected, "{name}");
+        (text, expected)
+    }
+
+    /// A teacher's file (50 other cities, 12 other categories), with and without
+    /// quotes (a block without any takes the SIMD path of rungs 4 to 6), larger than
+    /// several blocks: every rung equals the plain kernel and the expected totals.
+    #[test]
+    fn other_names_quotes_bom_crlf_and_refunds() {
+        for quotes in [true, false] {
+            let (text, expected) = teacher_file(quotes, 7_000);
+            let dir = tempfile::tempdir().unwrap();
+            let path = write(&dir, text.as_bytes());
+            let plain = crate::workloads::groupby::seq(&path).unwrap();
+            assert_eq!(Totals::from_groupby(&plain), expected, "quotes: {quotes}");
+            for (name, got) in every_rung(&path) {
+                assert_eq!(got.unwrap(), expected, "{name}, quotes: {quotes}");
+            }
+            assert_eq!((expected.categories.len(), expected.cities.len()), (12, 50));
+            assert_eq!(expected.rows(), 7_001);
+            assert_eq!(expected.top_cities(3).len(), 3);
         }
-        assert_eq!(expected.rows(), 3_001);
-        assert_eq!(expected.top_cities(3).len(), 3);
     }
 
     #[test]
@@ -852,6 +982,33 @@ mod tests {
             msg.contains("ligne 2") && msg.contains("guillemet"),
             "{msg}"
         );
+    }
+
+    /// A bad row after many good ones (inside the 64-byte windows of rung 6, after
+    /// several blocks): every rung names its line and field.
+    #[test]
+    fn errors_deep_in_a_file_are_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = |id: usize| format!("{id},2024-01-01,Lyon,sport,{id}.25,1\n");
+        for (bad, field, shown) in [
+            ("7,2024-01-01,Lyon,sport,1.2x,1\n", "amount", "1.2x"),
+            ("7,2024-01-01,Lyon,sport,1.00,1,8\n", "ligne", "6"),
+            ("7,2024-01-01,Lyon,sport\n", "ligne", "champs"),
+            ("7,2024-01-01,,sport,1.00,1\n", "city", "vide"),
+        ] {
+            let mut text = format!("{HEADER}\n");
+            text.extend((1..=4_000).map(good));
+            text.push_str(bad);
+            text.extend((1..=100).map(good));
+            let path = write(&dir, text.as_bytes());
+            for (name, got) in every_rung(&path) {
+                let msg = got.unwrap_err().to_string();
+                assert!(
+                    msg.contains("ligne 4002") && msg.contains(field) && msg.contains(shown),
+                    "{name}: {msg}"
+                );
+            }
+        }
     }
 
     #[test]
