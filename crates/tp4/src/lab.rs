@@ -194,7 +194,10 @@ pub fn run_workloads(ctx: &Context) -> Result<(Vec<Measurement>, Section)> {
          lisent des fichiers générés assez grands pour que les cœurs se voient (voir plus \
          haut). Pour W3, \
          `rayon` utilise le noyau vectorisé de `seq-simd` : comparez-le à `seq-simd` pour \
-         voir l'effet des cœurs seuls. Lancez `tp4 bench` pour les tailles complètes.",
+         voir l'effet des cœurs seuls. Pour W4, `rayon` lit le fichier par plages d'octets \
+         (noms internés, pas une `String` par champ), plus vite que `seq` qui passe par le \
+         lecteur csv ligne à ligne : son accélération dépasse 1 dès 1 worker ; l'effet des cœurs \
+         seuls est le rapport entre rayon ×1 et rayon ×2. Lancez `tp4 bench` pour les tailles complètes.",
     );
     section.file("resultats.csv");
     section.file("resultats.json");
