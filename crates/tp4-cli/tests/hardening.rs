@@ -158,6 +158,21 @@ fn temp_names(dir: &std::path::Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Waits (at most `limit_s` seconds) until `child` has a temporary file in `dir`,
+/// lets it write for 300 ms, sends it `sig` and checks that it ended on that signal
+/// (exit 130 or 143).
+fn interrupt_once_a_temp_file_shows(child: Child, dir: &std::path::Path, sig: &str, limit_s: u64) {
+    let until = Instant::now() + Duration::from_secs(limit_s);
+    while temp_names(dir).is_empty() {
+        assert!(Instant::now() < until, "no temp file appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    signal(child.id(), sig);
+    let (code, err, _) = finish(child, Duration::from_secs(20));
+    assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+}
+
 #[test]
 fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
     let dir = common::temp_dir();
@@ -179,15 +194,7 @@ fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let until = Instant::now() + Duration::from_secs(30);
-        while temp_names(&data).is_empty() {
-            assert!(Instant::now() < until, "no temp file appeared");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        signal(child.id(), sig);
-        let (code, err, _) = finish(child, Duration::from_secs(20));
-        assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+        interrupt_once_a_temp_file_shows(child, &data, sig, 30);
         assert!(temp_names(&data).is_empty(), "{:?}", temp_names(&data));
         assert_eq!(
             std::fs::read_to_string(data.join("corpus.txt")).unwrap(),
@@ -455,15 +462,7 @@ fn an_interrupted_bench_generation_leaves_no_temp_file() {
             .spawn()
             .unwrap();
         let bench = data.join("bench");
-        let until = Instant::now() + Duration::from_secs(60);
-        while temp_names(&bench).is_empty() {
-            assert!(Instant::now() < until, "no temp file appeared");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        signal(child.id(), sig);
-        let (code, err, _) = finish(child, Duration::from_secs(20));
-        assert!(matches!(code, Some(130) | Some(143)), "{code:?} {err}");
+        interrupt_once_a_temp_file_shows(child, &bench, sig, 60);
         assert!(temp_names(&bench).is_empty(), "{:?}", temp_names(&bench));
         assert!(
             !bench.join("corpus-300mo.txt").exists(),

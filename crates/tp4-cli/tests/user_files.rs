@@ -446,17 +446,11 @@ fn more_than_two_decimals_are_refused_in_every_path() {
     }
 }
 
-#[test]
-fn names_are_trimmed_unquoted_and_keep_their_case() {
-    // ` Paris ` and `"Paris"` are the city `Paris`; `paris` is another one.
-    let data = user_data(
-        "id,date,city,category,amount,quantity\n1,2024-01-01, Paris ,sport,1.00,1\n\
-         2,2024-01-01,\"Paris\",sport,2.00,1\n3,2024-01-01,Paris,sport,3.00,1\n\
-         4,2024-01-01,paris,sport,4.00,1\n",
-    );
-    let out = temp_dir();
-    let o = tp4_in(data.path(), out.path())
-        .args(["bench", "groupby", "--fichiers-de-data", "--json"])
+/// `tp4 bench ARGS` with one sequential run of one worker: the answers, not the speed.
+fn bench_seq_once(data: &Path, out: &Path, args: &[&str]) -> std::process::Output {
+    tp4_in(data, out)
+        .arg("bench")
+        .args(args)
         .args([
             "--strategies",
             "seq",
@@ -466,7 +460,23 @@ fn names_are_trimmed_unquoted_and_keep_their_case() {
             "1",
         ])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn names_are_trimmed_unquoted_and_keep_their_case() {
+    // ` Paris ` and `"Paris"` are the city `Paris`; `paris` is another one.
+    let data = user_data(
+        "id,date,city,category,amount,quantity\n1,2024-01-01, Paris ,sport,1.00,1\n\
+         2,2024-01-01,\"Paris\",sport,2.00,1\n3,2024-01-01,Paris,sport,3.00,1\n\
+         4,2024-01-01,paris,sport,4.00,1\n",
+    );
+    let out = temp_dir();
+    let o = bench_seq_once(
+        data.path(),
+        out.path(),
+        &["groupby", "--fichiers-de-data", "--json"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let line = &json_lines(&o.stdout)[0];
     assert_eq!(
@@ -481,18 +491,7 @@ fn bench_says_when_it_measures_generated_files() {
     // `bench` silently measured files it generated under `<data>/bench/`.
     let data = user_data(&transactions_text());
     let out = temp_dir();
-    let o = tp4_in(data.path(), out.path())
-        .args(["bench", "groupby", "--taille", "1000"])
-        .args([
-            "--strategies",
-            "seq",
-            "--workers",
-            "1",
-            "--repetitions",
-            "1",
-        ])
-        .output()
-        .unwrap();
+    let o = bench_seq_once(data.path(), out.path(), &["groupby", "--taille", "1000"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let all = common::text(&o);
     let bench = data.path().join("bench");
