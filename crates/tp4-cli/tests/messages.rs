@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_no_panic, shipped_data, stderr, temp_dir, text, tp4, tp4_in};
+use common::{assert_no_panic, error_of, shipped_data, stderr, temp_dir, text, tp4, tp4_in};
 use std::path::Path;
 
 /// The bytes of every file of a folder, to see that a command changed nothing.
@@ -49,8 +49,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
     let before = snapshot(&data);
     // The README's command for the big data set, run on a folder holding files.
     let o = donnees(&data, &["--lignes", "20000", "--mo", "2"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains("existe déjà") && err.contains("--remplacer") && err.contains("grand"),
         "{err}"
@@ -67,8 +66,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
 fn an_absurd_corpus_size_names_the_corpus() {
     let dir = temp_dir();
     let o = donnees(dir.path(), &["--lignes", "100", "--mo", "1000000"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(err.contains("corpus.txt"), "{err}");
     assert!(!err.contains("transactions.csv :"), "{err}");
     assert!(!err.contains("1000 Go (maximum 1000 Go)"), "{err}");
@@ -98,8 +96,7 @@ fn a_run_from_another_folder_points_to_the_repository_root() {
         .args(["exercice", "1"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains("racine du dépôt") && err.contains("--data"),
         "{err}"
@@ -137,8 +134,7 @@ fn notebook_without_its_source_names_the_repository_root() {
         .arg("notebook")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains("notebook/tp4.md") && err.contains("racine"),
         "{err}"
@@ -213,8 +209,7 @@ fn a_full_disk_while_drawing_names_the_file_in_french() {
         .args(["exercice", "1"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains("disque plein") && err.contains("ex1_"),
         "{err}"
@@ -231,8 +226,7 @@ fn free_space_is_that_of_the_target_file_system() {
     // 1 MB of text cannot fit in 200 kB: refused before writing anything, naming
     // the folder (the free space of `/` used to be checked instead).
     let o = donnees(disk.path(), &["--lignes", "100", "--mo", "1"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains("il ne reste que") && err.contains("corpus.txt"),
         "{err}"
@@ -280,8 +274,7 @@ fn a_bad_quantity_is_said_in_french_before_any_measurement() {
     std::fs::write(data.join("transactions.csv"), csv).unwrap();
     let out = dir.path().join("o");
     let o = tp4_in(&data, &out).output().unwrap();
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let err = stderr(&o);
+    let err = error_of(&o);
     assert!(
         err.contains(&format!("ligne {last_line}"))
             && err.contains("« quantity »")

@@ -47,6 +47,13 @@ pub fn text(o: &Output) -> String {
     format!("{}{}", stdout(o), stderr(o))
 }
 
+/// The error output of a command that must have stopped with a French error (exit
+/// code 1); fails the test, showing both outputs, otherwise.
+pub fn error_of(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(1), "{}", text(o));
+    stderr(o)
+}
+
 /// Fails the test if the command printed a Rust panic instead of a French error.
 pub fn assert_no_panic(o: &Output) {
     let all = text(o);
