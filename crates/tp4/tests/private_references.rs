@@ -53,8 +53,8 @@ const TOOLS: &[(&str, &[&str])] = &[
             "GRAPH_NODES",
         ],
     ),
-    // Statistics of the measurement method, the record types of 7.4's signature, the
-    // column sums of the layout demo and the Amdahl workload of the last cell.
+    // Statistics of the measurement method, the record types of 7.4's signature and
+    // the Amdahl workload of the last cell.
     (
         "ex7",
         &[
@@ -64,9 +64,6 @@ const TOOLS: &[(&str, &[&str])] = &[
             "Record8",
             "PointsAos",
             "PointsSoa",
-            "records",
-            "sum_x_aos",
-            "sum_x_soa",
             "amdahl_hits",
         ],
     ),

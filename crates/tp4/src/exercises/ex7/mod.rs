@@ -135,7 +135,7 @@ pub struct PointsSoa {
 }
 
 /// `n` deterministic records: `x = i mod 100`, field j = `i + j`.
-pub fn records(n: usize) -> PointsAos {
+pub(crate) fn records(n: usize) -> PointsAos {
     PointsAos {
         records: (0..n)
             .map(|i| Record8 {
@@ -155,12 +155,12 @@ pub(crate) fn to_soa(aos: &PointsAos) -> PointsSoa {
 }
 
 /// Sum of the `x` column of an array of structs.
-pub fn sum_x_aos(aos: &PointsAos) -> f64 {
+pub(crate) fn sum_x_aos(aos: &PointsAos) -> f64 {
     aos.records.iter().map(|r| r.x).sum()
 }
 
 /// Sum of the `x` column of a struct of arrays, in 8 lanes (vectorisable).
-pub fn sum_x_soa(soa: &PointsSoa) -> f64 {
+pub(crate) fn sum_x_soa(soa: &PointsSoa) -> f64 {
     crate::workloads::sumsq::sum_plain_lanes(&soa.x)
 }
 
