@@ -19,7 +19,9 @@ const PI: &[&str] = &["f64", "split", "lanes", "avx2", "optimise"];
 const GROUPBY: &[&str] = &[
     "csv", "bytes", "packed", "simd", "swar", "lignes", "optimise",
 ];
-const WORDCOUNT: &[&str] = &["plain", "packed", "simd", "table", "bits", "optimise"];
+const WORDCOUNT: &[&str] = &[
+    "plain", "packed", "simd", "table", "bits", "cases", "sse", "mmap", "optimise",
+];
 
 /// The rung called `name` of a ladder.
 fn rung<K: Copy>(ladder: Vec<tp4::workloads::fast::Rung<K>>, name: &str) -> K {
@@ -84,7 +86,7 @@ fn w7_wordcount(bencher: Bencher, name: &str) {
 
 /// W7's hot loop alone over 1 MB: the SIMD separators and the open-addressing table,
 /// words walked by a scan state (`table`, rung 4) or read off start and end masks
-/// (`bits`, rungs 5 and 6).
+/// (`bits`, rung 5).
 #[divan::bench(args = ["table", "bits"])]
 fn w7_table_add_text(bencher: Bencher, walk: &str) {
     let mut text = Vec::new();
@@ -95,6 +97,23 @@ fn w7_table_add_text(bencher: Bencher, walk: &str) {
     };
     bencher.counter(BytesCount::new(text.len())).bench(|| {
         let mut t = wordcount::Table::default();
+        add(&mut t, black_box(&text));
+        t
+    });
+}
+
+/// The same hot loop with the compact table (32-bit counts, three quarters full):
+/// scalar keys (`cases`, rung 6) or keys in SSE registers (`sse`, rungs 7 to 9).
+#[divan::bench(args = ["cases", "sse"])]
+fn w7_compact_add_text(bencher: Bencher, walk: &str) {
+    let mut text = Vec::new();
+    tp4::data::corpus::write_text(&mut text, 1_000_000, |_| {}).unwrap();
+    let add = match walk {
+        "cases" => wordcount::Compact::add_text,
+        _ => wordcount::Compact::add_text_sse,
+    };
+    bencher.counter(BytesCount::new(text.len())).bench(|| {
+        let mut t = wordcount::Compact::default();
         add(&mut t, black_box(&text));
         t
     });

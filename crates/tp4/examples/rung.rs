@@ -1,26 +1,44 @@
-//! Runs one rung of the W1 or W2 optimisation ladder once, on one thread, and prints
-//! its answer: the program the profiles quoted in `workloads/fast/primes.rs` and
-//! `workloads/fast/pi.rs` were taken on (callgrind counts every instruction of it,
-//! perf samples where its time goes).
+//! Runs one rung of an optimisation ladder (W1, W2, W4 or W7) once and prints its
+//! answer: the program the profiles quoted in `workloads/fast/` were taken on
+//! (callgrind counts every instruction of it, perf samples where its time goes).
+//! W1 and W2 take a size, W4 and W7 a file; an optional last argument gives the
+//! worker count (1 by default, which is what the sequential rungs use anyway).
 //!
 //! ```sh
 //! cargo build --release -p tp4 --example rung
 //! valgrind --tool=callgrind --branch-sim=yes ./target/release/examples/rung primes u64 200000
 //! perf record -e cpu-clock -F 5000 ./target/release/examples/rung pi f64 20000000
+//! perf stat -e task-clock,instructions,cycles ./target/release/examples/rung wordcount bits data/bench/corpus-20mo.txt
+//! perf record -e cpu-clock ./target/release/examples/rung groupby lignes data/bench/transactions-200000.csv
 //! perf annotate --stdio
 //! ```
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage : rung primes|pi <rung> <N ou S>";
+    let usage = "usage : rung primes|pi <échelon> <N ou S> [workers] | rung groupby|wordcount <échelon> <fichier> [workers]";
     let (Some(workload), Some(rung), Some(size)) = (args.get(1), args.get(2), args.get(3)) else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
-    let size: u64 = size.parse().unwrap_or_else(|_| {
-        eprintln!("{usage}");
-        std::process::exit(2)
-    });
+    let workers: usize = match args.get(4).map(|w| w.parse()) {
+        None => 1,
+        Some(Ok(w)) => w,
+        Some(Err(_)) => {
+            eprintln!("{usage}");
+            std::process::exit(2)
+        }
+    };
+    let number = || -> u64 {
+        size.parse().unwrap_or_else(|_| {
+            eprintln!("{usage}");
+            std::process::exit(2)
+        })
+    };
+    let path = std::path::Path::new(size);
+    let fail = |e: tp4::error::Error| -> ! {
+        eprintln!("erreur : {e}");
+        std::process::exit(1)
+    };
     let unknown = |names: Vec<&str>| -> ! {
         eprintln!("échelon inconnu « {rung} » ; choix : {}", names.join(", "));
         std::process::exit(2)
@@ -29,14 +47,34 @@ fn main() {
         "primes" => {
             let ladder = tp4::workloads::fast::primes::ladder();
             match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => println!("{}", std::hint::black_box((r.run)(size, 1))),
+                Some(r) => println!("{}", std::hint::black_box((r.run)(number(), workers))),
                 None => unknown(ladder.iter().map(|r| r.name).collect()),
             }
         }
         "pi" => {
             let ladder = tp4::workloads::fast::pi::ladder();
             match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => println!("{}", std::hint::black_box((r.run)(size, 1))),
+                Some(r) => println!("{}", std::hint::black_box((r.run)(number(), workers))),
+                None => unknown(ladder.iter().map(|r| r.name).collect()),
+            }
+        }
+        "groupby" => {
+            let ladder = tp4::workloads::fast::groupby::ladder();
+            match ladder.iter().find(|r| r.name == rung) {
+                Some(r) => {
+                    let totals = (r.run)(path, workers).unwrap_or_else(|e| fail(e));
+                    println!("{}", totals.answer_json());
+                }
+                None => unknown(ladder.iter().map(|r| r.name).collect()),
+            }
+        }
+        "wordcount" => {
+            let ladder = tp4::workloads::fast::wordcount::ladder();
+            match ladder.iter().find(|r| r.name == rung) {
+                Some(r) => {
+                    let wc = (r.run)(path, workers).unwrap_or_else(|e| fail(e));
+                    println!("{}", wc.answer_json());
+                }
                 None => unknown(ladder.iter().map(|r| r.name).collect()),
             }
         }

@@ -53,13 +53,16 @@
 //! Unicode word definition is unchanged: a 64-byte window holding a byte ≥ 0x80 is
 //! classified by the scalar splitter, as in rung 3.
 
+mod compact;
+
 use super::Rung;
 use crate::data::{chunks, words};
 use crate::error::{Error, Result};
 use crate::workloads::wordcount::WordCount;
-use rayon::prelude::*;
+pub use compact::Compact;
 use rustc_hash::FxHashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The signature of every rung: (corpus path, workers) → counts.
 pub type Kernel = fn(&Path, usize) -> Result<WordCount>;
@@ -103,8 +106,29 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
             run: |p, _| bits(p),
         },
         Rung {
+            name: "cases",
+            changed: "mot (≤ 11 octets) et compte dans une même case de 16 octets, table remplie aux trois quarts",
+            why: "moins de trafic mémoire : une ligne de cache par mot au lieu de deux, table de 256 Kio au lieu de 768 (tient dans le cache L2)",
+            parallel: false,
+            run: |p, _| compact::cases(p),
+        },
+        Rung {
+            name: "sse",
+            changed: "clé du mot construite, comparée et comptée dans un registre SSE ; mots comptés par popcount avant la boucle",
+            why: "moins d'instructions par mot : une comparaison vectorielle au lieu de quatre entières, plus de test « reste-t-il un mot ? »",
+            parallel: false,
+            run: |p, _| compact::sse(p),
+        },
+        Rung {
+            name: "mmap",
+            changed: "fichier projeté en mémoire (mmap) et lu sur place au lieu d'être copié par blocs",
+            why: "moins de trafic mémoire : plus de copie du noyau vers un tampon (12 % du temps), le cache garde la table",
+            parallel: false,
+            run: |p, _| compact::mapped(p),
+        },
+        Rung {
             name: super::STRATEGY,
-            changed: "le noyau précédent sur plusieurs cœurs, une table par morceau, fusion par clé entière",
+            changed: "le noyau précédent sur plusieurs cœurs, une table par worker, fusion par clé entière",
             why: "tous les cœurs lisent et comptent leur part du fichier",
             parallel: true,
             run: optimise,
@@ -424,7 +448,21 @@ pub fn simd(path: &Path) -> Result<WordCount> {
     Ok(counts.into_word_count())
 }
 
-/// The counting table of rungs 4 to 6: open addressing on packed keys, linear
+/// The hash of a packed key, for tables of up to 2³² slots: the two halves folded,
+/// one multiplication (Fibonacci hashing), the high half of the product kept.
+#[inline(always)]
+fn hash(key: u128) -> usize {
+    hash_halves(key as u64, (key >> 64) as u64)
+}
+
+/// [`hash`] of a key given as its low and high 64-bit halves.
+#[inline(always)]
+fn hash_halves(low: u64, high: u64) -> usize {
+    let folded = low ^ high.rotate_left(29);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
+}
+
+/// The counting table of rungs 4 and 5 (and of rung 6's longer words): open addressing on packed keys, linear
 /// probing, a power-of-two size kept at most half full; key 0 marks an empty slot
 /// (a packed key always holds its non-zero length).
 #[derive(Debug)]
@@ -456,9 +494,7 @@ impl Table {
     /// The slot where the search for `key` starts.
     #[inline(always)]
     fn home(&self, key: u128) -> usize {
-        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
-        let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (h >> 32) as usize & (self.keys.len() - 1)
+        hash(key) & (self.keys.len() - 1)
     }
 
     /// Adds `n` occurrences of a packed key.
@@ -555,6 +591,15 @@ impl Table {
     }
 }
 
+/// Reads the bytes of `range` from `path` in blocks of [`BLOCK`] bytes that end on a
+/// line boundary, calling `f` on each.
+fn read_blocks(path: &Path, range: std::ops::Range<u64>, mut f: impl FnMut(&[u8])) -> Result<()> {
+    chunks::for_each_block(path, range, BLOCK, |block| {
+        f(block);
+        Ok(())
+    })
+}
+
 /// Counts one byte range of the file into a [`Table`], each block by `add`.
 fn table_range(
     path: &Path,
@@ -562,10 +607,7 @@ fn table_range(
     add: fn(&mut Table, &[u8]),
 ) -> Result<Table> {
     let mut t = Table::default();
-    chunks::for_each_block(path, range, BLOCK, |block| {
-        add(&mut t, block);
-        Ok(())
-    })?;
+    read_blocks(path, range, |block| add(&mut t, block))?;
     Ok(t)
 }
 
@@ -579,17 +621,34 @@ pub fn bits(path: &Path) -> Result<WordCount> {
     Ok(table_range(path, 0..file_len(path)?, Table::add_text_bits)?.into_word_count())
 }
 
-/// Rung 6, the `optimise` strategy: rung 5 on `workers` threads, 4 line-aligned
-/// ranges per worker (idle workers steal the rest), tables merged by key.
+/// Rung 8, the `optimise` strategy: rung 7 on `workers` threads. The mapped file is
+/// cut into 4 line-aligned ranges per worker, handed out by a shared counter (a
+/// worker that finishes early takes the next one); each worker counts into its own
+/// table, and the tables are merged by integer key at the end.
 pub fn optimise(path: &Path, workers: usize) -> Result<WordCount> {
-    let ranges = chunks::line_ranges(path, workers.max(1) * 4, false)?;
-    let t = super::pool(workers).install(|| {
-        ranges
-            .into_par_iter()
-            .map(|r| table_range(path, r, Table::add_text_bits))
-            .try_reduce(Table::default, |a, b| Ok(a.merge(b)))
-    })?;
-    Ok(t.into_word_count())
+    let workers = workers.max(1);
+    let ranges = chunks::line_ranges(path, workers * 4, false)?;
+    let text = compact::map(path)?;
+    let next = AtomicUsize::new(0);
+    let tables: Vec<Compact> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut t = Compact::default();
+                    while let Some(r) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        t.add_text_sse(&text[r.start as usize..r.end as usize]);
+                    }
+                    t
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let merged = tables.into_iter().reduce(Compact::merge);
+    Ok(merged.unwrap_or_default().into_word_count())
 }
 
 #[cfg(test)]
@@ -628,6 +687,12 @@ mod tests {
         let mut t = Table::default();
         t.add_text_bits(text);
         assert!(t.into_word_count() == expected);
+        let mut c = Compact::default();
+        c.add_text(text);
+        assert!(c.into_word_count() == expected);
+        let mut c = Compact::default();
+        c.add_text_sse(text);
+        assert!(c.into_word_count() == expected);
     }
 
     #[test]
@@ -683,6 +748,9 @@ mod tests {
             let mut t = Table::default();
             t.add_text_bits(text.as_bytes());
             assert!(t.into_word_count() == naive(text.as_bytes()), "{pad}");
+            let mut c = Compact::default();
+            c.add_text_sse(text.as_bytes());
+            assert!(c.into_word_count() == naive(text.as_bytes()), "{pad}");
         }
     }
 

@@ -1,0 +1,447 @@
+//! W7 rungs 6 to 8: a counting table that fits in the L2 cache, its keys handled in
+//! SSE registers, then the file mapped instead of copied.
+//!
+//! 6. `cases`: rung 5's table made small enough for the L2 cache: 32-bit counts
+//!    instead of 64-bit, and the table kept up to three quarters full instead of
+//!    half. On the generated corpus (10 000 distinct words) that is 16 384 slots of
+//!    16 + 4 bytes, 320 KiB, instead of 32 768 slots of 16 + 8 bytes, 768 KiB: it now
+//!    fits in this machine's 512 KiB L2 cache. A count that passes 2³² is carried
+//!    into a side map, so any file gives exact counts.
+//!    The profile that chose it: `perf record -e cpu-clock` on rung 5
+//!    (`examples/rung.rs wordcount bits`, 100 MB corpus) put 43 % of the samples on
+//!    the load of the table's key, the mark of a cache miss; cachegrind with a
+//!    simulated 512 KiB last level (`--LL=524288,8,64`, 20 MB corpus) counted
+//!    614 000 misses for rung 5 and 330 000 here. The time barely moves (the misses
+//!    were not the bottleneck: see rung 7), but rungs 7 and 8 build on this table.
+//! 7. `sse`: the key built, compared and counted in SSE registers: one 16-byte load
+//!    and-ed with a mask and or-ed with the length; a slot compared by one byte-wise
+//!    comparison and a `movemask` instead of two 64-bit comparisons; the number of
+//!    words that end in a window counted first (`count_ones`) so the loop pops a
+//!    start and an end that many times without testing `ends == 0` before each word;
+//!    the total summed from the counts at the end instead of one add per word. On
+//!    processors with BMI1, POPCNT, LZCNT and AVX2 (detected at run time, as memchr
+//!    does), the same code compiled with them: `trailing_zeros` and `count_ones`
+//!    become one instruction each (callgrind counted 22 instructions per window for
+//!    `count_ones` in the baseline x86-64 build, which has no `popcnt`). Callgrind,
+//!    20 MB: rung 5 80 instructions per word, this rung 63.
+//! 8. `mmap`: the file mapped into memory (`mmap`, the memmap2 crate: the standard
+//!    wrapper, used by ripgrep) and scanned in place from its first byte, instead of
+//!    copied block by block into a buffer by `read`. Under `perf`, rung 5 spent 12 %
+//!    of its time in the kernel's copy (`_copy_to_iter`, `filemap_get_read_batch`),
+//!    and the copy's 100 MB of writes pass through the cache the table lives in. The
+//!    known limit of a mapping: if another program shortens the file while it is
+//!    read, the process is stopped by SIGBUS (ripgrep has the same); the lab's own
+//!    files are not written during a measurement.
+//!
+//! Rung 9 (`optimise`, in the parent module) runs rung 8 on every worker, one table
+//! per worker.
+
+use super::{add_long, for_each_word_bits, hash, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
+use crate::error::{Error, Result};
+use crate::workloads::wordcount::WordCount;
+use rustc_hash::FxHashMap;
+use std::path::Path;
+
+/// The counting table of rungs 6 to 9: words of up to [`PACKED_MAX`] bytes as packed
+/// keys (rung 2's layout: the bytes, the length in byte 15) with 32-bit counts in a
+/// parallel array (open addressing, linear probing, a power-of-two size kept at
+/// most three quarters full, key 0 marks an empty slot); longer words by bytes.
+#[derive(Debug)]
+pub struct Compact {
+    keys: Vec<u128>,
+    counts: Vec<u32>,
+    len: usize,
+    /// Multiples of 2³² carried out of a slot's 32-bit count.
+    carried: FxHashMap<u128, u64>,
+    /// Words of more than [`PACKED_MAX`] bytes.
+    long: FxHashMap<Box<[u8]>, u64>,
+}
+
+impl Default for Compact {
+    fn default() -> Compact {
+        Compact::with_slots(1 << 12)
+    }
+}
+
+impl Compact {
+    fn with_slots(slots: usize) -> Compact {
+        Compact {
+            keys: vec![0; slots],
+            counts: vec![0; slots],
+            len: 0,
+            carried: FxHashMap::default(),
+            long: FxHashMap::default(),
+        }
+    }
+
+    /// Counts one occurrence of a packed key (rung 6's hot path).
+    #[inline(always)]
+    fn add_one(&mut self, key: u128) {
+        let mask = self.keys.len() - 1;
+        let mut i = hash(key) & mask;
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                self.count_at(i, key);
+                return;
+            }
+            if k == 0 {
+                self.insert_at(i, key, 1);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds one to the count of slot `i` (holding `key`), carrying past 32 bits.
+    #[inline(always)]
+    fn count_at(&mut self, i: usize, key: u128) {
+        let (n, wrapped) = self.counts[i].overflowing_add(1);
+        self.counts[i] = n;
+        if wrapped {
+            self.carry(key, 1 << 32);
+        }
+    }
+
+    /// Adds `n` occurrences of a packed key (merging and growing).
+    fn add_many(&mut self, key: u128, n: u64) {
+        let mask = self.keys.len() - 1;
+        let mut i = hash(key) & mask;
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                let sum = u64::from(self.counts[i]) + n;
+                self.counts[i] = sum as u32;
+                if sum >> 32 > 0 {
+                    self.carry(key, sum >> 32 << 32);
+                }
+                return;
+            }
+            if k == 0 {
+                self.insert_at(i, key, n);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Keeps the part of a count that does not fit in 32 bits.
+    #[inline(never)]
+    fn carry(&mut self, key: u128, n: u64) {
+        *self.carried.entry(key).or_insert(0) += n;
+    }
+
+    /// Fills an empty slot, growing the table past three quarters full.
+    #[inline(never)]
+    fn insert_at(&mut self, i: usize, key: u128, n: u64) {
+        self.keys[i] = key;
+        self.counts[i] = n as u32;
+        self.len += 1;
+        if n >> 32 > 0 {
+            self.carry(key, n >> 32 << 32);
+        }
+        if 4 * self.len > 3 * self.keys.len() {
+            let slots = 2 * self.keys.len();
+            let keys = std::mem::replace(&mut self.keys, vec![0; slots]);
+            let counts = std::mem::replace(&mut self.counts, vec![0; slots]);
+            self.len = 0;
+            for (k, c) in keys.into_iter().zip(counts) {
+                if k != 0 {
+                    // Counts already carried stay in `carried`: re-add the low part.
+                    self.add_many(k, u64::from(c));
+                }
+            }
+        }
+    }
+
+    /// Counts the words of a block of text (rung 6): rung 5's walk over the start
+    /// and end masks and rung 5's keys.
+    pub fn add_text(&mut self, block: &[u8]) {
+        for_each_word_bits(block, |s, e| {
+            if e - s <= PACKED_MAX {
+                self.add_one(load_key_table(block, s, e));
+            } else {
+                add_long(&mut self.long, &block[s..e]);
+            }
+        });
+    }
+
+    /// Counts the words of a block of text (rungs 7 to 9): the words found as in
+    /// [`for_each_word_counted`], each key built, compared and counted in an SSE
+    /// register ([`Compact::add_one_sse`]).
+    pub fn add_text_sse(&mut self, block: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("lzcnt")
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the features were detected just above.
+            return unsafe { self.add_text_bmi(block) };
+        }
+        self.add_text_sse_baseline(block);
+    }
+
+    /// [`Compact::add_text_sse`] compiled for processors with BMI1, POPCNT, LZCNT and
+    /// AVX2 (all x86-64 processors since 2013–2015): `trailing_zeros`, `count_ones`
+    /// and `leading_zeros` become one instruction each (`tzcnt`, `popcnt`, `lzcnt`)
+    /// instead of a sequence, and the SSE code uses the three-operand VEX forms (no
+    /// register copies).
+    ///
+    /// # Safety
+    /// The processor must support BMI1, POPCNT, LZCNT and AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "bmi1,popcnt,lzcnt,avx2")]
+    unsafe fn add_text_bmi(&mut self, block: &[u8]) {
+        self.add_text_sse_baseline(block);
+    }
+
+    /// [`Compact::add_text_sse`] for the baseline x86-64 (SSE2 only) and, through
+    /// rung 6's scalar lookup, for other processors.
+    #[inline(always)]
+    fn add_text_sse_baseline(&mut self, block: &[u8]) {
+        let len = block.len();
+        for_each_word_counted(block, |s, e| {
+            #[cfg(target_arch = "x86_64")]
+            if e - s <= PACKED_MAX && s + 16 <= len {
+                // SAFETY: the 16 bytes from `s` are inside `block` (tested above).
+                unsafe { self.add_one_sse(block.as_ptr().add(s), e - s) };
+                return;
+            }
+            self.add_any(block, s, e);
+        });
+    }
+
+    /// Counts one occurrence of the word of `len` bytes (at most [`PACKED_MAX`]) at
+    /// `word`, 16 bytes of which can be read: its key is built in a register (one
+    /// load, an `and` and an `or` with the constants of [`KEY_MASKS`]); a slot is
+    /// compared with it by one byte-wise comparison and a `movemask`; the count is
+    /// one 32-bit add to memory, its carry tested.
+    ///
+    /// # Safety
+    /// The 16 bytes from `word` must be readable.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn add_one_sse(&mut self, word: *const u8, len: usize) {
+        use std::arch::x86_64::*;
+        let (keep, length) = &KEY_MASKS[len];
+        // SAFETY: the caller gives 16 readable bytes; `u128` constants and keys are
+        // 16-byte aligned, as the aligned loads require; `i` stays below the table's
+        // length (masked by `len - 1`, the length a power of two).
+        unsafe {
+            let key = _mm_or_si128(
+                _mm_and_si128(
+                    _mm_loadu_si128(word.cast()),
+                    _mm_load_si128((keep as *const u128).cast()),
+                ),
+                _mm_load_si128((length as *const u128).cast()),
+            );
+            let low = _mm_cvtsi128_si64(key) as u64;
+            let high = _mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)) as u64;
+            let mask = self.keys.len() - 1;
+            let mut i = super::hash_halves(low, high) & mask;
+            let keys = self.keys.as_ptr();
+            loop {
+                let slot = _mm_load_si128(keys.add(i).cast());
+                if _mm_movemask_epi8(_mm_cmpeq_epi8(slot, key)) == 0xFFFF {
+                    self.count_at(i, u128::from(low) | u128::from(high) << 64);
+                    return;
+                }
+                if *keys.add(i) == 0 {
+                    self.insert_at(i, u128::from(low) | u128::from(high) << 64, 1);
+                    return;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+    }
+
+    /// Counts a word off the fast path: one near the end of the block (fewer than 16
+    /// bytes left to load), or longer than [`PACKED_MAX`] bytes.
+    #[inline(never)]
+    fn add_any(&mut self, block: &[u8], s: usize, e: usize) {
+        if e - s <= PACKED_MAX {
+            self.add_one(load_key_table(block, s, e));
+        } else {
+            add_long(&mut self.long, &block[s..e]);
+        }
+    }
+
+    /// Merges another table into this one (integer keys, no byte comparison).
+    pub fn merge(mut self, other: Compact) -> Compact {
+        for (k, c) in other.keys.into_iter().zip(other.counts) {
+            if k != 0 {
+                self.add_many(k, u64::from(c));
+            }
+        }
+        for (k, n) in other.carried {
+            self.carry(k, n);
+        }
+        for (w, c) in other.long {
+            *self.long.entry(w).or_insert(0) += c;
+        }
+        self
+    }
+
+    /// The counts as the lab's [`WordCount`]; the total is their sum.
+    pub fn into_word_count(self) -> WordCount {
+        let mut wc = WordCount::default();
+        wc.counts.reserve(self.len + self.long.len());
+        for (k, c) in self.keys.into_iter().zip(self.counts) {
+            if k != 0 {
+                let n = u64::from(c) + self.carried.get(&k).copied().unwrap_or(0);
+                wc.counts.insert(unpack(k).into(), n);
+            }
+        }
+        wc.counts.extend(self.long);
+        wc.total = wc.counts.values().sum();
+        wc
+    }
+}
+
+/// Calls `f(start, end)` for each word of `block`: rung 5's start and end masks, but
+/// the number of words that end in a window is counted first (`count_ones`), so that
+/// the loop pops a start and an end that many times without testing, word by word,
+/// whether one is left (rung 5 tested `ends == 0` before each word).
+#[inline(always)]
+fn for_each_word_counted(block: &[u8], mut f: impl FnMut(usize, usize)) {
+    let (mut skip, mut base) = (0usize, 0usize);
+    let mut carry = 1u64; // 1 when the byte before the window is white
+    let mut open: Option<usize> = None; // the start of a word still open
+    while base < block.len() {
+        let white = super::white_mask(block, base, &mut skip);
+        let mut starts = !white & (white << 1 | carry);
+        let mut ends = white & (!white << 1 | (carry ^ 1));
+        carry = white >> 63;
+        if let Some(s) = open {
+            if ends == 0 {
+                base += 64;
+                continue; // the word runs through the whole window
+            }
+            f(s, base + ends.trailing_zeros() as usize);
+            ends &= ends - 1;
+        }
+        for _ in 0..ends.count_ones() {
+            let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
+            starts &= starts - 1;
+            ends &= ends - 1;
+            f(base + s as usize, base + e as usize);
+        }
+        open = (starts != 0).then(|| base + starts.trailing_zeros() as usize);
+        base += 64;
+    }
+    if let Some(s) = open {
+        f(s, block.len());
+    }
+}
+
+/// Counts the words of `path` into a [`Compact`] table, the file read by `read`: the
+/// shape shared by rungs 6 and 7.
+fn count(path: &Path, read: fn(&Path, &mut Compact) -> Result<()>) -> Result<WordCount> {
+    let mut t = Compact::default();
+    read(path, &mut t)?;
+    Ok(t.into_word_count())
+}
+
+/// Rung 6: rung 5 with the compact table, file read block by block.
+pub fn cases(path: &Path) -> Result<WordCount> {
+    count(path, |path, t| {
+        super::read_blocks(path, 0..super::file_len(path)?, |b| t.add_text(b))
+    })
+}
+
+/// Rung 7: rung 6 with the keys compared in SSE registers.
+pub fn sse(path: &Path) -> Result<WordCount> {
+    count(path, |path, t| {
+        super::read_blocks(path, 0..super::file_len(path)?, |b| t.add_text_sse(b))
+    })
+}
+
+/// Rung 8: rung 7 on the mapped file.
+pub fn mapped(path: &Path) -> Result<WordCount> {
+    count(path, |path, t| {
+        let map = map(path)?;
+        t.add_text_sse(&map);
+        Ok(())
+    })
+}
+
+/// A read-only view of the whole file (empty for an empty file, which cannot be
+/// mapped), with a French error.
+pub(super) fn map(path: &Path) -> Result<Mapped> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("lecture de", path, e))?
+        .len();
+    if len == 0 {
+        return Ok(Mapped::Empty);
+    }
+    // SAFETY: the map is read-only and private to this call; the file is the lab's
+    // input, which nothing writes during a measurement (see the module doc for what
+    // happens if something shortens it anyway).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))?;
+    Ok(Mapped::Map(map))
+}
+
+/// A mapped file, or nothing for an empty one.
+pub(super) enum Mapped {
+    Empty,
+    Map(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Mapped::Empty => &[],
+            Mapped::Map(m) => m,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_past_32_bits_is_carried_exactly() {
+        let mut t = Compact::default();
+        let key = super::super::pack(b"mot");
+        t.add_many(key, u64::from(u32::MAX) - 1);
+        t.add_one(key);
+        t.add_one(key); // wraps the slot's count
+        t.add_one(key);
+        t.add_many(key, 5 << 32);
+        let wc = t.into_word_count();
+        let n = u64::from(u32::MAX) + 2 + (5 << 32);
+        assert_eq!(wc.counts[&b"mot"[..]], n);
+        assert_eq!(wc.total, n);
+    }
+
+    #[test]
+    fn the_sse_path_carries_past_32_bits_too() {
+        let mut t = Compact::default();
+        t.add_many(super::super::pack(b"mot"), u64::from(u32::MAX));
+        t.add_text_sse("mot mot                 \n".as_bytes());
+        assert_eq!(
+            t.into_word_count().counts[&b"mot"[..]],
+            u64::from(u32::MAX) + 2
+        );
+    }
+
+    #[test]
+    fn growing_keeps_every_count() {
+        let mut t = Compact::default();
+        let text: String = (0..20_000).map(|i| format!("m{i} m{} ", i % 7)).collect();
+        t.add_text(text.as_bytes());
+        let mut u = Compact::default();
+        u.add_text_sse(text.as_bytes());
+        let sevens = (0..20_000).filter(|i| i % 7 == 3).count() as u64;
+        for wc in [t.into_word_count(), u.into_word_count()] {
+            assert_eq!(wc.total, 40_000);
+            assert_eq!(wc.counts[&b"m3"[..]], 1 + sevens);
+            assert_eq!(wc.counts[&b"m19999"[..]], 1);
+        }
+    }
+}
