@@ -45,6 +45,25 @@ pub fn line_ranges(path: &Path, n: usize, skip_header: bool) -> Result<Vec<Range
     Ok(bounds.windows(2).map(|w| w[0]..w[1]).collect())
 }
 
+/// [`line_ranges`] for bytes already in memory (a mapped file): `n` ranges of roughly
+/// equal size, each moved forward to just after the next `\n`, found with memchr.
+pub fn line_ranges_of(bytes: &[u8], n: usize) -> Vec<Range<usize>> {
+    let n = n.max(1);
+    let mut bounds = Vec::with_capacity(n + 1);
+    bounds.push(0);
+    for i in 1..n {
+        let nominal = bytes.len() * i / n;
+        let prev = *bounds.last().expect("bounds is never empty");
+        let b = match nominal {
+            0 => 0,
+            _ => memchr::memchr(b'\n', &bytes[nominal - 1..]).map_or(bytes.len(), |p| nominal + p),
+        };
+        bounds.push(b.max(prev));
+    }
+    bounds.push(bytes.len());
+    bounds.windows(2).map(|w| w[0]..w[1]).collect()
+}
+
 /// Offset of the first byte after the first `\n` at or after `from` (or `len`).
 fn next_line_start(file: &mut File, from: u64, len: u64, path: &Path) -> Result<u64> {
     if from >= len {
@@ -115,6 +134,21 @@ pub fn for_each_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_memory_ranges_match_the_file_ranges() {
+        let text = "un\ndeux trois\n\nquatre\ncinq six sept\nhuit";
+        let f = file_with(text);
+        for n in 1..12 {
+            let from_file: Vec<Range<usize>> = line_ranges(f.path(), n, false)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.start as usize..r.end as usize)
+                .collect();
+            assert_eq!(line_ranges_of(text.as_bytes(), n), from_file, "n = {n}");
+        }
+        assert_eq!(line_ranges_of(b"", 3), vec![0..0, 0..0, 0..0]);
+    }
     use std::io::Write;
 
     fn file_with(content: &str) -> tempfile::NamedTempFile {

@@ -26,8 +26,9 @@
 //!
 //! The profiles that chose rungs 4 to 6 (valgrind's callgrind counts instructions and
 //! is steady on this shared machine; `perf record -e cpu-clock` samples time; the
-//! command is `valgrind --tool=callgrind [--branch-sim=yes] prof w4 <rung>
-//! t200k.csv`, on the first 200 000 rows of the 1 000 000-row file):
+//! command is `valgrind --tool=callgrind [--branch-sim=yes]
+//! ./target/release/examples/rung groupby <rung> data/bench/transactions-200000.csv`,
+//! on 200 000 rows):
 //! - rung 3 (`packed`), 1 130 instructions per row: 35 % in the six `memchr` calls
 //!   per row (each on a few bytes, where its setup costs more than its search), 24 %
 //!   in `parse_cents` (UTF-8 check, `split_once`, `str::parse`): rungs 4 and 5;

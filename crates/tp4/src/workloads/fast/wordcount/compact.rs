@@ -11,8 +11,9 @@
 //!    (`examples/rung.rs wordcount bits`, 100 MB corpus) put 43 % of the samples on
 //!    the load of the table's key, the mark of a cache miss; cachegrind with a
 //!    simulated 512 KiB last level (`--LL=524288,8,64`, 20 MB corpus) counted
-//!    614 000 misses for rung 5 and 330 000 here. The time barely moves (the misses
-//!    were not the bottleneck: see rung 7), but rungs 7 and 8 build on this table.
+//!    614 000 misses for rung 5 and 179 000 here. The time barely moves (three more
+//!    instructions per word, and more probes past the first slot at three quarters
+//!    full, outweigh the misses saved), but rungs 7 to 9 build on this table.
 //! 7. `sse`: the key built, compared and counted in SSE registers: one 16-byte load
 //!    and-ed with a mask and or-ed with the length; a slot compared by one byte-wise
 //!    comparison and a `movemask` instead of two 64-bit comparisons; the number of
@@ -22,13 +23,19 @@
 //!    processors with BMI1, POPCNT, LZCNT and AVX2 (detected at run time, as memchr
 //!    does), the same code compiled with them: `trailing_zeros` and `count_ones`
 //!    become one instruction each (callgrind counted 22 instructions per window for
-//!    `count_ones` in the baseline x86-64 build, which has no `popcnt`). Callgrind,
-//!    20 MB: rung 5 80 instructions per word, this rung 63.
+//!    `count_ones` in the baseline x86-64 build, which has no `popcnt`), and the
+//!    64-byte windows classified in two AVX2 registers instead of four SSE ones. The
+//!    profile that chose it (callgrind, 20 MB, on rung 6 and on a first version of
+//!    this rung): the walk's tests `ends == 0` and `starts != 0` cost 7 instructions
+//!    per word, comparing a 128-bit key as two 64-bit halves 9, and `count_ones`
+//!    without `popcnt` 22 per window. This rung spends 58 instructions per word,
+//!    rung 6 83.
 //! 8. `mmap`: the file mapped into memory (`mmap`, the memmap2 crate: the standard
 //!    wrapper, used by ripgrep) and scanned in place from its first byte, instead of
 //!    copied block by block into a buffer by `read`. Under `perf`, rung 5 spent 12 %
 //!    of its time in the kernel's copy (`_copy_to_iter`, `filemap_get_read_batch`),
-//!    and the copy's 100 MB of writes pass through the cache the table lives in. The
+//!    and the copy's 100 MB of writes pass through the cache the table lives in
+//!    (measured: 0.142 s → 0.126 s, the kernel's share gone). The
 //!    known limit of a mapping: if another program shortens the file while it is
 //!    read, the process is stopped by SIGBUS (ripgrep has the same); the lab's own
 //!    files are not written during a measurement.
@@ -36,7 +43,7 @@
 //! Rung 9 (`optimise`, in the parent module) runs rung 8 on every worker, one table
 //! per worker.
 
-use super::{add_long, for_each_word_bits, hash, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
+use super::{add_long, for_each_word_bits, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
 use crate::error::{Error, Result};
 use crate::workloads::wordcount::WordCount;
 use rustc_hash::FxHashMap;
@@ -49,6 +56,8 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct Compact {
     keys: Vec<u128>,
+    /// 64 − log2(slots): a key's home slot is the top bits of its hash product.
+    shift: u32,
     counts: Vec<u32>,
     len: usize,
     /// Multiples of 2³² carried out of a slot's 32-bit count.
@@ -66,6 +75,7 @@ impl Default for Compact {
 impl Compact {
     fn with_slots(slots: usize) -> Compact {
         Compact {
+            shift: 64 - slots.trailing_zeros(),
             keys: vec![0; slots],
             counts: vec![0; slots],
             len: 0,
@@ -74,11 +84,17 @@ impl Compact {
         }
     }
 
+    /// The slot where the search for the key of halves `low` and `high` starts.
+    #[inline(always)]
+    fn home(&self, low: u64, high: u64) -> usize {
+        (super::product(low, high) >> self.shift) as usize
+    }
+
     /// Counts one occurrence of a packed key (rung 6's hot path).
     #[inline(always)]
     fn add_one(&mut self, key: u128) {
         let mask = self.keys.len() - 1;
-        let mut i = hash(key) & mask;
+        let mut i = self.home(key as u64, (key >> 64) as u64);
         loop {
             let k = self.keys[i];
             if k == key {
@@ -106,7 +122,7 @@ impl Compact {
     /// Adds `n` occurrences of a packed key (merging and growing).
     fn add_many(&mut self, key: u128, n: u64) {
         let mask = self.keys.len() - 1;
-        let mut i = hash(key) & mask;
+        let mut i = self.home(key as u64, (key >> 64) as u64);
         loop {
             let k = self.keys[i];
             if k == key {
@@ -142,6 +158,7 @@ impl Compact {
         }
         if 4 * self.len > 3 * self.keys.len() {
             let slots = 2 * self.keys.len();
+            self.shift -= 1;
             let keys = std::mem::replace(&mut self.keys, vec![0; slots]);
             let counts = std::mem::replace(&mut self.counts, vec![0; slots]);
             self.len = 0;
@@ -193,15 +210,22 @@ impl Compact {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "bmi1,popcnt,lzcnt,avx2")]
     unsafe fn add_text_bmi(&mut self, block: &[u8]) {
-        self.add_text_sse_baseline(block);
+        // SAFETY: AVX2 is enabled in this function, and so in its closures.
+        self.add_text_with(block, |w| unsafe { ascii_window_mask_avx2(w) });
     }
 
     /// [`Compact::add_text_sse`] for the baseline x86-64 (SSE2 only) and, through
     /// rung 6's scalar lookup, for other processors.
     #[inline(always)]
     fn add_text_sse_baseline(&mut self, block: &[u8]) {
+        self.add_text_with(block, super::ascii_window_mask);
+    }
+
+    /// The body of [`Compact::add_text_sse`], ASCII windows classified by `ascii`.
+    #[inline(always)]
+    fn add_text_with(&mut self, block: &[u8], ascii: impl Fn(&[u8; 64]) -> Option<u64>) {
         let len = block.len();
-        for_each_word_counted(block, |s, e| {
+        for_each_word_counted(block, ascii, |s, e| {
             #[cfg(target_arch = "x86_64")]
             if e - s <= PACKED_MAX && s + 16 <= len {
                 // SAFETY: the 16 bytes from `s` are inside `block` (tested above).
@@ -239,7 +263,7 @@ impl Compact {
             let low = _mm_cvtsi128_si64(key) as u64;
             let high = _mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)) as u64;
             let mask = self.keys.len() - 1;
-            let mut i = super::hash_halves(low, high) & mask;
+            let mut i = self.home(low, high);
             let keys = self.keys.as_ptr();
             loop {
                 let slot = _mm_load_si128(keys.add(i).cast());
@@ -304,12 +328,16 @@ impl Compact {
 /// the loop pops a start and an end that many times without testing, word by word,
 /// whether one is left (rung 5 tested `ends == 0` before each word).
 #[inline(always)]
-fn for_each_word_counted(block: &[u8], mut f: impl FnMut(usize, usize)) {
+fn for_each_word_counted(
+    block: &[u8],
+    ascii: impl Fn(&[u8; 64]) -> Option<u64>,
+    mut f: impl FnMut(usize, usize),
+) {
     let (mut skip, mut base) = (0usize, 0usize);
     let mut carry = 1u64; // 1 when the byte before the window is white
     let mut open: Option<usize> = None; // the start of a word still open
     while base < block.len() {
-        let white = super::white_mask(block, base, &mut skip);
+        let white = super::white_mask_with(block, base, &mut skip, &ascii);
         let mut starts = !white & (white << 1 | carry);
         let mut ends = white & (!white << 1 | (carry ^ 1));
         carry = white >> 63;
@@ -333,6 +361,30 @@ fn for_each_word_counted(block: &[u8], mut f: impl FnMut(usize, usize)) {
     if let Some(s) = open {
         f(s, block.len());
     }
+}
+
+/// [`super::ascii_window_mask`] with AVX2: the 64 bytes in two 32-byte registers
+/// instead of four 16-byte ones.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn ascii_window_mask_avx2(window: &[u8; 64]) -> Option<u64> {
+    use std::arch::x86_64::*;
+    let (mut white, mut high) = (0u64, 0u64);
+    for h in 0..2 {
+        // SAFETY: the load reads 32 of the 64 bytes of `window`.
+        let v = unsafe { _mm256_loadu_si256(window.as_ptr().add(32 * h).cast()) };
+        let space = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8));
+        let t = _mm256_sub_epi8(v, _mm256_set1_epi8(9));
+        let control = _mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8(4)), t);
+        white |=
+            u64::from(_mm256_movemask_epi8(_mm256_or_si256(space, control)) as u32) << (32 * h);
+        high |= u64::from(_mm256_movemask_epi8(v) as u32) << (32 * h);
+    }
+    (high == 0).then_some(white)
 }
 
 /// Counts the words of `path` into a [`Compact`] table, the file read by `read`: the

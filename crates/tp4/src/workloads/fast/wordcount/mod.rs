@@ -29,29 +29,59 @@
 //!    (`!white & white << 1`) and their ends (`white & !white << 1`), which alternate:
 //!    two `trailing_zeros` per word and no branch on a scan state; the key cut to the
 //!    word's length by a table of masks instead of a variable 128-bit shift.
-//! 6. `optimise`: rung 5 on `workers` threads over line-aligned byte ranges of the file
-//!    (map + combine), the tables merged by integer key (reduce), the words turned into
-//!    byte strings once at the end.
+//! 6. `cases`, 7. `sse`, 8. `mmap` (in [`compact`]): a table that fits in the L2
+//!    cache, its keys built, compared and counted in SSE registers, then the file
+//!    mapped into memory instead of copied.
+//! 9. `optimise`: rung 8 on `workers` threads, one table per worker, over many
+//!    line-aligned ranges of the mapped file handed out by a shared counter (map +
+//!    combine); the tables merged by integer key (reduce), the words turned into byte
+//!    strings once at the end.
 //!
-//! The profile that chose rung 5 (valgrind's callgrind, steady on this shared
-//! machine: `valgrind --tool=callgrind prof w7 table c20.txt` on the first 24 MB of
-//! the corpus): rung 4 spent 97 instructions per word, 14 % of them on the line
-//! building the key (`(1u128 << 8 * len) - 1`: a variable shift of a 128-bit integer
-//! compiles to branches and double-word shifts) and a third in the walk over the
-//! mask (`if let Some(start)`, `rest == 0`, `e >= width`: a scan state tested at
-//! every word boundary). Rung 5 spends 79 per word; its thread CPU time fell by
-//! half, more than its instructions, because the branches of the scan state were
-//! the mispredicted ones.
+//! Every profile below was taken on `examples/rung.rs`, which runs one rung once
+//! (`cargo build --release -p tp4 --example rung`, then e.g. `valgrind
+//! --tool=callgrind ./target/release/examples/rung wordcount table
+//! data/bench/corpus-20mo.txt`): callgrind and cachegrind count instructions, cache
+//! misses and mispredicted branches exactly, which stays steady on this shared
+//! machine where times do not.
 //!
-//! Measured (thread CPU time of one run, median of 5, release, 100 MB corpus read
-//! from the page cache, this 2-core machine shared with other sessions, load average
-//! about 2.7): `plain` 0.50 s, `packed` 0.60 s, `simd` 0.22 s, `table` 0.17 s, `bits`
-//! 0.13 s. `tp4 bench groupby wordcount --json` (load average about 1.4): `optimise`
-//! 0.100 s on 2 workers (min 0.097 s), 0.166 s on 1.
-//! Instructions per word (callgrind, same 24 MB): `plain` 213, `packed` 181, `simd`
-//! 107, `table` 97, `bits` 79. The
-//! Unicode word definition is unchanged: a 64-byte window holding a byte ≥ 0x80 is
-//! classified by the scalar splitter, as in rung 3.
+//! The profile that chose rung 5 (callgrind on the first 24 MB of the corpus): rung 4
+//! spent 97 instructions per word, 14 % of them on the line building the key
+//! (`(1u128 << 8 * len) - 1`: a variable shift of a 128-bit integer compiles to
+//! branches and double-word shifts) and a third in the walk over the mask
+//! (`if let Some(start)`, `rest == 0`, `e >= width`: a scan state tested at every
+//! word boundary). Rung 5 spends 79 per word; its thread CPU time fell by half, more
+//! than its instructions, because the branches of the scan state were the
+//! mispredicted ones. The profiles that chose rungs 6 to 8 are in [`compact`].
+//!
+//! Measured (the `timings` test below: wall time of one run, median of 5 after a
+//! warm-up, release, 100 MB corpus in the page cache, this 2-core machine, load
+//! average about 1.5 from other sessions): `plain` 0.55 s, `packed` 0.54 s, `simd`
+//! 0.21 s, `table` 0.166 s, `bits` 0.142 s, `cases` 0.149 s, `sse` 0.142 s, `mmap`
+//! 0.126 s, `optimise` 0.082 s on 2 workers.
+//! Counted by cachegrind on the 20 MB corpus (2 770 200 words; its last level set to
+//! this machine's 512 KiB L2 cache, `--LL=524288,8,64 --branch-sim=yes`):
+//!
+//! | rung | instructions per word | misses past L2 | mispredicted branches |
+//! |---|---|---|---|
+//! | `plain` | 214 | 736 000 | 5 495 000 |
+//! | `packed` | 181 | 439 000 | 4 938 000 |
+//! | `simd` | 108 | 440 000 | 354 000 |
+//! | `table` | 98 | 614 000 | 494 000 |
+//! | `bits` | 80 | 614 000 | 495 000 |
+//! | `cases` | 83 | 179 000 | 679 000 |
+//! | `sse` | 58 | 179 000 | 728 000 |
+//! | `mmap` | 58 | 422 000 | 727 000 |
+//!
+//! (`mmap`'s misses include the file's own lines, which cachegrind does not see
+//! when the kernel's `read` brings them in.) What the table teaches: time follows
+//! instructions while they dominate (rungs 1 to 5); `cases` saves misses and `sse`
+//! a quarter of the instructions, yet neither is much faster alone: what is left is
+//! the copy of the file (removed by `mmap`) and the mispredicted branches, one per
+//! 64-byte window (how many words does it hold?) and one per ten lookups (is the
+//! word in its first slot?), about 15 cycles each.
+//!
+//! The Unicode word definition is unchanged in every rung: a 64-byte window holding
+//! a byte ≥ 0x80 is classified by the scalar splitter, as in rung 3.
 
 mod compact;
 
@@ -358,9 +388,21 @@ fn load_key(block: &[u8], start: usize, end: usize) -> u128 {
 /// past-the-end bits set): SIMD when it is ASCII, the scalar splitter otherwise.
 #[inline(always)]
 fn white_mask(block: &[u8], base: usize, skip: &mut usize) -> u64 {
+    white_mask_with(block, base, skip, ascii_window_mask)
+}
+
+/// [`white_mask`] with the ASCII windows classified by `ascii` (e.g. an AVX2 version
+/// of [`ascii_window_mask`]).
+#[inline(always)]
+fn white_mask_with(
+    block: &[u8],
+    base: usize,
+    skip: &mut usize,
+    ascii: impl Fn(&[u8; 64]) -> Option<u64>,
+) -> u64 {
     let end = (base + 64).min(block.len());
     let white = match block[base..end].try_into() {
-        Ok(window) if *skip == 0 => ascii_window_mask(window),
+        Ok(window) if *skip == 0 => ascii(window),
         _ => None,
     }
     .unwrap_or_else(|| scalar_window_mask(block, base, end, skip));
@@ -458,8 +500,14 @@ fn hash(key: u128) -> usize {
 /// [`hash`] of a key given as its low and high 64-bit halves.
 #[inline(always)]
 fn hash_halves(low: u64, high: u64) -> usize {
-    let folded = low ^ high.rotate_left(29);
-    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
+    (product(low, high) >> 32) as usize
+}
+
+/// The two halves of a key folded and multiplied by 2⁶⁴/φ (Fibonacci hashing): the
+/// top bits of the product depend on every bit of the key, the low bits on few.
+#[inline(always)]
+fn product(low: u64, high: u64) -> u64 {
+    (low ^ high.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The counting table of rungs 4 and 5 (and of rung 6's longer words): open addressing on packed keys, linear
@@ -621,31 +669,37 @@ pub fn bits(path: &Path) -> Result<WordCount> {
     Ok(table_range(path, 0..file_len(path)?, Table::add_text_bits)?.into_word_count())
 }
 
-/// Rung 8, the `optimise` strategy: rung 7 on `workers` threads. The mapped file is
-/// cut into 4 line-aligned ranges per worker, handed out by a shared counter (a
-/// worker that finishes early takes the next one); each worker counts into its own
-/// table, and the tables are merged by integer key at the end.
+/// Ranges the mapped file is cut into, per worker: many small ones, so that the
+/// workers finish together (a worker slowed down by another program on its core
+/// takes fewer of them). Each costs nothing but a `memchr` for its line end, since
+/// a worker keeps one table for all the ranges it takes.
+const RANGES_PER_WORKER: usize = 32;
+
+/// Rung 9, the `optimise` strategy: rung 8 on `workers` threads (the calling
+/// thread is one of them). The mapped file is cut into line-aligned ranges handed
+/// out by a shared counter (a worker that is done takes the next one); each worker
+/// counts into its own table, and the tables are merged by integer key at the end.
 pub fn optimise(path: &Path, workers: usize) -> Result<WordCount> {
     let workers = workers.max(1);
-    let ranges = chunks::line_ranges(path, workers * 4, false)?;
     let text = compact::map(path)?;
+    let ranges = chunks::line_ranges_of(&text, workers * RANGES_PER_WORKER);
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut t = Compact::default();
+        while let Some(r) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
+            t.add_text_sse(&text[r.clone()]);
+        }
+        t
+    };
     let tables: Vec<Compact> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut t = Compact::default();
-                    while let Some(r) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        t.add_text_sse(&text[r.start as usize..r.end as usize]);
-                    }
-                    t
-                })
-            })
-            .collect();
-        handles
+        let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mine = work();
+        let mut tables: Vec<Compact> = others
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
+            .collect();
+        tables.push(mine);
+        tables
     });
     let merged = tables.into_iter().reduce(Compact::merge);
     Ok(merged.unwrap_or_default().into_word_count())
