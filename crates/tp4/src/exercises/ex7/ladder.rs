@@ -158,7 +158,11 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
          échauffement), dont la réponse est comparée à celle du noyau séquentiel simple des \
          exercices. Le dernier barreau, « {} », est la stratégie du même nom de `tp4 bench` \
          ({workers} workers). La machine est partagée : les rapports varient d'un passage à \
-         l'autre, l'ordre des barreaux beaucoup moins.",
+         l'autre, l'ordre des barreaux beaucoup moins. W4 et W7 lisent ici les fichiers du \
+         dossier de données : sur les fichiers livrés (1 Mo), les coûts fixes (projeter le fichier en mémoire, \
+         agrandir la table, démarrer les threads) pèsent autant que le travail, et les \
+         derniers barreaux peuvent y être plus lents que les précédents ; `tp4 bench \
+         groupby wordcount` les mesure aux tailles de workloads.md (44 Mo, 100 Mo).",
         fr::count(PLAN.repetitions as u64, "mesure", "mesures"),
         fast::STRATEGY
     ));
