@@ -223,7 +223,7 @@ impl Compact {
 
     /// The body of [`Compact::add_text_sse`], ASCII windows classified by `ascii`.
     #[inline(always)]
-    fn add_text_with(&mut self, block: &[u8], ascii: impl Fn(&[u8; 64]) -> Option<u64>) {
+    fn add_text_with(&mut self, block: &[u8], ascii: impl Fn(&[u8; 64]) -> Option<u64> + Copy) {
         let len = block.len();
         for_each_word_counted(block, ascii, |s, e| {
             #[cfg(target_arch = "x86_64")]
@@ -330,14 +330,14 @@ impl Compact {
 #[inline(always)]
 fn for_each_word_counted(
     block: &[u8],
-    ascii: impl Fn(&[u8; 64]) -> Option<u64>,
+    ascii: impl Fn(&[u8; 64]) -> Option<u64> + Copy,
     mut f: impl FnMut(usize, usize),
 ) {
     let (mut skip, mut base) = (0usize, 0usize);
     let mut carry = 1u64; // 1 when the byte before the window is white
     let mut open: Option<usize> = None; // the start of a word still open
     while base < block.len() {
-        let white = super::white_mask_with(block, base, &mut skip, &ascii);
+        let white = super::white_mask_with(block, base, &mut skip, ascii);
         let mut starts = !white & (white << 1 | carry);
         let mut ends = white & (!white << 1 | (carry ^ 1));
         carry = white >> 63;
