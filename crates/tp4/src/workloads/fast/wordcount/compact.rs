@@ -28,8 +28,9 @@
 //!    profile that chose it (callgrind, 20 MB, on rung 6 and on a first version of
 //!    this rung): the walk's tests `ends == 0` and `starts != 0` cost 7 instructions
 //!    per word, comparing a 128-bit key as two 64-bit halves 9, and `count_ones`
-//!    without `popcnt` 22 per window. This rung spends 58 instructions per word,
-//!    rung 6 83.
+//!    without `popcnt` 22 per window; and, once those were gone, the table's pointers
+//!    and sizes reloaded through `&mut self` for every word (see [`View`]). This rung
+//!    spends 53 instructions per word, rung 6 83.
 //! 8. `mmap`: the file mapped into memory (`mmap`, the memmap2 crate: the standard
 //!    wrapper, used by ripgrep) and scanned in place from its first byte, instead of
 //!    copied block by block into a buffer by `read`. Under `perf`, rung 5 spent 12 %
@@ -48,6 +49,17 @@ use crate::error::{Error, Result};
 use crate::workloads::wordcount::WordCount;
 use rustc_hash::FxHashMap;
 use std::path::Path;
+
+/// The table's pointers and sizes, read once for a whole block and again only after
+/// an insertion (which may grow the table): the hot loop of rungs 7 to 9 then does
+/// not reload them from the table for every word, as it must through `&mut self`.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    keys: *const u128,
+    counts: *mut u32,
+    mask: usize,
+    shift: u32,
+}
 
 /// The counting table of rungs 6 to 9: words of up to [`PACKED_MAX`] bytes as packed
 /// keys (rung 2's layout: the bytes, the length in byte 15) with 32-bit counts in a
@@ -88,6 +100,16 @@ impl Compact {
     #[inline(always)]
     fn home(&self, low: u64, high: u64) -> usize {
         (super::product(low, high) >> self.shift) as usize
+    }
+
+    /// The table as [`add_one_sse`](Compact::add_one_sse) reads it.
+    fn view(&mut self) -> View {
+        View {
+            keys: self.keys.as_ptr(),
+            counts: self.counts.as_mut_ptr(),
+            mask: self.keys.len() - 1,
+            shift: self.shift,
+        }
     }
 
     /// Counts one occurrence of a packed key (rung 6's hot path).
@@ -225,11 +247,13 @@ impl Compact {
     #[inline(always)]
     fn add_text_with(&mut self, block: &[u8], ascii: impl Fn(&[u8; 64]) -> Option<u64> + Copy) {
         let len = block.len();
+        let mut view = self.view();
         for_each_word_counted(block, ascii, |s, e| {
             #[cfg(target_arch = "x86_64")]
             if e - s <= PACKED_MAX && s + 16 <= len {
-                // SAFETY: the 16 bytes from `s` are inside `block` (tested above).
-                unsafe { self.add_one_sse(block.as_ptr().add(s), e - s) };
+                // SAFETY: the 16 bytes from `s` are inside `block` (tested above);
+                // `view` is this table's, refreshed after every insertion.
+                unsafe { self.add_one_sse(&mut view, block.as_ptr().add(s), e - s) };
                 return;
             }
             self.add_any(block, s, e);
@@ -246,7 +270,7 @@ impl Compact {
     /// The 16 bytes from `word` must be readable.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    unsafe fn add_one_sse(&mut self, word: *const u8, len: usize) {
+    unsafe fn add_one_sse(&mut self, view: &mut View, word: *const u8, len: usize) {
         use std::arch::x86_64::*;
         let (keep, length) = &KEY_MASKS[len];
         // SAFETY: the caller gives 16 readable bytes; `u128` constants and keys are
@@ -262,20 +286,24 @@ impl Compact {
             );
             let low = _mm_cvtsi128_si64(key) as u64;
             let high = _mm_cvtsi128_si64(_mm_unpackhi_epi64(key, key)) as u64;
-            let mask = self.keys.len() - 1;
-            let mut i = self.home(low, high);
-            let keys = self.keys.as_ptr();
+            let mut i = (super::product(low, high) >> view.shift) as usize;
             loop {
-                let slot = _mm_load_si128(keys.add(i).cast());
+                let slot = _mm_load_si128(view.keys.add(i).cast());
                 if _mm_movemask_epi8(_mm_cmpeq_epi8(slot, key)) == 0xFFFF {
-                    self.count_at(i, u128::from(low) | u128::from(high) << 64);
+                    let count = &mut *view.counts.add(i);
+                    let (n, wrapped) = count.overflowing_add(1);
+                    *count = n;
+                    if wrapped {
+                        self.carry(u128::from(low) | u128::from(high) << 64, 1 << 32);
+                    }
                     return;
                 }
-                if *keys.add(i) == 0 {
+                if *view.keys.add(i) == 0 {
                     self.insert_at(i, u128::from(low) | u128::from(high) << 64, 1);
+                    *view = self.view(); // the table may have grown
                     return;
                 }
-                i = (i + 1) & mask;
+                i = (i + 1) & view.mask;
             }
         }
     }
