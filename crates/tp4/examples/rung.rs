@@ -39,47 +39,39 @@ fn main() {
         eprintln!("erreur : {e}");
         std::process::exit(1)
     };
-    let unknown = |names: Vec<&str>| -> ! {
-        eprintln!("échelon inconnu « {rung} » ; choix : {}", names.join(", "));
-        std::process::exit(2)
-    };
     match workload.as_str() {
         "primes" => {
-            let ladder = tp4::workloads::fast::primes::ladder();
-            match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => println!("{}", std::hint::black_box((r.run)(number(), workers))),
-                None => unknown(ladder.iter().map(|r| r.name).collect()),
-            }
+            let run = pick(tp4::workloads::fast::primes::ladder(), rung);
+            println!("{}", std::hint::black_box(run(number(), workers)));
         }
         "pi" => {
-            let ladder = tp4::workloads::fast::pi::ladder();
-            match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => println!("{}", std::hint::black_box((r.run)(number(), workers))),
-                None => unknown(ladder.iter().map(|r| r.name).collect()),
-            }
+            let run = pick(tp4::workloads::fast::pi::ladder(), rung);
+            println!("{}", std::hint::black_box(run(number(), workers)));
         }
         "groupby" => {
-            let ladder = tp4::workloads::fast::groupby::ladder();
-            match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => {
-                    let totals = (r.run)(path, workers).unwrap_or_else(|e| fail(e));
-                    println!("{}", totals.answer_json());
-                }
-                None => unknown(ladder.iter().map(|r| r.name).collect()),
-            }
+            let run = pick(tp4::workloads::fast::groupby::ladder(), rung);
+            let totals = run(path, workers).unwrap_or_else(|e| fail(e));
+            println!("{}", totals.answer_json());
         }
         "wordcount" => {
-            let ladder = tp4::workloads::fast::wordcount::ladder();
-            match ladder.iter().find(|r| r.name == rung) {
-                Some(r) => {
-                    let wc = (r.run)(path, workers).unwrap_or_else(|e| fail(e));
-                    println!("{}", wc.answer_json());
-                }
-                None => unknown(ladder.iter().map(|r| r.name).collect()),
-            }
+            let run = pick(tp4::workloads::fast::wordcount::ladder(), rung);
+            let wc = run(path, workers).unwrap_or_else(|e| fail(e));
+            println!("{}", wc.answer_json());
         }
         _ => {
             eprintln!("{usage}");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// The kernel of the rung called `name`, or exit 2 with the names to choose from.
+fn pick<K: Copy>(ladder: Vec<tp4::workloads::fast::Rung<K>>, name: &str) -> K {
+    match ladder.iter().find(|r| r.name == name) {
+        Some(r) => r.run,
+        None => {
+            let names: Vec<&str> = ladder.iter().map(|r| r.name).collect();
+            eprintln!("échelon inconnu « {name} » ; choix : {}", names.join(", "));
             std::process::exit(2)
         }
     }

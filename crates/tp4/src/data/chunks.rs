@@ -134,6 +134,13 @@ pub fn for_each_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn file_with(content: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content.as_bytes()).unwrap();
+        f
+    }
 
     #[test]
     fn in_memory_ranges_match_the_file_ranges() {
@@ -148,13 +155,6 @@ mod tests {
             assert_eq!(line_ranges_of(text.as_bytes(), n), from_file, "n = {n}");
         }
         assert_eq!(line_ranges_of(b"", 3), vec![0..0, 0..0, 0..0]);
-    }
-    use std::io::Write;
-
-    fn file_with(content: &str) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(content.as_bytes()).unwrap();
-        f
     }
 
     fn lines_of(path: &Path, ranges: &[Range<u64>], block: usize) -> Vec<String> {

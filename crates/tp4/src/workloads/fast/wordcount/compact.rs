@@ -115,33 +115,11 @@ impl Compact {
     /// Counts one occurrence of a packed key (rung 6's hot path).
     #[inline(always)]
     fn add_one(&mut self, key: u128) {
-        let mask = self.keys.len() - 1;
-        let mut i = self.home(key as u64, (key >> 64) as u64);
-        loop {
-            let k = self.keys[i];
-            if k == key {
-                self.count_at(i, key);
-                return;
-            }
-            if k == 0 {
-                self.insert_at(i, key, 1);
-                return;
-            }
-            i = (i + 1) & mask;
-        }
+        self.add_many(key, 1);
     }
 
-    /// Adds one to the count of slot `i` (holding `key`), carrying past 32 bits.
+    /// Adds `n` occurrences of a packed key (counting, merging and growing).
     #[inline(always)]
-    fn count_at(&mut self, i: usize, key: u128) {
-        let (n, wrapped) = self.counts[i].overflowing_add(1);
-        self.counts[i] = n;
-        if wrapped {
-            self.carry(key, 1 << 32);
-        }
-    }
-
-    /// Adds `n` occurrences of a packed key (merging and growing).
     fn add_many(&mut self, key: u128, n: u64) {
         let mask = self.keys.len() - 1;
         let mut i = self.home(key as u64, (key >> 64) as u64);
@@ -446,38 +424,14 @@ pub fn mapped(path: &Path) -> Result<WordCount> {
     })
 }
 
-/// A read-only view of the whole file (empty for an empty file, which cannot be
-/// mapped), with a French error.
-pub(super) fn map(path: &Path) -> Result<Mapped> {
+/// A read-only view of the whole file, with a French error (memmap2 maps an empty
+/// file as an empty slice).
+pub(super) fn map(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io("lecture de", path, e))?
-        .len();
-    if len == 0 {
-        return Ok(Mapped::Empty);
-    }
     // SAFETY: the map is read-only and private to this call; the file is the lab's
     // input, which nothing writes during a measurement (see the module doc for what
     // happens if something shortens it anyway).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))?;
-    Ok(Mapped::Map(map))
-}
-
-/// A mapped file, or nothing for an empty one.
-pub(super) enum Mapped {
-    Empty,
-    Map(memmap2::Mmap),
-}
-
-impl std::ops::Deref for Mapped {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Mapped::Empty => &[],
-            Mapped::Map(m) => m,
-        }
-    }
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))
 }
 
 #[cfg(test)]

@@ -494,13 +494,7 @@ pub fn simd(path: &Path) -> Result<WordCount> {
 /// one multiplication (Fibonacci hashing), the high half of the product kept.
 #[inline(always)]
 fn hash(key: u128) -> usize {
-    hash_halves(key as u64, (key >> 64) as u64)
-}
-
-/// [`hash`] of a key given as its low and high 64-bit halves.
-#[inline(always)]
-fn hash_halves(low: u64, high: u64) -> usize {
-    (product(low, high) >> 32) as usize
+    (product(key as u64, (key >> 64) as u64) >> 32) as usize
 }
 
 /// The two halves of a key folded and multiplied by 2⁶⁴/φ (Fibonacci hashing): the
