@@ -8,15 +8,17 @@
 //! Each workload module exposes the same surface:
 //! - `ladder()`: the rungs in order, as data ([`Rung`]: a name, what changed, why it
 //!   helps, and the kernel), for exercise 7's table and bar chart;
-//! - `optimise(…, workers)`: the top rung, parallel over `workers` threads (a rayon
-//!   pool built per call, so the worker count is the one asked for and starting the
-//!   threads is inside the timing, as `workloads.md` requires). It is the strategy
-//!   named [`STRATEGY`] in `tp4 bench`.
+//! - `optimise(…, workers)`: the top rung, parallel over `workers` threads, started
+//!   inside the call so that the worker count is the one asked for and starting the
+//!   threads is inside the timing, as `workloads.md` requires (W1 and W2: a rayon
+//!   pool built per call; W4 and W7: scoped threads over the mapped file,
+//!   [`mapped`]). It is the strategy named [`STRATEGY`] in `tp4 bench`.
 //!
 //! Every rung of one workload has the same signature (the worker count is ignored by
 //! the sequential rungs), so a caller can loop over `ladder()` and time each one.
 
 pub mod groupby;
+pub mod mapped;
 pub mod pi;
 pub mod primes;
 pub mod wordcount;

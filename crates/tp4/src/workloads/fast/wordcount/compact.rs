@@ -54,7 +54,7 @@
 //! per worker.
 
 use super::{add_long, for_each_word_bits, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::workloads::wordcount::WordCount;
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -458,46 +458,10 @@ pub fn sse(path: &Path) -> Result<WordCount> {
 /// Rung 8: rung 7 on the mapped file.
 pub fn mapped(path: &Path) -> Result<WordCount> {
     count(path, |path, t| {
-        let map = map(path)?;
+        let map = crate::workloads::fast::mapped::map(path)?;
         t.add_text_sse(&map);
         Ok(())
     })
-}
-
-/// A read-only view of the whole file, with a French error (memmap2 maps an empty
-/// file as an empty slice).
-pub(super) fn map(path: &Path) -> Result<memmap2::Mmap> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    // SAFETY: the map is read-only and private to this call; the file is the lab's
-    // input, which nothing writes during a measurement (see the module doc for what
-    // happens if something shortens it anyway).
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))
-}
-
-/// Drops this process's view of the whole pages of `range` in `map` (`madvise`
-/// `MADV_DONTNEED`), once they are counted: the file stays in the page cache, only
-/// the page-table entries go. Timed on 2 workers and the 100 MB corpus, the final
-/// `munmap` took 8.5 ms of a 90 ms run, alone on one core, as it tears down 25 600
-/// entries; released range by range, that work is split between the workers, and
-/// the run is 3 to 5 ms faster (median of 21 runs, interleaved, three times). Pages
-/// shared with the next range are kept. Without `madvise` (not Unix), nothing is done.
-pub(super) fn release(map: &memmap2::Mmap, range: std::ops::Range<usize>) {
-    #[cfg(unix)]
-    {
-        const PAGE: usize = 4096;
-        let (start, end) = (range.start.next_multiple_of(PAGE), range.end / PAGE * PAGE);
-        if start < end {
-            // SAFETY: the map is a private, read-only view of a file: after
-            // `MADV_DONTNEED`, a read of these pages maps the file's bytes again, so
-            // no reader ever sees other bytes; the pages are whole pages of `range`,
-            // which no other worker reads. Failing only costs the saving.
-            let _ = unsafe {
-                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-            };
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (map, range);
 }
 
 #[cfg(test)]
@@ -528,22 +492,6 @@ mod tests {
             t.into_word_count().counts[&b"mot"[..]],
             u64::from(u32::MAX) + 2
         );
-    }
-
-    #[test]
-    fn released_pages_read_back_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("corpus.txt");
-        let bytes: Vec<u8> = (0..40_000u32)
-            .flat_map(|i| format!("w{i}\n").into_bytes())
-            .collect();
-        std::fs::write(&path, &bytes).unwrap();
-        let text = map(&path).unwrap();
-        assert!(text[..] == bytes[..]);
-        // A range with whole pages inside and ragged ends, then one with none.
-        release(&text, 1000..bytes.len() - 3000);
-        release(&text, 5..4000);
-        assert!(text[..] == bytes[..], "the file's bytes after release");
     }
 
     #[test]

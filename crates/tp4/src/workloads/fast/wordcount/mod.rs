@@ -86,14 +86,13 @@
 
 mod compact;
 
-use super::Rung;
+use super::{mapped, Rung};
 use crate::data::{chunks, words};
 use crate::error::{Error, Result};
 use crate::workloads::wordcount::WordCount;
 pub use compact::Compact;
 use rustc_hash::FxHashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The signature of every rung: (corpus path, workers) → counts.
 pub type Kernel = fn(&Path, usize) -> Result<WordCount>;
@@ -673,44 +672,19 @@ pub fn bits(path: &Path) -> Result<WordCount> {
     Ok(table_range(path, 0..file_len(path)?, Table::add_text_bits)?.into_word_count())
 }
 
-/// Ranges the mapped file is cut into, per worker: many small ones, so that the
-/// workers finish together (a worker slowed down by another program on its core
-/// takes fewer of them). Each costs nothing but a `memchr` for its line end, since
-/// a worker keeps one table for all the ranges it takes.
-const RANGES_PER_WORKER: usize = 32;
-
 /// Rung 9, the `optimise` strategy: rung 8 on `workers` threads (the calling
-/// thread is one of them). The mapped file is cut into line-aligned ranges handed
-/// out by a shared counter (a worker that is done takes the next one); each worker
-/// counts into its own table, and the tables are merged by integer key at the end.
-/// A worker unmaps the pages of each range it has counted (`compact::release`),
-/// so that tearing the mapping down is shared by the workers instead of left to one
-/// `munmap` at the end.
+/// thread is one of them), through the skeleton of [`mapped::over_ranges`]: the
+/// mapped file cut into line-aligned ranges handed out by a shared counter, one
+/// table per worker, each range's pages released once counted, the tables merged
+/// by integer key at the end.
 pub fn optimise(path: &Path, workers: usize) -> Result<WordCount> {
-    let workers = workers.max(1);
-    let text = compact::map(path)?;
-    let ranges = chunks::line_ranges_of(&text, workers * RANGES_PER_WORKER);
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut t = Compact::default();
-        while let Some(r) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
-            t.add_text_sse(&text[r.clone()]);
-            compact::release(&text, r.clone());
-        }
-        t
+    let text = mapped::map(path)?;
+    let add = |t: &mut Compact, r: std::ops::Range<usize>| {
+        t.add_text_sse(&text[r]);
+        Ok(())
     };
-    let tables: Vec<Compact> = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        let mine = work();
-        let mut tables: Vec<Compact> = others
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect();
-        tables.push(mine);
-        tables
-    });
-    let merged = tables.into_iter().reduce(Compact::merge);
-    Ok(merged.unwrap_or_default().into_word_count())
+    let merged = mapped::over_ranges(&text, 0, workers, Compact::default, add, Compact::merge)?;
+    Ok(merged.into_word_count())
 }
 
 #[cfg(test)]
