@@ -62,8 +62,9 @@
 //! `memchr` that looks for quotes in each block (the first pass over the mapped
 //! bytes, so it also waits for memory), 10 % in the kernel mapping and releasing
 //! pages. That `memchr` is now folded into rung 6's window (one more mask per line,
-//! see `simd::add_block_rows`): 30.3 → 28.7 ms on 2 workers (median of 15
-//! in-process runs, 8 times interleaved, load average about 1.7). A rung compiled for AVX2
+//! see `simd::add_block_rows`): 16 more instructions per row (393), one pass over
+//! the bytes instead of two, 30.3 → 28.7 ms on 2 workers (median of 15 in-process
+//! runs, 8 times interleaved, load average about 1.7). A rung compiled for AVX2
 //! and BMI (chosen at run time) was tried after `swar`: 2 % fewer instructions, no
 //! measurable gain, so it is not a rung.
 //!
