@@ -188,14 +188,11 @@ mod tests {
             assert_eq!(sum, (3..30_000u64).sum::<u64>(), "workers = {workers}");
         }
         let (_dir, empty) = mapped(b"");
-        let n = over_ranges(
-            &empty,
-            0,
-            2,
-            || 0,
-            |acc, r| Ok(*acc += r.len()),
-            |a, b| a + b,
-        );
+        let add = |acc: &mut usize, r: Range<usize>| {
+            *acc += r.len();
+            Ok(())
+        };
+        let n = over_ranges(&empty, 0, 2, || 0, add, |a, b| a + b);
         assert_eq!(n.unwrap(), 0);
     }
 
