@@ -120,8 +120,9 @@ pub fn over_ranges<A: Send>(
 }
 
 /// Cuts `bytes` (whole lines) into blocks of about `size` bytes that end on a line
-/// end: a worker's range parsed block by block stays in the L2 cache between the
-/// passes a block may need (W4 looks for quotes in the block before parsing it).
+/// end. W4 parses a range block by block because its one-window-per-line reader
+/// hands the rest of a block to a slower reader after a line of 64 bytes or more:
+/// a block bounds how much one odd line slows down.
 pub fn line_blocks(bytes: &[u8], size: usize) -> impl Iterator<Item = (usize, &[u8])> {
     let mut pos = 0;
     std::iter::from_fn(move || {
