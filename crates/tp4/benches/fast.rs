@@ -1,8 +1,9 @@
 //! Micro-benchmarks of the optimisation ladders of exercise 7 (`cargo bench --bench
 //! fast`), with divan: every rung of W1 primes, W2 pi, W4 groupby and W7 wordcount at
 //! small sizes, and the word splitter of `tp4::data::words` on ASCII and non-ASCII
-//! text. The rungs are taken from each workload's `ladder()`, so a new rung is
-//! benchmarked without touching this file. The full-size figures of the ladder come
+//! text. The rung names are listed here (divan's arguments are constants) and checked
+//! against each workload's `ladder()` before anything runs, so a rung added to a
+//! ladder and not here stops the benchmarks with its name. The full-size figures of the ladder come
 //! from the `timings` tests of `tp4::workloads::fast` (see the module docs).
 
 use divan::counter::{BytesCount, ItemsCount};
@@ -11,17 +12,34 @@ use std::path::PathBuf;
 use tp4::workloads::fast::{groupby, pi, primes, wordcount};
 
 fn main() {
+    let listed = [
+        (names(primes::ladder()), PRIMES),
+        (names(pi::ladder()), PI),
+        (names(groupby::ladder()), GROUPBY),
+        (names(wordcount::ladder()), WORDCOUNT),
+    ];
+    for (ladder, here) in listed {
+        assert_eq!(
+            ladder, here,
+            "benches/fast.rs must list every rung of the ladder"
+        );
+    }
     divan::main();
 }
 
 const PRIMES: &[&str] = &["u64", "u32", "inverse", "lanes", "optimise"];
 const PI: &[&str] = &["f64", "split", "lanes", "avx2", "optimise"];
 const GROUPBY: &[&str] = &[
-    "csv", "bytes", "packed", "simd", "swar", "lignes", "optimise",
+    "csv", "bytes", "packed", "simd", "swar", "lignes", "avx2", "optimise",
 ];
 const WORDCOUNT: &[&str] = &[
     "plain", "packed", "simd", "table", "bits", "cases", "sse", "mmap", "optimise",
 ];
+
+/// The names of a ladder's rungs, in order.
+fn names<K>(ladder: Vec<tp4::workloads::fast::Rung<K>>) -> Vec<&'static str> {
+    ladder.iter().map(|r| r.name).collect()
+}
 
 /// The rung called `name` of a ladder.
 fn rung<K: Copy>(ladder: Vec<tp4::workloads::fast::Rung<K>>, name: &str) -> K {

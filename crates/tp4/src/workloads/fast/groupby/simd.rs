@@ -29,7 +29,7 @@ use memchr::memchr;
 pub type LoadedNames = PackedNames<true>;
 
 /// Masks of the first `len` bytes of a 16-byte key, as (low word, high word).
-const KEY_MASKS: [(u64, u64); 17] = {
+pub(super) const KEY_MASKS: [(u64, u64); 17] = {
     let mut m = [(0u64, 0u64); 17];
     let mut len = 1;
     while len <= 16 {
@@ -209,7 +209,7 @@ fn trim_range(block: &[u8], mut start: usize, mut end: usize) -> (usize, usize) 
 /// are digits: the check and the three multiplications of Lemire's "SIMD within a
 /// register" parser.
 #[inline(always)]
-fn eight_digits(w: u64) -> Option<u64> {
+pub(super) fn eight_digits(w: u64) -> Option<u64> {
     const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     if (w & HIGH) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4) != 0x3333_3333_3333_3333 {
         return None;
