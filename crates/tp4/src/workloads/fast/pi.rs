@@ -18,14 +18,24 @@
 //!    vector registers. `objdump` of rung 3 compiled for AVX2 showed why it is needed:
 //!    LLVM keeps the 64-bit rotations scalar (AVX2 has no vector rotate) and spends
 //!    its time moving lanes between vector and scalar registers.
-//! 5. `optimise`: rung 4 on `workers` threads; worker w draws from its own
-//!    [`LANES`] streams (`w × LANES + lane` jumps), so streams never overlap and the
-//!    estimate is reproducible for a given worker count.
+//! 5. `32bits`: [`LANES32`] xoshiro128++ generators (the 32-bit member of the same
+//!    family, same authors, period 2^128 − 1; rand_xoshiro's `Xoshiro128PlusPlus`,
+//!    checked word for word) in AVX2: one 32-bit draw per point, cut into two signed
+//!    16-bit coordinates, and `vpmaddwd` computes x² + y² of 8 points in one
+//!    instruction. Twice the lanes per vector instruction of rung 4 and no 64-bit
+//!    multiplications. The 2^-15 grid of the coordinates moves the estimate by
+//!    9 × 10^-7 (the 2^32 points of the grid counted exactly), far below the
+//!    tolerance (2 × 10^-3).
+//! 6. `optimise`: rung 5 on `workers` threads; worker w draws from its own
+//!    [`LANES32`] streams (`w × LANES32 + lane` jumps), so streams never overlap and
+//!    the estimate is reproducible for a given worker count.
 //!
 //! Measured (thread CPU time of the `timings` test, release, S = 20 000 000, shared
 //! machine under load): `f64` 0.088 s, `split` 0.048 s, `lanes` 0.036 s, `avx2`
-//! 0.008 s (0.4 ns per point); `optimise` on 2 workers 0.011 s wall under load (goal
-//! ≤ 0.011 s).
+//! 0.008 s (0.4 ns per point); `optimise` (then rung 4 on each worker) on 2 workers
+//! 0.011 s wall under load (goal ≤ 0.011 s). Later, in a slower phase of this VM
+//! (40 in-process runs of one thread, median): `avx2` 0.0101 s, `32bits` 0.0056 s;
+//! `optimise` on 2 workers 0.0048 to 0.0058 s.
 //!
 //! # The profiles that chose the rungs
 //!
@@ -53,6 +63,11 @@
 //! - `avx2`: callgrind (valgrind runs AVX2) → 5.5 instructions per point, 90 % of them
 //!   in the AVX2 intrinsics of `hits_lanes_avx2` (about 44 per step of 8 points: 4
 //!   lanes per instruction, nothing leaves the vector registers); 7 k mispredictions.
+//!   Per step and vector: 14 instructions of generator for 4 draws, 9 for the test
+//!   (a shift, a mask, two `vpmuludq`, an add, and the count): with 64-bit words the
+//!   vector holds only 4 lanes, hence rung 5's 32-bit generator.
+//! - `32bits`: callgrind → 2.95 instructions per point (about 20 per vector of 8
+//!   points: 13 of generator, 5 for `vpmaddwd` and the count).
 //!
 //! Why not a crate: rand_xoshiro (already used) has no multi-lane generator, and the
 //! SIMD-friendly generator crates found either need nightly `portable_simd` or change
@@ -62,13 +77,14 @@
 use super::Rung;
 use crate::workloads::pi::{estimate, share, stream};
 use rand::RngCore;
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+use rand_xoshiro::{Xoshiro128PlusPlus, Xoshiro256PlusPlus};
 use rayon::prelude::*;
 
 /// The signature of every rung: (S, workers) → estimate of π.
 pub type Kernel = fn(u64, usize) -> f64;
 
-/// Generators run side by side in rungs 3 to 5.
+/// Generators run side by side in rungs 3 and 4.
 pub const LANES: usize = 8;
 
 /// The rungs, plain kernel first, top rung (parallel) last.
@@ -103,8 +119,15 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
             run: |s, _| estimate(hits_best(0, s), s),
         },
         Rung {
+            name: "32bits",
+            changed: "16 générateurs xoshiro128++ (mots de 32 bits) en AVX2 : un tirage de 32 bits par point, coupé en deux coordonnées de 16 bits, x² + y² en une instruction (vpmaddwd)",
+            why: "voies vectorielles : 8 générateurs par instruction au lieu de 4, et le test du point en une multiplication-addition",
+            parallel: false,
+            run: |s, _| estimate(hits_best32(0, s), s),
+        },
+        Rung {
             name: super::STRATEGY,
-            changed: "le noyau AVX2 sur plusieurs cœurs, un jeu de flux par worker",
+            changed: "le noyau 32 bits sur plusieurs cœurs, un jeu de flux par worker",
             why: "tous les cœurs travaillent, sans rien partager",
             parallel: true,
             run: optimise,
@@ -265,14 +288,182 @@ pub fn hits_best(index: usize, points: u64) -> u64 {
     hits_lanes(index, points)
 }
 
-/// Rung 5, the `optimise` strategy: [`hits_best`] on `workers` threads, worker w on
+/// Generators run side by side in rung 5: two AVX2 vectors of 8 32-bit lanes.
+pub const LANES32: usize = 16;
+
+/// The xoshiro128++ generator of stream `index` (the 32-bit member of the family of
+/// [`stream`]: same authors, period 2^128 − 1, streams 2^64 draws apart by jumps).
+pub fn stream32(index: usize) -> Xoshiro128PlusPlus {
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(crate::workloads::pi::SEED);
+    for _ in 0..index {
+        rng.jump();
+    }
+    rng
+}
+
+/// Whether a 32-bit draw, cut into two signed 16-bit coordinates x and y (a point
+/// of the square [−2^15, 2^15)²), falls in the disc x² + y² < 2^30: the fraction
+/// inside is π/4 as for the quarter disc of the unit square. What `vpmaddwd` computes
+/// for 8 draws at once: both products and their sum in 32 bits (unsigned, since
+/// 2 × 2^30 fits).
+#[inline(always)]
+fn inside16(r: u32) -> u32 {
+    let (x, y) = (
+        i32::from(r as u16 as i16),
+        i32::from((r >> 16) as u16 as i16),
+    );
+    let d = (x * x) as u32 + (y * y) as u32;
+    u32::from(d >> 30 == 0)
+}
+
+/// [`LANES32`] xoshiro128++ generators, state words as arrays (struct of arrays).
+#[derive(Debug, Clone)]
+pub struct Lanes32 {
+    s: [[u32; LANES32]; 4],
+}
+
+impl Lanes32 {
+    /// Lanes `first`, `first + 1`, … of the jump-separated streams of [`stream32`].
+    pub fn new(first: usize) -> Lanes32 {
+        let mut s = [[0; LANES32]; 4];
+        let mut rng = stream32(first);
+        for lane in 0..LANES32 {
+            let value = serde_json::to_value(&rng).expect("a xoshiro state is serialisable");
+            let state: [u32; 4] =
+                serde_json::from_value(value["s"].clone()).expect("a xoshiro state is 4 words");
+            for (word, value) in s.iter_mut().zip(state) {
+                word[lane] = value;
+            }
+            rng.jump();
+        }
+        Lanes32 { s }
+    }
+
+    /// One xoshiro128++ step of every lane: the next output of each.
+    #[inline(always)]
+    pub fn step(&mut self) -> [u32; LANES32] {
+        let [s0, s1, s2, s3] = &mut self.s;
+        let mut out = [0; LANES32];
+        for l in 0..LANES32 {
+            out[l] = s0[l].wrapping_add(s3[l]).rotate_left(7).wrapping_add(s0[l]);
+            let t = s1[l] << 9;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = s3[l].rotate_left(11);
+        }
+        out
+    }
+}
+
+/// Rung 5 without AVX2 (and the reference of the tests): `points` points from the
+/// 32-bit lanes `index × LANES32 …`, one step of all lanes after another.
+pub fn hits_lanes32(index: usize, points: u64) -> u64 {
+    let mut lanes = Lanes32::new(index * LANES32);
+    let mut hits = 0u64;
+    for _ in 0..points / LANES32 as u64 {
+        hits += lanes
+            .step()
+            .iter()
+            .map(|&r| u64::from(inside16(r)))
+            .sum::<u64>();
+    }
+    let rest = (points % LANES32 as u64) as usize;
+    hits + lanes.step()[..rest]
+        .iter()
+        .map(|&r| u64::from(inside16(r)))
+        .sum::<u64>()
+}
+
+/// Rung 5: the [`LANES32`] generators in two AVX2 vectors of 8 lanes per state word;
+/// `vpmaddwd` gives x² + y² of 8 points in one instruction, counted as outside when
+/// `((d >> 30) + 1) >> 1` is 1. The 32-bit counters are emptied into a `u64` every
+/// `flush` steps (2^30 in [`hits_best32`]), so any S is counted exactly.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hits_lanes32_avx2(index: usize, points: u64, flush: u64) -> u64 {
+    use std::arch::x86_64::*;
+    let mut lanes = Lanes32::new(index * LANES32);
+    let steps = points / LANES32 as u64;
+    let half = LANES32 / 2;
+    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
+    #[allow(unused_unsafe)]
+    let outside = unsafe {
+        let load =
+            |w: &[u32; LANES32], h: usize| _mm256_loadu_si256(w.as_ptr().add(half * h).cast());
+        let mut s: [[__m256i; 2]; 4] =
+            std::array::from_fn(|i| [load(&lanes.s[i], 0), load(&lanes.s[i], 1)]);
+        let one = _mm256_set1_epi32(1);
+        let mut outside = 0u64;
+        let mut done = 0u64;
+        while done < steps {
+            let run = (steps - done).min(flush);
+            let mut acc = [_mm256_setzero_si256(); 2];
+            for _ in 0..run {
+                for h in 0..2 {
+                    let [s0, s1, s2, s3] = [s[0][h], s[1][h], s[2][h], s[3][h]];
+                    let sum = _mm256_add_epi32(s0, s3);
+                    let rot =
+                        _mm256_or_si256(_mm256_slli_epi32::<7>(sum), _mm256_srli_epi32::<25>(sum));
+                    let r = _mm256_add_epi32(rot, s0);
+                    let t = _mm256_slli_epi32::<9>(s1);
+                    let s2 = _mm256_xor_si256(s2, s0);
+                    let s3 = _mm256_xor_si256(s3, s1);
+                    let s1 = _mm256_xor_si256(s1, s2);
+                    let s0 = _mm256_xor_si256(s0, s3);
+                    let s2 = _mm256_xor_si256(s2, t);
+                    let s3 =
+                        _mm256_or_si256(_mm256_slli_epi32::<11>(s3), _mm256_srli_epi32::<21>(s3));
+                    [s[0][h], s[1][h], s[2][h], s[3][h]] = [s0, s1, s2, s3];
+                    let d = _mm256_madd_epi16(r, r);
+                    let out =
+                        _mm256_srli_epi32::<1>(_mm256_add_epi32(_mm256_srli_epi32::<30>(d), one));
+                    acc[h] = _mm256_add_epi32(acc[h], out);
+                }
+            }
+            let mut sums = [0u32; LANES32];
+            _mm256_storeu_si256(sums.as_mut_ptr().cast(), acc[0]);
+            _mm256_storeu_si256(sums.as_mut_ptr().add(half).cast(), acc[1]);
+            outside += sums.iter().map(|&c| u64::from(c)).sum::<u64>();
+            done += run;
+        }
+        for (i, word) in s.iter().enumerate() {
+            for (h, v) in word.iter().enumerate() {
+                _mm256_storeu_si256(lanes.s[i].as_mut_ptr().add(half * h).cast(), *v);
+            }
+        }
+        outside
+    };
+    let rest = (points % LANES32 as u64) as usize;
+    let r = lanes.step();
+    let last: u64 = r[..rest].iter().map(|&x| u64::from(inside16(x))).sum();
+    steps * LANES32 as u64 - outside + last
+}
+
+/// Rung 5: the 32-bit lanes with AVX2 when the processor has it (same answer as
+/// [`hits_lanes32`]).
+pub fn hits_best32(index: usize, points: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was detected just above.
+        return unsafe { hits_lanes32_avx2(index, points, 1 << 30) };
+    }
+    hits_lanes32(index, points)
+}
+
+/// Rung 6, the `optimise` strategy: [`hits_best32`] on `workers` threads, worker w on
 /// its own lanes.
 pub fn optimise(samples: u64, workers: usize) -> f64 {
     let workers = workers.max(1);
     let inside: u64 = super::pool(workers).install(|| {
         (0..workers)
             .into_par_iter()
-            .map(|w| hits_best(w, share(samples, workers, w)))
+            .map(|w| hits_best32(w, share(samples, workers, w)))
             .sum()
     });
     estimate(inside, samples)
@@ -296,6 +487,60 @@ mod tests {
     }
 
     #[test]
+    fn lanes32_are_the_streams_of_rand_xoshiro() {
+        let mut lanes = Lanes32::new(5);
+        let mut reference: Vec<Xoshiro128PlusPlus> = (5..5 + LANES32).map(stream32).collect();
+        for _ in 0..100 {
+            let got = lanes.step();
+            for (l, rng) in reference.iter_mut().enumerate() {
+                assert_eq!(got[l], rng.next_u32(), "lane {l}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_16_bit_point_is_inside_when_its_disc_test_says_so() {
+        let exact = |r: u32| {
+            let (x, y) = (
+                i64::from(r as u16 as i16),
+                i64::from((r >> 16) as u16 as i16),
+            );
+            u32::from(x * x + y * y < 1 << 30)
+        };
+        // Corners (−2^15 on both axes: x² + y² = 2^31), axes, the circle's edge.
+        for r in [
+            0,
+            0x8000_8000,
+            0x0000_8000,
+            0x7fff_7fff,
+            0x0000_7fff,
+            0x5a82_5a82,
+            0x5a83_5a82,
+        ] {
+            assert_eq!(inside16(r), exact(r), "{r:#x}");
+        }
+        let mut rng = stream32(0);
+        for _ in 0..100_000 {
+            let r = rng.next_u32();
+            assert_eq!(inside16(r), exact(r), "{r:#x}");
+        }
+    }
+
+    #[test]
+    fn the_32_bit_kernels_agree_at_every_length_and_flush() {
+        for points in [0, 1, 15, 16, 17, 1000, 100_003] {
+            assert_eq!(hits_lanes32(2, points), hits_best32(2, points), "{points}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // Counters emptied every 3 steps instead of 2^30: the same count.
+                // SAFETY: AVX2 was detected just above.
+                let flushed = unsafe { hits_lanes32_avx2(2, points, 3) };
+                assert_eq!(flushed, hits_lanes32(2, points), "{points}");
+            }
+        }
+    }
+
+    #[test]
     fn vector_widths_agree_and_every_rung_is_within_tolerance() {
         for points in [0, 1, 7, 8, 9, 1000, 100_003] {
             assert_eq!(hits_lanes(1, points), hits_best(1, points), "{points}");
@@ -306,7 +551,7 @@ mod tests {
             assert!(is_ok(v, s), "{} {v}", rung.name);
         }
         assert_eq!(optimise(s, 2), optimise(s, 2));
-        assert_eq!(optimise(s, 1), estimate(hits_best(0, s), s));
+        assert_eq!(optimise(s, 1), estimate(hits_best32(0, s), s));
     }
 
     /// Quiet-run timings of every rung at the size of workloads.md (release only:
