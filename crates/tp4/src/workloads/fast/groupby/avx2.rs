@@ -23,7 +23,7 @@
 //!
 //! The last 96 bytes of a block go through rung 6's reader.
 
-use super::simd::{self, eight_digits, LoadedNames, KEY_MASKS};
+use super::simd::{self, amount_word, LoadedNames, KEY_MASKS};
 use super::{add_line, Acc, RowError};
 
 /// Aggregates a block of whole lines with this rung's reader when the processor has
@@ -127,14 +127,7 @@ unsafe fn amount(p: *const u8, len: usize) -> Option<i64> {
     if point != b'.' {
         return None;
     }
-    let int_len = n - 3; // 1 to 5 digits
-    let int = x & (u64::MAX >> (8 * (8 - int_len)));
-    let frac = (x >> (8 * (int_len + 1))) & 0xFFFF;
-    let digits = int_len + 2;
-    // The digits in the high bytes, '0's below them: 8 digits, same value.
-    let w =
-        (int | frac << (8 * int_len)) << (8 * (8 - digits)) | 0x3030_3030_3030_3030 >> (8 * digits);
-    let v = eight_digits(w)? as i64;
+    let v = amount_word(x, n - 3)? as i64; // 1 to 5 digits before the point
     Some(if first == b'-' { -v } else { v })
 }
 

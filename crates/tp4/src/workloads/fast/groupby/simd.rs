@@ -209,7 +209,7 @@ fn trim_range(block: &[u8], mut start: usize, mut end: usize) -> (usize, usize) 
 /// are digits: the check and the three multiplications of Lemire's "SIMD within a
 /// register" parser.
 #[inline(always)]
-pub(super) fn eight_digits(w: u64) -> Option<u64> {
+fn eight_digits(w: u64) -> Option<u64> {
     const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     if (w & HIGH) | ((w.wrapping_add(0x0606_0606_0606_0606) & HIGH) >> 4) != 0x3333_3333_3333_3333 {
         return None;
@@ -217,6 +217,20 @@ pub(super) fn eight_digits(w: u64) -> Option<u64> {
     let v = (w & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
     let v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
     Some((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
+}
+
+/// The value in cents of the 8 bytes `x` (little-endian) that start with `int_len`
+/// digits (1 to 5), a point and 2 digits, if those are all digits: the digits moved
+/// into the high bytes with '0's below them (8 digits, same value), then
+/// [`eight_digits`].
+#[inline(always)]
+pub(super) fn amount_word(x: u64, int_len: usize) -> Option<u64> {
+    let int = x & (u64::MAX >> (8 * (8 - int_len)));
+    let frac = (x >> (8 * (int_len + 1))) & 0xFFFF;
+    let digits = int_len + 2;
+    let w =
+        (int | frac << (8 * int_len)) << (8 * (8 - digits)) | 0x3030_3030_3030_3030 >> (8 * digits);
+    eight_digits(w)
 }
 
 /// The amount `block[start..end]` in cents when it has the usual shape (optional
@@ -233,14 +247,7 @@ pub fn parse_cents_swar(block: &[u8], start: usize, end: usize) -> Option<i64> {
         return parse_cents(&block[start..end]);
     };
     let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-    let int_len = len - 3; // 1 to 5 digits
-    let int = x & (u64::MAX >> (8 * (8 - int_len)));
-    let frac = (x >> (8 * (int_len + 1))) & 0xFFFF;
-    let digits = int_len + 2;
-    // The digits in the high bytes, '0's below them: 8 digits, same value.
-    let w =
-        (int | frac << (8 * int_len)) << (8 * (8 - digits)) | 0x3030_3030_3030_3030 >> (8 * digits);
-    match eight_digits(w) {
+    match amount_word(x, len - 3) {
         Some(v) if sign == Some(b'-') => Some(-(v as i64)),
         Some(v) => Some(v as i64),
         None => parse_cents(&block[start..end]),
