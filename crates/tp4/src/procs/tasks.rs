@@ -26,7 +26,7 @@ fn parse_output<T: std::str::FromStr>(bytes: &[u8], what: &str) -> Result<T> {
 }
 
 /// W1 with `workers` processes, one contiguous range of `0..n` each (static chunking,
-/// like [`primes::count_threads`]).
+/// like [`crate::workloads::primes::count_threads`]).
 pub fn count_primes(n: u64, workers: usize) -> Result<u64> {
     let w = workers.max(1) as u64;
     let jobs = (0..w)

@@ -87,7 +87,7 @@ pub fn worker_main(args: &[String]) -> Result<()> {
     out.flush().map_err(w)
 }
 
-/// The consumer side of [`pipe_sum`]: reads frames until the end frame and sums the
+/// The consumer side of [`super::tasks::pipe_sum`]: reads frames until the end frame and sums the
 /// values in id order; a stream that ends without its end frame, or whose ids are not
 /// consecutive, is an error.
 pub fn consume_frames(input: impl Read, crash_after: Option<u64>) -> Result<f64> {

@@ -44,7 +44,7 @@ fn guarded<I: Send + Sync + 'static, O: Send + 'static>(
     }
 }
 
-/// Checks like [`check_cases`], each case under a deadline ([`STUCK_AFTER`]) so
+/// Checks like [`super::check_cases`], each case under a deadline ([`STUCK_AFTER`]) so
 /// that an answer waiting forever (a consumer whose channel never closes, a future
 /// without timeout) is reported with `stuck_hint` instead of freezing the notebook.
 pub fn check_cases_with_deadline<I, O>(
