@@ -158,13 +158,18 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
          échauffement), dont la réponse est comparée à celle du noyau séquentiel simple des \
          exercices. Le dernier barreau, « {} », est la stratégie du même nom de `tp4 bench` \
          ({workers} workers). La machine est partagée : les rapports varient d'un passage à \
-         l'autre, l'ordre des barreaux beaucoup moins. W4 et W7 lisent ici les fichiers du \
-         dossier de données : sur les fichiers livrés (1 Mo), les coûts fixes (projeter le fichier en mémoire, \
-         agrandir la table, démarrer les threads) pèsent autant que le travail, et les \
-         derniers barreaux peuvent y être plus lents que les précédents ; `tp4 bench \
-         groupby wordcount` les mesure aux tailles de workloads.md (44 Mo, 100 Mo).",
+         l'autre, l'ordre des barreaux beaucoup moins. Les tailles sont réduites pour que \
+         l'exercice reste court : W1 va jusqu'à N = {}, W2 tire S = {} points (moins \
+         d'une milliseconde au dernier barreau) et W4, W7 lisent les fichiers du dossier \
+         de données (au plus 1 Mo pour les fichiers livrés). À ces tailles, les coûts fixes (démarrer les threads, \
+         projeter le fichier en mémoire, agrandir la table) pèsent autant que le travail, \
+         et le barreau parallèle peut y être plus lent que le précédent ; `tp4 bench pi \
+         groupby wordcount` les mesure aux tailles de workloads.md (20 000 000 de points, \
+         44 Mo, 100 Mo).",
         fr::count(PLAN.repetitions as u64, "mesure", "mesures"),
-        fast::STRATEGY
+        fast::STRATEGY,
+        fr::thousands(LADDER_PRIMES),
+        fr::thousands(LADDER_POINTS),
     ));
     // One reliability note for the four ladders, after the last chart.
     let mut ev = crate::machine::Evidence::new();
