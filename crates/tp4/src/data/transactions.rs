@@ -434,8 +434,39 @@ pub fn no_rows(path: &Path) -> Error {
     }
 }
 
-/// Opens a transactions file with the lab's reader and checks its header.
+/// Refuses a file whose lines end with a lone CR (the line end of classic Mac OS,
+/// still offered by some spreadsheets as "CSV Macintosh"): the csv crate would read
+/// its rows, but the readers that cut the file at its LF bytes (parallel kernels,
+/// processes, cluster, the optimisation ladder) would see a single line. Looks at the
+/// end of the header line only (its first 4 KiB), so the check costs nothing.
+pub fn check_line_ends(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let end = head.iter().position(|&b| b == b'\r' || b == b'\n');
+    match end {
+        Some(i) if head[i] == b'\r' && head.get(i + 1).is_some_and(|&b| b != b'\n') => {
+            Err(Error::Malformed {
+                path: path.to_path_buf(),
+                line: 1,
+                field: "en-tête".into(),
+                message: "les lignes finissent par un CR seul (ancien format Mac) : le TP lit \
+                          les fins de ligne LF ou CRLF ; réenregistrez le fichier en « CSV \
+                          UTF-8 » depuis le tableur, ou convertissez-le avec \
+                          `tr '\\r' '\\n' < ancien.csv > transactions.csv`"
+                    .into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Opens a transactions file with the lab's reader and checks its header (and that
+/// its lines do not end with a lone CR, see [`check_line_ends`]).
 pub fn open(path: &Path) -> Result<csv::Reader<std::fs::File>> {
+    check_line_ends(path)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
     let mut reader = reader_builder().from_reader(file);
     let headers = reader.headers().map_err(|e| csv_error(path, e))?;
