@@ -229,16 +229,27 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
         .map_err(refused)
 }
 
+/// The columns after the first `text_columns`: the numbers of most tables.
+fn numbers_after(text_columns: usize, len: usize) -> Vec<usize> {
+    (text_columns..len).collect()
+}
+
 /// A terminal table with French headers (rendered with `comfy-table`); the first
 /// `text_columns` columns are left-aligned, the others (numbers) right-aligned.
 pub fn table(headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) -> String {
+    table_numbers(headers, &numbers_after(text_columns, headers.len()), rows)
+}
+
+/// A terminal table whose columns `numbers` are right-aligned, the others (text)
+/// left-aligned: for tables where text comes after the numbers.
+pub fn table_numbers(headers: &[&str], numbers: &[usize], rows: Vec<Vec<String>>) -> String {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_header(headers.iter().copied());
     for row in rows {
         t.add_row(row);
     }
-    for i in text_columns..headers.len() {
+    for &i in numbers {
         if let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
@@ -249,9 +260,19 @@ pub fn table(headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) -> S
 /// A Markdown table (for `rapport.md`); the first `text_columns` columns are
 /// left-aligned, the others right-aligned.
 pub fn markdown_table(headers: &[&str], text_columns: usize, rows: &[Vec<String>]) -> String {
+    markdown_table_numbers(headers, &numbers_after(text_columns, headers.len()), rows)
+}
+
+/// A Markdown table whose columns `numbers` are right-aligned, the others
+/// left-aligned.
+pub fn markdown_table_numbers(headers: &[&str], numbers: &[usize], rows: &[Vec<String>]) -> String {
     let mut s = format!("| {} |\n|", headers.join(" | "));
     for i in 0..headers.len() {
-        s.push_str(if i < text_columns { "---|" } else { "---:|" });
+        s.push_str(if numbers.contains(&i) {
+            "---:|"
+        } else {
+            "---|"
+        });
     }
     s.push('\n');
     for row in rows {
@@ -309,12 +330,29 @@ impl Section {
         text_columns: usize,
         rows: Vec<Vec<String>>,
     ) {
+        self.table_numbers(
+            caption,
+            headers,
+            &numbers_after(text_columns, headers.len()),
+            rows,
+        );
+    }
+
+    /// [`Section::table`] for a table whose columns `numbers` are right-aligned and
+    /// the others, before or after them, left-aligned.
+    pub fn table_numbers(
+        &mut self,
+        caption: &str,
+        headers: &[&str],
+        numbers: &[usize],
+        rows: Vec<Vec<String>>,
+    ) {
         if !caption.is_empty() {
             println!("{caption}");
             self.text(format!("**{caption}**"));
         }
-        let md = markdown_table(headers, text_columns, &rows);
-        println!("{}", table(headers, text_columns, rows));
+        let md = markdown_table_numbers(headers, numbers, &rows);
+        println!("{}", table_numbers(headers, numbers, rows));
         self.text(md);
     }
 
@@ -484,5 +522,17 @@ mod tests {
     fn markdown_table_has_alignment_row() {
         let t = markdown_table(&["a", "b"], 1, &[vec!["x".into(), "1".into()]]);
         assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
+        // Text after the numbers stays left-aligned.
+        let row = vec!["x".into(), "1".into(), "long texte".into()];
+        let t = markdown_table_numbers(&["a", "b", "c"], &[1], std::slice::from_ref(&row));
+        assert_eq!(t, "| a | b | c |\n|---|---:|---|\n| x | 1 | long texte |\n");
+        let term = table_numbers(
+            &["a", "b", "c"],
+            &[1],
+            vec![row, vec!["xyz".into(), "22".into(), "t".into()]],
+        );
+        let lines: Vec<&str> = term.lines().collect();
+        assert!(lines.iter().any(|l| l.contains("┆ t          │")), "{term}");
+        assert!(lines.iter().any(|l| l.contains("┆  1 ┆")), "{term}");
     }
 }

@@ -201,7 +201,8 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
             l.size,
             fr::seconds(l.baseline)
         );
-        section.table(&caption, &headers, 1, rows);
+        // The two numbers are right-aligned, the three texts left-aligned.
+        section.table_numbers(&caption, &headers, &[1, 2], rows);
         let stem = format!("ex7_echelle_{}", l.name);
         BarChart {
             title: format!("Échelle d'optimisation : {} {} ({})", l.id, l.name, l.size),
