@@ -438,7 +438,7 @@ pub fn no_rows(path: &Path) -> Error {
 /// still offered by some spreadsheets as "CSV Macintosh"): the csv crate would read
 /// its rows, but the readers that cut the file at its LF bytes (parallel kernels,
 /// processes, cluster, the optimisation ladder) would see a single line. Looks at the
-/// end of the header line only (its first 4 KiB), so the check costs nothing.
+/// end of the header line only (one read of the first 4 KiB).
 pub fn check_line_ends(path: &Path) -> Result<()> {
     use std::io::Read;
     let mut head = Vec::with_capacity(4096);

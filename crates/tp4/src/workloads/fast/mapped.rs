@@ -69,7 +69,8 @@ pub const RELEASE_FROM: usize = 16 << 20;
 /// Folds the bytes of `map` from `start` on, cut into line-aligned ranges, on
 /// `workers` threads (the calling thread is one of them): each worker starts from
 /// `init()`, calls `work(&mut acc, range)` for each range it takes, then releases
-/// the range's pages; the accumulators are merged by `merge`.
+/// the range's pages (mappings of [`RELEASE_FROM`] bytes or more); the accumulators
+/// are merged by `merge`.
 ///
 /// On an error, the workers take no further range, and the error returned is the one
 /// of the earliest range that failed: ranges are handed out in file order, so every

@@ -78,7 +78,7 @@ use super::Rung;
 use crate::workloads::pi::{estimate, share, stream};
 use rand::RngCore;
 use rand::SeedableRng;
-use rand_xoshiro::{Xoshiro128PlusPlus, Xoshiro256PlusPlus};
+use rand_xoshiro::Xoshiro128PlusPlus;
 use rayon::prelude::*;
 
 /// The signature of every rung: (S, workers) → estimate of π.
@@ -192,9 +192,10 @@ impl Lanes {
     }
 }
 
-/// The four state words of a rand_xoshiro generator. The crate keeps them private;
-/// its serde form (`{"s": [s0, s1, s2, s3]}`) is the documented way to save a state.
-fn state_words(rng: &Xoshiro256PlusPlus) -> [u64; 4] {
+/// The four state words of a rand_xoshiro generator (`u64` for xoshiro256++, `u32`
+/// for xoshiro128++). The crate keeps them private; its serde form
+/// (`{"s": [s0, s1, s2, s3]}`) is the documented way to save a state.
+fn state_words<W: serde::de::DeserializeOwned>(rng: &impl serde::Serialize) -> [W; 4] {
     let value = serde_json::to_value(rng).expect("a xoshiro state is serialisable");
     serde_json::from_value(value["s"].clone()).expect("a xoshiro state is 4 words")
 }
@@ -328,9 +329,7 @@ impl Lanes32 {
         let mut s = [[0; LANES32]; 4];
         let mut rng = stream32(first);
         for lane in 0..LANES32 {
-            let value = serde_json::to_value(&rng).expect("a xoshiro state is serialisable");
-            let state: [u32; 4] =
-                serde_json::from_value(value["s"].clone()).expect("a xoshiro state is 4 words");
+            let state: [u32; 4] = state_words(&rng);
             for (word, value) in s.iter_mut().zip(state) {
                 word[lane] = value;
             }
@@ -473,6 +472,7 @@ pub fn optimise(samples: u64, workers: usize) -> f64 {
 mod tests {
     use super::*;
     use crate::workloads::pi::is_ok;
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     #[test]
     fn lanes_are_the_streams_of_rand_xoshiro() {
