@@ -30,7 +30,14 @@ fn main() {
 const PRIMES: &[&str] = &["u64", "u32", "inverse", "lanes", "optimise"];
 const PI: &[&str] = &["f64", "split", "lanes", "avx2", "32bits", "optimise"];
 const GROUPBY: &[&str] = &[
-    "csv", "bytes", "packed", "simd", "swar", "lignes", "avx2", "optimise",
+    "reference",
+    "bytes",
+    "packed",
+    "simd",
+    "swar",
+    "lignes",
+    "avx2",
+    "optimise",
 ];
 const WORDCOUNT: &[&str] = &[
     "plain", "packed", "simd", "table", "bits", "cases", "sse", "mmap", "optimise",

@@ -13,20 +13,58 @@ use std::ops::Range;
 use std::path::Path;
 
 /// Splits `path` into `n` ranges of roughly equal size, aligned on line starts.
-/// `skip_header` excludes the first line (a CSV header) from every range. Empty
-/// ranges are possible when the file has fewer lines than `n`.
+/// `skip_header` excludes the blank lines at the start of the file and the first
+/// non-blank line (a CSV header, as `workloads.md` v3 places it: blank lines, empty
+/// or only spaces and tabs, may come before it) from every range. Empty ranges are
+/// possible when the file has fewer lines than `n`.
 pub fn line_ranges(path: &Path, n: usize, skip_header: bool) -> Result<Vec<Range<u64>>> {
+    let start = if skip_header {
+        after_first_non_blank_line(path)?
+    } else {
+        0
+    };
+    line_ranges_from(path, n, start)
+}
+
+/// The offset just after the first line that is not blank (a UTF-8 byte-order mark
+/// at the start, the LF and the CR of a CRLF set aside; blank = only spaces and
+/// tabs), or the file's length if every line is blank.
+pub fn after_first_non_blank_line(path: &Path) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut raw = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        raw.clear();
+        let n = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| Error::io("lecture de", path, e))?;
+        if n == 0 {
+            return Ok(offset);
+        }
+        let mut line = raw
+            .strip_suffix(b"\n")
+            .map_or(&raw[..], |l| l.strip_suffix(b"\r").unwrap_or(l));
+        if offset == 0 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        offset += n as u64;
+        if !line.iter().all(|&b| b == b' ' || b == b'\t') {
+            return Ok(offset);
+        }
+    }
+}
+
+/// Splits the bytes of `path` from `start` (a line start) to its end into `n` ranges
+/// of roughly equal size, aligned on line starts.
+pub fn line_ranges_from(path: &Path, n: usize, start: u64) -> Result<Vec<Range<u64>>> {
     let n = n.max(1);
     let mut file = File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
     let len = file
         .metadata()
         .map_err(|e| Error::io("lecture de", path, e))?
         .len();
-    let start = if skip_header {
-        next_line_start(&mut file, 0, len, path)?
-    } else {
-        0
-    };
+    let start = start.min(len);
     let mut bounds = Vec::with_capacity(n + 1);
     bounds.push(start);
     for i in 1..n {

@@ -7,26 +7,35 @@
 //! one seeded xoshiro256++ stream, so the file is the same byte for byte on every
 //! machine, and the first R rows of a bigger file are the file of R rows.
 //!
-//! # Reading: one reader for the whole lab
-//! A teacher's own file is read as a spreadsheet user expects (`workloads.md`, "Users'
-//! own files"), by every path of the lab (W4 kernels, processes, the main job, the
-//! cluster, exercises) through [`reader_builder`], [`parse_line`] and [`parse_fields`]:
-//! - a UTF-8 byte-order mark at the start is skipped;
-//! - fields may be quoted as in RFC 4180 (`"Paris"`, commas inside quotes, `""` for a
-//!   quote), but a line end inside quotes is refused: one line is one sale (the
-//!   parallel readers cut the file on line ends);
-//! - CRLF or LF line ends; empty lines are skipped;
-//! - fields are trimmed of surrounding spaces and tabs; names keep their case
-//!   (`paris` and `Paris` are two cities) and may be any UTF-8, any number of them;
-//! - the header must be `id,date,city,category,amount,quantity` (after trimming); the
-//!   message shows what differs (case, spaces, order) with invisible characters
-//!   escaped;
-//! - `amount` is read into integer cents: an optional sign (refunds are negative),
-//!   digits, at most two decimals after a point; `1.005` is refused, never rounded;
-//!   `id` and `quantity` are non-negative integers;
-//! - a file with a header and no row is an error that says so ([`no_rows`]);
-//! - every error names the file, the line and the field, in French, and quotes the
-//!   value cut to about 80 characters.
+//! # Reading: one grammar, one reader for the whole lab
+//! A teacher's own file is read exactly as `workloads.md` v3 says ("transactions.csv,
+//! exactly"; `docs/formats.md` explains it in French), by every path of the lab (W4
+//! kernels, processes, the main job, the cluster, exercises, and the fast rungs for
+//! any line they cannot prove plain) through [`header`], [`line_content`] and
+//! [`parse_line`]. The csv crate cannot express "trim, then unquote, then trim", so
+//! the reader is hand-written; it implements this grammar:
+//! 1. bytes: UTF-8, a byte-order mark at the start skipped, invalid UTF-8 refused
+//!    naming its line;
+//! 2. lines end at LF or CRLF (the last one may have none); a CR not followed by LF,
+//!    anywhere, is refused ([`lone_cr`]); lines are numbered physically from 1, blank
+//!    ones included, as a text editor shows them;
+//! 3. blank lines (empty, or only spaces and tabs) are skipped wherever they stand;
+//! 4. a field is trimmed of spaces and tabs (U+0020, U+0009, nothing else), then
+//!    unquoted if it starts with `"` (`""` stands for `"`, commas inside are data, only
+//!    spaces and tabs may follow the closing quote, a quote inside an unquoted field
+//!    or an unclosed quote is refused), then trimmed again;
+//! 5. the first non-blank line is the header, exactly
+//!    `id,date,city,category,amount,quantity` (the message shows what differs);
+//! 6. a row has 6 fields: `id` and `quantity` decimal digits (u64, u32), `date`,
+//!    `city`, `category` non-empty (names kept byte for byte, case included),
+//!    `amount` an optional sign, digits, optionally a point and one or two digits,
+//!    read into integer cents ([`parse_amount`]);
+//! 7. amounts and totals are checked 64-bit integers: one that does not fit is
+//!    refused as "trop grand", never wrapped;
+//! 8. a file with a header and no row is refused ([`no_rows`]).
+//!
+//! Every error names the file, the line and the field, in French, and quotes the
+//! value cut to about 80 characters.
 
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
@@ -165,17 +174,6 @@ pub fn generate(path: &Path, rows: u64, progress: impl FnMut(u64)) -> Result<()>
     crate::output::write_atomic(path, |w| write_rows(w, rows, progress))
 }
 
-/// The reading rules of every transactions file of the lab, in one place (see the
-/// module doc): the csv crate configured once.
-pub fn reader_builder() -> csv::ReaderBuilder {
-    let mut b = csv::ReaderBuilder::new();
-    b.buffer_capacity(1 << 16)
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(true);
-    b
-}
-
 /// Longest value quoted in an error message, in characters.
 const SHOWN_CHARS: usize = 80;
 
@@ -197,11 +195,11 @@ pub fn shown(value: &str) -> String {
 pub struct Row<'a> {
     /// `id` field.
     pub id: u64,
-    /// `date` field, as written.
+    /// `date` field, as written (trimmed, unquoted).
     pub date: &'a str,
-    /// `city` field, trimmed (case kept).
+    /// `city` field, trimmed and unquoted (case kept).
     pub city: &'a str,
-    /// `category` field, trimmed (case kept).
+    /// `category` field, trimmed and unquoted (case kept).
     pub category: &'a str,
     /// `amount` in integer cents (negative for a refund).
     pub cents: i64,
@@ -249,33 +247,121 @@ impl RowError {
     }
 }
 
+/// Names of the six columns, in order (the header's fields).
+const COLUMNS: [&str; 6] = ["id", "date", "city", "category", "amount", "quantity"];
+
+/// The column name of field `i` (from 0), or "ligne" past the sixth.
+fn column(i: usize) -> &'static str {
+    COLUMNS.get(i).copied().unwrap_or("ligne")
+}
+
+/// Why an amount was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountError {
+    /// Not of the form `[-+]digits[.d[d]]`.
+    Form,
+    /// Of the right form, but more cents than a 64-bit signed integer holds.
+    TooLarge,
+}
+
 /// Parses an amount into integer cents without going through `f64`: an optional
-/// sign, digits, then optionally a point and one or two decimals (`12`, `-5.5`,
-/// `499.99`). More than two decimals is refused (`None`), never rounded.
-pub fn parse_cents(s: &str) -> Option<i64> {
-    let (negative, s) = match s.as_bytes().first() {
+/// sign, one or more digits, then optionally a point and one or two digits (`12`,
+/// `-5.5`, `+499.99`). `.5`, `5.`, `1e3`, `1,50` and three decimals are refused
+/// ([`AmountError::Form`]), never rounded; an amount whose cents do not fit in an
+/// `i64` is [`AmountError::TooLarge`].
+pub fn parse_amount(s: &[u8]) -> std::result::Result<i64, AmountError> {
+    let (negative, s) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || frac.len() > 2 || !digits(int) || !digits(frac) {
-        return None;
+    let (int, frac) = match memchr::memchr(b'.', s) {
+        Some(p) => (&s[..p], &s[p + 1..]),
+        None => (s, &[][..]),
+    };
+    let has_point = int.len() < s.len();
+    if int.is_empty()
+        || !int.iter().all(u8::is_ascii_digit)
+        || !frac.iter().all(u8::is_ascii_digit)
+        || frac.len() > 2
+        || has_point && frac.is_empty()
+    {
+        return Err(AmountError::Form);
     }
-    if s.contains('.') && frac.is_empty() {
-        return None;
+    // Leading zeros never overflow; any other digit beyond the 19th does.
+    let mut whole: u128 = 0;
+    for &d in int {
+        whole = whole * 10 + u128::from(d - b'0');
+        if whole > u128::from(u64::MAX) {
+            return Err(AmountError::TooLarge);
+        }
     }
-    let whole: i64 = int.parse().ok()?;
-    let mut f = 0;
+    let mut cents = whole * 100;
     for i in 0..2 {
-        f = f * 10 + frac.as_bytes().get(i).map_or(0, |&d| i64::from(d - b'0'));
+        let d = frac.get(i).map_or(0, |&d| u128::from(d - b'0'));
+        cents += d * if i == 0 { 10 } else { 1 };
     }
-    let v = whole.checked_mul(100)?.checked_add(f)?;
-    Some(if negative { -v } else { v })
+    let limit = if negative {
+        1u128 << 63
+    } else {
+        (1u128 << 63) - 1
+    };
+    if cents > limit {
+        return Err(AmountError::TooLarge);
+    }
+    Ok(if negative {
+        (cents as i128).wrapping_neg() as i64
+    } else {
+        cents as i64
+    })
 }
 
-/// Checks and converts the six fields of a row (already unquoted and trimmed).
+/// [`parse_amount`] for text, `None` when refused (either reason).
+pub fn parse_cents(s: &str) -> Option<i64> {
+    parse_amount(s.as_bytes()).ok()
+}
+
+/// Parses a non-empty run of decimal digits (no sign) that fits in a `T`.
+fn parse_digits<T: TryFrom<u64>>(s: &str) -> std::result::Result<T, bool> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(false);
+    }
+    let v: u64 = s.parse().map_err(|_| true)?;
+    T::try_from(v).map_err(|_| true)
+}
+
+/// The message of an integer field that is not digits (`too_large == false`) or
+/// does not fit.
+fn integer_error(
+    field: &'static str,
+    what: &str,
+    value: &str,
+    max: u64,
+    too_large: bool,
+) -> RowError {
+    let message = if too_large {
+        format!("{what} trop grand « {} » (au plus {max})", shown(value))
+    } else {
+        format!(
+            "{what} invalide « {} » (attendu : des chiffres décimaux, sans signe ni espace, \
+             comme 42)",
+            shown(value)
+        )
+    };
+    RowError::new(field, message)
+}
+
+/// The message of a total that no longer fits in 64 bits.
+pub fn total_too_large(what: &str) -> String {
+    format!(
+        "total trop grand : la somme des montants {what} dépasse \
+         92233720368547758.07 (le plus grand nombre de centimes qu'un entier signé de \
+         64 bits peut tenir) ; le TP refuse plutôt que de donner un total faux"
+    )
+}
+
+/// Checks and converts the six fields of a row (already unquoted and trimmed), as
+/// `workloads.md` v3 ("transactions.csv, exactly", step 6) says.
 pub fn parse_fields<'a>(fields: &[&'a str]) -> std::result::Result<Row<'a>, RowError> {
     if fields.len() != 6 {
         return Err(RowError::new(
@@ -286,48 +372,35 @@ pub fn parse_fields<'a>(fields: &[&'a str]) -> std::result::Result<Row<'a>, RowE
             ),
         ));
     }
-    if let Some(f) = fields.iter().find(|f| f.contains(['\n', '\r'])) {
-        return Err(RowError::new(
-            "ligne",
-            format!(
-                "fin de ligne à l'intérieur d'un champ entre guillemets « {} » : une ligne \
-                 du fichier doit contenir une vente entière",
-                shown(f)
-            ),
-        ));
-    }
-    let id = fields[0].parse().map_err(|_| {
-        RowError::new(
-            "id",
-            format!(
-                "identifiant invalide « {} » (attendu : un entier positif)",
-                shown(fields[0])
-            ),
-        )
-    })?;
-    for (i, name, what) in [(2, "city", "ville"), (3, "category", "catégorie")] {
+    let id = parse_digits::<u64>(fields[0])
+        .map_err(|big| integer_error("id", "identifiant", fields[0], u64::MAX, big))?;
+    for (i, name, what) in [
+        (1, "date", "date"),
+        (2, "city", "ville"),
+        (3, "category", "catégorie"),
+    ] {
         if fields[i].is_empty() {
             return Err(RowError::new(name, format!("{what} vide")));
         }
     }
-    let cents = parse_cents(fields[4]).ok_or_else(|| {
-        RowError::new(
-            "amount",
-            format!(
-                "montant invalide « {} » (attendu : un nombre avec au plus deux décimales \
-                 après un point, comme 12.34 ou -5.00)",
+    let cents = parse_amount(fields[4].as_bytes()).map_err(|e| {
+        let message = match e {
+            AmountError::Form => format!(
+                "montant invalide « {} » (attendu : un signe facultatif, des chiffres, puis \
+                 éventuellement un point et une ou deux décimales, comme 12, 12.3, -12.34 \
+                 ou +5 ; pas de virgule décimale ni d'exposant)",
                 shown(fields[4])
             ),
-        )
-    })?;
-    let quantity = fields[5].parse().map_err(|_| {
-        RowError::new(
-            "quantity",
-            format!(
-                "quantité invalide « {} » (attendu : un entier positif)",
-                shown(fields[5])
+            AmountError::TooLarge => format!(
+                "montant trop grand « {} » : en centimes, il ne tient pas dans un entier \
+                 signé de 64 bits (au plus 92233720368547758.07 en valeur absolue)",
+                shown(fields[4])
             ),
-        )
+        };
+        RowError::new("amount", message)
+    })?;
+    let quantity = parse_digits::<u32>(fields[5]).map_err(|big| {
+        integer_error("quantity", "quantité", fields[5], u64::from(u32::MAX), big)
     })?;
     Ok(Row {
         id,
@@ -339,51 +412,233 @@ pub fn parse_fields<'a>(fields: &[&'a str]) -> std::result::Result<Row<'a>, RowE
     })
 }
 
-/// Trims spaces and tabs around a field.
-fn trim(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+/// Whether a byte is one of the two characters the grammar trims (space, tab).
+#[inline]
+fn is_pad(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
-/// Parses one line of the file (without its line end) as the csv reader of
-/// [`reader_builder`] would, for the readers that cut the file into byte ranges (the
-/// parallel kernels, processes and cluster nodes). Returns `Ok(None)` for a blank
-/// line. A line without a quote is split on commas directly; a line with one goes
-/// through the csv crate. `buf` keeps the unquoted fields of such a line.
+/// Whether a line (without its line end) is blank: empty or only spaces and tabs.
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|&b| is_pad(b))
+}
+
+/// The content of a physical line given with its line end (`raw` as cut after each
+/// LF): the LF removed, then the CR of a CRLF. A CR not followed by LF (a last line
+/// ending in CR) stays in the content, where [`parse_line`] refuses it.
+#[inline]
+pub fn line_content(raw: &[u8]) -> &[u8] {
+    match raw.strip_suffix(b"\n") {
+        Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
+        None => raw,
+    }
+}
+
+/// The refusal of a lone CR (classic Mac line ends, or a stray CR inside a line).
+pub fn lone_cr() -> RowError {
+    RowError::new(
+        "ligne",
+        "retour chariot (CR) seul, sans saut de ligne (LF) après lui : le TP lit les fins de \
+         ligne LF ou CRLF (un CR seul est la fin de ligne de l'ancien format Mac) ; \
+         réenregistrez le fichier en « CSV UTF-8 » depuis le tableur, ou convertissez-le \
+         avec `tr '\\r' '\\n' < ancien.csv > transactions.csv`"
+            .into(),
+    )
+}
+
+/// Where a field's value lies: in the line itself, or (when it held `""`) in the
+/// buffer of unescaped values.
+#[derive(Debug, Clone, Copy, Default)]
+enum Span {
+    #[default]
+    Empty,
+    Line(usize, usize),
+    Buf(usize, usize),
+}
+
+/// Trims spaces and tabs off `b[start..end]`.
+fn trim_span(b: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
+    while start < end && is_pad(b[start]) {
+        start += 1;
+    }
+    while end > start && is_pad(b[end - 1]) {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// Splits one line (valid UTF-8, without its line end) into fields, step 4 of the
+/// grammar: trim spaces and tabs, unquote (`""` for `"`, commas inside kept), trim
+/// again. Calls `push(index, span)` for each field; returns the number of fields.
+/// Unescaped values are appended to `buf`.
+fn split_spans(
+    b: &[u8],
+    buf: &mut String,
+    mut push: impl FnMut(usize, Span),
+) -> std::result::Result<usize, RowError> {
+    let n = b.len();
+    let mut i = 0;
+    let mut count = 0;
+    loop {
+        while i < n && is_pad(b[i]) {
+            i += 1;
+        }
+        let span = if i < n && b[i] == b'"' {
+            let open = i;
+            let start = i + 1;
+            let mut j = start;
+            let mut escaped = false;
+            let close = loop {
+                match memchr::memchr(b'"', &b[j..]) {
+                    None => {
+                        return Err(RowError::new(
+                            column(count),
+                            format!(
+                                "guillemet ouvrant sans guillemet fermant « {} » : une valeur \
+                                 entre guillemets doit se fermer sur la même ligne (une ligne \
+                                 du fichier = une vente)",
+                                shown(&String::from_utf8_lossy(&b[open..]))
+                            ),
+                        ));
+                    }
+                    Some(p) if b.get(j + p + 1) == Some(&b'"') => {
+                        escaped = true;
+                        j += p + 2;
+                    }
+                    Some(p) => break j + p,
+                }
+            };
+            i = close + 1;
+            while i < n && is_pad(b[i]) {
+                i += 1;
+            }
+            if i < n && b[i] != b',' {
+                let end = memchr::memchr(b',', &b[i..]).map_or(n, |p| i + p);
+                return Err(RowError::new(
+                    column(count),
+                    format!(
+                        "guillemet mal placé dans « {} » : après le guillemet fermant, seuls \
+                         des espaces peuvent précéder la virgule ; pour un guillemet dans la \
+                         valeur, mettez toute la valeur entre guillemets et doublez-le (\"\")",
+                        shown(&String::from_utf8_lossy(&b[open..end]))
+                    ),
+                ));
+            }
+            if escaped {
+                let from = buf.len();
+                let raw = std::str::from_utf8(&b[start..close]).expect("checked UTF-8");
+                buf.push_str(&raw.replace("\"\"", "\""));
+                let (s, e) = trim_span(buf.as_bytes(), from, buf.len());
+                Span::Buf(s, e)
+            } else {
+                let (s, e) = trim_span(b, start, close);
+                Span::Line(s, e)
+            }
+        } else {
+            let end = memchr::memchr(b',', &b[i..]).map_or(n, |p| i + p);
+            if memchr::memchr(b'"', &b[i..end]).is_some() {
+                return Err(RowError::new(
+                    column(count),
+                    format!(
+                        "guillemet dans un champ sans guillemets « {} » : mettez toute la \
+                         valeur entre guillemets et doublez le guillemet (\"\")",
+                        shown(&String::from_utf8_lossy(&b[i..end]))
+                    ),
+                ));
+            }
+            let (s, e) = trim_span(b, i, end);
+            i = end;
+            Span::Line(s, e)
+        };
+        push(count, span);
+        count += 1;
+        if i < n {
+            i += 1; // the comma
+        } else {
+            return Ok(count);
+        }
+    }
+}
+
+/// The text of a span.
+fn span_str<'a>(line: &'a str, buf: &'a str, span: Span) -> &'a str {
+    match span {
+        Span::Empty => "",
+        Span::Line(s, e) => &line[s..e],
+        Span::Buf(s, e) => &buf[s..e],
+    }
+}
+
+/// Checks the bytes of one line (without its line end): UTF-8 and no CR.
+fn line_text(line: &[u8]) -> std::result::Result<&str, RowError> {
+    if memchr::memchr(b'\r', line).is_some() {
+        return Err(lone_cr());
+    }
+    std::str::from_utf8(line).map_err(|e| {
+        RowError::new(
+            "ligne",
+            format!(
+                "texte qui n'est pas de l'UTF-8 (octet 0x{:02X} à la colonne {}) : \
+                 réenregistrez le fichier en « CSV UTF-8 »",
+                line[e.valid_up_to()],
+                e.valid_up_to() + 1
+            ),
+        )
+    })
+}
+
+/// Splits one line (without its line end, see [`line_content`]) into its trimmed,
+/// unquoted fields (for the header and for tools that show fields). Refuses a lone
+/// CR, invalid UTF-8 and malformed quotes.
+pub fn split_line(line: &[u8]) -> std::result::Result<Vec<String>, RowError> {
+    let text = line_text(line)?;
+    let mut buf = String::new();
+    let mut spans = Vec::new();
+    split_spans(line, &mut buf, |_, s| spans.push(s))?;
+    Ok(spans
+        .into_iter()
+        .map(|s| span_str(text, &buf, s).to_string())
+        .collect())
+}
+
+/// Parses one data line of the file (without its line end, see [`line_content`]),
+/// exactly as `workloads.md` v3 says: the one row reader of the whole lab (seq,
+/// rayon, processes, cluster, exercises, and the fast rungs for any line they cannot
+/// prove plain). Returns `Ok(None)` for a blank line. `buf` keeps the values that
+/// held `""` (reused from line to line, cleared here).
 pub fn parse_line<'a>(
     line: &'a [u8],
-    buf: &'a mut csv::StringRecord,
+    buf: &'a mut String,
 ) -> std::result::Result<Option<Row<'a>>, RowError> {
-    if line.is_empty() {
+    if is_blank(line) {
         return Ok(None);
     }
-    let text = std::str::from_utf8(line)
-        .map_err(|_| RowError::new("ligne", "texte qui n'est pas de l'UTF-8".into()))?;
-    let mut fields = [""; 7];
-    let mut n = 0;
-    if !line.contains(&b'"') {
-        for f in text.split(',').take(7) {
-            fields[n] = trim(f);
-            n += 1;
+    let text = line_text(line)?;
+    buf.clear();
+    let mut spans = [Span::Empty; 6];
+    let count = split_spans(line, buf, |i, s| {
+        if i < 6 {
+            spans[i] = s;
         }
-        return parse_fields(&fields[..n]).map(Some);
+    })?;
+    let buf: &'a str = buf;
+    if count != 6 {
+        return Err(RowError::new(
+            "ligne",
+            format!(
+                "{} au lieu de 6 (format : {HEADER})",
+                crate::fr::count(count as u64, "champ", "champs")
+            ),
+        ));
     }
-    let mut reader = reader_builder().has_headers(false).from_reader(line);
-    match reader.read_record(buf) {
-        Ok(true) => {}
-        Ok(false) => return Ok(None),
-        Err(e) => return Err(RowError::new("ligne", e.to_string())),
-    }
-    let record: &'a csv::StringRecord = buf;
-    for f in record.iter().take(7) {
-        fields[n] = f;
-        n += 1;
-    }
-    parse_fields(&fields[..n]).map(Some)
+    let fields = spans.map(|s| span_str(text, buf, s));
+    parse_fields(&fields).map(Some)
 }
 
-/// Checks a header given as its trimmed fields; the message shows what differs
-/// (byte-order mark, spaces, case, order) with invisible characters made visible.
-pub fn check_header_fields(path: &Path, found: &[&str]) -> Result<()> {
+/// Checks a header given as its fields (trimmed, unquoted), found on line `line`; the
+/// message shows what differs (byte-order mark, spaces, case, order) with invisible
+/// characters made visible.
+pub fn check_header_fields(path: &Path, line: u64, found: &[&str]) -> Result<()> {
     let expected: Vec<&str> = HEADER.split(',').collect();
     if found == expected.as_slice() {
         return Ok(());
@@ -413,7 +668,7 @@ pub fn check_header_fields(path: &Path, found: &[&str]) -> Result<()> {
     }
     Err(Error::Malformed {
         path: path.to_path_buf(),
-        line: 1,
+        line,
         field: "en-tête".into(),
         message: format!(
             "en-tête attendu « {HEADER} », trouvé « {} » — {}",
@@ -434,65 +689,103 @@ pub fn no_rows(path: &Path) -> Error {
     }
 }
 
-/// Refuses a file whose lines end with a lone CR (the line end of classic Mac OS,
-/// still offered by some spreadsheets as "CSV Macintosh"): the csv crate would read
-/// its rows, but the readers that cut the file at its LF bytes (parallel kernels,
-/// processes, cluster, the optimisation ladder) would see a single line. Looks at the
-/// end of the header line only (one read of the first 4 KiB).
-pub fn check_line_ends(path: &Path) -> Result<()> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
-        .map_err(|e| Error::io("lecture de", path, e))?;
-    let end = head.iter().position(|&b| b == b'\r' || b == b'\n');
-    match end {
-        Some(i) if head[i] == b'\r' && head.get(i + 1).is_some_and(|&b| b != b'\n') => {
-            Err(Error::Malformed {
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where the rows of a file start: what [`header`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Byte offset just after the header line's line end: the first byte of the rows.
+    pub rows_start: u64,
+    /// Line number of the header (1 unless blank lines come first).
+    pub line: u64,
+}
+
+/// Finds and checks the header: skips a byte-order mark and the blank lines before
+/// it (refusing a lone CR or invalid UTF-8 there, naming the line), checks the first
+/// non-blank line's fields, and says where the rows start. Every reader of the lab
+/// starts with it, the parallel ones before they cut the rows into ranges.
+pub fn header(path: &Path) -> Result<Header> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut raw = Vec::new();
+    let mut offset = 0u64;
+    let mut line_no = 0u64;
+    loop {
+        raw.clear();
+        let n = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| Error::io("lecture de", path, e))?;
+        if n == 0 {
+            return Err(Error::Malformed {
                 path: path.to_path_buf(),
-                line: 1,
+                line: line_no.max(1),
                 field: "en-tête".into(),
-                message: "les lignes finissent par un CR seul (ancien format Mac) : le TP lit \
-                          les fins de ligne LF ou CRLF ; réenregistrez le fichier en « CSV \
-                          UTF-8 » depuis le tableur, ou convertissez-le avec \
-                          `tr '\\r' '\\n' < ancien.csv > transactions.csv`"
-                    .into(),
-            })
+                message: format!(
+                    "fichier vide : il faut au moins l'en-tête « {HEADER} » et une vente"
+                ),
+            });
         }
-        _ => Ok(()),
+        line_no += 1;
+        let mut content = line_content(&raw);
+        if offset == 0 {
+            content = content.strip_prefix(BOM).unwrap_or(content);
+        }
+        offset += n as u64;
+        if memchr::memchr(b'\r', content).is_some() {
+            return Err(lone_cr().at(path, line_no));
+        }
+        if is_blank(content) {
+            continue;
+        }
+        let fields = split_line(content).map_err(|mut e| {
+            e.field = "en-tête";
+            e.at(path, line_no)
+        })?;
+        let found: Vec<&str> = fields.iter().map(String::as_str).collect();
+        check_header_fields(path, line_no, &found)?;
+        return Ok(Header {
+            rows_start: offset,
+            line: line_no,
+        });
     }
 }
 
-/// Opens a transactions file with the lab's reader and checks its header (and that
-/// its lines do not end with a lone CR, see [`check_line_ends`]).
-pub fn open(path: &Path) -> Result<csv::Reader<std::fs::File>> {
-    check_line_ends(path)?;
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let mut reader = reader_builder().from_reader(file);
-    let headers = reader.headers().map_err(|e| csv_error(path, e))?;
-    let found: Vec<&str> = headers.iter().collect();
-    check_header_fields(path, &found)?;
-    Ok(reader)
-}
-
-/// Reads every row of a transactions file with the lab's reader, calling `f` on each
-/// (no allocation per row). A file with a header and no row is an error
-/// ([`no_rows`]). Returns the number of rows.
-pub fn for_each_row(path: &Path, mut f: impl FnMut(&Row<'_>)) -> Result<u64> {
-    let mut reader = open(path)?;
-    let mut record = csv::StringRecord::new();
+/// Reads every row of a transactions file with the lab's reader ([`header`] then
+/// [`parse_line`] on each physical line), calling `f` on each with its line number
+/// (no allocation per row); `f` may refuse a row (a total that overflows). A file
+/// with a header and no row is an error ([`no_rows`]). Returns the number of rows.
+pub fn try_for_each_row(
+    path: &Path,
+    mut f: impl FnMut(&Row<'_>) -> std::result::Result<(), RowError>,
+) -> Result<u64> {
+    use std::io::{BufRead, Seek};
+    let head = header(path)?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    file.seek(std::io::SeekFrom::Start(head.rows_start))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut raw = Vec::new();
+    let mut buf = String::new();
+    let mut line_no = head.line;
     let mut rows = 0;
     loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let fields: Vec<&str> = record.iter().collect();
-                let row = parse_fields(&fields).map_err(|e| e.at(path, line))?;
-                f(&row);
+        raw.clear();
+        let n = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| Error::io("lecture de", path, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        match parse_line(line_content(&raw), &mut buf) {
+            Ok(Some(row)) => {
+                f(&row).map_err(|e| e.at(path, line_no))?;
                 rows += 1;
             }
-            Err(e) => return Err(csv_error(path, e)),
+            Ok(None) => {}
+            Err(e) => return Err(e.at(path, line_no)),
         }
     }
     if rows == 0 {
@@ -501,64 +794,65 @@ pub fn for_each_row(path: &Path, mut f: impl FnMut(&Row<'_>)) -> Result<u64> {
     Ok(rows)
 }
 
+/// [`try_for_each_row`] with a callback that accepts every row.
+pub fn for_each_row(path: &Path, mut f: impl FnMut(&Row<'_>)) -> Result<u64> {
+    try_for_each_row(path, |row| {
+        f(row);
+        Ok(())
+    })
+}
+
 /// Streams the rows of a transactions file, one [`Transaction`] at a time: memory
 /// stays constant whatever the size of the file. A malformed row yields an
 /// [`Error::Malformed`] naming the file, the line and the field; a file with a header
 /// and no row yields [`no_rows`].
 pub fn stream(path: &Path) -> Result<impl Iterator<Item = Result<Transaction>>> {
-    let reader = open(path)?;
+    use std::io::{BufRead, Seek};
+    let head = header(path)?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    file.seek(std::io::SeekFrom::Start(head.rows_start))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let path = path.to_path_buf();
+    let mut raw = Vec::new();
+    let mut buf = String::new();
+    let mut line_no = head.line;
     let mut rows = 0u64;
     let mut done = false;
-    let mut records = reader.into_records();
     Ok(std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        match records.next() {
-            None => {
-                done = true;
-                (rows == 0).then(|| Err(no_rows(&path)))
-            }
-            Some(Err(e)) => {
-                done = true;
-                Some(Err(csv_error(&path, e)))
-            }
-            Some(Ok(record)) => {
-                let line = record.position().map_or(0, |p| p.line());
-                let fields: Vec<&str> = record.iter().collect();
-                rows += 1;
-                let row = parse_fields(&fields).map(|r| r.to_transaction());
-                if row.is_err() {
+        while !done {
+            raw.clear();
+            let n = match reader.read_until(b'\n', &mut raw) {
+                Ok(n) => n,
+                Err(e) => {
                     done = true;
+                    return Some(Err(Error::io("lecture de", &path, e)));
                 }
-                Some(row.map_err(|e| e.at(&path, line)))
+            };
+            if n == 0 {
+                done = true;
+                return (rows == 0).then(|| Err(no_rows(&path)));
+            }
+            line_no += 1;
+            match parse_line(line_content(&raw), &mut buf) {
+                Ok(Some(row)) => {
+                    rows += 1;
+                    return Some(Ok(row.to_transaction()));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e.at(&path, line_no)));
+                }
             }
         }
+        None
     }))
 }
 
 /// Loads every row of a transactions file into memory.
 pub fn load(path: &Path) -> Result<Vec<Transaction>> {
     stream(path)?.collect()
-}
-
-/// Turns a csv error into a French [`Error::Malformed`] naming the line.
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line()).unwrap_or(1);
-    let message = match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "texte qui n'est pas de l'UTF-8".to_string(),
-        _ => e.to_string(),
-    };
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io("lecture de", path, io),
-        _ => Error::Malformed {
-            path: path.to_path_buf(),
-            line,
-            field: "ligne".into(),
-            message,
-        },
-    }
 }
 
 #[cfg(test)]
@@ -636,7 +930,7 @@ mod tests {
         assert_eq!(rows[0].amount_cents(), -500);
         assert_eq!(rows[1].city, "paris");
         assert_eq!(rows[1].amount_cents(), 1250);
-        let mut buf = csv::StringRecord::new();
+        let mut buf = String::new();
         let line = "1,2024-01-01,\"Saint-Étienne\",\"a, b\",-5.00,1";
         let row = parse_line(line.as_bytes(), &mut buf).unwrap().unwrap();
         assert_eq!(

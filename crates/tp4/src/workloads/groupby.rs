@@ -10,7 +10,7 @@
 //! are merged by name at the end.
 
 use crate::data::chunks;
-use crate::data::transactions::{self, Row};
+use crate::data::transactions::{self, Row, RowError};
 use crate::error::Result;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -24,28 +24,71 @@ pub struct GroupBy {
     pub categories: BTreeMap<String, (i64, u64)>,
     /// Per city present in the file: total in cents, sorted by name.
     pub cities: BTreeMap<String, i64>,
+    /// The first total that no longer fitted in an `i64` while adding or merging
+    /// (its French description), if any: [`GroupBy::checked`] turns it into the
+    /// "trop grand" error. The sums are checked, never wrapped.
+    pub overflow: Option<String>,
 }
 
 impl GroupBy {
-    /// Adds one row.
+    /// Adds one row (checked sums: an overflow is recorded in [`GroupBy::overflow`]).
     pub fn add(&mut self, city: &str, category: &str, cents: i64) {
         let c = self.categories.entry(category.to_string()).or_default();
-        c.0 += cents;
+        add_checked(
+            &mut c.0,
+            cents,
+            &mut self.overflow,
+            "de la catégorie",
+            category,
+        );
         c.1 += 1;
-        *self.cities.entry(city.to_string()).or_default() += cents;
+        let t = self.cities.entry(city.to_string()).or_default();
+        add_checked(t, cents, &mut self.overflow, "de la ville", city);
     }
 
-    /// Merges the totals of another part of the file (the reduce step).
+    /// Merges the totals of another part of the file (the reduce step; checked sums).
     pub fn merge(mut self, other: GroupBy) -> GroupBy {
+        if self.overflow.is_none() {
+            self.overflow = other.overflow;
+        }
         for (name, (cents, rows)) in other.categories {
-            let c = self.categories.entry(name).or_default();
-            c.0 += cents;
+            let c = self.categories.entry(name.clone()).or_default();
+            add_checked(
+                &mut c.0,
+                cents,
+                &mut self.overflow,
+                "de la catégorie",
+                &name,
+            );
             c.1 += rows;
         }
         for (name, cents) in other.cities {
-            *self.cities.entry(name).or_default() += cents;
+            let t = self.cities.entry(name.clone()).or_default();
+            add_checked(t, cents, &mut self.overflow, "de la ville", &name);
         }
         self
+    }
+
+    /// These totals, or the "trop grand" error of the first total (or of the sum of
+    /// all amounts) that did not fit in 64 bits.
+    pub fn checked(self, path: &Path) -> Result<GroupBy> {
+        let mut overflow = self.overflow.clone();
+        if overflow.is_none()
+            && self
+                .categories
+                .values()
+                .try_fold(0i64, |a, c| a.checked_add(c.0))
+                .is_none()
+        {
+            overflow = Some(transactions::total_too_large("de tout le fichier"));
+        }
+        match overflow {
+            None => Ok(self),
+            Some(message) => Err(crate::error::Error::Other(format!(
+                "{} : {message}",
+                path.display()
+            ))),
+        }
     }
 
     /// Rows read.
@@ -53,9 +96,12 @@ impl GroupBy {
         self.categories.values().map(|c| c.1).sum()
     }
 
-    /// Sum of all amounts, in cents.
+    /// Sum of all amounts, in cents (saturated if it does not fit: [`GroupBy::checked`]
+    /// refuses such totals first).
     pub fn total_cents(&self) -> i64 {
-        self.categories.values().map(|c| c.0).sum()
+        self.categories
+            .values()
+            .fold(0i64, |a, c| a.saturating_add(c.0))
     }
 
     /// The `n` cities with the largest total (ties: alphabetical by bytes); only
@@ -101,6 +147,7 @@ impl GroupBy {
         Some(GroupBy {
             categories: w.categories,
             cities: w.cities,
+            overflow: None,
         })
     }
 }
@@ -114,11 +161,21 @@ struct Acc {
 }
 
 impl Acc {
+    /// Adds one row; refuses it when a total no longer fits in 64 bits.
     #[inline]
-    fn add(&mut self, row: &Row<'_>) {
+    fn add(&mut self, row: &Row<'_>) -> std::result::Result<(), RowError> {
+        let too_large = |what: &str, name: &str| RowError {
+            field: "amount",
+            message: transactions::total_too_large(&format!(
+                "{what} « {} »",
+                transactions::shown(name)
+            )),
+        };
         match self.categories.get_mut(row.category) {
             Some(c) => {
-                c.0 += row.cents;
+                c.0 =
+                    c.0.checked_add(row.cents)
+                        .ok_or_else(|| too_large("de la catégorie", row.category))?;
                 c.1 += 1;
             }
             None => {
@@ -126,11 +183,16 @@ impl Acc {
             }
         }
         match self.cities.get_mut(row.city) {
-            Some(c) => *c += row.cents,
+            Some(c) => {
+                *c = c
+                    .checked_add(row.cents)
+                    .ok_or_else(|| too_large("de la ville", row.city))?;
+            }
             None => {
                 self.cities.insert(row.city.into(), row.cents);
             }
         }
+        Ok(())
     }
 
     fn into_groupby(self) -> GroupBy {
@@ -145,6 +207,23 @@ impl Acc {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v))
                 .collect(),
+            overflow: None,
+        }
+    }
+}
+
+/// Adds `cents` to `total`, recording the first overflow in `overflow` (the total is
+/// then left as it was).
+fn add_checked(total: &mut i64, cents: i64, overflow: &mut Option<String>, what: &str, name: &str) {
+    match total.checked_add(cents) {
+        Some(t) => *total = t,
+        None => {
+            if overflow.is_none() {
+                *overflow = Some(transactions::total_too_large(&format!(
+                    "{what} « {} »",
+                    transactions::shown(name)
+                )));
+            }
         }
     }
 }
@@ -158,15 +237,15 @@ pub fn parse_cents(s: &[u8]) -> Option<i64> {
 /// Sequential streaming with the lab's csv reader (one reused record).
 pub fn seq(path: &Path) -> Result<GroupBy> {
     let mut acc = Acc::default();
-    transactions::for_each_row(path, |row| acc.add(row))?;
-    Ok(acc.into_groupby())
+    transactions::try_for_each_row(path, |row| acc.add(row))?;
+    acc.into_groupby().checked(path)
 }
 
 /// Aggregates one CSV row (without its line end) into `g`; returns `false`, leaving
 /// `g` unchanged, if the row is malformed (a blank line is accepted and adds
 /// nothing). The `cargo bench` micro-benchmarks use it.
 pub fn add_line(g: &mut GroupBy, line: &[u8]) -> bool {
-    let mut buf = csv::StringRecord::new();
+    let mut buf = String::new();
     match transactions::parse_line(line, &mut buf) {
         Ok(Some(row)) => {
             g.add(row.city, row.category, row.cents);
@@ -177,22 +256,25 @@ pub fn add_line(g: &mut GroupBy, line: &[u8]) -> bool {
     }
 }
 
-/// Aggregates the rows of one byte range with a hand-written splitter: what each
-/// parallel worker (thread, process or cluster node) does with its share of the file,
-/// the map + combine step (call [`check_header`] first).
+/// Aggregates the rows of one line-aligned byte range of the file with the lab's
+/// reader ([`transactions::parse_line`]): what each parallel worker (thread, process
+/// or cluster node) does with its share of the rows, the map + combine step. Exact on
+/// its own for any range that starts after the header ([`transactions::header`]) and
+/// on a line start: errors name the line counted from the start of the file.
 pub fn aggregate_range(path: &Path, range: std::ops::Range<u64>) -> Result<GroupBy> {
     let mut acc = Acc::default();
-    let mut buf = csv::StringRecord::new();
+    let mut buf = String::new();
     let mut offset = range.start;
     chunks::for_each_block(path, range, 1 << 20, |block| {
         for raw in block.split_inclusive(|&b| b == b'\n') {
-            let line = raw.strip_suffix(b"\n").unwrap_or(raw);
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            match transactions::parse_line(line, &mut buf) {
+            let result = match transactions::parse_line(transactions::line_content(raw), &mut buf) {
                 Ok(Some(row)) => acc.add(&row),
-                Ok(None) => {}
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
                 // Rare path: find the line number for the message.
-                Err(e) => return Err(e.at(path, line_number_at(path, offset)?)),
+                return Err(e.at(path, line_number_at(path, offset)?));
             }
             offset += raw.len() as u64;
         }
@@ -211,11 +293,18 @@ fn line_number_at(path: &Path, offset: u64) -> Result<u64> {
     Ok(newlines + 1)
 }
 
+/// The byte ranges of the rows of a transactions file for `n` parallel readers:
+/// the header found and checked ([`transactions::header`], which skips the blank
+/// lines before it), then the rest cut on line starts ([`chunks::line_ranges`]).
+pub fn row_ranges(path: &Path, n: usize) -> Result<Vec<std::ops::Range<u64>>> {
+    let head = transactions::header(path)?;
+    chunks::line_ranges_from(path, n, head.rows_start)
+}
+
 /// Parallel with rayon over byte ranges of the file split on line boundaries (4
 /// ranges per worker for balance); run it inside a pool of `workers` threads.
 pub fn rayon(path: &Path, workers: usize) -> Result<GroupBy> {
-    check_header(path)?;
-    let ranges = chunks::line_ranges(path, workers.max(1) * 4, true)?;
+    let ranges = row_ranges(path, workers.max(1) * 4)?;
     let g = ranges
         .into_par_iter()
         .map(|r| aggregate_range(path, r))
@@ -224,19 +313,21 @@ pub fn rayon(path: &Path, workers: usize) -> Result<GroupBy> {
 }
 
 /// The totals, or the error of a file with a header and no row
-/// ([`transactions::no_rows`]): for the readers that merge parts of the file.
+/// ([`transactions::no_rows`]), or the "trop grand" error of a total that did not fit
+/// ([`GroupBy::checked`]): for the readers that merge parts of the file.
 pub fn non_empty(path: &Path, g: GroupBy) -> Result<GroupBy> {
     if g.rows() == 0 {
         Err(transactions::no_rows(path))
     } else {
-        Ok(g)
+        g.checked(path)
     }
 }
 
-/// Checks the header line of a transactions file with the lab's reader (byte-order
-/// mark, quotes and spaces as everywhere else).
+/// Checks the header of a transactions file with the lab's reader
+/// ([`transactions::header`]: byte-order mark, blank lines before it, quotes and
+/// spaces as everywhere else).
 pub fn check_header(path: &Path) -> Result<()> {
-    transactions::open(path).map(|_| ())
+    transactions::header(path).map(|_| ())
 }
 
 #[cfg(test)]

@@ -22,7 +22,6 @@ use crate::data::transactions;
 use crate::error::{Error, Result};
 use crate::workloads::{self, groupby};
 use crossbeam::channel;
-use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -203,19 +202,29 @@ pub type CategoryCents = std::collections::BTreeMap<String, i64>;
 /// in cents per category: the same answer as W4 ([`groupby::seq`]) and exercise 1.
 /// A bad line is an error naming its line; a file without rows says so.
 pub(crate) fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
-    groupby::check_header(path)?;
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let (line_tx, line_rx) = channel::bounded::<Vec<(u64, String)>>(16);
+    let head = transactions::header(path)?;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(head.rows_start))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    let (line_tx, line_rx) = channel::bounded::<Vec<(u64, Vec<u8>)>>(16);
     let (row_tx, row_rx) = channel::bounded::<Vec<(String, i64)>>(16);
     std::thread::scope(|s| {
         let reader = s.spawn(move || -> Result<()> {
+            use std::io::BufRead;
+            let mut reader = std::io::BufReader::new(file);
             let mut batch = Vec::with_capacity(1024);
-            // The header (checked above) is line 1.
-            for (i, line) in std::io::BufReader::new(file).lines().enumerate().skip(1) {
-                batch.push((
-                    i as u64 + 1,
-                    line.map_err(|e| Error::io("lecture de", path, e))?,
-                ));
+            // Physical line numbers, from the header's.
+            let mut line_no = head.line;
+            loop {
+                let mut raw = Vec::new();
+                let n = reader
+                    .read_until(b'\n', &mut raw)
+                    .map_err(|e| Error::io("lecture de", path, e))?;
+                if n == 0 {
+                    break;
+                }
+                line_no += 1;
+                batch.push((line_no, raw));
                 if batch.len() == 1024 && line_tx.send(std::mem::take(&mut batch)).is_err() {
                     return Ok(()); // a later stage stopped on an error
                 }
@@ -224,11 +233,11 @@ pub(crate) fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
             Ok(())
         });
         let parser = s.spawn(move || -> Result<()> {
-            let mut buf = csv::StringRecord::new();
+            let mut buf = String::new();
             for batch in line_rx {
                 let mut rows = Vec::with_capacity(batch.len());
-                for (line_no, line) in batch {
-                    let text = line.strip_suffix('\r').unwrap_or(&line).as_bytes();
+                for (line_no, raw) in batch {
+                    let text = transactions::line_content(&raw);
                     match transactions::parse_line(text, &mut buf) {
                         Ok(Some(row)) => rows.push((row.category.to_string(), row.cents)),
                         Ok(None) => {}
@@ -242,14 +251,26 @@ pub(crate) fn pipeline_totals(path: &Path) -> Result<CategoryCents> {
             Ok(())
         });
         let mut totals = CategoryCents::new();
+        let mut overflow = false;
         for rows in row_rx {
             for (c, cents) in rows {
-                *totals.entry(c).or_default() += cents;
+                let t = totals.entry(c).or_default();
+                match t.checked_add(cents) {
+                    Some(v) => *t = v,
+                    None => overflow = true,
+                }
             }
         }
         // Report the first stage that failed (the parser's error explains the line).
         parser.join().expect("the parser panicked")?;
         reader.join().expect("the reader panicked")?;
+        if overflow {
+            return Err(Error::Other(format!(
+                "{} : {}",
+                path.display(),
+                transactions::total_too_large("d'une catégorie")
+            )));
+        }
         if totals.is_empty() {
             return Err(transactions::no_rows(path));
         }

@@ -341,7 +341,7 @@ mod tests {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io("lecture de", p, e))?;
             let lines: Vec<&str> = text.lines().skip(1).collect();
             let mut t = crate::exercises::ex5::CategoryCents::new();
-            let mut buf = csv::StringRecord::new();
+            let mut buf = String::new();
             for batch in lines.chunks_exact(1024) {
                 for line in batch {
                     let row = crate::data::transactions::parse_line(line.as_bytes(), &mut buf);

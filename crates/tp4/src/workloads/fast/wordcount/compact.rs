@@ -459,7 +459,8 @@ pub fn sse(path: &Path) -> Result<WordCount> {
 pub fn mapped(path: &Path) -> Result<WordCount> {
     count(path, |path, t| {
         let map = crate::workloads::fast::mapped::map(path)?;
-        t.add_text_sse(&map);
+        let skip = super::checked_text(path, 0, &map)?;
+        t.add_text_sse(&map[skip..]);
         Ok(())
     })
 }
