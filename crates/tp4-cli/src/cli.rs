@@ -229,6 +229,8 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
                 ))
             })?;
             ctx.preflight()?;
+            // The demo writes into the output folder: no other run may write there.
+            let _lock = tp4::output::lock_dir(&ctx.output)?;
             println!("── {} ──", exercise.title);
             let section = (exercise.demo)(&ctx)?;
             print_files(&ctx, &section.files);
@@ -254,6 +256,8 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
                 json,
                 data_files: fichiers_de_data,
             };
+            tp4::bench::plan(&opts)?;
+            let _lock = tp4::output::lock_dir(&ctx.output)?;
             let mut stdout = std::io::stdout().lock();
             tp4::bench::run(&opts, &ctx.data, &ctx.output, &mut stdout)?;
             Ok(ExitCode::SUCCESS)

@@ -134,7 +134,7 @@ fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
             m.repetitions
         )));
     }
-    tp4::output::ensure_writable_dir(&ctx.output)?;
+    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let job = match m.calcul {
         JobArg::Wordcount => Job::WordCount,
         JobArg::Groupby => Job::GroupBy,
@@ -217,8 +217,9 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
         ));
     }
     check_size(a.processus, a.threads)?;
-    tp4::output::ensure_writable_dir(&ctx.output)?;
     job.check_input(&path)?;
+    // The launched processes write into the output folder under this lock.
+    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let opts = LaunchOptions {
         processes: a.processus,
         threads: a.threads,
@@ -269,9 +270,16 @@ fn run_process(
         verify: !a.sans_verification,
     };
     opts.topology.validate()?;
-    if process == 0 {
-        tp4::output::ensure_writable_dir(&ctx.output)?;
-    }
+    // Process 0 writes the results: unsupervised (one process per machine), it
+    // takes the output folder's lock; under the launcher, the launcher holds it.
+    let _lock = match (process, a.supervise) {
+        (0, false) => Some(tp4::output::lock_dir(&ctx.output)?),
+        (0, true) => {
+            tp4::output::ensure_writable_dir(&ctx.output)?;
+            None
+        }
+        _ => None,
+    };
     worker::run(opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,13 @@
 //! from: median wall time after a warm-up, min–max spread, speedup against `seq`,
 //! efficiency (speedup / workers) and peak heap.
 //!
-//! Every measurement goes through [`run::run_case`], which checks the answer:
-//! a wrong answer stops the run with an error, it is never reported as a timing.
+//! Every measurement goes through [`run::measure_case`], which checks the answer of
+//! every run (warm-up included) and stops a case at its first wrong answer: the
+//! case is reported with `"ok": false` (JSON line, CSV, table, plot) and the other
+//! cases are still measured; a case that fails without an answer (a file changed
+//! during the read, a process that failed) is reported on stderr and the other
+//! cases of its workload are skipped. The run then ends with an error (exit 1)
+//! that lists every failure ([`Error::BenchFailed`]).
 //! Options are validated by [`plan`] before any work starts. W4 and W7 read files of
 //! the full size (50 MB, 100 MB), generated on demand, deterministically, into
 //! `<data>/bench/` (the size is in the file name, so they are reused next time).
@@ -505,7 +510,8 @@ pub struct Report {
 }
 
 /// Runs the benchmark: validates, prepares data, measures every case (checking every
-/// answer), then writes `bench.csv`, `bench.json` and the plots into `output`.
+/// answer of every run; a failure does not stop the other cases, it makes the run
+/// return [`Error::BenchFailed`] once the files are written), then writes `bench.csv`, `bench.json` and the plots into `output`.
 /// JSON lines go to `stdout` as they are measured when `opts.json`; otherwise the
 /// French table, the notes and the target figures are printed there at the end.
 pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -> Result<Report> {
@@ -522,28 +528,52 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
         crate::progress::hidden()
     };
     let mut all = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    // Workloads whose input failed (a file missing, malformed, changed during the
+    // read): their other cases would fail the same way.
+    let mut broken: Vec<Workload> = Vec::new();
     for pc in &plan.cases {
         let c = &pc.case;
+        if broken.contains(&c.workload) {
+            continue;
+        }
         bar.set_message(format!(
             "{} {} ×{}",
             c.workload.name(),
             c.strategy,
             c.workers
         ));
-        let m = run::run_case(
-            c,
-            Plan {
-                warmup: pc.warmup,
-                repetitions: pc.repetitions,
-            },
-            &mut inputs,
-        )?;
-        if opts.json {
-            writeln!(stdout, "{}", m.json_line())
-                .and_then(|_| stdout.flush())
-                .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
+        let plan = Plan {
+            warmup: pc.warmup,
+            repetitions: pc.repetitions,
+        };
+        match run::measure_case(c, plan, &mut inputs) {
+            Ok((mut m, wrong)) => {
+                m.answer = crate::output::cut_json_strings(&m.answer, crate::fr::NAME_CHARS);
+                if let Some(e) = wrong {
+                    bar.suspend(|| eprintln!("bench : {e}"));
+                    failures.push(e.to_string());
+                }
+                if opts.json {
+                    writeln!(stdout, "{}", m.json_line())
+                        .and_then(|_| stdout.flush())
+                        .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
+                }
+                all.push(m);
+            }
+            Err(e) => {
+                let e = format!(
+                    "{} {} / {} ×{} : {e}",
+                    c.workload.id(),
+                    c.workload.name(),
+                    c.strategy,
+                    c.workers
+                );
+                bar.suspend(|| eprintln!("bench : {e}"));
+                failures.push(e);
+                broken.push(c.workload);
+            }
         }
-        all.push(m);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -579,6 +609,12 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
             .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
     }
     notes.extend(figures);
+    if !failures.is_empty() {
+        return Err(Error::BenchFailed {
+            failures,
+            files: files.clone(),
+        });
+    }
     Ok(Report {
         measurements: all,
         notes,

@@ -52,6 +52,39 @@ pub enum Error {
         /// The answer obtained.
         got: String,
     },
+    /// A file read in place (memory-mapped) changed while it was read: shortened
+    /// (the pages past its new end read as zeros) or rewritten. The answer computed
+    /// from it is meaningless; `docs/fichiers-projetes.md` says what the mapped
+    /// readers assume of their input.
+    #[error(
+        "le fichier {path} a changé pendant la lecture ({how}) : relancez quand il ne \
+         change plus\n  → tp4 lit ce fichier en place (projeté en mémoire) et suppose que \
+         personne ne l'écrit pendant le calcul (voir docs/fichiers-projetes.md)",
+        path = .path.display()
+    )]
+    FileChanged {
+        /// The file read.
+        path: PathBuf,
+        /// What changed, in French ("tronqué", "taille ou date modifiée").
+        how: String,
+    },
+    /// `tp4 bench` measured every case, and some gave a wrong answer or failed:
+    /// each was reported as it happened; the files hold every measurement made.
+    #[error(
+        "banc d'essai : {n} échec(s) — {list}\n  → les mesures faites sont dans {files} \
+         (réponse fausse : « ok » vaut false)",
+        n = .failures.len(),
+        list = .failures.join(" ; "),
+        files = if .files.is_empty() { "aucun fichier".to_string() } else {
+            .files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        }
+    )]
+    BenchFailed {
+        /// One French line per failed case.
+        failures: Vec<String>,
+        /// The files written (CSV, JSON lines, plots).
+        files: Vec<PathBuf>,
+    },
     /// The output path exists and is a file, not a folder.
     #[error(
         "le chemin de sortie {path} est un fichier, pas un dossier\n  → choisissez un dossier \

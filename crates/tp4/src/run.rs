@@ -162,6 +162,9 @@ struct Outcome {
     size: u64,
     /// Median process CPU seconds of the timed runs, where measured (W6).
     cpu: Option<f64>,
+    /// The run (1-based, warm-up included) that gave the wrong answer, of how many
+    /// planned, where every run is checked (W4, W7).
+    wrong_run: Option<(usize, usize)>,
 }
 
 impl Outcome {
@@ -174,6 +177,7 @@ impl Outcome {
             workers,
             size,
             cpu: None,
+            wrong_run: None,
         }
     }
 
@@ -190,6 +194,23 @@ impl Outcome {
 /// answer is an [`Error::WrongAnswer`], never a timing; an unknown strategy, a
 /// missing data file or a failed worker process are errors too.
 pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
+    let (m, wrong) = measure_case(case, plan, inputs)?;
+    match wrong {
+        Some(e) => Err(e),
+        None => Ok(m),
+    }
+}
+
+/// Like [`run_case`], but a wrong answer is a measurement too: it is returned with
+/// `ok: false`, beside the [`Error::WrongAnswer`] that names the case, so that
+/// `tp4 bench` can report every case and fail at the end. Errors that leave no
+/// answer at all (a file missing or changed during the read, a process that
+/// failed) are still errors.
+pub fn measure_case(
+    case: &Case,
+    plan: Plan,
+    inputs: &mut Inputs,
+) -> Result<(Measurement, Option<Error>)> {
     let strategy = case.strategy.as_str();
     if !case.workload.strategies().contains(&strategy) {
         return Err(Error::InvalidParameter(format!(
@@ -213,25 +234,28 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
         Workload::Io => run_io(strategy, n, w, plan),
         Workload::Wordcount => run_wordcount(strategy, w, plan, inputs)?,
     };
-    checked(case, outcome)
+    Ok(checked(case, outcome))
 }
 
-/// The measurement of a right answer, or the error naming the case of a wrong one.
-fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
-    if let Some(expected) = o.wrong {
-        return Err(Error::WrongAnswer {
-            what: format!(
-                "{} {} / {} ×{}",
-                case.workload.id(),
-                case.workload.name(),
-                case.strategy,
-                o.workers
-            ),
-            expected,
-            got: o.answer.to_string(),
-        });
-    }
-    Ok(Measurement {
+/// The measurement, and the error naming the case when its answer is wrong (the
+/// answer in the error cut to [`crate::fr::ANSWER_CHARS`] characters: a W7 answer
+/// holds the whole vocabulary).
+fn checked(case: &Case, o: Outcome) -> (Measurement, Option<Error>) {
+    let wrong = o.wrong.map(|expected| Error::WrongAnswer {
+        what: format!(
+            "{} {} / {} ×{}{}",
+            case.workload.id(),
+            case.workload.name(),
+            case.strategy,
+            o.workers,
+            o.wrong_run
+                .map(|(i, of)| format!(" (passage {i} sur {of}, échauffement compris)"))
+                .unwrap_or_default()
+        ),
+        expected,
+        got: crate::fr::cut(&o.answer.to_string(), crate::fr::ANSWER_CHARS),
+    });
+    let m = Measurement {
         cpu_seconds: o.cpu,
         ..Measurement::new(
             case.workload.name(),
@@ -240,10 +264,55 @@ fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
             o.size,
             &o.timings,
             o.answer,
-            true,
+            wrong.is_none(),
             o.peak,
         )
-    })
+    };
+    (m, wrong)
+}
+
+/// What [`time_checked`] returns: the timings, the answer, the peak heap and the
+/// wrong run (1-based, of how many planned), if any.
+type Checked<T> = (Timings, T, Option<u64>, Option<(usize, usize)>);
+
+/// Runs `f` as `plan` says (warm-up, then timed runs), checking the answer of every
+/// run, warm-up included, with `ok` (outside the timing): the first error or the
+/// first wrong answer stops the runs at once. Returns the timings of the runs made,
+/// the answer (the first wrong one, else the last), the peak heap and, for a wrong
+/// answer, which run gave it (1-based) out of how many planned. A file that changes
+/// during a 1000-run benchmark is thus reported at the run where it changed, not
+/// only if it is still changed at the last run.
+fn time_checked<T>(
+    plan: Plan,
+    mut f: impl FnMut() -> Result<T>,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Checked<T>> {
+    let total = plan.warmup + plan.repetitions.max(1);
+    let mut samples = Vec::with_capacity(plan.repetitions.max(1));
+    let mut peak: Option<u64> = None;
+    let mut last = None;
+    for i in 0..total {
+        let start = std::time::Instant::now();
+        let (v, p) = crate::alloc::measure_peak(&mut f);
+        let elapsed = start.elapsed();
+        let v = std::hint::black_box(v?);
+        if i >= plan.warmup {
+            samples.push(elapsed);
+            peak = match (peak, p) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if !ok(&v) {
+            if samples.is_empty() {
+                samples.push(elapsed);
+            }
+            return Ok((Timings { samples }, v, peak, Some((i + 1, total))));
+        }
+        last = Some(v);
+    }
+    let last = last.expect("at least one run");
+    Ok((Timings { samples }, last, peak, None))
 }
 
 /// W1: primes below `n`, checked against the count of workloads.md (or a sieve).
@@ -330,27 +399,25 @@ fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Res
     if strategy == fast::STRATEGY {
         return run_groupby_optimise(&path, &reference, w, plan);
     }
-    let mut result = Ok(groupby::GroupBy::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return -1; // stop at the first failure
-        }
-        result = match strategy {
+    let (t, g, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
             "seq" => groupby::seq(&path),
             "rayon" => pool(w).install(|| groupby::rayon(&path, w)),
             _ => crate::procs::groupby(&path, w),
-        };
-        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
-    });
-    let g = result?;
-    Ok(
-        Outcome::new(t, g.answer_json(), p, w, g.rows()).check(g == reference, || {
+        },
+        |g| *g == reference,
+    )?;
+    let outcome = Outcome::new(t, g.answer_json(), p, w, g.rows());
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!(
                 "le group-by séquentiel (total {} centimes)",
                 reference.total_cents()
             )
-        }),
-    )
+        })
+    })
 }
 
 /// W4 with the top rung of the ladder ([`fast::groupby::optimise`]), whose totals
@@ -361,24 +428,22 @@ fn run_groupby_optimise(
     w: usize,
     plan: Plan,
 ) -> Result<Outcome> {
-    let mut result = Ok(fast::groupby::Totals::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return -1; // stop at the first failure
-        }
-        result = fast::groupby::optimise(path, w);
-        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
-    });
-    let g = result?;
     let expected = fast::groupby::Totals::from_groupby(reference);
-    Ok(
-        Outcome::new(t, g.answer_json(), p, w, g.rows()).check(g == expected, || {
+    let (t, g, p, wrong_run) = time_checked(
+        plan,
+        || fast::groupby::optimise(path, w),
+        |g| *g == expected,
+    )?;
+    let outcome = Outcome::new(t, g.answer_json(), p, w, g.rows());
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!(
                 "le group-by séquentiel (total {} centimes)",
                 reference.total_cents()
             )
-        }),
-    )
+        })
+    })
 }
 
 /// W5: K records from a producer to a consumer (threads or two processes); the
@@ -431,26 +496,24 @@ fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
 fn run_wordcount(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
     let reference = inputs.wordcount_reference()?;
     let path = inputs.corpus()?;
-    let mut result = Ok(wordcount::WordCount::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return 0; // stop at the first failure
-        }
-        result = match strategy {
+    let (t, r, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
             "seq" => wordcount::seq(&path),
             "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),
             fast::STRATEGY => fast::wordcount::optimise(&path, w),
             _ => crate::procs::wordcount(&path, w),
-        };
-        result.as_ref().map(|r| r.total).unwrap_or(0)
-    });
-    let r = result?;
+        },
+        |r| *r == reference,
+    )?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    Ok(
-        Outcome::new(t, r.answer_json(), p, w, bytes).check(r == reference, || {
+    let outcome = Outcome::new(t, r.answer_json(), p, w, bytes);
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!("le comptage séquentiel ({} mots)", reference.total)
-        }),
-    )
+        })
+    })
 }
 
 #[cfg(test)]
@@ -584,6 +647,82 @@ mod tests {
                 other => panic!("a wrong answer must be an error, got {other:?}"),
             }
         }
+    }
+
+    /// Finding 2 of issue 24: every run's answer is checked, warm-up included; the
+    /// first wrong one stops the runs and is the answer reported, whichever run it
+    /// is (a change in the middle of a long benchmark, reverted before the end).
+    #[test]
+    fn every_run_is_checked_and_the_first_wrong_one_stops_the_runs() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        for _ in 0..200 {
+            let plan = Plan {
+                warmup: rng.random_range(0..3),
+                repetitions: rng.random_range(1..40),
+            };
+            let total = plan.warmup + plan.repetitions;
+            let bad = rng.random_range(0..total + 5); // ≥ total: every run right
+            let mut calls = 0;
+            let (t, v, _, wrong) = time_checked(
+                plan,
+                || {
+                    calls += 1;
+                    Ok(if calls - 1 == bad { 99 } else { 1 })
+                },
+                |v| *v == 1,
+            )
+            .unwrap();
+            if bad < total {
+                assert_eq!((v, wrong, calls), (99, Some((bad + 1, total)), bad + 1));
+                assert!(!t.samples.is_empty());
+            } else {
+                assert_eq!((v, wrong, calls), (1, None, total));
+                assert_eq!(t.samples.len(), plan.repetitions);
+            }
+        }
+        // An error stops the runs too, and is returned.
+        let mut calls = 0;
+        let r = time_checked(
+            Plan {
+                warmup: 1,
+                repetitions: 10,
+            },
+            || {
+                calls += 1;
+                if calls == 3 {
+                    Err(Error::Other("panne".into()))
+                } else {
+                    Ok(1)
+                }
+            },
+            |_| true,
+        );
+        assert!(r.is_err() && calls == 3);
+    }
+
+    /// A wrong answer is a measurement with `ok: false` for `measure_case` (the
+    /// benchmark reports it and goes on), and names the run that gave it.
+    #[test]
+    fn measure_case_reports_a_wrong_answer_as_a_measurement() {
+        let dir = data_dir();
+        let mut inputs = Inputs::from_data_dir(dir.path());
+        let path = inputs.transactions().unwrap();
+        inputs.groupby_reference = Some((path, groupby::GroupBy::default()));
+        let case = Case {
+            workload: Workload::Groupby,
+            strategy: fast::STRATEGY.into(),
+            workers: 2,
+            size: 0,
+        };
+        let plan = Plan {
+            warmup: 1,
+            repetitions: 50,
+        };
+        let (m, wrong) = measure_case(&case, plan, &mut inputs).unwrap();
+        assert!(!m.ok);
+        let e = wrong.unwrap().to_string();
+        assert!(e.contains("passage 1 sur 51"), "{e}");
     }
 
     #[test]

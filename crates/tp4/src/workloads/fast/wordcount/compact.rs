@@ -460,7 +460,7 @@ pub fn mapped(path: &Path) -> Result<WordCount> {
     count(path, |path, t| {
         let map = crate::workloads::fast::mapped::map(path)?;
         t.add_text_sse(&map);
-        Ok(())
+        map.check()
     })
 }
 
