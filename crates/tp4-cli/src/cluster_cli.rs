@@ -184,11 +184,19 @@ fn check_size(processes: usize, threads: usize) -> tp4::Result<()> {
     Ok(())
 }
 
+/// Largest delay accepted, in seconds.
+const MAX_SECONDS: f64 = 1e6;
+
 /// A delay option in seconds, refused in French unless positive and sensible.
 fn seconds(s: f64, option: &str) -> tp4::Result<Duration> {
-    if !(s.is_finite() && s > 0.0 && s < 1e6) {
+    if !(s.is_finite() && s > 0.0 && s < MAX_SECONDS) {
+        let why = if s.is_finite() && s >= MAX_SECONDS {
+            format!("c'est trop long (au plus {MAX_SECONDS} s, plus de 11 jours)")
+        } else {
+            "donnez un nombre de secondes strictement positif".to_string()
+        };
         return Err(tp4::Error::InvalidParameter(format!(
-            "{option} {s} : donnez un nombre de secondes positif"
+            "{option} {s} : {why}, par exemple {option} 60"
         )));
     }
     Ok(Duration::from_secs_f64(s))

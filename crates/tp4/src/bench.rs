@@ -432,6 +432,21 @@ pub fn prepare_data(
     Ok((inputs, notes))
 }
 
+/// `<data>/bench/`, created if needed and writable: a refusal names it as the data
+/// folder where the full-size files are generated, not as the output folder.
+fn ensure_writable_data_dir(dir: &Path) -> Result<()> {
+    crate::output::ensure_writable_dir(dir).map_err(|e| match e {
+        Error::OutputNotWritable { path, reason } => Error::Other(format!(
+            "le dossier de données {} n'est pas accessible en écriture : {reason}\n  → tp4 \
+             bench y génère les fichiers de W4 et W7 à leur taille complète ; donnez-lui les \
+             droits d'écriture, mesurez vos propres fichiers avec --fichiers-de-data, ou \
+             indiquez un autre dossier de données avec `--data DIR`",
+            path.display()
+        )),
+        other => other,
+    })
+}
+
 /// The benchmark's transactions file of `rows` rows in `<data>/bench/`, generated
 /// (deterministically, atomically, with a progress bar if `progress`) when missing,
 /// reused when present; `true` when it was generated now. The main job's W4 speed
@@ -442,7 +457,7 @@ pub fn ensure_transactions_file(data: &Path, rows: u64, progress: bool) -> Resul
         return Ok((path, false));
     }
     let dir = path.parent().expect("bench file has a parent");
-    crate::output::ensure_writable_dir(dir)?;
+    ensure_writable_data_dir(dir)?;
     crate::data::check_output_size(
         "transactions.csv",
         crate::data::transactions::estimated_bytes(rows),
@@ -466,7 +481,7 @@ pub fn ensure_corpus_file(data: &Path, mb: u64, progress: bool) -> Result<(PathB
         return Ok((path, false));
     }
     let dir = path.parent().expect("bench file has a parent");
-    crate::output::ensure_writable_dir(dir)?;
+    ensure_writable_data_dir(dir)?;
     crate::data::check_output_size("corpus.txt", mb * 1_000_000, dir)?;
     let bar = if progress {
         crate::progress::bytes(mb * 1_000_000, format!("génération du corpus {mb} Mo"))
@@ -552,7 +567,7 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
                 m.answer = crate::output::cut_json_strings(&m.answer, crate::fr::NAME_CHARS);
                 if let Some(e) = wrong {
                     bar.suspend(|| eprintln!("bench : {e}"));
-                    failures.push(e.to_string());
+                    failures.push(format!("{} : réponse fausse", case_label(c)));
                 }
                 if opts.json {
                     writeln!(stdout, "{}", m.json_line())
@@ -562,15 +577,12 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
                 all.push(m);
             }
             Err(e) => {
-                let e = format!(
-                    "{} {} / {} ×{} : {e}",
-                    c.workload.id(),
-                    c.workload.name(),
-                    c.strategy,
-                    c.workers
-                );
-                bar.suspend(|| eprintln!("bench : {e}"));
-                failures.push(e);
+                bar.suspend(|| eprintln!("bench : {} : {e}", case_label(c)));
+                failures.push(format!(
+                    "{} : erreur (les autres mesures de {} sont sautées)",
+                    case_label(c),
+                    c.workload.id()
+                ));
                 broken.push(c.workload);
             }
         }
@@ -620,6 +632,17 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
         notes,
         files,
     })
+}
+
+/// A case for messages: `W4 groupby / optimise ×2`.
+fn case_label(c: &run::Case) -> String {
+    format!(
+        "{} {} / {} ×{}",
+        c.workload.id(),
+        c.workload.name(),
+        c.strategy,
+        c.workers
+    )
 }
 
 /// Measurements grouped by (workload, size), in run order: speedups are computed
@@ -1015,6 +1038,22 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 11 of issue 24: a data folder where `bench/` cannot be made is named
+    /// as the data folder, never as the output folder.
+    #[test]
+    fn an_unwritable_data_folder_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("fichier");
+        std::fs::write(&not_a_dir, "x").unwrap();
+        let err = ensure_transactions_file(&not_a_dir, 10, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("dossier de données") && !err.contains("dossier de sortie"),
+            "{err}"
+        );
+    }
     use crate::measure::Timings;
     use std::time::Duration;
 

@@ -90,11 +90,8 @@ pub fn remove_temp_files_on_interrupt() {
         std::thread::spawn(move || {
             let mut sig: libc::c_int = 0;
             if libc::sigwait(&set, &mut sig) == 0 {
-                if let Ok(v) = PENDING.lock() {
-                    for p in v.iter() {
-                        remove_any(p);
-                    }
-                }
+                crate::procs::supervisor::kill_all_groups();
+                remove_pending_now();
                 std::process::exit(128 + sig);
             }
         });
@@ -220,6 +217,16 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
         return Err(Error::OutputIsFile {
             path: dir.to_path_buf(),
         });
+    }
+    if let (Ok(link), false) = (std::fs::read_link(dir), dir.exists()) {
+        // A symbolic link to nothing: `create_dir_all` would say "exists".
+        return Err(Error::Other(format!(
+            "le dossier {} est un lien symbolique vers {}, qui n'existe pas\n  → créez ce \
+             dossier (`mkdir -p {}`), supprimez le lien, ou choisissez un autre dossier",
+            dir.display(),
+            link.display(),
+            link.display()
+        )));
     }
     std::fs::create_dir_all(dir).map_err(refused)?;
     tempfile::Builder::new()
@@ -403,6 +410,51 @@ pub fn cut_json_strings(value: &serde_json::Value, max: usize) -> serde_json::Va
     }
 }
 
+/// Reads a small text file the program takes as configuration (a hostfile, a lock
+/// file, a saved profile), refusing before reading it whole what cannot be one:
+/// anything but a regular file (a device such as `/dev/zero` or `/dev/urandom`, a
+/// FIFO, a folder) and a file of more than `max` bytes. `what` names the file in the
+/// French message ("le fichier d'hôtes"). Reading is bounded: at most `max + 1`
+/// bytes are read, whatever the file does meanwhile.
+pub fn read_small_file(path: &Path, max: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("lecture de", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Other(format!(
+            "{what} {} n'est pas un fichier ordinaire ({}) : donnez le chemin d'un fichier texte",
+            path.display(),
+            if meta.is_dir() {
+                "c'est un dossier"
+            } else {
+                "périphérique, tube ou socket"
+            }
+        )));
+    }
+    let too_big = || {
+        Error::Other(format!(
+            "{what} {} est trop gros (plus de {}) : ce n'est sans doute pas le bon fichier",
+            path.display(),
+            crate::fr::bytes(max)
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Error::Other(format!(
+            "{what} {} n'est pas du texte UTF-8 : donnez le chemin d'un fichier texte",
+            path.display()
+        ))
+    })
+}
+
 /// The lock file of an output folder, held by the run writing into it.
 pub const LOCK_FILE: &str = ".tp4-verrou";
 
@@ -510,7 +562,7 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
                 return Ok(lock);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let text = read_small_file(&path, 4096, "le verrou").unwrap_or_default();
                 match LockHolder::parse(&text).filter(LockHolder::alive) {
                     Some(h) => {
                         return Err(Error::Other(format!(
@@ -530,7 +582,8 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
                         // moment (its writer fills it just after creating it).
                         if text.is_empty() {
                             std::thread::sleep(std::time::Duration::from_millis(50));
-                            let again = std::fs::read_to_string(&path).unwrap_or_default();
+                            let again =
+                                read_small_file(&path, 4096, "le verrou").unwrap_or_default();
                             if LockHolder::parse(&again).is_some_and(|h| h.alive()) {
                                 continue;
                             }
@@ -572,6 +625,7 @@ pub fn quiet_on_closed_stdout() {
         let text = crate::error::panic_message(info.payload());
         if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
             // `exit` runs no destructor: the lock and the staging folder go here.
+            crate::procs::supervisor::kill_all_groups();
             remove_pending_now();
             std::process::exit(141);
         }
@@ -659,6 +713,33 @@ mod tests {
         );
         drop(held);
         assert!(lock_dir(dir.path()).is_ok());
+    }
+
+    /// Finding 3 of issue 24: a configuration file is bounded and must be a file.
+    #[test]
+    fn small_files_are_bounded_and_devices_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for dev in ["/dev/zero", "/dev/urandom"] {
+            let err = read_small_file(Path::new(dev), 1000, "le fichier d'hôtes")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("pas un fichier ordinaire") && err.contains(dev),
+                "{err}"
+            );
+        }
+        let err = read_small_file(dir.path(), 1000, "le fichier d'hôtes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dossier"), "{err}");
+        let big = dir.path().join("gros");
+        std::fs::write(&big, vec![b'a'; 1001]).unwrap();
+        let err = read_small_file(&big, 1000, "le fichier d'hôtes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trop gros"), "{err}");
+        std::fs::write(&big, b"ok\n").unwrap();
+        assert_eq!(read_small_file(&big, 1000, "x").unwrap(), "ok\n");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! and checked against the expected answer. The default run of the lab, `tp4 bench`
 //! and the exercises all go through [`run_case`], so a strategy is written once.
 //!
+//! Every run's answer is checked, warm-up included (`time_checked`): a file that
+//! changes during a 1000-run measurement is caught at the run where it changed,
+//! which stops the case at once. [`measure_case`] returns a wrong answer as a
+//! measurement with `ok: false` (the benchmark reports it and goes on);
 //! [`run_case`] returns an error on a wrong answer ([`Error::WrongAnswer`]): no
 //! caller can report the timing of a wrong computation by forgetting to look at a
 //! flag (like rayon-demo's sieve, which checks its answer inside the measuring
@@ -228,10 +232,10 @@ pub fn measure_case(
     let outcome = match case.workload {
         Workload::Primes => run_primes(strategy, n, w, plan)?,
         Workload::Pi => run_pi(strategy, n, w, plan)?,
-        Workload::Sumsq => run_sumsq(strategy, n, w, plan, inputs),
+        Workload::Sumsq => run_sumsq(strategy, n, w, plan, inputs)?,
         Workload::Groupby => run_groupby(strategy, w, plan, inputs)?,
         Workload::Ipc => run_ipc(strategy, n, plan)?,
-        Workload::Io => run_io(strategy, n, w, plan),
+        Workload::Io => run_io(strategy, n, w, plan)?,
         Workload::Wordcount => run_wordcount(strategy, w, plan, inputs)?,
     };
     Ok(checked(case, outcome))
@@ -317,69 +321,83 @@ fn time_checked<T>(
 
 /// W1: primes below `n`, checked against the count of workloads.md (or a sieve).
 fn run_primes(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
-    let mut failed = None;
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => primes::count_seq(n),
-        "threads" => primes::count_threads(n, w),
-        "processes" if failed.is_some() => u64::MAX, // stop at the first failure
-        "processes" => crate::procs::count_primes(n, w).unwrap_or_else(|e| {
-            failed = Some(e);
-            u64::MAX
-        }),
-        fast::STRATEGY => fast::primes::optimise(n, w),
-        _ => pool(w).install(|| primes::count_rayon(n)),
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let expected = if n == 2_000_000 {
-        primes::PRIMES_BELOW_2M
-    } else {
-        primes::reference_count(n)
+    // Computed after the first run (a sieve up to N takes as long as a run): the
+    // workers start at once, as before every run was checked.
+    let reference = std::cell::OnceCell::new();
+    let expected = || {
+        *reference.get_or_init(|| {
+            if n == 2_000_000 {
+                primes::PRIMES_BELOW_2M
+            } else {
+                primes::reference_count(n)
+            }
+        })
     };
-    Ok(Outcome::new(t, json!(v), p, w, n).check(v == expected, || expected.to_string()))
+    let (t, v, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
+            "seq" => Ok(primes::count_seq(n)),
+            "threads" => Ok(primes::count_threads(n, w)),
+            "processes" => crate::procs::count_primes(n, w),
+            fast::STRATEGY => Ok(fast::primes::optimise(n, w)),
+            _ => Ok(pool(w).install(|| primes::count_rayon(n))),
+        },
+        |v| *v == expected(),
+    )?;
+    let o = Outcome::new(t, json!(v), p, w, n);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || expected().to_string())
+    })
 }
 
 /// W2: Monte Carlo π, checked against the tolerance of workloads.md.
 fn run_pi(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
-    let mut failed = None;
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => pi::estimate_seq(n),
-        "threads" => pi::estimate_threads(n, w),
-        "processes" if failed.is_some() => f64::NAN, // stop at the first failure
-        "processes" => crate::procs::estimate_pi(n, w).unwrap_or_else(|e| {
-            failed = Some(e);
-            f64::NAN
-        }),
-        fast::STRATEGY => fast::pi::optimise(n, w),
-        _ => pool(w).install(|| pi::estimate_rayon(n, w)),
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    Ok(
-        Outcome::new(t, json!(v), p, w, n).check(pi::is_ok(v, n), || {
+    let (t, v, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
+            "seq" => Ok(pi::estimate_seq(n)),
+            "threads" => Ok(pi::estimate_threads(n, w)),
+            "processes" => crate::procs::estimate_pi(n, w),
+            fast::STRATEGY => Ok(fast::pi::optimise(n, w)),
+            _ => Ok(pool(w).install(|| pi::estimate_rayon(n, w))),
+        },
+        |v| pi::is_ok(*v, n),
+    )?;
+    let o = Outcome::new(t, json!(v), p, w, n);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || {
             format!("π dans la tolérance de workloads.md pour {n} points")
-        }),
-    )
+        })
+    })
 }
 
 /// W3: sum of squares of an array of `m` values (filled once, outside the timing).
-fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) -> Outcome {
+fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
     let xs = inputs.sumsq_array(m as usize);
     let rayon_pool = pool(w);
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => sumsq::sum_seq(xs),
-        "seq-simd" => sumsq::sum_lanes(xs),
-        // The memory-read baseline W3 is judged against (a plain sum).
-        "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
-        _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
-    });
-    let ok = if strategy == "bandwidth" {
-        sumsq::is_ok_plain(v, m)
-    } else {
-        sumsq::is_ok(v, m)
+    let ok = |v: &f64| {
+        if strategy == "bandwidth" {
+            sumsq::is_ok_plain(*v, m)
+        } else {
+            sumsq::is_ok(*v, m)
+        }
     };
+    let checked = time_checked(
+        plan,
+        || {
+            Ok(match strategy {
+                "seq" => sumsq::sum_seq(xs),
+                "seq-simd" => sumsq::sum_lanes(xs),
+                // The memory-read baseline W3 is judged against (a plain sum).
+                "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
+                _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
+            })
+        },
+        ok,
+    );
+    let (t, v, p, wrong_run) = checked?;
     // The bandwidth strategy sums the values (not their squares): its answer is
     // labelled so that no one reads it as a W3 answer.
     let answer = if strategy == "bandwidth" {
@@ -387,8 +405,11 @@ fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) 
     } else {
         json!(v)
     };
-    Outcome::new(t, answer, p, w, m).check(ok, || {
-        format!("la somme de référence de workloads.md pour M = {m}")
+    Ok(Outcome {
+        wrong_run,
+        ..Outcome::new(t, answer, p, w, m).check(wrong_run.is_none(), || {
+            format!("la somme de référence de workloads.md pour M = {m}")
+        })
     })
 }
 
@@ -458,37 +479,41 @@ fn run_ipc(strategy: &str, k: u64, plan: Plan) -> Result<Outcome> {
         _ => |k| crate::procs::pipe_sum(k, ipc::BATCH, None),
     };
     let expected = ipc::producer_sum(k);
-    let mut result = Ok(0.0);
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_ok() {
-            result = f(k); // stop at the first failure
-        }
-    });
-    let v = result?;
-    Ok(Outcome::new(t, json!(v), p, 2, k).check(v == expected, || expected.to_string()))
+    let (t, v, p, wrong_run) = time_checked(plan, || f(k), |v| *v == expected)?;
+    let o = Outcome::new(t, json!(v), p, 2, k);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || expected.to_string())
+    })
 }
 
 /// W6: T tasks that each wait 10 ms, with `c` of them at a time. The process CPU
 /// time of each run is read inside the timing, beside its wall time: waiting should
 /// cost almost none (`cpu_seconds` of the JSON line, the median of the timed runs).
-fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
+fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Result<Outcome> {
     let run: fn(u64, usize) -> u64 = match strategy {
         "seq" => |t, _| io::seq(t),
         "threads" => io::threads,
         _ => io::tokio,
     };
     let mut cpu = Vec::new();
-    let (timings, v, p) = measure::time_with_memory(plan, || {
-        let before = measure::process_cpu_time();
-        let v = run(t, c);
-        cpu.push((measure::process_cpu_time() - before).as_secs_f64());
-        v
-    });
-    let timed = &cpu[cpu.len().saturating_sub(timings.samples.len())..];
     let expected = io::expected_sum(t);
+    let checked = time_checked(
+        plan,
+        || {
+            let before = measure::process_cpu_time();
+            let v = run(t, c);
+            cpu.push((measure::process_cpu_time() - before).as_secs_f64());
+            Ok(v)
+        },
+        |v| *v == expected,
+    );
+    let (timings, v, p, wrong_run) = checked?;
+    let timed = &cpu[cpu.len().saturating_sub(timings.samples.len())..];
     let mut o = Outcome::new(timings, json!(v), p, c, t);
     o.cpu = Some(measure::median(timed));
-    o.check(v == expected, || expected.to_string())
+    o.wrong_run = wrong_run;
+    Ok(o.check(wrong_run.is_none(), || expected.to_string()))
 }
 
 /// W7: word count of corpus.txt, compared with the sequential count; the size
