@@ -684,3 +684,79 @@ fn a_file_shortened_during_bench_is_an_error_not_a_bus_error() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Finding 2 of issue 24 and the bench item of issue 22: one amount of the file
+/// changes back and forth while `bench` measures two strategies with 1000
+/// repetitions. Every run's answer is checked: a case that meets the change stops
+/// at that run with `"ok": false`, the other strategy is still measured and
+/// reported, and the run ends with exit code 1 and the list of failures.
+#[test]
+fn bench_checks_every_run_reports_every_case_and_fails_at_the_end() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    let csv = data.join("transactions.csv");
+    tp4::data::transactions::generate(&csv, 3_000, |_| {}).unwrap();
+    tp4::data::corpus::generate(&data.join("corpus.txt"), 1, |_| {}).unwrap();
+    let whole = std::fs::read(&csv).unwrap();
+    // The last digit of the first row's amount (same length: only the answer changes).
+    let row = whole.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let line_end = row + whole[row..].iter().position(|&b| b == b'\n').unwrap();
+    let commas: Vec<usize> = (row..line_end).filter(|&i| whole[i] == b',').collect();
+    let digit = commas[4] - 1;
+    let other = if whole[digit] == b'1' { b'2' } else { b'1' };
+    // One byte rewritten in place: the file never looks short or empty.
+    let put = |b: u8| {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&csv).unwrap();
+        f.seek(std::io::SeekFrom::Start(digit as u64)).unwrap();
+        f.write_all(&[b]).unwrap();
+    };
+    let child = tp4_in(&data, &dir.path().join("o"))
+        .args([
+            "bench",
+            "groupby",
+            "--fichiers-de-data",
+            "--strategies",
+            "seq,rayon",
+        ])
+        .args(["--workers", "2", "--repetitions", "1000", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let until = Instant::now() + Duration::from_secs(240);
+    let mut flip = false;
+    while alive(pid) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(40));
+        flip = !flip;
+        put(if flip { other } else { whole[digit] });
+    }
+    put(whole[digit]);
+    let out = {
+        let mut child = child;
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut s).unwrap();
+        (s, finish(child, Duration::from_secs(10)))
+    };
+    let (stdout, (code, err, _)) = out;
+    assert_eq!(code, Some(1), "{stdout}\n{err}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let strategies: Vec<&str> = lines
+        .iter()
+        .map(|l| l["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(strategies, ["seq", "rayon"], "{stdout}\n{err}");
+    assert!(lines.iter().any(|l| l["ok"] == false), "{stdout}");
+    assert!(
+        err.contains("réponse fausse") && err.contains("passage"),
+        "{err}"
+    );
+    assert!(err.contains("banc d'essai : "), "{err}");
+    let json = std::fs::read_to_string(dir.path().join("o/bench.json")).unwrap();
+    assert_eq!(json.lines().count(), 2, "{json}");
+}

@@ -589,6 +589,13 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if all.is_empty() && !failures.is_empty() {
+        // Nothing measured: no empty table, no files; the errors were printed.
+        return Err(Error::BenchFailed {
+            failures,
+            files: Vec::new(),
+        });
+    }
 
     let mut file_bytes = BTreeMap::new();
     for (name, p) in [
@@ -624,7 +631,8 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
     if !failures.is_empty() {
         return Err(Error::BenchFailed {
             failures,
-            files: files.clone(),
+            // bench.csv and bench.json; the plots are listed above with the table.
+            files: files.iter().take(2).cloned().collect(),
         });
     }
     Ok(Report {
