@@ -155,16 +155,139 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
         print!("{}", translate(&text));
         return ExitCode::SUCCESS;
     }
-    eprint!("{}", translate(&text));
+    eprint!("{}", french_usage_error(&e));
     ExitCode::from(2)
+}
+
+/// A clap error written in French from its kind and context (the argument, the
+/// value, the suggestions, the usage line), not by patching clap's English
+/// sentences: every path (unknown argument or subcommand, invalid or missing value,
+/// missing or conflicting argument) gives a whole French message.
+pub fn french_usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind as C, ContextValue as V, ErrorKind as K};
+    let get = |k: C| -> Option<String> {
+        e.get(k).map(|v| match v {
+            V::String(s) => s.clone(),
+            V::Strings(v) => v.join(", "),
+            V::StyledStr(s) => s.to_string(),
+            V::StyledStrs(v) => v
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            V::Number(n) => n.to_string(),
+            V::Bool(b) => b.to_string(),
+            V::None => String::new(),
+            _ => String::new(),
+        })
+    };
+    let arg = get(C::InvalidArg).unwrap_or_default();
+    let value = get(C::InvalidValue).unwrap_or_default();
+    let head = match e.kind() {
+        K::UnknownArgument => format!("argument inattendu « {arg} »"),
+        K::InvalidSubcommand => format!(
+            "sous-commande inconnue « {} »",
+            get(C::InvalidSubcommand).unwrap_or_default()
+        ),
+        K::InvalidValue if value.is_empty() => {
+            format!("une valeur est requise pour « {arg} » mais aucune n'a été donnée")
+        }
+        K::InvalidValue => match get(C::ValidValue) {
+            Some(valid) => {
+                format!("valeur invalide « {value} » pour « {arg} » ; valeurs possibles : {valid}")
+            }
+            None => format!("valeur invalide « {value} » pour « {arg} »"),
+        },
+        K::ValueValidation => format!(
+            "valeur invalide « {value} » pour « {arg} » : {}",
+            french_parse_error(
+                &std::error::Error::source(e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            )
+        ),
+        K::MissingRequiredArgument => format!(
+            "argument(s) obligatoire(s) manquant(s) : {}",
+            get(C::InvalidArg).unwrap_or_default()
+        ),
+        K::MissingSubcommand | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "une sous-commande est requise".to_string()
+        }
+        K::ArgumentConflict => format!(
+            "« {arg} » ne peut pas être donné avec « {} »",
+            get(C::PriorArg).unwrap_or_else(|| "un autre argument".into())
+        ),
+        K::TooManyValues => format!("valeur en trop « {value} » pour « {arg} »"),
+        K::TooFewValues | K::WrongNumberOfValues => {
+            format!("nombre de valeurs incorrect pour « {arg} »")
+        }
+        K::NoEquals => format!("« {arg} » s'écrit avec un signe = (par exemple {arg}=VALEUR)"),
+        K::InvalidUtf8 => "un argument n'est pas du texte UTF-8 valide".to_string(),
+        _ => "ligne de commande invalide".to_string(),
+    };
+    let mut out = format!("erreur : {head}\n");
+    for (kind, text) in [
+        (C::SuggestedArg, "vouliez-vous dire « {} » ?"),
+        (C::SuggestedSubcommand, "vouliez-vous dire « {} » ?"),
+        (C::SuggestedValue, "vouliez-vous dire « {} » ?"),
+        (C::SuggestedCommand, "vouliez-vous dire « {} » ?"),
+    ] {
+        if let Some(s) = get(kind).filter(|s| !s.is_empty()) {
+            out.push_str(&format!("\n  astuce : {}\n", text.replace("{}", &s)));
+        }
+    }
+    // clap's own tips (`Suggested`) are English sentences: the one that matters, a
+    // value that starts with '-', is said here in French.
+    if get(C::TrailingArg).as_deref() == Some("true")
+        || arg.starts_with('-') && arg.len() > 1 && arg[1..].parse::<f64>().is_ok()
+    {
+        out.push_str(&format!(
+            "\n  astuce : pour donner « {arg} » comme valeur, écrivez « -- {arg} »\n"
+        ));
+    }
+    if let Some(usage) = get(C::Usage).filter(|s| !s.is_empty()) {
+        out.push_str(&format!("\n{}\n", translate(usage.trim_end())));
+    }
+    out.push_str("\nPour plus d'informations : « tp4 --help ».\n");
+    out
+}
+
+/// The error of a number's parser (the standard library's English), in French.
+fn french_parse_error(text: &str) -> String {
+    const KNOWN: [(&str, &str); 7] = [
+        (
+            "invalid digit found in string",
+            "ce n'est pas un nombre entier",
+        ),
+        (
+            "number too large to fit in target type",
+            "nombre trop grand",
+        ),
+        (
+            "number too small to fit in target type",
+            "nombre trop petit",
+        ),
+        ("cannot parse integer from empty string", "valeur vide"),
+        ("invalid float literal", "ce n'est pas un nombre"),
+        ("cannot parse float from empty string", "valeur vide"),
+        (
+            "provided string was not `true` or `false`",
+            "attendu : true ou false",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(en, _)| text.contains(en))
+        .map_or_else(|| translate(text), |(_, fr)| fr.to_string())
 }
 
 /// Translates clap's fixed English phrases.
 fn translate(text: &str) -> String {
-    const PHRASES: [(&str, &str); 15] = [
+    const PHRASES: [(&str, &str); 16] = [
         ("error: ", "erreur : "),
         ("Usage:", "Utilisation :"),
         ("Commands:", "Commandes :"),
+        ("Commandes:", "Commandes :"),
         (
             "For more information, try '--help'.",
             "Pour plus d'informations : « tp4 --help ».",
@@ -229,6 +352,8 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
                 ))
             })?;
             ctx.preflight()?;
+            // The demo writes into the output folder: no other run may write there.
+            let _lock = tp4::output::lock_dir(&ctx.output)?;
             println!("── {} ──", exercise.title);
             let section = (exercise.demo)(&ctx)?;
             print_files(&ctx, &section.files);
@@ -254,6 +379,8 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
                 json,
                 data_files: fichiers_de_data,
             };
+            tp4::bench::plan(&opts)?;
+            let _lock = tp4::output::lock_dir(&ctx.output)?;
             let mut stdout = std::io::stdout().lock();
             tp4::bench::run(&opts, &ctx.data, &ctx.output, &mut stdout)?;
             Ok(ExitCode::SUCCESS)

@@ -134,7 +134,7 @@ fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
             m.repetitions
         )));
     }
-    tp4::output::ensure_writable_dir(&ctx.output)?;
+    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let job = match m.calcul {
         JobArg::Wordcount => Job::WordCount,
         JobArg::Groupby => Job::GroupBy,
@@ -184,11 +184,19 @@ fn check_size(processes: usize, threads: usize) -> tp4::Result<()> {
     Ok(())
 }
 
+/// Largest delay accepted, in seconds.
+const MAX_SECONDS: f64 = 1e6;
+
 /// A delay option in seconds, refused in French unless positive and sensible.
 fn seconds(s: f64, option: &str) -> tp4::Result<Duration> {
-    if !(s.is_finite() && s > 0.0 && s < 1e6) {
+    if !(s.is_finite() && s > 0.0 && s < MAX_SECONDS) {
+        let why = if s.is_finite() && s >= MAX_SECONDS {
+            format!("c'est trop long (au plus {MAX_SECONDS} s, plus de 11 jours)")
+        } else {
+            "donnez un nombre de secondes strictement positif".to_string()
+        };
         return Err(tp4::Error::InvalidParameter(format!(
-            "{option} {s} : donnez un nombre de secondes positif"
+            "{option} {s} : {why}, par exemple {option} 60"
         )));
     }
     Ok(Duration::from_secs_f64(s))
@@ -217,8 +225,9 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
         ));
     }
     check_size(a.processus, a.threads)?;
-    tp4::output::ensure_writable_dir(&ctx.output)?;
     job.check_input(&path)?;
+    // The launched processes write into the output folder under this lock.
+    let _lock = tp4::output::lock_dir(&ctx.output)?;
     let opts = LaunchOptions {
         processes: a.processus,
         threads: a.threads,
@@ -269,9 +278,16 @@ fn run_process(
         verify: !a.sans_verification,
     };
     opts.topology.validate()?;
-    if process == 0 {
-        tp4::output::ensure_writable_dir(&ctx.output)?;
-    }
+    // Process 0 writes the results: unsupervised (one process per machine), it
+    // takes the output folder's lock; under the launcher, the launcher holds it.
+    let _lock = match (process, a.supervise) {
+        (0, false) => Some(tp4::output::lock_dir(&ctx.output)?),
+        (0, true) => {
+            tp4::output::ensure_writable_dir(&ctx.output)?;
+            None
+        }
+        _ => None,
+    };
     worker::run(opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -134,6 +134,9 @@ fn closed_stdout(args: &[&str]) {
         !err.contains("panicked") && !err.contains("Broken pipe"),
         "{err}"
     );
+    // Finding 5 of issue 24: neither the lock nor a staging folder stays behind.
+    assert_eq!(temp_names(out.path()), Vec::<String>::new(), "{args:?}");
+    assert!(!out.path().join(".tp4-verrou").exists(), "{args:?}");
 }
 
 #[test]
@@ -248,7 +251,12 @@ fn a_second_run_on_one_output_folder_is_refused_and_a_stale_lock_taken_over() {
         .unwrap();
     let pid = first.id().to_string();
     let until = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid {
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        != Some(pid.as_str())
+    {
         assert!(Instant::now() < until, "the stale lock was not taken over");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -506,4 +514,249 @@ fn exercise_3_reads_whole_only_up_to_its_cap() {
             assert!(peak <= cap, "whole-read peak over the cap: {row}");
         }
     }
+}
+
+/// Waits until the main job started on `out` holds its lock (pid in the file).
+fn wait_for_lock(out: &std::path::Path, pid: u32) {
+    let lock = out.join(".tp4-verrou");
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        != Some(pid.to_string().as_str())
+    {
+        assert!(Instant::now() < until, "the main job never took its lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Finding 6 of issue 24: every command that writes into the output folder takes
+/// its lock, so none writes into a folder a running main job holds.
+#[test]
+fn every_command_writing_into_the_output_folder_respects_the_lock() {
+    let data = common::small_data();
+    let dir = common::temp_dir();
+    let out = dir.path().join("o");
+    let main = tp4_in(data.path(), &out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_lock(&out, main.id());
+    let commands: [&[&str]; 5] = [
+        &["bench", "primes", "--taille", "1000", "--repetitions", "1"],
+        &["exercice", "1"],
+        &["cluster", "wordcount", "--processus", "1"],
+        &["cluster", "groupby", "--processus", "1"],
+        &["cluster", "mesure", "--repetitions", "1"],
+    ];
+    let results: Vec<_> = commands
+        .iter()
+        .map(|args| {
+            (
+                args,
+                tp4_in(data.path(), &out).args(*args).output().unwrap(),
+            )
+        })
+        .collect();
+    signal(main.id(), "-KILL");
+    let _ = finish(main, Duration::from_secs(10));
+    for (args, o) in results {
+        let err = common::stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("déjà utilisé"), "{args:?}: {err}");
+    }
+}
+
+/// Finding 4 of issue 24: a lock naming a live process that is not the tp4 run
+/// which wrote it (pid 1, this test's pid, a pid with another start time) is
+/// stale: the run takes it over, and no message ever advises `kill 1`.
+#[test]
+fn a_lock_naming_another_live_process_is_stale() {
+    let dir = common::temp_dir();
+    let out = dir.path().join("o");
+    std::fs::create_dir_all(&out).unwrap();
+    let me = std::process::id();
+    for holder in [
+        "1".to_string(),
+        format!("{me}"),
+        format!("{me} 1 tp4"),
+        "1 1 tp4".into(),
+    ] {
+        std::fs::write(out.join(".tp4-verrou"), &holder).unwrap();
+        let o = tp4_in(&dir.path().join("d"), &out)
+            .args(["bench", "primes", "--taille", "1000", "--repetitions", "1"])
+            .output()
+            .unwrap();
+        let all = common::text(&o);
+        assert_eq!(o.status.code(), Some(0), "{holder:?}: {all}");
+        assert!(!all.contains("kill"), "{holder:?}: {all}");
+        assert!(!out.join(".tp4-verrou").exists(), "{holder:?}");
+    }
+}
+
+/// Finding 9 of issue 24: a worker program that starts children of its own (here
+/// a script that starts `sleep`) has its whole process group killed with it, on
+/// both paths: the worker that fails, and the one killed because the other failed.
+#[test]
+fn the_processes_a_worker_started_die_with_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::temp_dir();
+    let pids = dir.path().join("pids");
+    let first = dir.path().join("premier");
+    let script = dir.path().join("worker.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nsleep 1000 &\necho $! >> {pids}\nif mkdir {first} 2>/dev/null; then \
+             sleep 0.5; exit 3; fi\nwait\n",
+            pids = pids.display(),
+            first = first.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = tp4_in(&dir.path().join("d"), &dir.path().join("o"))
+        .env("TP4_EXE", &script)
+        .args([
+            "bench",
+            "primes",
+            "--strategies",
+            "processes",
+            "--workers",
+            "2",
+        ])
+        .args(["--taille", "100000", "--repetitions", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", common::text(&o));
+    let started: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert_no_process_left(&started);
+}
+
+/// Finding 1 of issue 24, with the real binary: the transactions file is shortened
+/// and restored again and again while `bench` reads it mapped (`optimise`, 1000
+/// repetitions). The run ends with a French error (exit 1), never with SIGBUS.
+#[test]
+fn a_file_shortened_during_bench_is_an_error_not_a_bus_error() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    let csv = data.join("transactions.csv");
+    tp4::data::transactions::generate(&csv, 100_000, |_| {}).unwrap();
+    tp4::data::corpus::generate(&data.join("corpus.txt"), 1, |_| {}).unwrap();
+    let whole = std::fs::read(&csv).unwrap();
+    let child = tp4_in(&data, &dir.path().join("o"))
+        .args([
+            "bench",
+            "groupby",
+            "--fichiers-de-data",
+            "--strategies",
+            "optimise",
+        ])
+        .args(["--workers", "2", "--repetitions", "1000", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let until = Instant::now() + Duration::from_secs(120);
+    let mut round = 0u64;
+    while alive(pid) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(30 + round % 7 * 20));
+        let f = std::fs::OpenOptions::new().write(true).open(&csv).unwrap();
+        f.set_len(whole.len() as u64 / (2 + round % 5)).unwrap();
+        std::thread::sleep(Duration::from_millis(20 + round % 3 * 15));
+        std::fs::write(&csv, &whole).unwrap();
+        round += 1;
+    }
+    let (code, err, _) = finish(child, Duration::from_secs(10));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("a changé pendant la lecture") || err.contains("réponse fausse"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Finding 2 of issue 24 and the bench item of issue 22: one amount of the file
+/// changes back and forth while `bench` measures two strategies with 1000
+/// repetitions. Every run's answer is checked: a case that meets the change stops
+/// at that run with `"ok": false`, the other strategy is still measured and
+/// reported, and the run ends with exit code 1 and the list of failures.
+#[test]
+fn bench_checks_every_run_reports_every_case_and_fails_at_the_end() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    let csv = data.join("transactions.csv");
+    tp4::data::transactions::generate(&csv, 3_000, |_| {}).unwrap();
+    tp4::data::corpus::generate(&data.join("corpus.txt"), 1, |_| {}).unwrap();
+    let whole = std::fs::read(&csv).unwrap();
+    // The last digit of the first row's amount (same length: only the answer changes).
+    let row = whole.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let line_end = row + whole[row..].iter().position(|&b| b == b'\n').unwrap();
+    let commas: Vec<usize> = (row..line_end).filter(|&i| whole[i] == b',').collect();
+    let digit = commas[4] - 1;
+    let other = if whole[digit] == b'1' { b'2' } else { b'1' };
+    // One byte rewritten in place: the file never looks short or empty.
+    let put = |b: u8| {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&csv).unwrap();
+        f.seek(std::io::SeekFrom::Start(digit as u64)).unwrap();
+        f.write_all(&[b]).unwrap();
+    };
+    let child = tp4_in(&data, &dir.path().join("o"))
+        .args([
+            "bench",
+            "groupby",
+            "--fichiers-de-data",
+            "--strategies",
+            "seq,rayon",
+        ])
+        .args(["--workers", "2", "--repetitions", "1000", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let until = Instant::now() + Duration::from_secs(240);
+    let mut flip = false;
+    while alive(pid) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(40));
+        flip = !flip;
+        put(if flip { other } else { whole[digit] });
+    }
+    put(whole[digit]);
+    let out = {
+        let mut child = child;
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut s).unwrap();
+        (s, finish(child, Duration::from_secs(10)))
+    };
+    let (stdout, (code, err, _)) = out;
+    assert_eq!(code, Some(1), "{stdout}\n{err}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let strategies: Vec<&str> = lines
+        .iter()
+        .map(|l| l["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(strategies, ["seq", "rayon"], "{stdout}\n{err}");
+    assert!(lines.iter().any(|l| l["ok"] == false), "{stdout}");
+    assert!(
+        err.contains("réponse fausse") && err.contains("passage"),
+        "{err}"
+    );
+    assert!(err.contains("banc d'essai : "), "{err}");
+    let json = std::fs::read_to_string(dir.path().join("o/bench.json")).unwrap();
+    assert_eq!(json.lines().count(), 2, "{json}");
 }

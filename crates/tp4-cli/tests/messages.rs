@@ -313,3 +313,169 @@ fn the_bandwidth_line_is_not_a_w3_answer() {
         "{line}"
     );
 }
+
+/// Finding 11 of issue 24: every clap path (unknown argument or subcommand, invalid,
+/// missing or too large value, missing argument) gives a whole French message: no
+/// English word of clap's is left.
+#[test]
+fn every_command_line_error_is_in_french() {
+    let english = [
+        "found",
+        "error",
+        "tip:",
+        "Usage",
+        "value",
+        "similar",
+        "required",
+        "unexpected",
+        "number too",
+        "to pass",
+        "provided",
+        "expected",
+    ];
+    let cases: [&[&str]; 12] = [
+        &["bench", "-1"],
+        &["--nope"],
+        &["benchh"],
+        &["bench", "--repetitions", "abc"],
+        &["bench", "--repetitions"],
+        &["bench", "--repetitions", "99999999999999999999999"],
+        &["bench", "--repetitions", "-3"],
+        &["cluster", "wordcount", "--delai", "abc"],
+        &["cluster", "wordcount", "--calcul", "x"],
+        &["cluster", "mesure", "--calcul", "x"],
+        &["cluster", "wordcount", "--hostfile", "h"],
+        &["exercice"],
+    ];
+    for args in cases {
+        let o = common::run(args);
+        let err = common::stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("erreur : "), "{args:?}: {err}");
+        for word in english {
+            assert!(!err.contains(word), "{args:?}: « {word} » in {err}");
+        }
+    }
+    let err = common::stderr(&common::run(&["benchh"]));
+    assert!(err.contains("vouliez-vous dire « bench »"), "{err}");
+    let err = common::stderr(&common::run(&[
+        "bench",
+        "--repetitions",
+        "99999999999999999999999",
+    ]));
+    assert!(err.contains("nombre trop grand"), "{err}");
+}
+
+/// Finding 11 of issue 24: a delay too large is said to be too large, not "give a
+/// positive number".
+#[test]
+fn a_huge_delay_is_said_too_long() {
+    let dir = common::temp_dir();
+    let o = common::tp4_in(&dir.path().join("d"), &dir.path().join("o"))
+        .args(["cluster", "wordcount", "--delai", "99999999999999999999"])
+        .output()
+        .unwrap();
+    let err = common::error_of(&o);
+    assert!(
+        err.contains("trop long") && !err.contains("positif"),
+        "{err}"
+    );
+}
+
+/// Finding 3 of issue 24: a hostfile that is a device (`/dev/zero`, `/dev/urandom`)
+/// or too large is refused at once, without reading it into memory.
+#[test]
+fn a_device_or_huge_hostfile_is_refused_at_once() {
+    let data = common::small_data();
+    let dir = common::temp_dir();
+    let huge = dir.path().join("hotes");
+    std::fs::write(&huge, "127.0.0.1:1\n".repeat(200_000)).unwrap();
+    for (path, says) in [
+        (Path::new("/dev/zero"), "pas un fichier ordinaire"),
+        (Path::new("/dev/urandom"), "pas un fichier ordinaire"),
+        (huge.as_path(), "trop gros"),
+    ] {
+        let o = common::tp4_in(data.path(), &dir.path().join("o"))
+            .args(["cluster", "wordcount", "--process", "0", "--hostfile"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let err = common::error_of(&o);
+        assert!(
+            err.contains(says) && err.contains("fichier d'hôtes"),
+            "{err}"
+        );
+    }
+}
+
+/// Finding 11 of issue 24: what stands where a data file or folder should be is
+/// named for what it is: a folder or a FIFO as `transactions.csv` is not "missing"
+/// (no advice to generate data), a `--data` naming a file is not a folder that
+/// "does not exist", an output folder that is a dangling link does not "exist".
+#[test]
+fn a_wrong_kind_of_path_is_named_for_what_it_is() {
+    let dir = temp_dir();
+    let data = dir.path().join("d");
+    std::fs::create_dir_all(data.join("transactions.csv")).unwrap();
+    tp4::data::corpus::generate(&data.join("corpus.txt"), 1, |_| {}).unwrap();
+    let bench = [
+        "bench",
+        "groupby",
+        "--fichiers-de-data",
+        "--repetitions",
+        "1",
+    ];
+    let err = error_of(
+        &tp4_in(&data, &dir.path().join("o"))
+            .args(bench)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        err.contains("pas un fichier ordinaire")
+            && err.contains("dossier")
+            && !err.contains("donnees"),
+        "{err}"
+    );
+    std::fs::remove_dir(data.join("transactions.csv")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(data.join("transactions.csv"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    let err = error_of(
+        &tp4_in(&data, &dir.path().join("o"))
+            .args(bench)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        err.contains("tube") && !err.contains("introuvable"),
+        "{err}"
+    );
+
+    let file = dir.path().join("un-fichier");
+    std::fs::write(&file, "x").unwrap();
+    let err = error_of(
+        &tp4_in(&file, &dir.path().join("o"))
+            .args(bench)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        err.contains("est un fichier, pas un dossier") && !err.contains("n'existe pas"),
+        "{err}"
+    );
+
+    let link = dir.path().join("sortie");
+    std::os::unix::fs::symlink(dir.path().join("nulle-part"), &link).unwrap();
+    let o = tp4_in(&data, &link)
+        .args(["bench", "primes", "--taille", "1000", "--repetitions", "1"])
+        .output()
+        .unwrap();
+    let err = error_of(&o);
+    assert!(
+        err.contains("lien symbolique") && !err.contains("existe déjà"),
+        "{err}"
+    );
+}

@@ -359,10 +359,22 @@ fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Er
             msg.push_str(&format!("\n    {l}"));
         }
     }
+    // A process that stopped with its own French error (exit code 1: bad data, a
+    // full disk, a wrong option) already says what to fix; running the same command
+    // again cannot help, so the advice does not suggest it.
+    let own_error = !kids.killed_by_us(f.process)
+        && kids.status(f.process).is_some_and(|s| s.code() == Some(1))
+        && !tail.is_empty();
     msg.push_str(&format!(
         "\n  → le calcul distribué ne peut pas continuer sans ce processus et ne reprend \
-         pas seul : les {n} processus ont été arrêtés (aucun ne reste en mémoire) ; \
-         corrigez la cause et relancez la commande."
+         pas seul : les {n} processus ont été arrêtés (aucun ne reste en mémoire) ; {}",
+        if own_error {
+            "corrigez ce que dit son message ci-dessus (fichier, ligne, option), puis \
+             lancez à nouveau la commande."
+        } else {
+            "corrigez la cause (processus tué, gelé ou trop lent : voir ci-dessus) et \
+             relancez la commande."
+        }
     ));
     Error::Process(msg)
 }

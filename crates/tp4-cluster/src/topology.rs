@@ -63,14 +63,17 @@ impl Topology {
 
 /// Reads a hostfile: one `host:port` per process, in process order; blank lines and
 /// lines starting with `#` are ignored.
+///
+/// The file must be a regular file of at most [`MAX_HOSTFILE_BYTES`] bytes
+/// ([`tp4::output::read_small_file`]): `/dev/zero` or `/dev/urandom` given by
+/// mistake is refused at once instead of being read into memory without end.
 pub fn read_hostfile(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        action: "lecture du fichier d'hôtes",
-        path: path.to_path_buf(),
-        source: e,
-    })?;
+    let text = tp4::output::read_small_file(path, MAX_HOSTFILE_BYTES, "le fichier d'hôtes")?;
     parse_hostfile(path, &text)
 }
+
+/// Largest hostfile read: 1 MB holds tens of thousands of `host:port` lines.
+pub const MAX_HOSTFILE_BYTES: u64 = 1 << 20;
 
 /// Parses the text of a hostfile (see [`read_hostfile`]); `path` locates errors.
 pub fn parse_hostfile(path: &Path, text: &str) -> Result<Vec<String>> {

@@ -4,8 +4,13 @@
 //! from: median wall time after a warm-up, min–max spread, speedup against `seq`,
 //! efficiency (speedup / workers) and peak heap.
 //!
-//! Every measurement goes through [`run::run_case`], which checks the answer:
-//! a wrong answer stops the run with an error, it is never reported as a timing.
+//! Every measurement goes through [`run::measure_case`], which checks the answer of
+//! every run (warm-up included) and stops a case at its first wrong answer: the
+//! case is reported with `"ok": false` (JSON line, CSV, table, plot) and the other
+//! cases are still measured; a case that fails without an answer (a file changed
+//! during the read, a process that failed) is reported on stderr and the other
+//! cases of its workload are skipped. The run then ends with an error (exit 1)
+//! that lists every failure ([`Error::BenchFailed`]).
 //! Options are validated by [`plan`] before any work starts. W4 and W7 read files of
 //! the full size (50 MB, 100 MB), generated on demand, deterministically, into
 //! `<data>/bench/` (the size is in the file name, so they are reused next time).
@@ -427,6 +432,21 @@ pub fn prepare_data(
     Ok((inputs, notes))
 }
 
+/// `<data>/bench/`, created if needed and writable: a refusal names it as the data
+/// folder where the full-size files are generated, not as the output folder.
+fn ensure_writable_data_dir(dir: &Path) -> Result<()> {
+    crate::output::ensure_writable_dir(dir).map_err(|e| match e {
+        Error::OutputNotWritable { path, reason } => Error::Other(format!(
+            "le dossier de données {} n'est pas accessible en écriture : {reason}\n  → tp4 \
+             bench y génère les fichiers de W4 et W7 à leur taille complète ; donnez-lui les \
+             droits d'écriture, mesurez vos propres fichiers avec --fichiers-de-data, ou \
+             indiquez un autre dossier de données avec `--data DIR`",
+            path.display()
+        )),
+        other => other,
+    })
+}
+
 /// The benchmark's transactions file of `rows` rows in `<data>/bench/`, generated
 /// (deterministically, atomically, with a progress bar if `progress`) when missing,
 /// reused when present; `true` when it was generated now. The main job's W4 speed
@@ -437,7 +457,7 @@ pub fn ensure_transactions_file(data: &Path, rows: u64, progress: bool) -> Resul
         return Ok((path, false));
     }
     let dir = path.parent().expect("bench file has a parent");
-    crate::output::ensure_writable_dir(dir)?;
+    ensure_writable_data_dir(dir)?;
     crate::data::check_output_size(
         "transactions.csv",
         crate::data::transactions::estimated_bytes(rows),
@@ -461,7 +481,7 @@ pub fn ensure_corpus_file(data: &Path, mb: u64, progress: bool) -> Result<(PathB
         return Ok((path, false));
     }
     let dir = path.parent().expect("bench file has a parent");
-    crate::output::ensure_writable_dir(dir)?;
+    ensure_writable_data_dir(dir)?;
     crate::data::check_output_size("corpus.txt", mb * 1_000_000, dir)?;
     let bar = if progress {
         crate::progress::bytes(mb * 1_000_000, format!("génération du corpus {mb} Mo"))
@@ -505,7 +525,8 @@ pub struct Report {
 }
 
 /// Runs the benchmark: validates, prepares data, measures every case (checking every
-/// answer), then writes `bench.csv`, `bench.json` and the plots into `output`.
+/// answer of every run; a failure does not stop the other cases, it makes the run
+/// return [`Error::BenchFailed`] once the files are written), then writes `bench.csv`, `bench.json` and the plots into `output`.
 /// JSON lines go to `stdout` as they are measured when `opts.json`; otherwise the
 /// French table, the notes and the target figures are printed there at the end.
 pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -> Result<Report> {
@@ -522,31 +543,59 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
         crate::progress::hidden()
     };
     let mut all = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    // Workloads whose input failed (a file missing, malformed, changed during the
+    // read): their other cases would fail the same way.
+    let mut broken: Vec<Workload> = Vec::new();
     for pc in &plan.cases {
         let c = &pc.case;
+        if broken.contains(&c.workload) {
+            continue;
+        }
         bar.set_message(format!(
             "{} {} ×{}",
             c.workload.name(),
             c.strategy,
             c.workers
         ));
-        let m = run::run_case(
-            c,
-            Plan {
-                warmup: pc.warmup,
-                repetitions: pc.repetitions,
-            },
-            &mut inputs,
-        )?;
-        if opts.json {
-            writeln!(stdout, "{}", m.json_line())
-                .and_then(|_| stdout.flush())
-                .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
+        let plan = Plan {
+            warmup: pc.warmup,
+            repetitions: pc.repetitions,
+        };
+        match run::measure_case(c, plan, &mut inputs) {
+            Ok((mut m, wrong)) => {
+                m.answer = crate::output::cut_json_strings(&m.answer, crate::fr::NAME_CHARS);
+                if let Some(e) = wrong {
+                    bar.suspend(|| eprintln!("bench : {e}"));
+                    failures.push(format!("{} : réponse fausse", case_label(c)));
+                }
+                if opts.json {
+                    writeln!(stdout, "{}", m.json_line())
+                        .and_then(|_| stdout.flush())
+                        .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
+                }
+                all.push(m);
+            }
+            Err(e) => {
+                bar.suspend(|| eprintln!("bench : {} : {e}", case_label(c)));
+                failures.push(format!(
+                    "{} : erreur (les autres mesures de {} sont sautées)",
+                    case_label(c),
+                    c.workload.id()
+                ));
+                broken.push(c.workload);
+            }
         }
-        all.push(m);
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if all.is_empty() && !failures.is_empty() {
+        // Nothing measured: no empty table, no files; the errors were printed.
+        return Err(Error::BenchFailed {
+            failures,
+            files: Vec::new(),
+        });
+    }
 
     let mut file_bytes = BTreeMap::new();
     for (name, p) in [
@@ -579,11 +628,29 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
             .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
     }
     notes.extend(figures);
+    if !failures.is_empty() {
+        return Err(Error::BenchFailed {
+            failures,
+            // bench.csv and bench.json; the plots are listed above with the table.
+            files: files.iter().take(2).cloned().collect(),
+        });
+    }
     Ok(Report {
         measurements: all,
         notes,
         files,
     })
+}
+
+/// A case for messages: `W4 groupby / optimise ×2`.
+fn case_label(c: &run::Case) -> String {
+    format!(
+        "{} {} / {} ×{}",
+        c.workload.id(),
+        c.workload.name(),
+        c.strategy,
+        c.workers
+    )
 }
 
 /// Measurements grouped by (workload, size), in run order: speedups are computed
@@ -979,6 +1046,22 @@ pub fn plots(all: &[Measurement], dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 11 of issue 24: a data folder where `bench/` cannot be made is named
+    /// as the data folder, never as the output folder.
+    #[test]
+    fn an_unwritable_data_folder_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_dir = dir.path().join("fichier");
+        std::fs::write(&not_a_dir, "x").unwrap();
+        let err = ensure_transactions_file(&not_a_dir, 10, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("dossier de données") && !err.contains("dossier de sortie"),
+            "{err}"
+        );
+    }
     use crate::measure::Timings;
     use std::time::Duration;
 

@@ -12,7 +12,7 @@ pub enum Error {
     /// A data file the lab needs is missing. The advice depends on whether its
     /// folder exists: a missing folder usually means `tp4` was started from another
     /// folder than the repository's root (the shipped data lives in `data/` there).
-    #[error("fichier de données introuvable : {path}\n  → {advice}", path = .path.display(), advice = missing_data_advice(.path))]
+    #[error("{}", missing_data_text(.path))]
     MissingData {
         /// The file that was looked for.
         path: PathBuf,
@@ -51,6 +51,39 @@ pub enum Error {
         expected: String,
         /// The answer obtained.
         got: String,
+    },
+    /// A file read in place (memory-mapped) changed while it was read: shortened
+    /// (the pages past its new end read as zeros) or rewritten. The answer computed
+    /// from it is meaningless; `docs/fichiers-projetes.md` says what the mapped
+    /// readers assume of their input.
+    #[error(
+        "le fichier {path} a changé pendant la lecture ({how}) : relancez quand il ne \
+         change plus\n  → tp4 lit ce fichier en place (projeté en mémoire) et suppose que \
+         personne ne l'écrit pendant le calcul (voir docs/fichiers-projetes.md)",
+        path = .path.display()
+    )]
+    FileChanged {
+        /// The file read.
+        path: PathBuf,
+        /// What changed, in French ("tronqué", "taille ou date modifiée").
+        how: String,
+    },
+    /// `tp4 bench` measured every case, and some gave a wrong answer or failed:
+    /// each was reported as it happened; the files hold every measurement made.
+    #[error(
+        "banc d'essai : {n} échec(s), détaillé(s) plus haut — {list}\n  → les mesures \
+         faites sont dans {files} (une réponse fausse y a « ok » à false)",
+        n = .failures.len(),
+        list = .failures.join(" ; "),
+        files = if .files.is_empty() { "aucun fichier".to_string() } else {
+            .files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+        }
+    )]
+    BenchFailed {
+        /// One short French line per failed case (the case and what failed).
+        failures: Vec<String>,
+        /// The files written (CSV, JSON lines, plots).
+        files: Vec<PathBuf>,
     },
     /// The output path exists and is a file, not a folder.
     #[error(
@@ -122,6 +155,44 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// What to do about a missing data file: regenerate the small shipped files in an
 /// existing folder, or start from the repository's root (or name the folder with
 /// `--data`) when the folder itself is missing.
+/// The message of [`Error::MissingData`]: what is at the path decides it. A
+/// folder, a FIFO or a device where the file should be is not "missing" (and
+/// generating data would not help); a `--data` that names a file is not a folder
+/// that "does not exist".
+fn missing_data_text(path: &Path) -> String {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() {
+            let what = if m.is_dir() {
+                "c'est un dossier"
+            } else {
+                "c'est un tube, un périphérique ou une socket"
+            };
+            return format!(
+                "le fichier de données {} n'est pas un fichier ordinaire ({what})\n  → tp4 lit \
+                 un fichier texte à cet endroit : remplacez-le par le fichier de données, ou \
+                 indiquez un autre dossier avec `--data DIR`",
+                path.display()
+            );
+        }
+    }
+    if dir.exists() && !dir.is_dir() {
+        return format!(
+            "--data {d} est un fichier, pas un dossier\n  → --data attend le dossier qui \
+             contient transactions.csv et corpus.txt (par exemple `--data data`)",
+            d = dir.display()
+        );
+    }
+    format!(
+        "fichier de données introuvable : {}\n  → {}",
+        path.display(),
+        missing_data_advice(path)
+    )
+}
+
 fn missing_data_advice(path: &Path) -> String {
     let dir = path
         .parent()

@@ -120,9 +120,39 @@ pub fn count(n: u64, singular: &str, plural: &str) -> String {
     format!("{} {noun}", thousands(n))
 }
 
+/// Characters of an answer shown in a message (a W7 answer holds every word of the
+/// corpus: shown whole, one wrong answer could fill a terminal).
+pub const ANSWER_CHARS: usize = 300;
+
+/// Characters of a name or a word shown in a table or a message.
+pub const NAME_CHARS: usize = 60;
+
+/// `text` cut for display to at most `max` characters (on a character boundary),
+/// saying how long it was: `"abcdefghij…" (1 234 567 caractères)`. Shorter texts
+/// are returned as they are. What a user reads stays proportionate to what they
+/// asked, never to the size of their input.
+pub fn cut(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({})", count(n as u64, "caractère", "caractères"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_keeps_short_texts_and_says_how_long_long_ones_were() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("été", 2), "ét… (3 caractères)");
+        let long = "x".repeat(100_000);
+        let shown = cut(&long, 10);
+        assert!(shown.starts_with("xxxxxxxxxx…") && shown.ends_with("000 caractères)"));
+        assert!(shown.chars().count() < 40, "{shown}");
+    }
 
     #[test]
     fn decimal_comma_and_groups() {

@@ -90,11 +90,8 @@ pub fn remove_temp_files_on_interrupt() {
         std::thread::spawn(move || {
             let mut sig: libc::c_int = 0;
             if libc::sigwait(&set, &mut sig) == 0 {
-                if let Ok(v) = PENDING.lock() {
-                    for p in v.iter() {
-                        remove_any(p);
-                    }
-                }
+                crate::procs::supervisor::kill_all_groups();
+                remove_pending_now();
                 std::process::exit(128 + sig);
             }
         });
@@ -220,6 +217,16 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
         return Err(Error::OutputIsFile {
             path: dir.to_path_buf(),
         });
+    }
+    if let (Ok(link), false) = (std::fs::read_link(dir), dir.exists()) {
+        // A symbolic link to nothing: `create_dir_all` would say "exists".
+        return Err(Error::Other(format!(
+            "le dossier {} est un lien symbolique vers {}, qui n'existe pas\n  → créez ce \
+             dossier (`mkdir -p {}`), supprimez le lien, ou choisissez un autre dossier",
+            dir.display(),
+            link.display(),
+            link.display()
+        )));
     }
     std::fs::create_dir_all(dir).map_err(refused)?;
     tempfile::Builder::new()
@@ -385,12 +392,78 @@ pub fn write_report(path: &Path, title: &str, preamble: &str, sections: &[Sectio
     write_text(path, &md)
 }
 
+/// `value` with every string longer than `max` characters cut for display
+/// ([`crate::fr::cut`], which says how long it was), object keys included: the
+/// answer of a JSON line stays proportionate to what it reports (ten words, three
+/// cities), never to the size of one word of the input.
+pub fn cut_json_strings(value: &serde_json::Value, max: usize) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(crate::fr::cut(s, max)),
+        Value::Array(a) => Value::Array(a.iter().map(|v| cut_json_strings(v, max)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (crate::fr::cut(k, max), cut_json_strings(v, max)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Reads a small text file the program takes as configuration (a hostfile, a lock
+/// file, a saved profile), refusing before reading it whole what cannot be one:
+/// anything but a regular file (a device such as `/dev/zero` or `/dev/urandom`, a
+/// FIFO, a folder) and a file of more than `max` bytes. `what` names the file in the
+/// French message ("le fichier d'hôtes"). Reading is bounded: at most `max + 1`
+/// bytes are read, whatever the file does meanwhile.
+pub fn read_small_file(path: &Path, max: u64, what: &str) -> Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("lecture de", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::Other(format!(
+            "{what} {} n'est pas un fichier ordinaire ({}) : donnez le chemin d'un fichier texte",
+            path.display(),
+            if meta.is_dir() {
+                "c'est un dossier"
+            } else {
+                "périphérique, tube ou socket"
+            }
+        )));
+    }
+    let too_big = || {
+        Error::Other(format!(
+            "{what} {} est trop gros (plus de {}) : ce n'est sans doute pas le bon fichier",
+            path.display(),
+            crate::fr::bytes(max)
+        ))
+    };
+    if meta.len() > max {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Error::Other(format!(
+            "{what} {} n'est pas du texte UTF-8 : donnez le chemin d'un fichier texte",
+            path.display()
+        ))
+    })
+}
+
 /// The lock file of an output folder, held by the run writing into it.
 pub const LOCK_FILE: &str = ".tp4-verrou";
 
-/// A lock on an output folder (a file created exclusively, holding the pid), removed
-/// when dropped or on interrupt. Two runs writing into one folder would mix their
-/// files; the second one stops with a message naming the first.
+/// A lock on an output folder: a file created exclusively, holding the pid, the
+/// start time and the program of the run that holds it ([`LockHolder`]), removed
+/// when dropped, on interrupt and when stdout closes. Two runs writing into one
+/// folder would mix their files; the second one stops with a message naming the
+/// first. Every command that writes into the output folder takes it (the main job,
+/// `bench`, `exercice N`, `cluster …`).
 pub struct DirLock {
     path: PathBuf,
     _pending: Pending,
@@ -402,9 +475,76 @@ impl Drop for DirLock {
     }
 }
 
-/// Takes the lock of `dir` (created if needed). A lock left by a process that no
-/// longer runs is taken over; one held by a live process is a French error naming
-/// its pid.
+/// Who holds a lock, as written in the lock file: `pid start program`, the start
+/// time being the process's start in clock ticks since boot (`/proc/PID/stat`,
+/// field 22). A pid alone proves nothing: once its process ended, the pid is given
+/// to another one (after a reboot, pid 1 is always alive). The pair (pid, start
+/// time) names one process for the life of the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockHolder {
+    /// The process id.
+    pub pid: u32,
+    /// Its start time in clock ticks since boot.
+    pub start: u64,
+    /// The program's file name (`tp4`), for the message.
+    pub program: String,
+}
+
+impl LockHolder {
+    /// This process.
+    pub fn me() -> LockHolder {
+        let pid = std::process::id();
+        LockHolder {
+            pid,
+            start: start_time(pid).unwrap_or(0),
+            program: std::env::current_exe()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "tp4".into()),
+        }
+    }
+
+    /// The line written into the lock file.
+    pub fn line(&self) -> String {
+        format!("{} {} {}\n", self.pid, self.start, self.program)
+    }
+
+    /// Reads a lock file's content; `None` for anything else than a line written by
+    /// [`LockHolder::line`] (an older lock holding a bare pid, a half-written or
+    /// foreign file): such a lock is stale.
+    pub fn parse(text: &str) -> Option<LockHolder> {
+        let mut it = text.trim().splitn(3, ' ');
+        let pid = it.next()?.parse().ok()?;
+        let start = it.next()?.parse().ok()?;
+        let program = it.next()?.trim().to_string();
+        (!program.is_empty()).then_some(LockHolder {
+            pid,
+            start,
+            program,
+        })
+    }
+
+    /// Whether the process that wrote this line still runs: its pid is alive with
+    /// the same start time (so it is that very process, not a later one given the
+    /// same pid).
+    pub fn alive(&self) -> bool {
+        self.start != 0 && start_time(self.pid) == Some(self.start)
+    }
+}
+
+/// A process's start time in clock ticks since boot (`/proc/PID/stat`, field 22);
+/// `None` if it does not run (or where `/proc` is missing).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Takes the lock of `dir` (created if needed). A lock whose holder no longer runs
+/// ([`LockHolder::alive`]: same pid *and* same start time), or that holds anything
+/// else, is stale and taken over; one held by a live run is a French error naming
+/// it (pid and program), with advice that can only name that run.
 pub fn lock_dir(dir: &Path) -> Result<DirLock> {
     ensure_writable_dir(dir)?;
     let path = dir.join(LOCK_FILE);
@@ -415,25 +555,39 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
             .open(&path)
         {
             Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
                 let _pending = Pending::new(&path);
-                return Ok(DirLock { path, _pending });
+                let lock = DirLock { path, _pending };
+                f.write_all(LockHolder::me().line().as_bytes())
+                    .map_err(|e| Error::io("écriture de", &lock.path, e))?;
+                return Ok(lock);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                let pid: Option<u32> = holder.trim().parse().ok();
-                match pid {
-                    Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
+                let text = read_small_file(&path, 4096, "le verrou").unwrap_or_default();
+                match LockHolder::parse(&text).filter(LockHolder::alive) {
+                    Some(h) => {
                         return Err(Error::Other(format!(
-                            "le dossier de sortie {} est déjà utilisé par un autre lancement de tp4 \
-                             (pid {pid}) : deux lancements mélangeraient leurs résultats\n  → \
-                             attendez sa fin, arrêtez-le (`kill {pid}`) ou choisissez un autre \
-                             dossier avec `--output DIR`",
-                            dir.display()
+                            "le dossier de sortie {} est déjà utilisé par un autre lancement \
+                             de tp4 (pid {}, programme {}) : deux lancements mélangeraient \
+                             leurs résultats\n  → attendez sa fin, arrêtez-le (`kill {}`) ou \
+                             choisissez un autre dossier avec `--output DIR`",
+                            dir.display(),
+                            h.pid,
+                            h.program,
+                            h.pid
                         )));
                     }
-                    // Left by a run that died (or half written): take it over.
-                    _ => {
+                    None => {
+                        // Left by a run that ended, half written, or not a lock of
+                        // this program: a file being written right now is given a
+                        // moment (its writer fills it just after creating it).
+                        if text.is_empty() {
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            let again =
+                                read_small_file(&path, 4096, "le verrou").unwrap_or_default();
+                            if LockHolder::parse(&again).is_some_and(|h| h.alive()) {
+                                continue;
+                            }
+                        }
                         let _ = std::fs::remove_file(&path);
                     }
                 }
@@ -442,22 +596,37 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
         }
     }
     Err(Error::Other(format!(
-        "impossible de prendre le verrou {} : réessayez",
+        "impossible de prendre le verrou {} : un autre lancement de tp4 le prend en même \
+         temps ; réessayez",
         path.display()
     )))
+}
+
+/// Removes every registered temporary file and folder (and lock) now: for the exits
+/// that run no destructor (`std::process::exit`).
+pub fn remove_pending_now() {
+    if let Ok(v) = PENDING.lock() {
+        for p in v.iter() {
+            remove_any(p);
+        }
+    }
 }
 
 /// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
 /// English panic: `println!` panics on a broken pipe, so a hook installed once at
 /// start-up (before any other, which then forward to it) recognises that panic and
 /// exits with code 141, the status a shell shows for a pipeline reader that left,
-/// printing nothing. Other panics go to the previous hook unchanged. Ignoring SIGPIPE
+/// printing nothing, after removing its lock and temporary files
+/// ([`remove_pending_now`]). Other panics go to the previous hook unchanged. Ignoring SIGPIPE
 /// stays the rule (restoring it would kill the lab when a worker closes its stdin).
 pub fn quiet_on_closed_stdout() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let text = crate::error::panic_message(info.payload());
         if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            // `exit` runs no destructor: the lock and the staging folder go here.
+            crate::procs::supervisor::kill_all_groups();
+            remove_pending_now();
             std::process::exit(141);
         }
         previous(info);
@@ -487,6 +656,90 @@ mod tests {
         assert!(owner_alive(".tp4-tp-1.tmp"));
         assert!(!owner_alive(".tp4-tp-999999999.tmp"));
         assert!(!owner_alive(".tp4-vieux.tmp"));
+    }
+
+    #[test]
+    fn long_strings_of_an_answer_are_cut_keys_included() {
+        let word = "m".repeat(1_000_000);
+        let v = serde_json::json!({"top": [[word.clone(), 1]], "total": 1, (word): 2});
+        let cut = cut_json_strings(&v, 20);
+        let text = cut.to_string();
+        assert!(text.len() < 200, "{text}");
+        assert!(
+            text.contains("1\u{202f}000\u{202f}000 caractères"),
+            "{text}"
+        );
+        assert_eq!(cut["total"], 1);
+        let small = serde_json::json!({"top": [["le", 3]]});
+        assert_eq!(cut_json_strings(&small, 20), small);
+    }
+
+    /// Finding 4 of issue 24: a lock naming a live process that is not the run
+    /// which wrote it (pid 1, this test's own pid with another start time, a bare
+    /// pid, garbage) is stale and taken over; a lock of a live run is refused.
+    #[test]
+    fn a_lock_names_the_run_that_wrote_it_or_is_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join(LOCK_FILE);
+        let me = LockHolder::me();
+        assert!(me.alive(), "{me:?}");
+        let other_start = LockHolder {
+            start: me.start + 1,
+            ..me.clone()
+        };
+        for stale in [
+            "1".to_string(),
+            format!("{}", std::process::id()),
+            "1 1 tp4".to_string(),
+            other_start.line(),
+            "\u{0}\u{0}".to_string(),
+            String::new(),
+            "999999999 5 tp4".to_string(),
+        ] {
+            std::fs::write(&lock, &stale).unwrap();
+            let held = lock_dir(dir.path()).unwrap_or_else(|e| panic!("{stale:?}: {e}"));
+            assert_eq!(
+                LockHolder::parse(&std::fs::read_to_string(&lock).unwrap()),
+                Some(me.clone())
+            );
+            drop(held);
+            assert!(!lock.exists());
+        }
+        let held = lock_dir(dir.path()).unwrap();
+        let err = lock_dir(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains(&format!("pid {}", me.pid)) && err.contains(&me.program),
+            "{err}"
+        );
+        drop(held);
+        assert!(lock_dir(dir.path()).is_ok());
+    }
+
+    /// Finding 3 of issue 24: a configuration file is bounded and must be a file.
+    #[test]
+    fn small_files_are_bounded_and_devices_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for dev in ["/dev/zero", "/dev/urandom"] {
+            let err = read_small_file(Path::new(dev), 1000, "le fichier d'hôtes")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("pas un fichier ordinaire") && err.contains(dev),
+                "{err}"
+            );
+        }
+        let err = read_small_file(dir.path(), 1000, "le fichier d'hôtes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dossier"), "{err}");
+        let big = dir.path().join("gros");
+        std::fs::write(&big, vec![b'a'; 1001]).unwrap();
+        let err = read_small_file(&big, 1000, "le fichier d'hôtes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trop gros"), "{err}");
+        std::fs::write(&big, b"ok\n").unwrap();
+        assert_eq!(read_small_file(&big, 1000, "x").unwrap(), "ok\n");
     }
 
     #[test]

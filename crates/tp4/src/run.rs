@@ -4,6 +4,10 @@
 //! and checked against the expected answer. The default run of the lab, `tp4 bench`
 //! and the exercises all go through [`run_case`], so a strategy is written once.
 //!
+//! Every run's answer is checked, warm-up included (`time_checked`): a file that
+//! changes during a 1000-run measurement is caught at the run where it changed,
+//! which stops the case at once. [`measure_case`] returns a wrong answer as a
+//! measurement with `ok: false` (the benchmark reports it and goes on);
 //! [`run_case`] returns an error on a wrong answer ([`Error::WrongAnswer`]): no
 //! caller can report the timing of a wrong computation by forgetting to look at a
 //! flag (like rayon-demo's sieve, which checks its answer inside the measuring
@@ -162,6 +166,9 @@ struct Outcome {
     size: u64,
     /// Median process CPU seconds of the timed runs, where measured (W6).
     cpu: Option<f64>,
+    /// The run (1-based, warm-up included) that gave the wrong answer, of how many
+    /// planned, where every run is checked (W4, W7).
+    wrong_run: Option<(usize, usize)>,
 }
 
 impl Outcome {
@@ -174,6 +181,7 @@ impl Outcome {
             workers,
             size,
             cpu: None,
+            wrong_run: None,
         }
     }
 
@@ -190,6 +198,23 @@ impl Outcome {
 /// answer is an [`Error::WrongAnswer`], never a timing; an unknown strategy, a
 /// missing data file or a failed worker process are errors too.
 pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurement> {
+    let (m, wrong) = measure_case(case, plan, inputs)?;
+    match wrong {
+        Some(e) => Err(e),
+        None => Ok(m),
+    }
+}
+
+/// Like [`run_case`], but a wrong answer is a measurement too: it is returned with
+/// `ok: false`, beside the [`Error::WrongAnswer`] that names the case, so that
+/// `tp4 bench` can report every case and fail at the end. Errors that leave no
+/// answer at all (a file missing or changed during the read, a process that
+/// failed) are still errors.
+pub fn measure_case(
+    case: &Case,
+    plan: Plan,
+    inputs: &mut Inputs,
+) -> Result<(Measurement, Option<Error>)> {
     let strategy = case.strategy.as_str();
     if !case.workload.strategies().contains(&strategy) {
         return Err(Error::InvalidParameter(format!(
@@ -207,31 +232,34 @@ pub fn run_case(case: &Case, plan: Plan, inputs: &mut Inputs) -> Result<Measurem
     let outcome = match case.workload {
         Workload::Primes => run_primes(strategy, n, w, plan)?,
         Workload::Pi => run_pi(strategy, n, w, plan)?,
-        Workload::Sumsq => run_sumsq(strategy, n, w, plan, inputs),
+        Workload::Sumsq => run_sumsq(strategy, n, w, plan, inputs)?,
         Workload::Groupby => run_groupby(strategy, w, plan, inputs)?,
         Workload::Ipc => run_ipc(strategy, n, plan)?,
-        Workload::Io => run_io(strategy, n, w, plan),
+        Workload::Io => run_io(strategy, n, w, plan)?,
         Workload::Wordcount => run_wordcount(strategy, w, plan, inputs)?,
     };
-    checked(case, outcome)
+    Ok(checked(case, outcome))
 }
 
-/// The measurement of a right answer, or the error naming the case of a wrong one.
-fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
-    if let Some(expected) = o.wrong {
-        return Err(Error::WrongAnswer {
-            what: format!(
-                "{} {} / {} ×{}",
-                case.workload.id(),
-                case.workload.name(),
-                case.strategy,
-                o.workers
-            ),
-            expected,
-            got: o.answer.to_string(),
-        });
-    }
-    Ok(Measurement {
+/// The measurement, and the error naming the case when its answer is wrong (the
+/// answer in the error cut to [`crate::fr::ANSWER_CHARS`] characters: a W7 answer
+/// holds the whole vocabulary).
+fn checked(case: &Case, o: Outcome) -> (Measurement, Option<Error>) {
+    let wrong = o.wrong.map(|expected| Error::WrongAnswer {
+        what: format!(
+            "{} {} / {} ×{}{}",
+            case.workload.id(),
+            case.workload.name(),
+            case.strategy,
+            o.workers,
+            o.wrong_run
+                .map(|(i, of)| format!(" (passage {i} sur {of}, échauffement compris)"))
+                .unwrap_or_default()
+        ),
+        expected,
+        got: crate::fr::cut(&o.answer.to_string(), crate::fr::ANSWER_CHARS),
+    });
+    let m = Measurement {
         cpu_seconds: o.cpu,
         ..Measurement::new(
             case.workload.name(),
@@ -240,77 +268,136 @@ fn checked(case: &Case, o: Outcome) -> Result<Measurement> {
             o.size,
             &o.timings,
             o.answer,
-            true,
+            wrong.is_none(),
             o.peak,
         )
-    })
+    };
+    (m, wrong)
+}
+
+/// What [`time_checked`] returns: the timings, the answer, the peak heap and the
+/// wrong run (1-based, of how many planned), if any.
+type Checked<T> = (Timings, T, Option<u64>, Option<(usize, usize)>);
+
+/// Runs `f` as `plan` says (warm-up, then timed runs), checking the answer of every
+/// run, warm-up included, with `ok` (outside the timing): the first error or the
+/// first wrong answer stops the runs at once. Returns the timings of the runs made,
+/// the answer (the first wrong one, else the last), the peak heap and, for a wrong
+/// answer, which run gave it (1-based) out of how many planned. A file that changes
+/// during a 1000-run benchmark is thus reported at the run where it changed, not
+/// only if it is still changed at the last run.
+fn time_checked<T>(
+    plan: Plan,
+    mut f: impl FnMut() -> Result<T>,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Checked<T>> {
+    let total = plan.warmup + plan.repetitions.max(1);
+    let mut samples = Vec::with_capacity(plan.repetitions.max(1));
+    let mut peak: Option<u64> = None;
+    let mut last = None;
+    for i in 0..total {
+        let start = std::time::Instant::now();
+        let (v, p) = crate::alloc::measure_peak(&mut f);
+        let elapsed = start.elapsed();
+        let v = std::hint::black_box(v?);
+        if i >= plan.warmup {
+            samples.push(elapsed);
+            peak = match (peak, p) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if !ok(&v) {
+            if samples.is_empty() {
+                samples.push(elapsed);
+            }
+            return Ok((Timings { samples }, v, peak, Some((i + 1, total))));
+        }
+        last = Some(v);
+    }
+    let last = last.expect("at least one run");
+    Ok((Timings { samples }, last, peak, None))
 }
 
 /// W1: primes below `n`, checked against the count of workloads.md (or a sieve).
 fn run_primes(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
-    let mut failed = None;
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => primes::count_seq(n),
-        "threads" => primes::count_threads(n, w),
-        "processes" if failed.is_some() => u64::MAX, // stop at the first failure
-        "processes" => crate::procs::count_primes(n, w).unwrap_or_else(|e| {
-            failed = Some(e);
-            u64::MAX
-        }),
-        fast::STRATEGY => fast::primes::optimise(n, w),
-        _ => pool(w).install(|| primes::count_rayon(n)),
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let expected = if n == 2_000_000 {
-        primes::PRIMES_BELOW_2M
-    } else {
-        primes::reference_count(n)
+    // Computed after the first run (a sieve up to N takes as long as a run): the
+    // workers start at once, as before every run was checked.
+    let reference = std::cell::OnceCell::new();
+    let expected = || {
+        *reference.get_or_init(|| {
+            if n == 2_000_000 {
+                primes::PRIMES_BELOW_2M
+            } else {
+                primes::reference_count(n)
+            }
+        })
     };
-    Ok(Outcome::new(t, json!(v), p, w, n).check(v == expected, || expected.to_string()))
+    let (t, v, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
+            "seq" => Ok(primes::count_seq(n)),
+            "threads" => Ok(primes::count_threads(n, w)),
+            "processes" => crate::procs::count_primes(n, w),
+            fast::STRATEGY => Ok(fast::primes::optimise(n, w)),
+            _ => Ok(pool(w).install(|| primes::count_rayon(n))),
+        },
+        |v| *v == expected(),
+    )?;
+    let o = Outcome::new(t, json!(v), p, w, n);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || expected().to_string())
+    })
 }
 
 /// W2: Monte Carlo π, checked against the tolerance of workloads.md.
 fn run_pi(strategy: &str, n: u64, w: usize, plan: Plan) -> Result<Outcome> {
-    let mut failed = None;
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => pi::estimate_seq(n),
-        "threads" => pi::estimate_threads(n, w),
-        "processes" if failed.is_some() => f64::NAN, // stop at the first failure
-        "processes" => crate::procs::estimate_pi(n, w).unwrap_or_else(|e| {
-            failed = Some(e);
-            f64::NAN
-        }),
-        fast::STRATEGY => fast::pi::optimise(n, w),
-        _ => pool(w).install(|| pi::estimate_rayon(n, w)),
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    Ok(
-        Outcome::new(t, json!(v), p, w, n).check(pi::is_ok(v, n), || {
+    let (t, v, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
+            "seq" => Ok(pi::estimate_seq(n)),
+            "threads" => Ok(pi::estimate_threads(n, w)),
+            "processes" => crate::procs::estimate_pi(n, w),
+            fast::STRATEGY => Ok(fast::pi::optimise(n, w)),
+            _ => Ok(pool(w).install(|| pi::estimate_rayon(n, w))),
+        },
+        |v| pi::is_ok(*v, n),
+    )?;
+    let o = Outcome::new(t, json!(v), p, w, n);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || {
             format!("π dans la tolérance de workloads.md pour {n} points")
-        }),
-    )
+        })
+    })
 }
 
 /// W3: sum of squares of an array of `m` values (filled once, outside the timing).
-fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) -> Outcome {
+fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
     let xs = inputs.sumsq_array(m as usize);
     let rayon_pool = pool(w);
-    let (t, v, p) = measure::time_with_memory(plan, || match strategy {
-        "seq" => sumsq::sum_seq(xs),
-        "seq-simd" => sumsq::sum_lanes(xs),
-        // The memory-read baseline W3 is judged against (a plain sum).
-        "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
-        _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
-    });
-    let ok = if strategy == "bandwidth" {
-        sumsq::is_ok_plain(v, m)
-    } else {
-        sumsq::is_ok(v, m)
+    let ok = |v: &f64| {
+        if strategy == "bandwidth" {
+            sumsq::is_ok_plain(*v, m)
+        } else {
+            sumsq::is_ok(*v, m)
+        }
     };
+    let checked = time_checked(
+        plan,
+        || {
+            Ok(match strategy {
+                "seq" => sumsq::sum_seq(xs),
+                "seq-simd" => sumsq::sum_lanes(xs),
+                // The memory-read baseline W3 is judged against (a plain sum).
+                "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
+                _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
+            })
+        },
+        ok,
+    );
+    let (t, v, p, wrong_run) = checked?;
     // The bandwidth strategy sums the values (not their squares): its answer is
     // labelled so that no one reads it as a W3 answer.
     let answer = if strategy == "bandwidth" {
@@ -318,8 +405,11 @@ fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) 
     } else {
         json!(v)
     };
-    Outcome::new(t, answer, p, w, m).check(ok, || {
-        format!("la somme de référence de workloads.md pour M = {m}")
+    Ok(Outcome {
+        wrong_run,
+        ..Outcome::new(t, answer, p, w, m).check(wrong_run.is_none(), || {
+            format!("la somme de référence de workloads.md pour M = {m}")
+        })
     })
 }
 
@@ -330,27 +420,25 @@ fn run_groupby(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Res
     if strategy == fast::STRATEGY {
         return run_groupby_optimise(&path, &reference, w, plan);
     }
-    let mut result = Ok(groupby::GroupBy::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return -1; // stop at the first failure
-        }
-        result = match strategy {
+    let (t, g, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
             "seq" => groupby::seq(&path),
             "rayon" => pool(w).install(|| groupby::rayon(&path, w)),
             _ => crate::procs::groupby(&path, w),
-        };
-        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
-    });
-    let g = result?;
-    Ok(
-        Outcome::new(t, g.answer_json(), p, w, g.rows()).check(g == reference, || {
+        },
+        |g| *g == reference,
+    )?;
+    let outcome = Outcome::new(t, g.answer_json(), p, w, g.rows());
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!(
                 "le group-by séquentiel (total {} centimes)",
                 reference.total_cents()
             )
-        }),
-    )
+        })
+    })
 }
 
 /// W4 with the top rung of the ladder ([`fast::groupby::optimise`]), whose totals
@@ -361,24 +449,22 @@ fn run_groupby_optimise(
     w: usize,
     plan: Plan,
 ) -> Result<Outcome> {
-    let mut result = Ok(fast::groupby::Totals::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return -1; // stop at the first failure
-        }
-        result = fast::groupby::optimise(path, w);
-        result.as_ref().map(|g| g.total_cents()).unwrap_or(-1)
-    });
-    let g = result?;
     let expected = fast::groupby::Totals::from_groupby(reference);
-    Ok(
-        Outcome::new(t, g.answer_json(), p, w, g.rows()).check(g == expected, || {
+    let (t, g, p, wrong_run) = time_checked(
+        plan,
+        || fast::groupby::optimise(path, w),
+        |g| *g == expected,
+    )?;
+    let outcome = Outcome::new(t, g.answer_json(), p, w, g.rows());
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!(
                 "le group-by séquentiel (total {} centimes)",
                 reference.total_cents()
             )
-        }),
-    )
+        })
+    })
 }
 
 /// W5: K records from a producer to a consumer (threads or two processes); the
@@ -393,37 +479,41 @@ fn run_ipc(strategy: &str, k: u64, plan: Plan) -> Result<Outcome> {
         _ => |k| crate::procs::pipe_sum(k, ipc::BATCH, None),
     };
     let expected = ipc::producer_sum(k);
-    let mut result = Ok(0.0);
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_ok() {
-            result = f(k); // stop at the first failure
-        }
-    });
-    let v = result?;
-    Ok(Outcome::new(t, json!(v), p, 2, k).check(v == expected, || expected.to_string()))
+    let (t, v, p, wrong_run) = time_checked(plan, || f(k), |v| *v == expected)?;
+    let o = Outcome::new(t, json!(v), p, 2, k);
+    Ok(Outcome {
+        wrong_run,
+        ..o.check(wrong_run.is_none(), || expected.to_string())
+    })
 }
 
 /// W6: T tasks that each wait 10 ms, with `c` of them at a time. The process CPU
 /// time of each run is read inside the timing, beside its wall time: waiting should
 /// cost almost none (`cpu_seconds` of the JSON line, the median of the timed runs).
-fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
+fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Result<Outcome> {
     let run: fn(u64, usize) -> u64 = match strategy {
         "seq" => |t, _| io::seq(t),
         "threads" => io::threads,
         _ => io::tokio,
     };
     let mut cpu = Vec::new();
-    let (timings, v, p) = measure::time_with_memory(plan, || {
-        let before = measure::process_cpu_time();
-        let v = run(t, c);
-        cpu.push((measure::process_cpu_time() - before).as_secs_f64());
-        v
-    });
-    let timed = &cpu[cpu.len().saturating_sub(timings.samples.len())..];
     let expected = io::expected_sum(t);
+    let checked = time_checked(
+        plan,
+        || {
+            let before = measure::process_cpu_time();
+            let v = run(t, c);
+            cpu.push((measure::process_cpu_time() - before).as_secs_f64());
+            Ok(v)
+        },
+        |v| *v == expected,
+    );
+    let (timings, v, p, wrong_run) = checked?;
+    let timed = &cpu[cpu.len().saturating_sub(timings.samples.len())..];
     let mut o = Outcome::new(timings, json!(v), p, c, t);
     o.cpu = Some(measure::median(timed));
-    o.check(v == expected, || expected.to_string())
+    o.wrong_run = wrong_run;
+    Ok(o.check(wrong_run.is_none(), || expected.to_string()))
 }
 
 /// W7: word count of corpus.txt, compared with the sequential count; the size
@@ -431,26 +521,24 @@ fn run_io(strategy: &str, t: u64, c: usize, plan: Plan) -> Outcome {
 fn run_wordcount(strategy: &str, w: usize, plan: Plan, inputs: &mut Inputs) -> Result<Outcome> {
     let reference = inputs.wordcount_reference()?;
     let path = inputs.corpus()?;
-    let mut result = Ok(wordcount::WordCount::default());
-    let (t, _, p) = measure::time_with_memory(plan, || {
-        if result.is_err() {
-            return 0; // stop at the first failure
-        }
-        result = match strategy {
+    let (t, r, p, wrong_run) = time_checked(
+        plan,
+        || match strategy {
             "seq" => wordcount::seq(&path),
             "rayon" => pool(w).install(|| wordcount::rayon(&path, w)),
             fast::STRATEGY => fast::wordcount::optimise(&path, w),
             _ => crate::procs::wordcount(&path, w),
-        };
-        result.as_ref().map(|r| r.total).unwrap_or(0)
-    });
-    let r = result?;
+        },
+        |r| *r == reference,
+    )?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    Ok(
-        Outcome::new(t, r.answer_json(), p, w, bytes).check(r == reference, || {
+    let outcome = Outcome::new(t, r.answer_json(), p, w, bytes);
+    Ok(Outcome {
+        wrong_run,
+        ..outcome.check(wrong_run.is_none(), || {
             format!("le comptage séquentiel ({} mots)", reference.total)
-        }),
-    )
+        })
+    })
 }
 
 #[cfg(test)]
@@ -584,6 +672,82 @@ mod tests {
                 other => panic!("a wrong answer must be an error, got {other:?}"),
             }
         }
+    }
+
+    /// Finding 2 of issue 24: every run's answer is checked, warm-up included; the
+    /// first wrong one stops the runs and is the answer reported, whichever run it
+    /// is (a change in the middle of a long benchmark, reverted before the end).
+    #[test]
+    fn every_run_is_checked_and_the_first_wrong_one_stops_the_runs() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+        for _ in 0..200 {
+            let plan = Plan {
+                warmup: rng.random_range(0..3),
+                repetitions: rng.random_range(1..40),
+            };
+            let total = plan.warmup + plan.repetitions;
+            let bad = rng.random_range(0..total + 5); // ≥ total: every run right
+            let mut calls = 0;
+            let (t, v, _, wrong) = time_checked(
+                plan,
+                || {
+                    calls += 1;
+                    Ok(if calls - 1 == bad { 99 } else { 1 })
+                },
+                |v| *v == 1,
+            )
+            .unwrap();
+            if bad < total {
+                assert_eq!((v, wrong, calls), (99, Some((bad + 1, total)), bad + 1));
+                assert!(!t.samples.is_empty());
+            } else {
+                assert_eq!((v, wrong, calls), (1, None, total));
+                assert_eq!(t.samples.len(), plan.repetitions);
+            }
+        }
+        // An error stops the runs too, and is returned.
+        let mut calls = 0;
+        let r = time_checked(
+            Plan {
+                warmup: 1,
+                repetitions: 10,
+            },
+            || {
+                calls += 1;
+                if calls == 3 {
+                    Err(Error::Other("panne".into()))
+                } else {
+                    Ok(1)
+                }
+            },
+            |_| true,
+        );
+        assert!(r.is_err() && calls == 3);
+    }
+
+    /// A wrong answer is a measurement with `ok: false` for `measure_case` (the
+    /// benchmark reports it and goes on), and names the run that gave it.
+    #[test]
+    fn measure_case_reports_a_wrong_answer_as_a_measurement() {
+        let dir = data_dir();
+        let mut inputs = Inputs::from_data_dir(dir.path());
+        let path = inputs.transactions().unwrap();
+        inputs.groupby_reference = Some((path, groupby::GroupBy::default()));
+        let case = Case {
+            workload: Workload::Groupby,
+            strategy: fast::STRATEGY.into(),
+            workers: 2,
+            size: 0,
+        };
+        let plan = Plan {
+            warmup: 1,
+            repetitions: 50,
+        };
+        let (m, wrong) = measure_case(&case, plan, &mut inputs).unwrap();
+        assert!(!m.ok);
+        let e = wrong.unwrap().to_string();
+        assert!(e.contains("passage 1 sur 51"), "{e}");
     }
 
     #[test]

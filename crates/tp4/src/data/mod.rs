@@ -105,6 +105,64 @@ pub fn refuse_to_replace(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a data file's place taken by something else than a file (a folder, a
+/// FIFO, a device), before any work: replacing it would fail half way.
+fn refuse_non_file_target(target: &Path) -> Result<()> {
+    match std::fs::metadata(target) {
+        Ok(m) if !m.is_file() => Err(Error::Other(format!(
+            "{} existe et n'est pas un fichier ({}) : tp4 ne peut pas le remplacer\n  → \
+             renommez-le ou supprimez-le, ou choisissez un autre dossier avec `--data DIR`",
+            target.display(),
+            if m.is_dir() {
+                "c'est un dossier"
+            } else {
+                "périphérique, tube ou socket"
+            }
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Moves the new files of `pairs` (`(new, target)`) over their targets as a set: the
+/// old files are first moved into `staging`; if one move fails, every target moved
+/// already gets its old file back, and the error is returned. The old files left in
+/// `staging` go with it.
+fn replace_both(staging: &Path, pairs: [(&PathBuf, &PathBuf); 2]) -> Result<()> {
+    let mut done: Vec<(&PathBuf, Option<PathBuf>)> = Vec::new();
+    let undo = |done: &mut Vec<(&PathBuf, Option<PathBuf>)>| {
+        for (target, old) in done.drain(..).rev() {
+            match old {
+                Some(old) => {
+                    let _ = std::fs::rename(old, target);
+                }
+                None => {
+                    let _ = std::fs::remove_file(target);
+                }
+            }
+        }
+    };
+    for (i, (new, target)) in pairs.into_iter().enumerate() {
+        let old = staging.join(format!("ancien-{i}"));
+        let had_old = match std::fs::rename(target, &old) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => {
+                undo(&mut done);
+                return Err(Error::io("écriture de", target, e));
+            }
+        };
+        if let Err(e) = std::fs::rename(new, target) {
+            if had_old {
+                let _ = std::fs::rename(&old, target);
+            }
+            undo(&mut done);
+            return Err(Error::io("écriture de", target, e));
+        }
+        done.push((target, had_old.then_some(old)));
+    }
+    Ok(())
+}
+
 /// Generates both data files into `dir` (transactions of `rows` rows, corpus of
 /// `megabytes` MB), with progress bars when `progress` is true. Sizes are checked
 /// before any work; each file is written atomically.
@@ -135,36 +193,33 @@ pub fn generate_files(
         dir,
     )?;
 
-    // Both files are generated into a staging folder, then moved in: an interrupted
-    // run leaves the old data set whole, never a new file beside an old one.
-    let staging = dir.join(format!(".tp4-donnees-{}.tmp", std::process::id()));
-    let _pending = crate::output::Pending::new(&staging);
-    std::fs::create_dir_all(&staging).map_err(|e| Error::io("création du dossier", &staging, e))?;
-    let t_path = staging.join(TRANSACTIONS_FILE);
+    let (t_path, c_path) = (dir.join(TRANSACTIONS_FILE), dir.join(CORPUS_FILE));
+    for target in [&t_path, &c_path] {
+        refuse_non_file_target(target)?;
+    }
+
+    // Both files are generated into a staging folder (removed on every path, see
+    // `ScratchDir`), then moved in as a set: an interrupted or failed run leaves
+    // the old data set whole, never a new file beside an old one.
+    let staging = crate::output::ScratchDir::new(dir, "donnees")?;
+    let new_t = staging.path().join(TRANSACTIONS_FILE);
     let bar = if progress {
         crate::progress::steps(rows, "transactions.csv (lignes)")
     } else {
         crate::progress::hidden()
     };
-    transactions::generate(&t_path, rows, |n| bar.set_position(n))?;
+    transactions::generate(&new_t, rows, |n| bar.set_position(n))?;
     bar.finish_and_clear();
 
-    let c_path = staging.join(CORPUS_FILE);
+    let new_c = staging.path().join(CORPUS_FILE);
     let bar = if progress {
         crate::progress::bytes(megabytes * 1_000_000, "corpus.txt")
     } else {
         crate::progress::hidden()
     };
-    corpus::generate(&c_path, megabytes, |n| bar.set_position(n))?;
+    corpus::generate(&new_c, megabytes, |n| bar.set_position(n))?;
     bar.finish_and_clear();
-    let (t_path, c_path) = (dir.join(TRANSACTIONS_FILE), dir.join(CORPUS_FILE));
-    for (from, to) in [
-        (staging.join(TRANSACTIONS_FILE), &t_path),
-        (staging.join(CORPUS_FILE), &c_path),
-    ] {
-        std::fs::rename(&from, to).map_err(|e| Error::io("écriture de", to, e))?;
-    }
-    let _ = std::fs::remove_dir_all(&staging);
+    replace_both(staging.path(), [(&new_t, &t_path), (&new_c, &c_path)])?;
     if progress {
         for p in [&t_path, &c_path] {
             let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
@@ -194,6 +249,50 @@ mod tests {
             let b = std::fs::read(dir.path().join(name)).unwrap();
             assert!(a == b, "{name} differs from what `tp4 donnees` generates");
         }
+    }
+
+    /// Finding 8 of issue 24: `donnees --remplacer` replaces both files or none,
+    /// and leaves no staging folder on any path.
+    #[test]
+    fn the_two_files_are_replaced_as_a_set_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join(TRANSACTIONS_FILE);
+        std::fs::write(&t, "ancien").unwrap();
+        std::fs::create_dir(dir.path().join(CORPUS_FILE)).unwrap();
+        let err = generate_files(dir.path(), 100, 1, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("corpus.txt") && err.contains("dossier"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&t).unwrap(), "ancien");
+        let names = |d: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(dir.path()), [CORPUS_FILE, TRANSACTIONS_FILE]);
+
+        // A move that fails half way puts the first file back.
+        let staging = dir.path().join("st");
+        std::fs::create_dir(&staging).unwrap();
+        let (new_t, new_c) = (staging.join("t"), staging.join("c-absent"));
+        std::fs::write(&new_t, "nouveau").unwrap();
+        let c = dir.path().join("autre.txt");
+        std::fs::write(&c, "ancien corpus").unwrap();
+        assert!(replace_both(&staging, [(&new_t, &t), (&new_c, &c)]).is_err());
+        assert_eq!(std::fs::read_to_string(&t).unwrap(), "ancien");
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "ancien corpus");
+        // Both present: both replaced.
+        std::fs::write(&new_t, "nouveau").unwrap();
+        std::fs::write(&new_c, "nouveau corpus").unwrap();
+        replace_both(&staging, [(&new_t, &t), (&new_c, &c)]).unwrap();
+        assert_eq!(std::fs::read_to_string(&t).unwrap(), "nouveau");
+        assert_eq!(std::fs::read_to_string(&c).unwrap(), "nouveau corpus");
     }
 
     #[test]

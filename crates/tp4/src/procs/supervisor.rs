@@ -67,14 +67,23 @@ impl Children {
     /// Starts `cmd` as child number `len()`; on Linux the child is killed by the
     /// kernel if this thread's process dies (`PR_SET_PDEATHSIG`), so that no worker
     /// outlives a parent killed by any signal, SIGKILL included.
+    ///
+    /// Each child leads its own process group (`setpgid(0, 0)`): killing a child
+    /// kills its group ([`kill_group`]), so the processes a worker started itself (a
+    /// script that runs `sleep`, say) go with it instead of running on, orphaned.
     pub fn spawn(&mut self, label: impl Into<String>, cmd: &mut Command) -> Result<usize> {
         die_with_parent(cmd);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
         let label = label.into();
         let child = cmd.spawn().map_err(|e| {
             Error::Process(format!(
                 "impossible de démarrer le processus de travail « {label} » : {e}"
             ))
         })?;
+        if let Ok(mut groups) = GROUPS.lock() {
+            groups.push(child.id());
+        }
         self.procs.push(child);
         self.labels.push(label);
         self.ended.push(None);
@@ -150,6 +159,7 @@ impl Children {
                     self.ended[i] = Some(status);
                 } else {
                     self.killed[i] = true;
+                    kill_group(c.id());
                     let _ = c.kill();
                 }
             }
@@ -172,6 +182,45 @@ impl Drop for Children {
     fn drop(&mut self) {
         self.kill_all();
         self.reap_all();
+        // A child that ended on its own may have left processes of its group
+        // behind: they go too, and the groups are forgotten.
+        for c in &self.procs {
+            kill_group(c.id());
+        }
+        if let Ok(mut groups) = GROUPS.lock() {
+            groups.retain(|g| !self.procs.iter().any(|c| c.id() == *g));
+        }
+    }
+}
+
+/// The process groups of the live children of this process (one per child, led by
+/// it), for [`kill_all_groups`].
+static GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Sends SIGKILL to the process group led by `pid` (a child and every process it
+/// started that stayed in its group). Nothing happens where the group is already
+/// empty.
+pub fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    // SAFETY: killpg with a positive group id; a group that no longer exists
+    // gives ESRCH, ignored.
+    unsafe {
+        if pid > 1 {
+            libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// Kills the process groups of every live child: for the exits that drop nothing
+/// (the interrupt handler), where `PR_SET_PDEATHSIG` would kill the children but
+/// not what they started.
+pub fn kill_all_groups() {
+    if let Ok(groups) = GROUPS.lock() {
+        for &g in groups.iter() {
+            kill_group(g);
+        }
     }
 }
 

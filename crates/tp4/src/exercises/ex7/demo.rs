@@ -149,10 +149,13 @@ fn exchange_profiles(ctx: &Context, here: &ProfileTiming) -> Result<Option<Profi
     } else {
         "debug"
     };
-    Ok(std::fs::read_to_string(profile_file(ctx, other_profile))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .filter(|o: &ProfileTiming| o.n == PROFILE_N))
+    let other = profile_file(ctx, other_profile);
+    Ok(
+        output::read_small_file(&other, 64 << 10, "le profil enregistré")
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .filter(|o: &ProfileTiming| o.n == PROFILE_N),
+    )
 }
 
 /// The table row and the paragraph about the build profile: the debug / release

@@ -24,15 +24,89 @@ use std::sync::Mutex;
 /// costs nothing but a `memchr` for its line end and one `madvise`.
 pub const RANGES_PER_WORKER: usize = 32;
 
-/// A read-only view of the whole file, with a French error (memmap2 maps an empty
-/// file as an empty slice).
-pub fn map(path: &Path) -> Result<memmap2::Mmap> {
+/// A file mapped read-only into memory, guarded against a change during the read
+/// ([`super::sigbus`]): it reads as a byte slice; [`Mapped::check`], called once
+/// the bytes are used, says whether they were the file's.
+///
+/// What the mapped readers assume (documented for users in
+/// `docs/fichiers-projetes.md`): nobody writes the file while it is read. If
+/// another program shortens it, the pages past its new end read as zeros (instead
+/// of the `SIGBUS` that would kill the process) and `check` reports the file as
+/// truncated; if it is rewritten in place, its size or modification time differ
+/// at the end and `check` reports it too. Either way the caller returns
+/// [`Error::FileChanged`], exit 1, never a signal death.
+#[derive(Debug)]
+pub struct Mapped {
+    // Field order matters: the guard is unregistered before the mapping goes.
+    guard: super::sigbus::Guard,
+    map: memmap2::Mmap,
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    /// Size and modification time when mapped.
+    stamp: (u64, Option<std::time::SystemTime>),
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+impl Mapped {
+    /// [`Error::FileChanged`] if the file was shortened while mapped (a page past
+    /// its end was read) or if its size or modification time changed since it was
+    /// mapped; `Ok` when the bytes read were the file's.
+    pub fn check(&self) -> Result<()> {
+        let how = if self.guard.truncated() {
+            Some("tronqué")
+        } else {
+            match self.file.metadata() {
+                Ok(m) if stamp(&m) != self.stamp => Some(if m.len() < self.stamp.0 {
+                    "tronqué"
+                } else {
+                    "réécrit : taille ou date modifiée"
+                }),
+                Ok(_) => None,
+                Err(e) => return Err(Error::io("lecture de", &self.path, e)),
+            }
+        };
+        match how {
+            Some(how) => Err(Error::FileChanged {
+                path: self.path.clone(),
+                how: how.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Size and modification time of a file's metadata.
+fn stamp(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>) {
+    (m.len(), m.modified().ok())
+}
+
+/// A read-only view of the whole file, guarded against a change during the read
+/// (see [`Mapped`]), with a French error (memmap2 maps an empty file as an empty
+/// slice).
+pub fn map(path: &Path) -> Result<Mapped> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    // SAFETY: the map is read-only and private to this call; the file is the lab's
-    // input, which nothing writes during a measurement. The known limit of a
-    // mapping: if another program shortens the file while it is read, the process
-    // is stopped by SIGBUS (ripgrep has the same).
-    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))
+    let before = file
+        .metadata()
+        .map_err(|e| Error::io("lecture de", path, e))?;
+    // SAFETY: the map is read-only and private to this value. If another program
+    // shortens the file while it is read, the SIGBUS of a read past its end is
+    // caught by the guard registered below (zeros read, the change reported by
+    // `check`); the mapping is private, so no write of ours reaches the file.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io("lecture de", path, e))?;
+    let guard = super::sigbus::register(map.as_ptr(), map.len());
+    Ok(Mapped {
+        guard,
+        map,
+        file,
+        path: path.to_path_buf(),
+        stamp: stamp(&before),
+    })
 }
 
 /// Drops this process's view of the whole pages of `range` in `map` (`madvise`
@@ -41,7 +115,7 @@ pub fn map(path: &Path) -> Result<memmap2::Mmap> {
 /// took 8.5 ms of a 90 ms run; released range by range, the run is 3 to 5 ms faster
 /// (median of 21 runs, interleaved, three times). Pages shared with the next range
 /// are kept. Without `madvise` (not Unix), nothing is done.
-pub fn release(map: &memmap2::Mmap, range: Range<usize>) {
+pub fn release(map: &Mapped, range: Range<usize>) {
     #[cfg(unix)]
     {
         const PAGE: usize = 4096;
@@ -51,7 +125,11 @@ pub fn release(map: &memmap2::Mmap, range: Range<usize>) {
             // `MADV_DONTNEED`, a read of these pages maps the file's bytes again, so
             // no reader ever sees other bytes. Failing only costs the saving.
             let _ = unsafe {
-                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                map.map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    start,
+                    end - start,
+                )
             };
         }
     }
@@ -72,12 +150,16 @@ pub const RELEASE_FROM: usize = 16 << 20;
 /// the range's pages (mappings of [`RELEASE_FROM`] bytes or more); the accumulators
 /// are merged by `merge`.
 ///
+/// The file is checked once the workers are done ([`Mapped::check`]): a change
+/// during the read is the error returned, before any error of `work` (which may
+/// come from the zeros read past a shortened file's end).
+///
 /// On an error, the workers take no further range, and the error returned is the one
 /// of the earliest range that failed: ranges are handed out in file order, so every
 /// earlier range was already taken and is finished; the error is the same whatever
 /// the number of workers (for W4, the first bad line of the file).
 pub fn over_ranges<A: Send>(
-    map: &memmap2::Mmap,
+    map: &Mapped,
     start: usize,
     workers: usize,
     init: impl Fn() -> A + Sync,
@@ -123,6 +205,8 @@ pub fn over_ranges<A: Send>(
         accs.push(mine);
         accs
     });
+    // A file changed during the read explains any other error (zeros read).
+    map.check()?;
     if let Some((_, e)) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
@@ -153,7 +237,7 @@ pub fn line_blocks(bytes: &[u8], size: usize) -> impl Iterator<Item = (usize, &[
 mod tests {
     use super::*;
 
-    fn mapped(bytes: &[u8]) -> (tempfile::TempDir, memmap2::Mmap) {
+    fn mapped(bytes: &[u8]) -> (tempfile::TempDir, Mapped) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.txt");
         std::fs::write(&path, bytes).unwrap();
@@ -233,6 +317,111 @@ mod tests {
             let first = ranges.iter().find(|r| r.start > bytes.len() / 3).unwrap();
             assert!(err.to_string().contains(&first.start.to_string()), "{err}");
         }
+    }
+
+    /// Lines `0\n1\n…` of about `bytes` bytes; their count.
+    fn numbered_lines(bytes: usize) -> (Vec<u8>, u64) {
+        let mut text = Vec::with_capacity(bytes + 16);
+        let mut n = 0u64;
+        while text.len() < bytes {
+            text.extend_from_slice(format!("{n}\n").as_bytes());
+            n += 1;
+        }
+        (text, n)
+    }
+
+    fn count_lines(
+        text: &Mapped,
+        workers: usize,
+        on_range: &(dyn Fn(usize) + Sync),
+    ) -> Result<u64> {
+        over_ranges(
+            text,
+            0,
+            workers,
+            || 0u64,
+            |acc, r| {
+                on_range(r.start);
+                *acc += memchr::memchr_iter(b'\n', &text[r]).count() as u64;
+                Ok(())
+            },
+            |a, b| a + b,
+        )
+    }
+
+    /// The property of finding 1 of issue 24: a file shortened while its mapping is
+    /// read (at random moments, to random lengths, from the reading worker itself or
+    /// from another thread) gives the French error naming the file, never SIGBUS
+    /// (which would stop this test process), never a wrong count.
+    #[test]
+    fn a_file_shortened_during_the_read_is_an_error_not_a_signal() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(24);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lignes.txt");
+        let (bytes, lines) = numbered_lines(3 << 20);
+        let (mut changed, mut whole) = (0, 0);
+        for round in 0..40 {
+            std::fs::write(&path, &bytes).unwrap();
+            let text = map(&path).unwrap();
+            let cut = rng.random_range(0..bytes.len() as u64);
+            let shorten = || {
+                let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+                f.set_len(cut).unwrap();
+            };
+            let got = if round % 2 == 0 {
+                // From a worker, when it takes a chosen range.
+                let at = rng.random_range(0..bytes.len());
+                let done = AtomicBool::new(false);
+                count_lines(&text, 2, &|start| {
+                    if start >= at && !done.swap(true, Ordering::SeqCst) {
+                        shorten();
+                    }
+                })
+            } else {
+                // From another thread, after a random delay.
+                let delay = std::time::Duration::from_micros(rng.random_range(0..3000));
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        std::thread::sleep(delay);
+                        shorten();
+                    });
+                    count_lines(&text, 2, &|_| {})
+                })
+            };
+            match got {
+                Ok(n) => {
+                    assert_eq!(n, lines, "round {round}: a count must be the whole file's");
+                    whole += 1;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(
+                        matches!(e, Error::FileChanged { .. }),
+                        "round {round}: {msg}"
+                    );
+                    assert!(msg.contains(&path.display().to_string()), "{msg}");
+                    assert!(msg.contains("a changé pendant la lecture"), "{msg}");
+                    changed += 1;
+                }
+            }
+        }
+        assert!(
+            changed >= 20,
+            "changes seen: {changed}, whole counts: {whole}"
+        );
+    }
+
+    #[test]
+    fn a_file_rewritten_in_place_is_reported_by_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        std::fs::write(&path, b"abc\n").unwrap();
+        let text = map(&path).unwrap();
+        assert!(text.check().is_ok());
+        std::fs::write(&path, b"abcdefgh\n").unwrap();
+        let err = text.check().unwrap_err().to_string();
+        assert!(err.contains("réécrit") && err.contains("f.txt"), "{err}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod groupby;
 pub mod mapped;
 pub mod pi;
 pub mod primes;
+pub mod sigbus;
 pub mod wordcount;
 
 /// The name of the optimised strategy in `Workload::strategies()`, the JSON lines

@@ -459,9 +459,16 @@ pub fn sse(path: &Path) -> Result<WordCount> {
 pub fn mapped(path: &Path) -> Result<WordCount> {
     count(path, |path, t| {
         let map = crate::workloads::fast::mapped::map(path)?;
-        let skip = super::checked_text(path, 0, &map)?;
+        let skip = match super::checked_text(path, 0, &map) {
+            Ok(skip) => skip,
+            Err(e) => {
+                // A file shortened while it was checked reads as zeros: say so first.
+                map.check()?;
+                return Err(e);
+            }
+        };
         t.add_text_sse(&map[skip..]);
-        Ok(())
+        map.check()
     })
 }
 
