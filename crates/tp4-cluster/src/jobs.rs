@@ -251,13 +251,16 @@ mod tests {
         text
     }
 
+    /// A map step: one range of a file to its pairs.
+    type MapFn = fn(&Path, Range<u64>) -> Result<Vec<(Key, Value)>>;
+
     /// The answer of a map step over `parts` ranges, assembled, or the first error
     /// in file order (what the run reports).
     fn assembled(
         job: Job,
         path: &Path,
         parts: usize,
-        map: fn(&Path, Range<u64>) -> Result<Vec<(Key, Value)>>,
+        map: MapFn,
     ) -> std::result::Result<Answer, String> {
         job.check_input(path).map_err(|e| e.to_string())?;
         let ranges = tp4::data::chunks::line_ranges(path, parts, job.has_header())
