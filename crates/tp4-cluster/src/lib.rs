@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`hash`] | the fixed FNV-1a hash that routes each key to its reducer |
 //! | [`topology`] | processes, threads, addresses, the hostfile, free loopback ports |
+//! | [`phases`] | where the time goes: launch, connect, map, shuffle, reduce, gather |
 //! | [`fastmap`] | the map step with the lab's fastest kernels (W7, W4), exact |
 //! | [`protocol`] | what launcher and workers say: `@tp4` lines, heartbeat, run summary |
 //! | [`jobs`] | map + combine (through [`fastmap`]) and final assembly of W7 and W4 |
@@ -28,6 +29,7 @@ pub mod hash;
 pub mod jobs;
 pub mod launcher;
 pub mod network;
+pub mod phases;
 pub mod process;
 pub mod protocol;
 pub mod topology;
