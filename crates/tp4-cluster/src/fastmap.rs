@@ -162,46 +162,135 @@ fn pieces(bytes: &[u8], offset: usize) -> impl Iterator<Item = Range<usize>> {
 /// a `u32`). A `false` sends the range to the plain reader: it may be a file the
 /// grammar accepts (a quoted name, a padded id), only not one the fast path takes.
 pub fn simple_rows(block: &[u8]) -> bool {
-    if memchr(b'"', block).is_some() {
-        return false;
-    }
-    if !block.is_ascii() && std::str::from_utf8(block).is_err() {
-        return false;
-    }
-    if memchr_iter(b'\r', block).any(|cr| block.get(cr + 1) != Some(&b'\n')) {
+    // Two `memchr` passes (AVX2, no match in the usual file) cost less than folding
+    // these two tests into the line-end masks below (measured: CPU time of
+    // `tp4 cluster groupby --processus 1`, mean of 10, twice: 43 ms against 54 ms).
+    if memchr(b'"', block).is_some()
+        || memchr_iter(b'\r', block).any(|cr| block.get(cr + 1) != Some(&b'\n'))
+    {
         return false;
     }
     let mut start = 0;
-    let ends = memchr_iter(b'\n', block).chain(
-        // The last line of the file may have no line end.
-        (block.last() != Some(&b'\n') && !block.is_empty()).then_some(block.len()),
-    );
-    for end in ends {
-        let line = &block[start..end];
+    let mut ok = true;
+    for_each_line_end(block, |end| {
+        ok = ok && simple_row(&block[start..end]);
         start = end + 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        let id = line
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .unwrap_or(line.len());
-        if id == 0 || id > 19 || line.get(id) != Some(&b',') {
-            return false;
-        }
-        // The line holds a comma after the id, so the quantity is shorter than it.
-        let quantity = line.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-        if quantity == 0 || quantity > 9 || line[line.len() - quantity - 1] != b',' {
-            return false;
-        }
+    });
+    // The last line of the file may have no line end. The block was just read:
+    // checking its bytes for UTF-8 now finds them in the cache.
+    ok && (start >= block.len() || simple_row(&block[start..]))
+        && (block.is_ascii() || std::str::from_utf8(block).is_ok())
+}
+
+/// Whether one line (without its `\n`) is empty or has a plain id and quantity (see
+/// [`simple_rows`]).
+#[inline(always)]
+fn simple_row(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return true;
     }
-    true
+    let id = line.iter().take_while(|b| b.is_ascii_digit()).count();
+    if id == 0 || id > 19 || line.get(id) != Some(&b',') {
+        return false;
+    }
+    // The line holds a comma after the id, so the quantity is shorter than it.
+    let quantity = line.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    quantity > 0 && quantity <= 9 && line[line.len() - quantity - 1] == b','
+}
+
+/// Calls `f` with the offset of every `\n` of `bytes`, in order: 64 bytes at a time
+/// through a bit mask (one `memchr` call per line cost more than the checks of
+/// [`simple_row`] under `perf`: 17 % of the map step against 13 % for them), the tail
+/// byte by byte.
+fn for_each_line_end(bytes: &[u8], mut f: impl FnMut(usize)) {
+    let mut chunks = bytes.chunks_exact(64);
+    let mut base = 0;
+    for chunk in chunks.by_ref() {
+        let mut mask = newline_mask(chunk.try_into().expect("64 bytes"));
+        while mask != 0 {
+            f(base + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        base += 64;
+    }
+    for p in memchr_iter(b'\n', chunks.remainder()) {
+        f(base + p);
+    }
+}
+
+/// The bit mask of the `\n` bytes of a 64-byte chunk (bit i for byte i): four SSE2
+/// comparisons on x86-64 (always there), byte by byte elsewhere.
+#[inline(always)]
+fn newline_mask(chunk: &[u8; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        let mut mask = 0u64;
+        for i in 0..4 {
+            // SAFETY: SSE2 is part of x86-64; the load reads bytes 16 i to 16 i + 15
+            // of the 64-byte chunk (unaligned load allowed).
+            let bits = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().add(16 * i).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)))
+            };
+            mask |= u64::from(bits as u16) << (16 * i);
+        }
+        mask
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &b)| m | (u64::from(b == b'\n') << i))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_ends_and_rows_are_found_across_chunks() {
+        let text: Vec<u8> = (0..3000u32)
+            .flat_map(|i| {
+                let mut l = vec![b'x'; (i % 131) as usize];
+                l.push(b'\n');
+                l
+            })
+            .collect();
+        for cut in [0, 1, 63, 64, 65, 200, text.len()] {
+            let bytes = &text[..cut];
+            let mut found = Vec::new();
+            for_each_line_end(bytes, |p| found.push(p));
+            let expected: Vec<usize> = memchr_iter(b'\n', bytes).collect();
+            assert_eq!(found, expected, "cut {cut}");
+        }
+        // Rows of every length, so that line ends and CRs fall on every position of
+        // the 64-byte chunks; one bad row anywhere is found.
+        let rows: Vec<String> = (0..400u32)
+            .map(|i| {
+                format!(
+                    "{i},d,{},c,1.5,{}\r\n",
+                    "x".repeat((i % 71) as usize),
+                    i % 9 + 1
+                )
+            })
+            .collect();
+        let good = rows.concat();
+        assert!(simple_rows(good.as_bytes()));
+        for bad in [5, 150, 399] {
+            let mut r = rows.clone();
+            r[bad] = r[bad].replacen(',', " ,", 1);
+            assert!(!simple_rows(r.concat().as_bytes()), "row {bad}");
+            let mut r = rows.clone();
+            r[bad] = r[bad].replacen("\r\n", "\r \n", 1);
+            assert!(!simple_rows(r.concat().as_bytes()), "row {bad}");
+        }
+    }
 
     #[test]
     fn simple_rows_passes_only_plain_ascii_rows() {
