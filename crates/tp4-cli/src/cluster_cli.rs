@@ -82,6 +82,9 @@ pub struct RunArgs {
     /// Ne compare pas le résultat à la référence séquentielle (pour les mesures).
     #[arg(long, hide = true)]
     pub sans_verification: bool,
+    /// Affiche le bilan (réponse, octets, temps de chaque phase par travailleur) en une ligne JSON au lieu du rapport.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How the launcher runs one configuration.
@@ -139,11 +142,11 @@ fn run_measure(ctx: &Context, m: MeasureArgs) -> tp4::Result<ExitCode> {
         JobArg::Wordcount => Job::WordCount,
         JobArg::Groupby => Job::GroupBy,
     };
-    job.input(&ctx.data)?;
+    let input = job.input(&ctx.data)?;
     // The very first run is checked against the sequential reference; the
     // measurement then checks that every other run gives the same answer.
     let mut first = true;
-    let section = tp4_cluster::benchmark::run(job, m.repetitions, &ctx.output, |p, t| {
+    let section = tp4_cluster::benchmark::run(job, &input, m.repetitions, &ctx.output, |p, t| {
         let verify = std::mem::take(&mut first);
         let opts = LaunchOptions {
             processes: p,
@@ -233,10 +236,19 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
         threads: a.threads,
         local_partition: a.partition_locale,
         limits,
-        relay: true,
+        relay: !a.json,
         verify: !a.sans_verification,
     };
     let report = launch(ctx, job, opts)?;
+    if a.json {
+        let line = serde_json::json!({
+            "mur_secondes": report.wall_seconds,
+            "octets_reseau": report.wire_bytes,
+            "bilan": report.summary,
+        });
+        println!("{line}");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "Calcul distribué terminé en {} (temps mur, lancement des {} processus compris) ; \
          octets envoyés sur le réseau par timely, tous processus : {}.",
@@ -276,6 +288,7 @@ fn run_process(
         // Under the launcher, the launcher enforces the total delay.
         total_deadline: (!a.supervise).then_some(limits.total),
         verify: !a.sans_verification,
+        json: a.json,
     };
     opts.topology.validate()?;
     // Process 0 writes the results: unsupervised (one process per machine), it
@@ -312,7 +325,11 @@ fn launch(ctx: &Context, job: Job, o: LaunchOptions) -> tp4::Result<LaunchReport
     launcher::launch(&LaunchPlan {
         program,
         args,
-        env: Vec::new(),
+        // The children measure their launch from this instant.
+        env: vec![(
+            tp4_cluster::phases::LAUNCH_VARIABLE.to_string(),
+            tp4_cluster::phases::launch_stamp(),
+        )],
         limits: o.limits,
         relay: o.relay,
     })

@@ -7,7 +7,8 @@
 //!  │ combine (its range)│   │ hash(key)│   │ when the │   │ (exchange    │
 //!  └────────────────────┘   │ → worker │   │ input is │   │  to worker 0)│
 //!            │              └──────────┘   │ complete │   └──────────────┘
-//!            └──▶ exchange counter ──────────────────────▶ gather stats
+//!            │                                  └──▶ stats (counters and times of
+//!            └── counters ─────────────────────────▶ the worker) ──▶ gather stats
 //! ```
 //!
 //! Timely runs the same dataflow on every worker of every process. A worker only
@@ -18,6 +19,7 @@
 
 use crate::hash::{destination, FnvMap};
 use crate::jobs::{combine, Job, Key, Value};
+use crate::phases::{self, WorkerPhases, LAUNCH_VARIABLE};
 use crate::topology::Topology;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -35,7 +37,7 @@ use timely::worker::Worker;
 pub type Routed = (u32, Key, Value);
 
 /// What each worker reports about its part of the shuffle.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShuffleStats {
     /// The global index of the worker.
     pub worker: u32,
@@ -48,6 +50,8 @@ pub struct ShuffleStats {
     pub remote_bytes: u64,
     /// The error met while reading its range, if any (French message).
     pub error: Option<String>,
+    /// Where its time went.
+    pub phases: WorkerPhases,
 }
 
 /// What worker 0 holds at the end of the run.
@@ -102,12 +106,24 @@ struct Place {
     process: usize,
 }
 
-/// The reading error of a worker, set by the reader and reported by the counter.
-type ErrorSlot = Rc<RefCell<Option<String>>>;
+/// What the operators of one worker write down as the run goes (they all run on
+/// the worker's thread): its counters and times, and the instants that separate the
+/// phases (seconds since the process started its run).
+#[derive(Debug, Default)]
+struct Notes {
+    stats: ShuffleStats,
+    map_end: f64,
+    reduce_busy: f64,
+    reduce_end: f64,
+}
+
+/// The notes of a worker, shared by its operators.
+type Shared = Rc<RefCell<Notes>>;
 
 /// Builds and runs the dataflow on one worker; returns the gathered results on
 /// worker 0 and `None` elsewhere.
 pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Gathered> {
+    let started = phases::since_start();
     let index = worker.index();
     let place = Place {
         index,
@@ -115,12 +131,25 @@ pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Ga
         threads: topology.threads,
         process: topology.process_of(index),
     };
+    let notes: Shared = Rc::new(RefCell::new(Notes {
+        stats: ShuffleStats {
+            worker: index as u32,
+            phases: WorkerPhases {
+                worker: index as u32,
+                process: place.process as u32,
+                launch: phases::launch_seconds(std::env::var(LAUNCH_VARIABLE).ok().as_deref()),
+                connect: started,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    }));
     let gathered = Rc::new(RefCell::new(Gathered::default()));
-    let read_error: ErrorSlot = Rc::new(RefCell::new(None));
     worker.dataflow::<u64, _, _>(|scope| {
-        let mapped = read_map_combine(scope, input.clone(), place, Rc::clone(&read_error));
-        let stats = count_exchange(mapped.clone(), place, read_error);
-        let reduced = shuffle_and_reduce(mapped);
+        let mapped = read_map_combine(scope, input.clone(), place, Rc::clone(&notes));
+        let reduced = shuffle_and_reduce(mapped, Rc::clone(&notes));
+        let stats = report_stats(reduced.clone(), Rc::clone(&notes));
         gather(reduced, stats, &gathered);
     });
     // Run until every operator of every worker has finished.
@@ -130,22 +159,28 @@ pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Ga
     if index == 0 {
         let mut g = gathered.take();
         g.stats.sort_by_key(|s| s.worker);
+        let now = phases::since_start();
+        if let Some(mine) = g.stats.iter_mut().find(|s| s.worker == 0) {
+            mine.phases.gather = Some((now - notes.borrow().reduce_end).max(0.0));
+            mine.phases.total = now;
+        }
         Some(g)
     } else {
         None
     }
 }
 
-/// Step 1, READ + MAP + COMBINE. A source operator: at its first activation the worker reads its own byte range
-/// of the input (cut on line boundaries by `line_ranges`), counts it locally (the
-/// combiner: one pair per distinct key), tags every pair with the worker that will
-/// reduce it (fixed FNV-1a hash of the key bytes), emits them all, and drops its
-/// capability: "I will send nothing more".
+/// Step 1, READ + MAP + COMBINE. A source operator: at its first activation the
+/// worker reads its own byte range of the input (cut on line boundaries by
+/// `line_ranges`) with the fast kernels of [`crate::fastmap`], counts it locally
+/// (the combiner: one pair per distinct key), tags every pair with the worker that
+/// will reduce it (fixed FNV-1a hash of the key bytes), counts those that leave the
+/// process, emits them all, and drops its capability: "I will send nothing more".
 fn read_map_combine<'s>(
     scope: Scope<'s, u64>,
     input: Input,
     place: Place,
-    error_slot: ErrorSlot,
+    notes: Shared,
 ) -> Stream<'s, u64, Vec<Routed>> {
     source::<_, CapacityContainerBuilder<Vec<Routed>>, _, _>(
         scope,
@@ -161,66 +196,39 @@ fn read_map_combine<'s>(
                     }
                     None => {}
                 }
+                let begin = phases::since_start();
+                let mut n = notes.borrow_mut();
                 match read_my_range(&input, place.index, place.peers, place.threads) {
                     Ok(pairs) => {
                         let mut session = output.session(&cap);
                         for (key, value) in pairs {
-                            let to = destination(&key, place.peers) as u32;
-                            session.give((to, key, value));
+                            let to = destination(&key, place.peers);
+                            n.stats.pairs += 1;
+                            if to / place.threads != place.process {
+                                n.stats.remote_pairs += 1;
+                                n.stats.remote_bytes += encoded_size(&key);
+                            }
+                            session.give((to as u32, key, value));
                         }
                     }
-                    Err(e) => *error_slot.borrow_mut() = Some(e.to_string()),
+                    Err(e) => n.stats.error = Some(e.to_string()),
                 }
+                n.map_end = phases::since_start();
+                n.stats.phases.map = n.map_end - begin;
             }
         },
     )
 }
 
-/// Step 1b, EXCHANGE COUNTER. Watches the pairs before the shuffle (same worker, no data movement) and counts
-/// those whose reducer lives in another process. Once its input is complete it
-/// emits one statistics record, with the reading error if any.
-fn count_exchange<'s>(
-    mapped: Stream<'s, u64, Vec<Routed>>,
-    place: Place,
-    read_error: ErrorSlot,
-) -> Stream<'s, u64, Vec<ShuffleStats>> {
-    mapped.unary_frontier::<CapacityContainerBuilder<Vec<ShuffleStats>>, _, _, _>(
-        Pipeline,
-        "compteur d'échange",
-        move |capability, _info| {
-            let mut capability = Some(capability);
-            let mut stats = ShuffleStats {
-                worker: place.index as u32,
-                ..Default::default()
-            };
-            move |(input, frontier), output| {
-                input.for_each(|_time, data| {
-                    for (to, key, _) in data.iter() {
-                        stats.pairs += 1;
-                        if (*to as usize) / place.threads != place.process {
-                            stats.remote_pairs += 1;
-                            stats.remote_bytes += encoded_size(key);
-                        }
-                    }
-                });
-                if frontier.is_empty() {
-                    if let Some(cap) = capability.take() {
-                        stats.error = read_error.borrow_mut().take();
-                        output.session(&cap).give(stats.clone());
-                    }
-                }
-            }
-        },
-    )
-}
-
-/// Steps 2 and 3, SHUFFLE + REDUCE. The Exchange pact moves every pair to the worker named in its first field
-/// (through channels inside a process, through TCP between processes). The reducer
-/// adds the values of each key as they arrive, and emits its totals only when its
-/// input frontier is empty, i.e. when every worker of every process has finished
-/// mapping.
+/// Steps 2 and 3, SHUFFLE + REDUCE. The Exchange pact moves every pair to the
+/// worker named in its first field (through channels inside a process, through TCP
+/// between processes). The reducer adds the values of each key as they arrive, and
+/// emits its totals only when its input frontier is empty, i.e. when every worker of
+/// every process has finished mapping. It notes the time it spent adding and when
+/// its input was complete.
 fn shuffle_and_reduce<'s>(
     mapped: Stream<'s, u64, Vec<Routed>>,
+    notes: Shared,
 ) -> Stream<'s, u64, Vec<(Key, Value)>> {
     mapped.unary_frontier::<CapacityContainerBuilder<Vec<(Key, Value)>>, _, _, _>(
         Exchange::new(|pair: &Routed| u64::from(pair.0)),
@@ -229,17 +237,28 @@ fn shuffle_and_reduce<'s>(
             let mut capability = Some(capability);
             let mut totals: FnvMap<Key, Value> = FnvMap::default();
             move |(input, frontier), output| {
+                let begin = phases::since_start();
                 input.for_each(|_time, data| {
                     for (_, key, value) in data.drain(..) {
                         combine(totals.entry(key).or_insert([0, 0]), value);
                     }
                 });
+                let mut n = notes.borrow_mut();
+                let complete = phases::since_start();
+                n.reduce_busy += complete - begin;
                 if frontier.is_empty() {
                     if let Some(cap) = capability.take() {
                         let mut session = output.session(&cap);
                         for pair in totals.drain() {
                             session.give(pair);
                         }
+                        drop(session);
+                        let end = phases::since_start();
+                        let waited = complete - n.map_end - n.reduce_busy;
+                        n.reduce_busy += end - complete;
+                        n.reduce_end = end;
+                        n.stats.phases.shuffle = waited.max(0.0);
+                        n.stats.phases.reduce = n.reduce_busy;
                     }
                 }
             }
@@ -247,8 +266,34 @@ fn shuffle_and_reduce<'s>(
     )
 }
 
-/// Step 4, GATHER. Every reduced pair and every statistics record goes to worker 0, which keeps
-/// them in `gathered`; the other workers' sinks receive nothing.
+/// Step 3b, STATISTICS. Once the reducer of this worker has handed its totals on
+/// (its output frontier is empty, so its notes are final), emits the worker's
+/// counters and times, with the reading error if any.
+fn report_stats<'s>(
+    reduced: Stream<'s, u64, Vec<(Key, Value)>>,
+    notes: Shared,
+) -> Stream<'s, u64, Vec<ShuffleStats>> {
+    reduced.unary_frontier::<CapacityContainerBuilder<Vec<ShuffleStats>>, _, _, _>(
+        Pipeline,
+        "bilan du travailleur",
+        move |capability, _info| {
+            let mut capability = Some(capability);
+            move |(input, frontier), output| {
+                input.for_each(|_time, _data| {});
+                if frontier.is_empty() {
+                    if let Some(cap) = capability.take() {
+                        let mut n = notes.borrow_mut();
+                        n.stats.phases.total = phases::since_start();
+                        output.session(&cap).give(n.stats.clone());
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// Step 4, GATHER. Every reduced pair and every statistics record goes to worker 0,
+/// which keeps them in `gathered`; the other workers' sinks receive nothing.
 fn gather(
     reduced: Stream<'_, u64, Vec<(Key, Value)>>,
     stats: Stream<'_, u64, Vec<ShuffleStats>>,

@@ -3,9 +3,9 @@
 //! pre-aggregate it locally, the combiner) and `assemble` (turn the reduced
 //! `(key, value)` pairs back into the single-machine answer type).
 //!
-//! Both reuse the single-machine code of the `tp4` crate for the map side
-//! (`wordcount::count_range`, `groupby::aggregate_range`), so the distributed answer
-//! can only differ from the reference if the shuffle or the reduce is wrong.
+//! The map side is [`crate::fastmap`]: the `optimise` kernels of the `tp4` crate
+//! over the mapped file, exact against the reference on every file (a range the fast
+//! reader cannot take exactly goes through the plain kernel).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,15 +13,8 @@ use tp4::workloads::groupby::{self, GroupBy};
 use tp4::workloads::wordcount::{self, WordCount};
 use tp4::Result;
 
-/// The key of the shuffle: a word, or a prefixed category/city name.
-pub type Key = Vec<u8>;
-/// The value attached to a key: `[count, 0]` for a word, `[cents, rows]` for a group.
-pub type Value = [i64; 2];
-
-/// Prefix of the category keys of the groupby.
-const CATEGORY: &[u8] = b"categorie:";
-/// Prefix of the city keys of the groupby.
-const CITY: &[u8] = b"ville:";
+use crate::fastmap::{self, CATEGORY_TAG, CITY_TAG};
+pub use crate::fastmap::{Key, Value};
 
 /// Which computation a run performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,35 +70,10 @@ impl Job {
     /// with the count 500).
     pub fn map_range(self, path: &Path, range: Range<u64>) -> Result<Vec<(Key, Value)>> {
         match self {
-            Job::WordCount => {
-                let wc = wordcount::count_range(path, range)?;
-                Ok(wc
-                    .counts
-                    .into_iter()
-                    .map(|(w, c)| (w.into_vec(), [c as i64, 0]))
-                    .collect())
-            }
-            Job::GroupBy => {
-                // The names found in this range, whatever they are.
-                let g = groupby::aggregate_range(path, range)?;
-                let categories = g
-                    .categories
-                    .iter()
-                    .map(|(name, &(cents, rows))| (prefixed(CATEGORY, name), [cents, rows as i64]));
-                let cities = g
-                    .cities
-                    .iter()
-                    .map(|(name, &cents)| (prefixed(CITY, name), [cents, 0]));
-                Ok(categories.chain(cities).collect())
-            }
+            Job::WordCount => fastmap::wordcount(path, range),
+            Job::GroupBy => fastmap::groupby(path, range),
         }
     }
-}
-
-fn prefixed(prefix: &[u8], name: &str) -> Key {
-    let mut k = prefix.to_vec();
-    k.extend_from_slice(name.as_bytes());
-    k
 }
 
 /// REDUCE, per key: adds two values.
@@ -140,11 +108,11 @@ impl Answer {
                 for (k, v) in pairs {
                     // Keys were built from valid UTF-8 names by `map_range`.
                     let name = |n: &[u8]| String::from_utf8_lossy(n).into_owned();
-                    if let Some(n) = k.strip_prefix(CATEGORY) {
+                    if let Some(n) = k.strip_prefix(&[CATEGORY_TAG]) {
                         let c = g.categories.entry(name(n)).or_default();
                         c.0 += v[0];
                         c.1 += v[1] as u64;
-                    } else if let Some(n) = k.strip_prefix(CITY) {
+                    } else if let Some(n) = k.strip_prefix(&[CITY_TAG]) {
                         *g.cities.entry(name(n)).or_default() += v[0];
                     }
                 }
@@ -195,6 +163,187 @@ mod tests {
                 "{}",
                 job.name()
             );
+        }
+    }
+
+    /// A xorshift generator: the same files on every run, no dependency.
+    fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        }
+    }
+
+    /// An amount of `cents` written with 0, 1 or 2 decimals when exact.
+    fn amount(next: &mut impl FnMut(u64) -> u64, cents: i64) -> String {
+        let (sign, a) = (if cents < 0 { "-" } else { "" }, cents.unsigned_abs());
+        match (next(3), a % 100) {
+            (0, 0) => format!("{sign}{}", a / 100),
+            (1, c) if c % 10 == 0 => format!("{sign}{}.{}", a / 100, c / 10),
+            _ => format!("{sign}{}.{:02}", a / 100, a % 100),
+        }
+    }
+
+    /// A users'-style transactions file: accents, quotes, CRLF, a byte-order mark,
+    /// refunds, padded fields, blank lines, no final line end, and (in `noisy` files)
+    /// random bytes that matter to the readers.
+    fn users_file(next: &mut impl FnMut(u64) -> u64, noisy: bool) -> Vec<u8> {
+        let header = tp4::data::transactions::HEADER;
+        let crlf = next(2) == 0;
+        // Odd names (padded, quoted) only in some files: the others stay on the fast
+        // path.
+        let odd = if noisy || next(2) == 0 { 2 } else { 0 };
+        let mut text: Vec<u8> = Vec::new();
+        if next(3) == 0 {
+            text.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        text.extend_from_slice(header.as_bytes());
+        text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        for id in 0..1 + next(400) {
+            if noisy && next(60) == 0 {
+                let alphabet = b"0123456789,,,..--+  \t\r\"\"ab\xc3\xa9\xff\n";
+                for _ in 0..next(70) {
+                    text.push(alphabet[next(alphabet.len() as u64) as usize]);
+                }
+                text.push(b'\n');
+                continue;
+            }
+            if next(50) == 0 {
+                text.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+            }
+            let city = [
+                "Paris",
+                "Saint-Étienne",
+                "Orléans",
+                "V",
+                "Zürich",
+                " Pau ",
+                "\"Aix, en\"",
+            ][next(5 + odd) as usize];
+            let cat = [
+                "sport",
+                "thé",
+                "catégorie-de-plus-de-seize-octets",
+                "\"maison\"",
+            ][next(3 + odd / 2) as usize];
+            let cents = next(2_000_000) as i64 - 300_000;
+            let amount = amount(next, cents);
+            let id = if odd > 0 && next(40) == 0 {
+                format!(" {id} ")
+            } else {
+                id.to_string()
+            };
+            let end = if crlf { "\r\n" } else { "\n" };
+            let row = format!(
+                "{id},2024-03-0{},{city},{cat},{amount},{}{end}",
+                next(9) + 1,
+                next(10) + 1
+            );
+            text.extend_from_slice(row.as_bytes());
+        }
+        if next(2) == 0 {
+            while text.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                text.pop();
+            }
+        }
+        text
+    }
+
+    /// A map step: one range of a file to its pairs.
+    type MapFn = fn(&Path, Range<u64>) -> Result<Vec<(Key, Value)>>;
+
+    /// The answer of a map step over `parts` ranges, assembled, or the first error
+    /// in file order (what the run reports).
+    fn assembled(
+        job: Job,
+        path: &Path,
+        parts: usize,
+        map: MapFn,
+    ) -> std::result::Result<Answer, String> {
+        job.check_input(path).map_err(|e| e.to_string())?;
+        let ranges = tp4::data::chunks::line_ranges(path, parts, job.has_header())
+            .map_err(|e| e.to_string())?;
+        let mut pairs = Vec::new();
+        for r in ranges {
+            pairs.extend(map(path, r).map_err(|e| e.to_string())?);
+        }
+        let answer = Answer::assemble(job, &pairs);
+        answer.check_not_empty(path).map_err(|e| e.to_string())?;
+        Ok(answer)
+    }
+
+    /// The fast map step gives exactly what the plain one gives (same answer or same
+    /// error) on random users' files cut into 1 to 7 ranges, and the reference's
+    /// answer wherever the reference accepts the file.
+    #[test]
+    fn random_users_files_give_the_plain_answer_or_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("transactions.csv");
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        let (mut fast_runs, mut errors) = (0, 0);
+        for case in 0..80 {
+            let text = users_file(&mut next, case % 3 == 0);
+            std::fs::write(&path, &text).unwrap();
+            let reference = Answer::reference(Job::GroupBy, &path);
+            for parts in [1, 2, 3, 1 + next(7) as usize] {
+                let fast = assembled(Job::GroupBy, &path, parts, fastmap::groupby);
+                let plain = assembled(Job::GroupBy, &path, parts, fastmap::groupby_plain);
+                assert_eq!(fast, plain, "case {case}, {parts} parts");
+                if let (Ok(a), Ok(r)) = (&fast, &reference) {
+                    assert_eq!(a, r, "case {case}, {parts} parts");
+                }
+                errors += usize::from(fast.is_err());
+            }
+            let body = &text[text.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1)..];
+            fast_runs += usize::from(fastmap::simple_rows(body));
+        }
+        // Both paths were exercised: files the fast path takes whole, and errors.
+        assert!(fast_runs > 5 && errors > 5, "{fast_runs} {errors}");
+    }
+
+    /// W7: the fast table gives the plain kernel's counts on random texts (any white
+    /// space, accents, invalid UTF-8, a byte-order mark, CRLF, no final line end),
+    /// cut into 1 to 7 ranges.
+    #[test]
+    fn random_texts_give_the_reference_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.txt");
+        let mut next = xorshift(0xD1B5_4A32_D192_ED03);
+        let pieces: [&[u8]; 14] = [
+            b"le",
+            b"calcul",
+            b"donn\xC3\xA9es",
+            b" ",
+            b"  ",
+            b"\t",
+            b"\r\n",
+            b"\n",
+            b"\xC2\xA0",
+            b"\xE3\x80\x80",
+            b"\xFF",
+            b"\xEF\xBB\xBF",
+            b"mot-de-plus-de-seize-octets",
+            b"\xE2\x80\xAF",
+        ];
+        for case in 0..60 {
+            let mut text = Vec::new();
+            for _ in 0..next(3000) {
+                text.extend_from_slice(pieces[next(pieces.len() as u64) as usize]);
+                if next(4) == 0 {
+                    text.push(b' ');
+                }
+            }
+            std::fs::write(&path, &text).unwrap();
+            let reference = Answer::reference(Job::WordCount, &path).unwrap();
+            for parts in [1, 2, 1 + next(7) as usize] {
+                let fast = assembled(Job::WordCount, &path, parts, fastmap::wordcount).unwrap();
+                assert!(fast == reference, "case {case}, {parts} parts");
+                let plain =
+                    assembled(Job::WordCount, &path, parts, fastmap::wordcount_plain).unwrap();
+                assert!(plain == reference, "case {case}, {parts} parts");
+            }
         }
     }
 }

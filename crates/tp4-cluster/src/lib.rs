@@ -11,8 +11,10 @@
 //! |---|---|
 //! | [`hash`] | the fixed FNV-1a hash that routes each key to its reducer |
 //! | [`topology`] | processes, threads, addresses, the hostfile, free loopback ports |
+//! | [`phases`] | where the time goes: launch, connect, map, shuffle, reduce, gather |
+//! | [`fastmap`] | the map step with the lab's fastest kernels (W7, W4), exact |
 //! | [`protocol`] | what launcher and workers say: `@tp4` lines, heartbeat, run summary |
-//! | [`jobs`] | map + combine and final assembly of W7 and W4 (reusing `tp4::workloads`) |
+//! | [`jobs`] | map + combine (through [`fastmap`]) and final assembly of W7 and W4 |
 //! | [`network`] | connecting processes with a deadline and a handshake, bytes on the wire |
 //! | [`dataflow`] | the timely operators: read/map/combine, shuffle, reduce, gather |
 //! | [`process`] | one process of a run: connect, run the workers, assemble the answer |
@@ -22,10 +24,12 @@
 
 pub mod benchmark;
 pub mod dataflow;
+pub mod fastmap;
 pub mod hash;
 pub mod jobs;
 pub mod launcher;
 pub mod network;
+pub mod phases;
 pub mod process;
 pub mod protocol;
 pub mod topology;

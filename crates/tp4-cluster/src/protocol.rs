@@ -11,6 +11,7 @@
 //! error message, and recognises [`LOST_CONNECTION`] to tell a process that failed
 //! on its own from one that only lost its connection to the culprit.
 
+use crate::phases::WorkerPhases;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -102,6 +103,10 @@ pub struct RunSummary {
     /// `Some(true)` if checked equal to the single-machine reference, `None` if
     /// not checkable (each process read its own partition).
     pub verified: Option<bool>,
+    /// Where the time went, per worker (launch, connections, map, shuffle, reduce,
+    /// gather).
+    #[serde(default)]
+    pub phases: Vec<WorkerPhases>,
 }
 
 #[cfg(test)]
@@ -123,6 +128,10 @@ mod tests {
             remote_bytes: 90,
             wire_bytes_process0: 400,
             verified: Some(true),
+            phases: vec![WorkerPhases {
+                map: 0.25,
+                ..Default::default()
+            }],
         };
         let Line::Result(json) = Line::parse(result_line(&s)) else {
             panic!("not a result line");

@@ -13,6 +13,7 @@
 
 use crate::dataflow::{Fault, Input, ShuffleStats};
 use crate::jobs::Answer;
+use crate::phases::{self, WorkerPhases};
 use crate::process::{self, ProcessOutcome};
 use crate::protocol::{
     self, RunSummary, EXIT_LAUNCHER_GONE, FAULT_VARIABLE, HEARTBEAT, HEARTBEAT_PERIOD,
@@ -45,6 +46,9 @@ pub struct WorkerOptions {
     /// sequential pass over the file: the measurements turn it off after checking
     /// their first run, so that it does not weigh on the times).
     pub verify: bool,
+    /// Process 0 prints its summary as one JSON line instead of the French report
+    /// (`tp4 cluster … --json` by hand; under the launcher, the launcher prints it).
+    pub json: bool,
 }
 
 /// Reads [`FAULT_VARIABLE`] for `process`: `Ok(None)` when it targets another
@@ -75,6 +79,7 @@ pub fn fault_for(process: usize, value: Option<&str>) -> Result<Option<Option<Fa
 
 /// Runs this process of the run; on process 0, prints and writes the answer.
 pub fn run(mut opts: WorkerOptions) -> Result<()> {
+    phases::mark_process_start();
     let me = opts.topology.process;
     install_abort_on_panic(me);
     // The simulated failures of the tests: a panic or a slow read in every mode
@@ -175,6 +180,7 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
     };
     let t = &opts.topology;
     let job = opts.input.job;
+    let checking = std::time::Instant::now();
     let verified = if opts.input.local_partition || !opts.verify {
         None
     } else {
@@ -188,6 +194,7 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         }
         Some(true)
     };
+    let checking = checking.elapsed().as_secs_f64();
     answer.check_not_empty(&opts.input.path)?;
     let (total, distinct, top) = figures(answer);
     let summary = RunSummary {
@@ -203,19 +210,35 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         remote_bytes: stats.iter().map(|s| s.remote_bytes).sum(),
         wire_bytes_process0: outcome.wire_bytes,
         verified,
+        phases: stats.iter().map(|s| s.phases.clone()).collect(),
     };
     let files = write_files(&opts.output, answer, &summary)?;
-    print!(
-        "{}",
-        render(
-            &summary,
-            answer,
-            stats,
-            &files,
-            opts.supervised,
-            !opts.input.local_partition
-        )
-    );
+    if opts.json {
+        if !opts.supervised {
+            println!(
+                "{}",
+                serde_json::to_string(&summary).map_err(|e| Error::Other(e.to_string()))?
+            );
+        }
+    } else {
+        print!(
+            "{}",
+            render(
+                &summary,
+                answer,
+                stats,
+                &files,
+                opts.supervised,
+                !opts.input.local_partition
+            )
+        );
+        if summary.verified.is_some() {
+            println!(
+                "Durée de la vérification (faite après le calcul, hors des temps ci-dessus) : {}.",
+                fr::seconds(checking)
+            );
+        }
+    }
     Ok(Some(summary))
 }
 
@@ -319,6 +342,7 @@ fn render(
     out.push('\n');
     out.push_str(&render_exchange(s, stats, supervised));
     out.push_str(&render_verification(s, verify_possible));
+    out.push_str(&render_phases(&s.phases));
     out.push_str(&format!(
         "Temps du processus 0 (connexions comprises) : {}.\nFichiers écrits :\n",
         fr::seconds(s.seconds)
@@ -410,6 +434,50 @@ fn render_exchange(s: &RunSummary, stats: &[ShuffleStats], supervised: bool) -> 
     out
 }
 
+/// The headers of the table of phases.
+const PHASE_HEADERS: [&str; 9] = [
+    "processus",
+    "travailleur",
+    "lancement",
+    "connexions",
+    "map",
+    "échange",
+    "réduction",
+    "rassemblement",
+    "total",
+];
+
+/// The table of where the time went, one row per worker, and what it means.
+pub fn render_phases(phases: &[WorkerPhases]) -> String {
+    if phases.is_empty() {
+        return String::new();
+    }
+    let time = |s: f64| fr::seconds(s);
+    let maybe = |s: Option<f64>| s.map_or_else(|| "—".to_string(), time);
+    let rows = phases
+        .iter()
+        .map(|p| {
+            vec![
+                p.process.to_string(),
+                p.worker.to_string(),
+                maybe(p.launch),
+                time(p.connect),
+                time(p.map),
+                time(p.shuffle),
+                time(p.reduce),
+                maybe(p.gather),
+                time(p.total),
+            ]
+        })
+        .collect();
+    format!(
+        "Où passe le temps, par travailleur (lancement : du lanceur au début du processus ; \
+         connexions : TCP et poignée de main ; échange : attente des paires des autres \
+         travailleurs ; total : depuis le début du processus) :\n{}\n",
+        tp4::output::table(&PHASE_HEADERS, 0, rows)
+    )
+}
+
 /// The verification line of the report.
 fn render_verification(s: &RunSummary, verify_possible: bool) -> String {
     match s.verified {
@@ -469,12 +537,28 @@ mod tests {
             connect_deadline: Duration::from_secs(5),
             total_deadline: None,
             verify: true,
+            json: false,
         };
         let outcome = process::run(&opts.topology, &opts.input, opts.connect_deadline).unwrap();
         let summary = report(&opts, &outcome).unwrap().unwrap();
         assert_eq!((summary.total, summary.distinct), (6, 5));
         assert_eq!(summary.top[0], ("a".to_string(), 2));
         assert_eq!(summary.verified, Some(true));
+        // One record of times per worker; only worker 0 gathers.
+        let p = &summary.phases;
+        assert_eq!(p.iter().map(|w| w.worker).collect::<Vec<_>>(), [0, 1]);
+        assert!(p
+            .iter()
+            .all(|w| w.map > 0.0 && w.total >= w.map && w.launch.is_none()));
+        assert!(p[0].gather.is_some() && p[1].gather.is_none());
+        let table = render_phases(p);
+        assert!(
+            table.contains("rassemblement") && table.lines().count() == 7,
+            "{table}"
+        );
+        let json =
+            std::fs::read_to_string(dir.path().join("sortie/cluster_wordcount.json")).unwrap();
+        assert!(json.contains("\"phases\":[{\"worker\":0"), "{json}");
         let csv = std::fs::read_to_string(dir.path().join("sortie/cluster_wordcount.csv")).unwrap();
         assert_eq!(csv, "mot,occurrences\na,2\nb,1\n\"b,\",1\nc,1\nd,1\n");
     }
@@ -499,6 +583,7 @@ mod tests {
             remote_bytes: 0,
             wire_bytes_process0: 0,
             verified: None,
+            phases: Vec::new(),
         };
         let files = write_files(dir.path(), &Answer::GroupBy(Box::new(g)), &summary).unwrap();
         let csv = std::fs::read_to_string(&files[0]).unwrap();

@@ -96,7 +96,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     output::ensure_writable_dir(&ctx.output)?;
     let mut section = Section::new(super::TITLE);
     let workers = ctx.workers.iter().copied().max().unwrap_or(2).max(2);
-    let bar = ctx.steps(7, "exercice 7");
+    let bar = ctx.steps(8, "exercice 7");
     bar.set_message("méthode de mesure");
     method(ctx, &mut section)?;
     bar.inc(1);
@@ -117,6 +117,9 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     bar.inc(1);
     bar.set_message("échelle d'optimisation");
     super::ladder::ladder(ctx, &mut section, workers)?;
+    bar.inc(1);
+    bar.set_message("COST");
+    super::cost::demo_step(ctx, &mut section, workers)?;
     bar.inc(1);
     bar.finish_and_clear();
     section.file(format!("ex7_profil_{}.json", profile()));

@@ -10,6 +10,7 @@
 //! - false sharing: [`count_packed`] (per-thread counters in one cache line) versus
 //!   [`count_padded`] (each counter on its own line, `CachePadded`);
 //! - data layout: [`PointsAos`] versus [`PointsSoa`] and their column sums;
+//! - COST: [`cost`], the cores a parallel run needs to beat one good thread;
 //! - Amdahl: [`amdahl_hits`], a Monte Carlo π with a deliberate serial part, and the
 //!   laws [`amdahl_speedup`] and [`gustafson_speedup`] (the models of
 //!   [`crate::models`]).
@@ -19,6 +20,7 @@
 //!
 //! The checkers are in [`verif`]: `tp4::ex7::verif::q1_median(...)` and so on.
 
+pub mod cost;
 pub mod demo;
 pub mod ladder;
 pub mod live;

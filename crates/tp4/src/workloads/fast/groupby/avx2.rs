@@ -28,8 +28,9 @@ use super::{add_line, Acc, RowError};
 
 /// Aggregates a block of whole lines with this rung's reader when the processor has
 /// AVX2, BMI1, BMI2 and POPCNT, with rung 6's otherwise; on error, the offset of the
-/// bad line in the block.
-pub(super) fn add_block(acc: &mut Acc<LoadedNames>, block: &[u8]) -> Result<(), (usize, RowError)> {
+/// bad line in the block. Public for the cluster's map step (`tp4-cluster`'s
+/// `fastmap`), which runs this reader over its own byte range of the mapped file.
+pub fn add_block(acc: &mut Acc<LoadedNames>, block: &[u8]) -> Result<(), (usize, RowError)> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("bmi1")
