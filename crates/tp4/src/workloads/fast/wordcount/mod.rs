@@ -707,6 +707,17 @@ pub fn bits(path: &Path) -> Result<WordCount> {
     Ok(table_range(path, 0..file_len(path)?, Table::add_text_bits)?.into_word_count())
 }
 
+/// The counter of `optimise` on one line-aligned byte range of the corpus: exact on
+/// its own (byte-order mark at the file's start skipped, invalid UTF-8 refused with
+/// its line counted from the start of the file). For the readers that share a file
+/// out themselves (the cluster's nodes): merge the parts with [`Compact::merge`],
+/// then [`Compact::into_word_count`].
+pub fn optimise_range(path: &Path, range: std::ops::Range<u64>) -> Result<Compact> {
+    let mut t = Compact::default();
+    read_blocks(path, range, |block| t.add_text_sse(block))?;
+    Ok(t)
+}
+
 /// Rung 9, the `optimise` strategy: rung 8 on `workers` threads (the calling
 /// thread is one of them), through the skeleton of [`mapped::over_ranges`]: the
 /// mapped file cut into line-aligned ranges handed out by a shared counter, one
@@ -757,6 +768,13 @@ mod tests {
                 );
             }
         }
+        let parts = chunks::line_ranges(&path, 3, false)
+            .unwrap()
+            .into_iter()
+            .map(|r| optimise_range(&path, r).unwrap())
+            .reduce(Compact::merge)
+            .unwrap();
+        assert!(parts.into_word_count() == expected);
         // The block-level counters see the text after the file's byte-order mark.
         let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
         let mut t = Table::default();
