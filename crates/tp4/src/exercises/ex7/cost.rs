@@ -5,7 +5,7 @@
 //! number of cores it needs before it beats a good single-threaded program on the
 //! same input. A speedup curve measured against the system's own one-core run says
 //! nothing about it: a slow system scales well. This module holds the reference
-//! [`cost`], the checker [`q7_cost`] (cases drawn at check time, so no constant
+//! `cost`, the checker [`q7_cost`] (cases drawn at check time, so no constant
 //! passes it; a live measurement of this machine that says ⚠ instead of ✅ when the
 //! timings cannot decide), and [`measure_threads`], the lab's own measurement
 //! (one thread of `optimise` against `optimise` on more threads), used by the
