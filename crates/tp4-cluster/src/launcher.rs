@@ -77,6 +77,11 @@ pub struct LaunchReport {
     pub pids: Vec<u32>,
 }
 
+/// Longest line of a child relayed or kept, in characters (longer ones are cut,
+/// saying how long they were): what is shown stays proportionate to the answer,
+/// never to the input.
+const LINE_CHARS: usize = 2000;
+
 /// How many lines of each child's error output are kept for the error message.
 const STDERR_TAIL: usize = 20;
 /// After a failure, how long the other processes get to stop on their own.
@@ -129,6 +134,16 @@ impl Watch {
         while line.ends_with(['\n', '\r']) {
             line.pop();
         }
+        // A report or error line is shown to a person: one word of the input (a
+        // 100 MB "word") must not make it 100 MB long. The result line is JSON
+        // read by this program, never shown as it is: it is not cut.
+        let shown = |l: String| {
+            if l.len() > LINE_CHARS {
+                tp4::fr::cut(&l, LINE_CHARS)
+            } else {
+                l
+            }
+        };
         match stream {
             Stream::Stdout => {
                 self.last_seen[i] = Some(Instant::now());
@@ -136,7 +151,7 @@ impl Watch {
                     Line::Alive => {}
                     Line::Text(l) => {
                         if self.relay && i == 0 {
-                            println!("{l}");
+                            println!("{}", shown(l));
                             let _ = std::io::stdout().flush();
                         }
                     }
@@ -149,7 +164,7 @@ impl Watch {
                 if tail.len() == STDERR_TAIL {
                     tail.pop_front();
                 }
-                tail.push_back(line);
+                tail.push_back(shown(line));
             }
         }
     }
@@ -377,4 +392,35 @@ fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Er
         }
     ));
     Error::Process(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 7 of issue 24: a child's line holding one huge word is cut, on
+    /// stdout (relayed report) and in the kept error lines, saying its length.
+    #[test]
+    fn a_huge_line_of_a_child_is_cut_saying_how_long_it_was() {
+        let mut w = Watch::new(1, false);
+        let huge = format!("mot {}\n", "x".repeat(5_000_000));
+        w.handle(Event::Line {
+            child: 0,
+            stream: Stream::Stderr,
+            bytes: huge.clone().into_bytes(),
+        });
+        let kept = &w.stderr_tail[0][0];
+        assert!(kept.chars().count() < LINE_CHARS + 40, "{}", kept.len());
+        assert!(
+            kept.ends_with("004 caractères)"),
+            "{}",
+            &kept[kept.len() - 40..]
+        );
+        w.handle(Event::Line {
+            child: 0,
+            stream: Stream::Stderr,
+            bytes: b"court\n".to_vec(),
+        });
+        assert_eq!(w.stderr_tail[0][1], "court");
+    }
 }

@@ -90,7 +90,7 @@ pub fn remove_temp_files_on_interrupt() {
         std::thread::spawn(move || {
             let mut sig: libc::c_int = 0;
             if libc::sigwait(&set, &mut sig) == 0 {
-                crate::procs::supervisor::kill_all_groups();
+                run_exit_hooks();
                 remove_pending_now();
                 std::process::exit(128 + sig);
             }
@@ -602,6 +602,31 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock> {
     )))
 }
 
+/// What must run before an exit that runs no destructor (an interrupt, a closed
+/// stdout): registered by the layers above (the process supervisor kills its
+/// children's process groups), so that this module imports none of them.
+static EXIT_HOOKS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Registers `hook` (once, however many times it is given) to run before an exit
+/// that runs no destructor ([`remove_temp_files_on_interrupt`],
+/// [`quiet_on_closed_stdout`]).
+pub fn run_before_abrupt_exit(hook: fn()) {
+    if let Ok(mut hooks) = EXIT_HOOKS.lock() {
+        if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, hook)) {
+            hooks.push(hook);
+        }
+    }
+}
+
+/// Runs the hooks of [`run_before_abrupt_exit`].
+fn run_exit_hooks() {
+    if let Ok(hooks) = EXIT_HOOKS.lock() {
+        for h in hooks.iter() {
+            h();
+        }
+    }
+}
+
 /// Removes every registered temporary file and folder (and lock) now: for the exits
 /// that run no destructor (`std::process::exit`).
 pub fn remove_pending_now() {
@@ -625,7 +650,7 @@ pub fn quiet_on_closed_stdout() {
         let text = crate::error::panic_message(info.payload());
         if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
             // `exit` runs no destructor: the lock and the staging folder go here.
-            crate::procs::supervisor::kill_all_groups();
+            run_exit_hooks();
             remove_pending_now();
             std::process::exit(141);
         }

@@ -84,6 +84,7 @@ impl Children {
         if let Ok(mut groups) = GROUPS.lock() {
             groups.push(child.id());
         }
+        crate::output::run_before_abrupt_exit(kill_all_groups);
         self.procs.push(child);
         self.labels.push(label);
         self.ended.push(None);
