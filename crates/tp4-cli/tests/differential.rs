@@ -11,7 +11,8 @@
 //!
 //! The bounded run (in `cargo test`, so in `.ci/run`) checks [`CASES`] files of each
 //! kind; `cargo test -p tp4-cli --test differential -- --ignored` runs the long one.
-//! A failure prints its seed; `TP4_DIFF_SEED=<seed>` replays that one file.
+//! A failure prints its seed; `TP4_DIFF_SEED=<seed>` replays that one file, and
+//! `TP4_DIFF_CASES=<n>` changes the number of files of a run.
 
 mod common;
 #[path = "differential/gen.rs"]
@@ -284,12 +285,17 @@ fn check_corpus(seed: u64, with_cluster: bool) -> Vec<String> {
         .collect()
 }
 
-/// The seeds of a run: `TP4_DIFF_SEED` alone when set, else `cases` seeds from a
-/// fixed start (the run is the same on every machine).
+/// The seeds of a run: `TP4_DIFF_SEED` alone when set, else `cases` seeds (or
+/// `TP4_DIFF_CASES`) from a fixed start (the run is the same on every machine).
 fn seeds(start: u64, cases: u64) -> Vec<u64> {
-    match std::env::var("TP4_DIFF_SEED") {
-        Ok(s) => vec![s.trim().parse().expect("TP4_DIFF_SEED: a number")],
-        Err(_) => (start..start + cases).collect(),
+    let number = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|s| s.trim().parse::<u64>().expect("a number"))
+    };
+    match number("TP4_DIFF_SEED") {
+        Some(seed) => vec![seed],
+        None => (start..start + number("TP4_DIFF_CASES").unwrap_or(cases)).collect(),
     }
 }
 
