@@ -364,6 +364,21 @@ pub fn transactions(rng: &mut Rng) -> Case {
         mutation = m;
         expect = e;
         extra_cr_at = cr;
+        // Sometimes a second bad row further down: every path must still name the
+        // first one, however the file is shared out (ranges, workers, processes).
+        if let Expect::ErrorAt(first) = expect {
+            let later: Vec<_> = row_lines
+                .iter()
+                .filter(|(at, _)| *at as u64 >= first)
+                .collect();
+            if !later.is_empty() && rng.one_in(2) {
+                let (at, fields) = later[rng.below(later.len() as u64) as usize].clone();
+                let mut fields = fields;
+                mutate_row(rng, &mut fields);
+                lines[at] = fields.join(",").into_bytes();
+                mutation = "deux lignes fausses";
+            }
+        }
     }
     let mut bytes = Vec::new();
     if rng.one_in(6) {
@@ -544,6 +559,16 @@ pub fn corpus(rng: &mut Rng) -> (Case, BTreeMap<String, u64>) {
         bytes.splice(pos..pos, bad.iter().copied());
         mutation = "UTF-8 invalide";
         expect = Expect::ErrorAt(line);
+        // Sometimes a second bad byte further down: the first one is still named.
+        if rng.one_in(2) && pos + bad.len() < bytes.len() {
+            let mut later =
+                pos + bad.len() + rng.below((bytes.len() - pos - bad.len()) as u64) as usize;
+            while later < bytes.len() && (0x80..0xC0).contains(&bytes[later]) {
+                later += 1;
+            }
+            bytes.insert(later, 0xff);
+            mutation = "UTF-8 invalide deux fois";
+        }
     }
     (
         Case {

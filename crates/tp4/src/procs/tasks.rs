@@ -73,7 +73,8 @@ pub fn groupby(path: &Path, workers: usize) -> Result<groupby::GroupBy> {
         .iter()
         .map(|r| Job::new(range_args("groupby", path, r)))
         .collect();
-    run_workers(jobs, DEFAULT_TIMEOUT)?
+    run_workers(jobs, DEFAULT_TIMEOUT)
+        .map_err(|e| chunks::first_error(e, &ranges, |r| groupby::aggregate_range(path, r)))?
         .iter()
         .map(|o| decode_groupby(o))
         .try_fold(groupby::GroupBy::default(), |a, b| Ok(a.merge(b?)))
@@ -88,7 +89,8 @@ pub fn wordcount(path: &Path, workers: usize) -> Result<wordcount::WordCount> {
         .iter()
         .map(|r| Job::new(range_args("wordcount", path, r)))
         .collect();
-    run_workers(jobs, DEFAULT_TIMEOUT)?
+    run_workers(jobs, DEFAULT_TIMEOUT)
+        .map_err(|e| chunks::first_error(e, &ranges, |r| wordcount::count_range(path, r)))?
         .iter()
         .map(|o| decode_wordcount(o))
         .try_fold(wordcount::WordCount::default(), |a, b| Ok(a.merge(b?)))

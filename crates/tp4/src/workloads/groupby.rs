@@ -306,9 +306,11 @@ pub fn row_ranges(path: &Path, n: usize) -> Result<Vec<std::ops::Range<u64>>> {
 pub fn rayon(path: &Path, workers: usize) -> Result<GroupBy> {
     let ranges = row_ranges(path, workers.max(1) * 4)?;
     let g = ranges
+        .clone()
         .into_par_iter()
         .map(|r| aggregate_range(path, r))
-        .try_reduce(GroupBy::default, |a, b| Ok(a.merge(b)))?;
+        .try_reduce(GroupBy::default, |a, b| Ok(a.merge(b)))
+        .map_err(|e| chunks::first_error(e, &ranges, |r| aggregate_range(path, r)))?;
     non_empty(path, g)
 }
 

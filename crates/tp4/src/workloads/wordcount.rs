@@ -266,9 +266,11 @@ pub fn rayon(path: &Path, workers: usize) -> Result<WordCount> {
     // The partial counts are merged with their integer keys; the words are turned
     // into byte strings once, at the end (the serial part stays small).
     let fast = ranges
+        .clone()
         .into_par_iter()
         .map(|r| fast_range(path, r))
-        .try_reduce(FastCounts::default, |a, b| Ok(a.merge(b)))?;
+        .try_reduce(FastCounts::default, |a, b| Ok(a.merge(b)))
+        .map_err(|e| chunks::first_error(e, &ranges, |r| fast_range(path, r)))?;
     let mut wc = WordCount::default();
     fast.add_into(&mut wc);
     Ok(wc)
