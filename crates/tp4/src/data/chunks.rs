@@ -169,6 +169,28 @@ pub fn for_each_block(
     Ok(())
 }
 
+/// The error to report when a reader that split a file into `ranges` (in file
+/// order) and read them at once failed with `e`: the first error of the file, found
+/// by reading the ranges again in order with `read`, or `e` itself when every range
+/// reads without error (a worker killed or crashed, not a bad line).
+///
+/// Why: parallel readers (rayon's `try_reduce`, OS processes that a supervisor
+/// stops at the first failure) return whichever error came first in time, which may
+/// be from a later range than the file's first bad line (a smaller range, a less
+/// loaded core). Every path of the lab names the same line (workloads.md v3): the
+/// first one a text editor shows. Reading again costs nothing on a good file: it
+/// runs only after a failure.
+pub fn first_error<T, E>(
+    e: E,
+    ranges: &[Range<u64>],
+    read: impl Fn(Range<u64>) -> std::result::Result<T, E>,
+) -> E {
+    ranges
+        .iter()
+        .find_map(|r| read(r.clone()).err())
+        .unwrap_or(e)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,26 +262,4 @@ mod tests {
         let ranges = line_ranges(f.path(), 1, false).unwrap();
         assert_eq!(lines_of(f.path(), &ranges, 1024), vec![long.clone(), long]);
     }
-}
-
-/// The error to report when a reader that split a file into `ranges` (in file
-/// order) and read them at once failed with `e`: the first error of the file, found
-/// by reading the ranges again in order with `read`, or `e` itself when every range
-/// reads without error (a worker killed or crashed, not a bad line).
-///
-/// Why: parallel readers (rayon's `try_reduce`, OS processes that a supervisor
-/// stops at the first failure) return whichever error came first in time, which may
-/// be from a later range than the file's first bad line (a smaller range, a less
-/// loaded core). Every path of the lab names the same line (workloads.md v3): the
-/// first one a text editor shows. Reading again costs nothing on a good file: it
-/// runs only after a failure.
-pub fn first_error<T, E>(
-    e: E,
-    ranges: &[Range<u64>],
-    read: impl Fn(Range<u64>) -> std::result::Result<T, E>,
-) -> E {
-    ranges
-        .iter()
-        .find_map(|r| read(r.clone()).err())
-        .unwrap_or(e)
 }
