@@ -364,18 +364,8 @@ pub fn transactions(rng: &mut Rng) -> Case {
         mutation = m;
         expect = e;
         extra_cr_at = cr;
-        // Sometimes a second bad row further down: every path must still name the
-        // first one, however the file is shared out (ranges, workers, processes).
         if let Expect::ErrorAt(first) = expect {
-            let later: Vec<_> = row_lines
-                .iter()
-                .filter(|(at, _)| *at as u64 >= first)
-                .collect();
-            if !later.is_empty() && rng.one_in(2) {
-                let (at, fields) = later[rng.below(later.len() as u64) as usize].clone();
-                let mut fields = fields;
-                mutate_row(rng, &mut fields);
-                lines[at] = fields.join(",").into_bytes();
+            if second_fault(rng, &mut lines, &row_lines, first) {
                 mutation = "deux lignes fausses";
             }
         }
@@ -403,6 +393,28 @@ pub fn transactions(rng: &mut Rng) -> Case {
         expect,
         mutation,
     }
+}
+
+/// Sometimes (one file in two) breaks a second row below line `first`: every path
+/// must still name the first one, however the file is shared out (ranges, workers,
+/// processes). Whether it did.
+fn second_fault(
+    rng: &mut Rng,
+    lines: &mut [Vec<u8>],
+    row_lines: &[(usize, [String; 6])],
+    first: u64,
+) -> bool {
+    let later: Vec<_> = row_lines
+        .iter()
+        .filter(|(at, _)| *at as u64 >= first)
+        .collect();
+    if later.is_empty() || !rng.one_in(2) {
+        return false;
+    }
+    let (at, mut fields) = later[rng.below(later.len() as u64) as usize].clone();
+    mutate_row(rng, &mut fields);
+    lines[at] = fields.join(",").into_bytes();
+    true
 }
 
 /// One mutation of a whole file (a row rule, invalid UTF-8, an overflowing total, a
