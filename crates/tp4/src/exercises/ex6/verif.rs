@@ -199,10 +199,10 @@ pub fn q3_io(f: impl Fn(u64, usize, Work) -> u64) -> Verdict {
     let expected = |t: u64| -> u64 { (0..t).map(|id| reference.io_answer(id)).sum() };
     check_cases(
         "6.3 W6 avec limite de concurrence",
-        "chaque tâche attend `travail.io(id)` et la somme additionne ces réponses ; au \
-         plus C attentes en même temps (un sémaphore de C jetons : cherchez \
-         `tokio::sync::Semaphore`), mais plusieurs à la fois : une tâche à la fois \
-         n'est pas de l'asynchronisme",
+        "chaque tâche attend la réponse que `travail` donne pour son numéro, et la \
+         somme additionne ces réponses ; au plus C attentes en même temps (un sémaphore \
+         de C jetons : cherchez `tokio::sync::Semaphore`), mais plusieurs à la fois : \
+         une tâche à la fois n'est pas de l'asynchronisme",
         cases,
         |&(t, c)| {
             (
