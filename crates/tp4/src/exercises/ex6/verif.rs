@@ -99,9 +99,10 @@ pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + '
 }
 
 /// Adds a timed case to a 6.1 verdict that passed: 6 tasks of 100 ms on 3 workers
-/// take 600 ms one after the other, 200 ms ideally. The answer is accepted below
-/// 400 ms (generous for a loaded machine: sleeping tasks need no CPU) and must
-/// take at least 90 ms (the tasks did wait).
+/// take at least 600 ms one after the other (a sleep never ends early), 200 ms
+/// ideally. A run under [`ONE_BY_ONE`] can only come from tasks that overlapped, so
+/// it proves concurrency whatever the load; a concurrent answer delayed by a loaded
+/// machine gets three runs to show it. A run under 90 ms did not wait at all.
 fn require_concurrent(
     verdict: Verdict,
     expected: Vec<usize>,
@@ -111,22 +112,28 @@ fn require_concurrent(
         return verdict;
     }
     let durations = [100u64; 6];
-    let start = Instant::now();
-    let got = crate::verif::run_quietly(|| f(&durations, 3));
-    let wall = start.elapsed().as_secs_f64();
-    let problem = match got {
-        Err(m) => Some(format!("panique : {m}")),
-        Ok(ids) if ids != expected => Some(format!("{ids:?}")),
-        Ok(_) if wall >= 0.4 => Some(format!(
-            "fini en {} : les tâches ont attendu l'une après l'autre",
-            crate::fr::seconds(wall)
-        )),
-        Ok(_) if wall < 0.09 => Some(format!(
-            "fini en {} : les tâches n'ont pas attendu leur durée",
-            crate::fr::seconds(wall)
-        )),
-        Ok(_) => None,
-    };
+    let mut problem = None;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let got = crate::verif::run_quietly(|| f(&durations, 3));
+        let wall = start.elapsed().as_secs_f64();
+        problem = match got {
+            Err(m) => Some(format!("panique : {m}")),
+            Ok(ids) if ids != expected => Some(format!("{ids:?}")),
+            Ok(_) if wall >= ONE_BY_ONE => Some(format!(
+                "fini en {} : les tâches ont attendu l'une après l'autre",
+                crate::fr::seconds(wall)
+            )),
+            Ok(_) if wall < 0.09 => Some(format!(
+                "fini en {} : les tâches n'ont pas attendu leur durée",
+                crate::fr::seconds(wall)
+            )),
+            Ok(_) => None,
+        };
+        if problem.is_none() {
+            break;
+        }
+    }
     match problem {
         None => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
         Some(got) => Verdict::new(
@@ -134,7 +141,7 @@ fn require_concurrent(
             verdict.cases_passed,
             Status::Failed(Failure {
                 case: "6 tâches de 100 ms, 3 workers (idéal 0,2 s, une à une 0,6 s)".into(),
-                expected: format!("{expected:?} en moins de 0,4 s"),
+                expected: format!("{expected:?} en moins de 0,58 s (au moins une fois sur 3)"),
                 got,
                 hint: "soumettez toutes les tâches à l'exécuteur AVANT d'attendre la première : \
                        attendre chaque tâche juste après l'avoir soumise les exécute une à une"
@@ -143,6 +150,10 @@ fn require_concurrent(
         ),
     }
 }
+
+/// Below this wall time (seconds), 6 tasks of 100 ms cannot have run one after the
+/// other (that takes at least 0,6 s).
+const ONE_BY_ONE: f64 = 0.58;
 
 /// The kind of an outcome, for comparison (panic messages may differ in form).
 fn kind(o: &Outcome<u64>) -> String {
