@@ -30,12 +30,13 @@ mkdir -p "$DEST"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
     grep -zv -e '^corrige/' -e '^target/' -e '^output/' -e '^notebook/tp4\.md$' \
-      -e '^crates/tp4/tests/notebook\.rs$' |
+      -e '^crates/tp4/tests/notebook\.rs$' -e '^docs/verifications\.md$' |
     (cd "$ROOT" && xargs -0 -r sh -c 'for f; do [ -f "$f" ] && printf "%s\0" "$f"; done' sh) |
     (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$DEST"
 else
   (cd "$ROOT" && tar --exclude=./corrige --exclude=./target --exclude=./output --exclude=./.git \
-    --exclude=./notebook/tp4.md --exclude=./crates/tp4/tests/notebook.rs -cf - .) |
+    --exclude=./notebook/tp4.md --exclude=./crates/tp4/tests/notebook.rs \
+    --exclude=./docs/verifications.md -cf - .) |
     tar -xf - -C "$DEST"
 fi
 
@@ -51,7 +52,7 @@ for f in "$DEST"/README*.md "$DEST"/docs/*.md; do
 done
 
 # What must not be left.
-if [ -e "$DEST/corrige" ] || grep -rqs 'SOLUTION BEGIN' "$DEST/notebook" "$DEST/tp4.ipynb"; then
+if [ -e "$DEST/corrige" ] || [ -e "$DEST/docs/verifications.md" ] || grep -rqs 'SOLUTION BEGIN' "$DEST/notebook" "$DEST/tp4.ipynb"; then
   echo "copie-etudiant.sh : corrige/ ou une solution du notebook est encore là" >&2
   exit 1
 fi

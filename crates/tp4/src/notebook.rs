@@ -25,7 +25,9 @@
 //!
 //! A check cell is a code cell tagged `check` whose output must hold the verdict of
 //! question 1.1 (`<!-- cell:check 2.1 2.2 -->` for several); CI reads the tag to assert that the corrected notebook passes every
-//! check and that the student notebook reports every question as not done yet.
+//! check and that the student notebook reports every question as not done yet. In
+//! the generated notebooks a check is joined to the answer cell above it
+//! ([`merge_checks`]): a verdict never judges a definition that no longer compiles.
 //! `{{ROOT}}` is replaced by the path from the notebook's folder to the repository
 //! root (empty at the root, `../` in `corrige/`), so that `:dep tp4` and the data
 //! paths work in both. Markdown cells may hold solution regions too, between
@@ -318,16 +320,40 @@ fn source_lines(text: &str) -> Value {
     Value::Array(lines)
 }
 
+/// The cells of one version as the notebook shows them: a check cell is joined to
+/// the answer cell above it, so that answer and verdict are one cell. The kernel
+/// compiles a cell as a whole: when an answer stops compiling, its check does not
+/// run either, and no verdict can judge the definition the kernel kept from an
+/// earlier run.
+pub fn merge_checks(cells: &[Cell], version: Version) -> Vec<(CellKind, String)> {
+    let mut out: Vec<(CellKind, String)> = Vec::new();
+    for cell in cells {
+        let text = render_text(cell, version);
+        match (&cell.kind, out.last_mut()) {
+            (CellKind::Check(q), Some((last @ CellKind::Code, answer))) => {
+                *answer = format!("{answer}\n\n{CHECK_COMMENT}\n{text}");
+                *last = CellKind::Check(q.clone());
+            }
+            _ => out.push((cell.kind.clone(), text)),
+        }
+    }
+    out
+}
+
+/// The comment that separates an answer from its check in a notebook cell.
+pub const CHECK_COMMENT: &str =
+    "// Vérification (dans la même cellule : elle juge toujours le code ci-dessus)";
+
 /// The notebook of one version as `.ipynb` JSON (nbformat 4.5, no outputs), with a
 /// final newline; the same cells always give the same bytes.
 pub fn render(cells: &[Cell], version: Version) -> String {
-    let cells: Vec<Value> = cells
+    let cells: Vec<Value> = merge_checks(cells, version)
         .iter()
         .enumerate()
-        .map(|(i, cell)| {
+        .map(|(i, (kind, text))| {
             let id = format!("cell-{:03}", i + 1);
-            let source = source_lines(&render_text(cell, version));
-            match &cell.kind {
+            let source = source_lines(text);
+            match kind {
                 CellKind::Markdown => json!({
                     "cell_type": "markdown", "id": id, "metadata": {}, "source": source,
                 }),
@@ -640,9 +666,19 @@ Parce que.
         assert_eq!(v["nbformat"], 4);
         assert_eq!(v["metadata"]["kernelspec"]["name"], "rust");
         let cells = v["cells"].as_array().unwrap();
-        assert_eq!(cells.len(), 5);
-        assert_eq!(cells[3]["metadata"]["tags"][0], CHECK_TAG);
-        assert_eq!(cells[3]["metadata"]["tp4"]["questions"][0], "1.1");
+        // The check is joined to its answer cell: one cell, tagged, answer first.
+        assert_eq!(cells.len(), 4);
+        assert_eq!(cells[2]["metadata"]["tags"][0], CHECK_TAG);
+        assert_eq!(cells[2]["metadata"]["tp4"]["questions"][0], "1.1");
+        let joined: String = cells[2]["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        let (answer, check) = (joined.find("todo!()"), joined.find("check(double)"));
+        assert!(answer.is_some() && answer < check, "{joined}");
+        assert!(joined.contains(CHECK_COMMENT), "{joined}");
         assert_eq!(cells[0]["source"][0], "# Titre\n");
         assert_eq!(cells[0]["source"][2], "Texte.");
         assert!(cells[2]["outputs"].as_array().unwrap().is_empty());

@@ -6,10 +6,18 @@
 //! still holding `todo!()` is reported as "not done yet" rather than as a crash, so
 //! that the student notebook runs from top to bottom on day one; any other panic is
 //! reported as a failure of that case, with its message.
+//!
+//! A question that teaches a property (parallel, shared, bounded, padded) is passed
+//! only by an answer in which the checker observed that property: [`work`] hands
+//! the answer the work itself and sees which threads did it, with values and sizes
+//! drawn at check time; [`parallel`] observes threads by their CPU time where a
+//! question has no such handle. `docs/verifications.md` lists, question by question,
+//! the property and how it is observed.
 
 pub mod deadline;
 pub mod panic;
 pub mod parallel;
+pub mod work;
 
 use std::fmt;
 

@@ -43,13 +43,15 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// Whether the work ran on at least two threads: two threads did real work, or
-    /// the function created threads of its own (short-lived threads may be seen
-    /// without measurable CPU time, or only by the CPU time they left behind, so one
-    /// spawned thread is enough beside the caller; a sequential answer never creates
-    /// a thread).
+    /// Whether the work ran on at least two threads: two threads each consumed a
+    /// real share of the CPU time (see [`BUSY`]), or one did and threads that ended
+    /// during the call left as much behind. Spawning a thread is not enough: a
+    /// thread that sleeps, or a pool of one thread beside the idle caller, is one
+    /// busy thread. A thread that spins while another does the work still looks
+    /// busy here: checks that must tell them apart hand the answer a
+    /// [`crate::verif::work::Work`], which sees who did the work itself.
     pub fn parallel(&self) -> bool {
-        self.busy >= 2 || self.spawned >= 1 || !self.ended.is_zero()
+        self.busy >= 2 || (self.busy >= 1 && !self.ended.is_zero())
     }
 }
 
@@ -516,15 +518,47 @@ mod tests {
 
     #[test]
     fn spawned_threads_are_seen() {
-        // Threads of a few ms each in a debug build (like the checkers' cases):
+        // Threads of tens of ms each in a debug build (like the checkers' cases):
         // seen by the monitor, or by the CPU time they leave behind.
         let (_, o) = observe_retry(TRIES, |_| {
             std::thread::scope(|s| {
-                let hs: Vec<_> = (0..2).map(|_| s.spawn(|| work(300_000))).collect();
+                let hs: Vec<_> = (0..2).map(|_| s.spawn(|| work(3_000_000))).collect();
                 hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
             })
         });
         assert!(o.spawned >= 1 && o.parallel(), "{o:?}");
+    }
+
+    #[test]
+    fn a_sleeping_thread_beside_sequential_work_is_not_parallel() {
+        for _ in 0..5 {
+            let (_, o) = observe(|_| {
+                let idle = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(30)));
+                let s = (0..64u64).map(|_| work(20_000)).sum::<u64>();
+                idle.join().unwrap();
+                s
+            });
+            assert!(!o.parallel(), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn a_pool_of_one_thread_is_not_parallel() {
+        for _ in 0..5 {
+            let (_, o) = observe(|_| {
+                let one = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap();
+                one.install(|| {
+                    (0..64u64)
+                        .into_par_iter()
+                        .map(|_| work(20_000))
+                        .sum::<u64>()
+                })
+            });
+            assert!(!o.parallel(), "{o:?}");
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@
 
 use super::{GroupTotal, Summary, Transaction};
 use crate::data::transactions::CATEGORIES;
+use crate::verif::work::{require_work, Work};
 use crate::verif::{check_cases, close, Verdict};
 use std::collections::{BTreeMap, HashMap};
 
@@ -189,10 +190,42 @@ pub fn q6_pipeline(student: impl Fn(&[Transaction], &str, i64) -> i64) -> Verdic
         "montants très élevés : une somme en euros f64 perd des centimes".into(),
         (huge_amounts(), "sport", 0),
     ));
+    // Thresholds equal to amounts whose euros × 100 is not exact in f64 (0,29 € ×
+    // 100 = 28,999…): drawn at check time, so that a threshold compared in f64, or
+    // cents truncated instead of rounded, fails somewhere.
+    let mut draw = crate::verif::work::Draw::new();
+    for round in 1..=3 {
+        let mut rows = Vec::new();
+        let mut threshold = 0;
+        while rows.len() < 12 {
+            let cents = draw.range(1, 500_000) as i64;
+            let euros = cents as f64 / 100.0;
+            if euros * 100.0 < cents as f64 {
+                threshold = if rows.is_empty() { cents } else { threshold };
+                rows.push(sale(
+                    rows.len() as u64 + 1,
+                    "Paris",
+                    "sport",
+                    euros,
+                    1 + (cents % 5) as u32,
+                ));
+            }
+        }
+        // Around the threshold: equal amounts must count, one cent less must not.
+        let t = threshold as f64;
+        rows.push(sale(100, "Lyon", "sport", (t - 1.0) / 100.0, 2));
+        rows.push(sale(101, "Nice", "sport", t / 100.0, 3));
+        inputs.push((
+            format!("essai {round}/3 : seuil {threshold} c égal à des montants (tirés au hasard)"),
+            (rows, "sport", threshold),
+        ));
+    }
     check_cases(
         "1.6 boucle for et chaîne d'itérateurs",
-        "filtrez sur la catégorie ET amount_cents() ≥ seuil (≥, pas >), puis additionnez \
-         revenue_cents() (montant × quantité, pas le montant seul)",
+        "filtrez sur la catégorie ET un montant au moins égal au seuil (≥, pas >), comparé \
+         en centimes entiers : un montant en euros f64 multiplié par 100 n'est pas exact \
+         (0,29 × 100 = 28,999…) ; additionnez le chiffre d'affaires (montant × quantité) \
+         en centimes : les méthodes de `Transaction` les donnent",
         inputs,
         |(rows, cat, min)| super::pipeline_iter(rows, cat, *min),
         |(rows, cat, min)| student(rows, cat, *min),
@@ -214,10 +247,12 @@ fn huge_amounts() -> Vec<Transaction> {
     ]
 }
 
-/// Question 1.7: `student(rows)` is the parallel [`Summary`] (rayon `fold` +
-/// `reduce`); it is run inside a pool of 2 workers and must give exactly the
-/// sequential summary.
-pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Verdict {
+/// Question 1.7: `student(rows, work)` is the parallel [`Summary`] of the
+/// revenues `work.revenue_cents(row)` (rayon `fold` + `reduce`); it is run inside a
+/// pool of 2 workers and must give exactly the sequential summary. On a table
+/// whose size is drawn at check time, both threads of the pool must each read a
+/// real share of the rows: the check sees which thread asked for each revenue.
+pub fn q7_summary_par(student: impl Fn(&[Transaction], Work) -> Summary + Sync) -> Verdict {
     let pool = crate::workloads::pool(2);
     let verdict = check_cases(
         "1.7 fold + reduce en parallèle (rayon)",
@@ -227,17 +262,24 @@ pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Ver
          documentation de rayon",
         cases(),
         |rows| super::summary(rows),
-        |rows| pool.install(|| student(rows)),
+        |rows| pool.install(|| student(rows, Work::fresh())),
         |a, b| a == b,
     );
-    let big = sample_rows(400_000, 3);
-    crate::verif::parallel::require_parallel(
+    let n = crate::verif::work::Draw::new().range(200_000, 400_000) as usize;
+    let big = sample_rows(n, 3);
+    require_work(
         verdict,
-        "400 000 ventes, pool de 2 threads : le travail doit être partagé",
-        super::summary(&big),
-        "une boucle (ou iter()) séquentielle donne le bon résumé mais sur un seul thread : \
-         utilisez par_iter() pour que les threads du pool se partagent les lignes",
-        |pool| pool.install(|| student(&big)),
+        &format!("{n} ventes, pool de 2 threads : le travail doit être partagé"),
+        0.05,
+        "les deux threads du pool doivent chacun lire une part des ventes \
+         (`travail.revenue_cents`) : une boucle ou un iter() séquentiel n'en occupe \
+         qu'un ; cherchez par_iter()",
+        |work| {
+            big.iter()
+                .map(|t| work.revenue_cents(t))
+                .fold(Summary::default(), Summary::absorb)
+        },
+        |work| pool.install(|| student(&big, work)),
     )
 }
 
@@ -245,6 +287,34 @@ pub fn q7_summary_par(student: impl Fn(&[Transaction]) -> Summary + Sync) -> Ver
 mod tests {
     use super::*;
     use rayon::prelude::*;
+
+    #[test]
+    fn thresholds_compared_in_f64_are_refused() {
+        for _ in 0..5 {
+            // Threshold compared on euros × 100 in f64.
+            let v = q6_pipeline(|rows, cat, min| {
+                rows.iter()
+                    .filter(|t| t.category == cat && t.amount * 100.0 >= min as f64)
+                    .map(Transaction::revenue_cents)
+                    .sum()
+            });
+            assert!(
+                v.failure_case().unwrap_or("(accepté)").contains("seuil"),
+                "{v}"
+            );
+            // Cents truncated instead of rounded.
+            let v = q6_pipeline(|rows, cat, min| {
+                rows.iter()
+                    .filter(|t| t.category == cat && (t.amount * 100.0) as i64 >= min)
+                    .map(Transaction::revenue_cents)
+                    .sum()
+            });
+            assert!(
+                v.failure_case().unwrap_or("(accepté)").contains("seuil"),
+                "{v}"
+            );
+        }
+    }
 
     #[test]
     fn references_pass() {
@@ -257,7 +327,12 @@ mod tests {
             q6_pipeline(super::super::pipeline_loop),
             q6_pipeline(super::super::pipeline_iter),
             q6_pipeline(super::super::pipeline_par),
-            q7_summary_par(super::super::summary_par),
+            q7_summary_par(|rows, work| {
+                rows.par_iter()
+                    .map(|t| work.revenue_cents(t))
+                    .fold(Summary::default, Summary::absorb)
+                    .reduce(Summary::default, Summary::merge)
+            }),
         ];
         for v in verdicts {
             assert!(v.passed(), "{v}");
@@ -345,9 +420,9 @@ mod tests {
             "{v}"
         );
         // A merge that forgets the min and max of the right-hand part.
-        let v = q7_summary_par(|rows| {
+        let v = q7_summary_par(|rows, work| {
             rows.par_iter()
-                .map(Transaction::revenue_cents)
+                .map(|t| work.revenue_cents(t))
                 .fold(Summary::default, Summary::absorb)
                 .reduce(Summary::default, |a, b| Summary {
                     count: a.count + b.count,
@@ -377,17 +452,52 @@ mod tests {
     }
 
     #[test]
-    fn sequential_summary_is_rejected() {
-        let v = q7_summary_par(|rows| {
+    fn summaries_without_parallel_reads_are_refused() {
+        let seq = |rows: &[Transaction], work: Work| {
             rows.iter()
-                .map(Transaction::revenue_cents)
+                .map(|t| work.revenue_cents(t))
                 .fold(Summary::default(), Summary::absorb)
+        };
+        // Sequential.
+        let v = q7_summary_par(seq);
+        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        // Sequential beside a thread that spins meanwhile.
+        let v = q7_summary_par(|rows, work| {
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                let r = seq(rows, work);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                r
+            })
         });
-        assert!(
-            v.failure_case().unwrap_or("(accepté)").contains("partagé"),
-            "{v}"
-        );
-        assert!(v.to_string().contains("un seul thread"), "{v}");
+        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        // rayon, but in a pool of one thread of its own.
+        let v = q7_summary_par(|rows, work| {
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            one.install(|| {
+                rows.par_iter()
+                    .map(|t| work.revenue_cents(t))
+                    .fold(Summary::default, Summary::absorb)
+                    .reduce(Summary::default, Summary::merge)
+            })
+        });
+        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        // The revenues read from the rows, not through the work: nobody seen.
+        let v = q7_summary_par(|rows, _| {
+            rows.par_iter()
+                .map(Transaction::revenue_cents)
+                .fold(Summary::default, Summary::absorb)
+                .reduce(Summary::default, Summary::merge)
+        });
+        assert!(v.to_string().contains("aucun appel"), "{v}");
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 use crate::data::samples::{sale, sample_rows};
 use crate::data::transactions::{Transaction, CATEGORIES};
+use crate::verif::work::{fair_floor, require_work, Draw, Work};
 use crate::verif::{check_cases, close, Verdict};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -447,8 +448,14 @@ pub fn q5_memoize<M: FnMut(u64) -> u64>(student: impl Fn(Box<dyn Fn(u64) -> u64>
     )
 }
 
-/// Question 2.6: `student(data, workers)` must sum `data` with `workers` threads.
-pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
+/// Question 2.6: `student(data, workers, work)` must add up `work.apply(x)` for
+/// every `x` of `data`, with the calls made by `workers` threads. The values of
+/// [`Work::apply`] change at every check (drawn salt) and the big case's size and
+/// worker count are drawn too, so only the calls give the total; at least two
+/// threads must each make a real share of the calls (see [`require_work`]).
+pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize, Work) -> u64) -> Verdict {
+    let mut draw = Draw::new();
+    let (n, w) = (draw.range(1_000, 5_000), draw.range(2, 5) as usize);
     let cases: Vec<(String, (Vec<u64>, usize))> = vec![
         ("vecteur vide".into(), (vec![], 2)),
         ("un élément".into(), (vec![42], 2)),
@@ -457,34 +464,38 @@ pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
             ((1..=3).collect(), 8),
         ),
         (
-            "taille non multiple du nombre de workers".into(),
-            ((1..=1001).collect(), 2),
-        ),
-        (
             "reste de la division (10 éléments, 3 workers)".into(),
             ((1..=10).collect(), 3),
         ),
-        ("grandes valeurs".into(), (vec![1 << 50; 1000], 4)),
+        (
+            format!("{n} éléments tirés au hasard, {w} workers"),
+            ((0..n).map(|_| draw.range(0, 1 << 40)).collect(), w),
+        ),
     ];
+    let salt = crate::verif::work::draw_seed();
+    let reference = Work::with_salt(salt);
     let verdict = check_cases(
         "2.6 somme avec des threads (move)",
-        "découpez en morceaux de len / workers éléments arrondi au-dessus (`div_ceil` ; le \
-         dernier morceau peut être plus court : ne le perdez pas), un thread par morceau \
-         qui possède ses données (`thread::spawn` et `move`), puis additionnez les \
-         résultats de `join`",
+        "chaque élément compte exactement une fois, pour la valeur que `travail` lui \
+         donne (elle change à chaque vérification) : des morceaux de len / workers éléments \
+         arrondi au-dessus (cherchez `div_ceil`), le dernier éventuellement plus court",
         cases,
-        |(data, w)| super::parallel_sum(data.clone(), *w),
-        |(data, w)| student(data.clone(), *w),
+        |(data, _)| data.iter().map(|&x| reference.apply(x)).sum::<u64>(),
+        |(data, w)| student(data.clone(), *w, Work::with_salt(salt)),
         |a, b| a == b,
     );
-    let big: Vec<u64> = (1..=2_000_000).collect();
-    crate::verif::parallel::require_parallel(
+    let big_n = draw.range(200_000, 400_000);
+    let big_w = draw.range(2, 4) as usize;
+    let big: Vec<u64> = (0..big_n).map(|i| i * 3 + 1).collect();
+    require_work(
         verdict,
-        "2 000 000 éléments, 2 workers : un thread par morceau",
-        big.iter().sum::<u64>(),
-        "la somme est juste mais aucun thread n'a été lancé : un thread par morceau \
-         (`thread::spawn`)",
-        |_| student(big.clone(), 2),
+        &format!("{big_n} éléments, {big_w} workers : chaque thread calcule son morceau"),
+        fair_floor(big_w),
+        "chaque thread doit faire lui-même les appels à `travail.apply` de son morceau \
+         (la fermeture passée à `thread::spawn`, avec `move`) ; le thread principal \
+         n'additionne que les résultats rendus par `join`",
+        |work| big.iter().map(|&x| work.apply(x)).sum::<u64>(),
+        |work| student(big.clone(), big_w, work),
     )
 }
 
@@ -492,15 +503,129 @@ pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
 mod tests {
     use super::*;
     use crate::ex2 as r;
+    use crate::verif::Status;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    /// The notebook's answer: one spawned thread per owned chunk.
+    fn spawned(data: Vec<u64>, workers: usize, work: Work) -> u64 {
+        let size = data.len().div_ceil(workers.max(1)).max(1);
+        let handles: Vec<_> = data
+            .chunks(size)
+            .map(|c| {
+                let part = c.to_vec();
+                std::thread::spawn(move || part.iter().map(|&x| work.apply(x)).sum::<u64>())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    }
+
+    /// Another right answer: scoped threads borrowing their chunk.
+    fn scoped(data: Vec<u64>, workers: usize, work: Work) -> u64 {
+        let size = data.len().div_ceil(workers.max(1)).max(1);
+        std::thread::scope(|s| {
+            let hs: Vec<_> = data
+                .chunks(size)
+                .map(|c| s.spawn(move || c.iter().map(|&x| work.apply(x)).sum::<u64>()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        })
+    }
+
+    fn refused_for(v: &Verdict, what: &str) {
+        let Status::Failed(f) = &v.status else {
+            panic!("accepted: {v}")
+        };
+        assert!(
+            format!("{} {} {}", f.case, f.got, f.hint).contains(what),
+            "{v}"
+        );
+    }
 
     #[test]
-    fn sequential_sum_is_rejected() {
-        let v = q6_parallel_sum(|data, _| data.iter().sum());
-        assert!(
-            v.failure_case()
-                .unwrap_or("(accepté)")
-                .contains("un thread par morceau"),
-            "{v}"
+    fn right_answers_pass() {
+        for _ in 0..3 {
+            let v = q6_parallel_sum(spawned);
+            assert!(v.passed(), "{v}");
+            let v = q6_parallel_sum(scoped);
+            assert!(v.passed(), "{v}");
+        }
+    }
+
+    #[test]
+    fn answers_without_parallel_work_are_refused() {
+        let seq = |d: Vec<u64>, _w: usize, work: Work| d.iter().map(|&x| work.apply(x)).sum();
+        // No thread at all.
+        refused_for(&q6_parallel_sum(seq), "1 thread : 100 %");
+        // Sequential work beside a thread that sleeps.
+        refused_for(
+            &q6_parallel_sum(|d, w, work| {
+                let idle = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(5)));
+                let s = seq(d, w, work);
+                idle.join().unwrap();
+                s
+            }),
+            "1 thread : 100 %",
+        );
+        // Sequential work beside a thread that spins until the work is done.
+        refused_for(
+            &q6_parallel_sum(|d, w, work| {
+                let stop = AtomicBool::new(false);
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
+                    let r = seq(d, w, work);
+                    stop.store(true, Ordering::Relaxed);
+                    r
+                })
+            }),
+            "1 thread : 100 %",
+        );
+        // All the work in one spawned thread.
+        refused_for(
+            &q6_parallel_sum(|d, w, work| {
+                std::thread::spawn(move || seq(d, w, work)).join().unwrap()
+            }),
+            "1 thread : 100 %",
+        );
+        // A token share: the second thread gets one element.
+        refused_for(
+            &q6_parallel_sum(|d, w, work| {
+                let Some((first, rest)) = d.split_first() else {
+                    return 0;
+                };
+                let first = *first;
+                let h = std::thread::spawn(move || work.apply(first));
+                seq(rest.to_vec(), w, work) + h.join().unwrap()
+            }),
+            "2 threads : 100 %, 0 %",
+        );
+        // A rayon pool of one thread.
+        refused_for(
+            &q6_parallel_sum(|d, _w, work| {
+                use rayon::prelude::*;
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap();
+                pool.install(|| d.par_iter().map(|&x| work.apply(x)).sum())
+            }),
+            "1 thread : 100 %",
+        );
+    }
+
+    #[test]
+    fn answers_that_skip_the_calls_are_refused() {
+        // The sum of the data itself (not of the work's values).
+        refused_for(&q6_parallel_sum(|d, _, _| d.iter().sum()), "travail");
+        // Right sizes computed, but the values of a previous check replayed.
+        let old = Work::with_salt(1);
+        refused_for(
+            &q6_parallel_sum(move |d, _, _| d.iter().map(|&x| old.apply(x)).sum()),
+            "travail",
         );
     }
 
@@ -518,8 +643,6 @@ mod tests {
             q3_partial(r::partial),
             q4_top_cities(r::top_cities),
             q5_memoize(r::memoize),
-            q6_parallel_sum(r::parallel_sum),
-            q6_parallel_sum(|d, w| r::scoped_sum(&d, w)),
         ];
         for v in verdicts {
             assert!(v.passed(), "{v}");
@@ -597,17 +720,24 @@ mod tests {
             .unwrap_or("(accepté)")
             .contains("cinq fois"));
         // Drops the remainder of the division.
-        let v = q6_parallel_sum(|data, w| {
+        let v = q6_parallel_sum(|data, w, work| {
             let size = (data.len() / w).max(1);
-            (0..w)
-                .map(|i| data.iter().skip(i * size).take(size).sum::<u64>())
-                .sum()
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| {
+                        let part: Vec<u64> =
+                            data.iter().skip(i * size).take(size).copied().collect();
+                        s.spawn(move || part.iter().map(|&x| work.apply(x)).sum::<u64>())
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            })
         });
-        assert!(v.failure_case().is_some());
+        refused_for(&v, "div_ceil");
     }
 
     #[test]
     fn unfinished_answer_is_not_done() {
-        assert!(q6_parallel_sum(|_, _| todo!()).not_done());
+        assert!(q6_parallel_sum(|_, _, _| todo!()).not_done());
     }
 }

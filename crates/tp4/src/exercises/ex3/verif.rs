@@ -122,8 +122,9 @@ pub fn q3_batches(student: impl Fn(Vec<u32>, usize) -> Vec<Vec<u32>>) -> Verdict
     check_cases(
         "3.3 lots de n éléments",
         "des lots de n éléments consécutifs, dans l'ordre (cherchez `slice::chunks`) ; le \
-         dernier lot peut être plus court mais ne doit pas être perdu ; jamais de lot vide, \
-         et une taille 0 (qui ferait paniquer `chunks`) se traite comme 1",
+         dernier lot peut être plus court mais ne doit pas être perdu ; jamais de lot \
+         vide ; relisez ce que l'énoncé dit d'une taille nulle (découper en lots de 0 \
+         n'a pas de sens, et `chunks` le refuse)",
         cases,
         |(v, n)| {
             use super::IteratorExt;

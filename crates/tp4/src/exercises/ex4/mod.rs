@@ -92,21 +92,6 @@ pub(crate) fn scoped_max(data: &[i64], workers: usize) -> Option<i64> {
     })
 }
 
-/// Q4.4 — W1 with static chunking: `workers` threads, one contiguous range of
-/// `0..n` each. Right answer, but the thread holding the largest numbers works
-/// longest (see [`primes::count_threads_busy`]).
-#[cfg(test)]
-pub(crate) fn primes_static(n: u64, workers: usize) -> u64 {
-    primes::count_threads(n, workers)
-}
-
-/// Q4.5 — W1 with work stealing: rayon in a pool of `workers` threads; the range is
-/// split recursively and idle threads steal halves, so nobody waits.
-#[cfg(test)]
-pub(crate) fn primes_stealing(n: u64, workers: usize) -> u64 {
-    workloads::pool(workers).install(|| primes::count_rayon(n))
-}
-
 /// Q4.7 — A process of its own: start one worker process, wait for it, and return
 /// the process id it reports (different from ours, and gone once waited for).
 pub(crate) fn child_pid() -> Result<u32> {

@@ -12,36 +12,54 @@
 //! hand them in as its answer:
 //!
 //! ```compile_fail,E0603
-//! tp4::ex4::verif::q2_spawn_sum(tp4::ex4::spawn_sum);
+//! tp4::ex4::verif::q1_usable_cpus(tp4::ex4::usable_cpus_from);
 //! ```
 //!
 //! An answer still holding `todo!()` is "not done yet", not a crash:
 //!
 //! ```
-//! fn spawn_sum(_data: Vec<u64>, _workers: usize) -> u64 {
+//! fn spawn_sum(_data: Vec<u64>, _workers: usize, _work: tp4::verif::work::Work) -> u64 {
 //!     todo!()
 //! }
 //! assert!(tp4::ex4::verif::q2_spawn_sum(spawn_sum).not_done());
 //! ```
 
 use crate::verif::parallel::{require_parallel, still_running_after};
+use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
 use crate::verif::{check_cases, close, Failure, Status, Verdict};
 use crate::workloads::primes;
 
-/// Q4.1: `f(affinity, quota_cpus)` must give the usable CPU count.
+/// Q4.1: `f(affinity, quota_cpus)` must give the usable CPU count. Besides the
+/// fixed cases, quotas are drawn at check time with a fractional part below and
+/// above one half, so that rounding to the nearest or down fails somewhere.
 pub fn q1_usable_cpus(f: impl Fn(usize, Option<f64>) -> usize) -> Verdict {
-    let cases = [
+    let mut cases: Vec<(String, (usize, Option<f64>))> = [
         ("sans quota", (4, None)),
         ("quota entier", (8, Some(2.0))),
-        ("quota fractionnaire 1,5", (4, Some(1.5))),
         ("quota plus grand que l'affinité", (2, Some(8.0))),
-        ("quota d'un demi-CPU", (4, Some(0.5))),
         ("un seul CPU", (1, None)),
     ]
-    .map(|(n, i)| (n.to_string(), i));
+    .map(|(n, i)| (n.to_string(), i))
+    .to_vec();
+    let mut draw = Draw::new();
+    for (lo, hi) in [(5, 45), (55, 95), (5, 45)] {
+        let whole = draw.range(0, 6);
+        let frac = draw.range(lo, hi) as f64 / 100.0;
+        let quota = whole as f64 + frac;
+        let affinity = draw.range(whole + 2, whole + 16) as usize;
+        cases.push((
+            format!(
+                "affinité {affinity}, quota {}",
+                crate::fr::decimal(quota, 2)
+            ),
+            (affinity, Some(quota)),
+        ));
+    }
     check_cases(
         "4.1 CPU utilisables",
-        "prenez le minimum de l'affinité et du quota arrondi au-dessus (ceil), et au moins 1",
+        "un quota fractionnaire laisse quand même progresser un thread de plus : cherchez \
+         l'arrondi qui va toujours vers le haut (f64::ceil), puis le plus petit des deux \
+         nombres, et jamais moins d'un CPU",
         cases,
         |&(a, q)| super::usable_cpus_from(a, q),
         |&(a, q)| f(a, q),
@@ -60,26 +78,30 @@ fn vectors() -> Vec<(String, (Vec<u64>, usize))> {
     ]
 }
 
-/// Q4.2: `f(data, workers)` must return the sum computed by spawned threads. A
-/// wrong sum while the answer's threads are still running when it returns means a
-/// missing `join` (the sum was read before the threads added their part), which
-/// the verdict says rather than blame the chunks.
-pub fn q2_spawn_sum(f: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
+/// Q4.2: `f(data, workers, work)` must return the sum of `work.apply(x)` over
+/// `data`, the calls made by spawned threads. A wrong sum while the answer's
+/// threads are still running when it returns means a missing `join` (the sum was
+/// read before the threads added their part), which the verdict says rather than
+/// blame the chunks.
+pub fn q2_spawn_sum(f: impl Fn(Vec<u64>, usize, Work) -> u64) -> Verdict {
     let unjoined = std::cell::Cell::new(false);
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
     let verdict = check_cases(
         "4.2 thread::spawn et JoinHandle",
-        "chaque élément doit être dans exactement un morceau : taille = len / workers \
-         arrondi au-dessus (`div_ceil`), et le dernier morceau prend le reste",
+        "chaque élément compte exactement une fois, pour la valeur que `travail` lui \
+         donne : des morceaux de len / workers arrondi au-dessus (cherchez `div_ceil`), le \
+         dernier morceau prend le reste",
         vectors(),
-        |(v, _)| v.iter().sum::<u64>(),
+        |(v, _)| v.iter().map(|&x| reference.apply(x)).sum::<u64>(),
         |(v, w)| {
-            let (sum, running) = still_running_after(|| f(v.clone(), *w));
+            let (sum, running) = still_running_after(|| f(v.clone(), *w, Work::with_salt(salt)));
             unjoined.set(running > 0);
             sum
         },
         |a, b| a == b,
     );
-    match verdict.status {
+    let verdict = match verdict.status {
         Status::Failed(mut e) if unjoined.get() => {
             e.hint = "des threads travaillaient encore quand la fonction a rendu sa somme : \
                       attendez la fin de chaque thread (`join`) avant de lire leurs résultats"
@@ -87,38 +109,64 @@ pub fn q2_spawn_sum(f: impl Fn(Vec<u64>, usize) -> u64) -> Verdict {
             Verdict::new(&verdict.question, verdict.cases_passed, Status::Failed(e))
         }
         _ => verdict,
-    }
+    };
+    let mut draw = Draw::new();
+    let (n, w) = (draw.range(200_000, 400_000), draw.range(2, 4) as usize);
+    let big: Vec<u64> = (0..n).map(|i| i ^ 0x5555).collect();
+    require_work(
+        verdict,
+        &format!("{n} éléments, {w} workers : chaque thread calcule son morceau"),
+        fair_floor(w),
+        "chaque thread lancé (`thread::spawn`, avec `move` et son propre morceau) doit \
+         faire lui-même les appels à `travail.apply` de ce morceau ; le thread principal \
+         n'additionne que ce que rendent les `join`",
+        |work| big.iter().map(|&x| work.apply(x)).sum::<u64>(),
+        |work| f(big.clone(), w, work),
+    )
 }
 
-/// Q4.3: `f(data, workers)` must return the maximum (None if empty).
-pub fn q3_scoped_max(f: impl Fn(&[i64], usize) -> Option<i64>) -> Verdict {
+/// Q4.3: `f(data, workers, work)` must return the largest `work.score(x)` over
+/// `data` (None if empty), the scores computed by scoped threads.
+pub fn q3_scoped_max(f: impl Fn(&[i64], usize, Work) -> Option<i64>) -> Verdict {
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
+    // Scores are positive or negative; these inputs all score below zero.
+    let negative: Vec<i64> = (0..10_000)
+        .filter(|&x| reference.score(x) < 0)
+        .take(40)
+        .collect();
     let cases: Vec<(String, (Vec<i64>, usize))> = vec![
         ("vide".into(), (vec![], 2)),
-        ("un élément négatif".into(), (vec![-5], 2)),
-        ("tous négatifs".into(), (vec![-9, -3, -7, -4], 2)),
-        (
-            "maximum dans le dernier morceau".into(),
-            ((0..101).collect(), 3),
-        ),
+        ("un élément".into(), (vec![-5], 2)),
+        ("scores tous négatifs".into(), (negative, 3)),
+        ("101 éléments, 3 workers".into(), ((0..101).collect(), 3)),
         ("égalités".into(), (vec![4, 4, 4], 2)),
     ];
     let verdict = check_cases(
         "4.3 thread::scope",
-        "un slice vide n'a pas de maximum (None) ; n'initialisez pas le maximum à 0 \
-         (valeurs négatives) ; n'oubliez pas le dernier morceau",
+        "un slice vide n'a pas de maximum (None) ; un score peut être négatif : ne \
+         partez pas d'une valeur arbitraire comme 0 (cherchez `Iterator::max`) ; chaque \
+         élément appartient à un morceau, le dernier compris",
         cases,
-        |(v, w)| super::scoped_max(v, *w),
-        |(v, w)| f(v, *w),
+        |(v, _)| v.iter().map(|&x| reference.score(x)).max(),
+        |(v, w)| f(v, *w, Work::with_salt(salt)),
         |a, b| a == b,
     );
-    let big: Vec<i64> = (0..2_000_000).map(|i| (i * 7_919) % 1_000_003).collect();
-    require_parallel(
+    let mut draw = Draw::new();
+    let (n, w) = (
+        draw.range(200_000, 400_000) as i64,
+        draw.range(2, 4) as usize,
+    );
+    let big: Vec<i64> = (0..n).map(|i| i * 7 - n).collect();
+    require_work(
         verdict,
-        "2 000 000 valeurs, 2 workers : un thread par morceau",
-        super::scoped_max(&big, 2),
-        "le résultat est juste mais calculé par un seul thread : lancez un thread par \
-         morceau dans std::thread::scope",
-        |_| f(&big, 2),
+        &format!("{n} éléments, {w} workers : chaque thread calcule son morceau"),
+        fair_floor(w),
+        "chaque thread de `std::thread::scope` doit calculer lui-même les scores \
+         (`travail.score`) de son morceau emprunté ; le thread principal ne compare que \
+         les maximums rendus par `join`",
+        |work| big.iter().map(|&x| work.score(x)).max(),
+        |work| f(&big, w, work),
     )
 }
 
@@ -133,24 +181,103 @@ fn prime_cases() -> Vec<(String, (u64, usize))> {
     ]
 }
 
-/// Q4.4 and Q4.5: `f(n, workers)` must count the primes below `n`.
-pub fn q4_count_primes(f: impl Fn(u64, usize) -> u64 + Sync) -> Verdict {
+/// Q4.4: `f(n, workers, work)` must count the primes below `n` with
+/// `work.count_primes`, one contiguous range per worker thread. The check sees
+/// the ranges asked for and the threads that asked: on a size drawn at check
+/// time, the ranges must tile `0..n` (no gap, no overlap, `workers` of them) and
+/// at least two threads must each count a real share of the numbers.
+pub fn q4_count_primes(f: impl Fn(u64, usize, Work) -> u64 + Sync) -> Verdict {
     let verdict = check_cases(
         "4.4 W1 en parallèle",
-        "les morceaux [n·w/P, n·(w+1)/P) couvrent 0..n sans trou ni chevauchement ; \
-         1 n'est pas premier, 2 l'est",
+        "les plages couvrent 0..n sans trou ni chevauchement (la fin d'une plage est le \
+         début de la suivante, exclue) ; 1 n'est pas premier, 2 l'est",
         prime_cases(),
         |&(n, _)| primes::reference_count(n),
-        |&(n, w)| f(n, w),
+        |&(n, w)| f(n, w, Work::fresh()),
         |a, b| a == b,
     );
-    require_parallel(
-        verdict,
-        "n = 400 000, 2 workers : le comptage doit être partagé",
-        primes::reference_count(400_000),
-        "le compte est juste mais un seul thread a travaillé : chaque worker doit compter \
-         sa plage dans son propre thread",
-        |pool| pool.install(|| f(400_000, 2)),
+    if !verdict.passed() {
+        return verdict;
+    }
+    let q = verdict.question.clone();
+    let done = verdict.cases_passed;
+    let mut draw = Draw::new();
+    let (n, w) = (draw.range(150_000, 400_000), draw.range(2, 5) as usize);
+    let case = format!("n = {n}, {w} workers : une plage contiguë par thread");
+    let fail = |expected: String, got: String, hint: &str| {
+        Verdict::new(
+            &q,
+            done,
+            Status::Failed(Failure {
+                case: case.clone(),
+                expected,
+                got,
+                hint: hint.into(),
+            }),
+        )
+    };
+    let mut last = None;
+    for _ in 0..crate::verif::parallel::TRIES {
+        let work = Work::fresh();
+        let got = match crate::verif::run_quietly(|| f(n, w, work)) {
+            Ok(c) => c,
+            Err(m) => {
+                return fail(
+                    "un compte".into(),
+                    format!("panique : {m}"),
+                    "voir le message",
+                )
+            }
+        };
+        let expected = primes::reference_count(n);
+        if got != expected {
+            return fail(
+                expected.to_string(),
+                got.to_string(),
+                "les plages doivent couvrir 0..n exactement, la dernière finissant à n",
+            );
+        }
+        let ranges = work.ranges();
+        let asked: Vec<(u64, u64)> = ranges.iter().map(|&(_, a, b)| (a, b)).collect();
+        let tiles = asked.first().is_some_and(|r| r.0 == 0)
+            && asked.last().is_some_and(|r| r.1 == n)
+            && asked.windows(2).all(|p| p[0].1 == p[1].0);
+        if !tiles || asked.len() != w {
+            let shown: Vec<String> = asked
+                .iter()
+                .take(8)
+                .map(|(a, b)| format!("{a}..{b}"))
+                .collect();
+            return fail(
+                format!("{w} plages contiguës qui couvrent 0..{n}"),
+                format!(
+                    "{} demandée(s) à `travail.count_primes` : {}{}",
+                    asked.len(),
+                    shown.join(", "),
+                    if asked.len() > 8 { ", …" } else { "" }
+                ),
+                "découpage statique : le worker i reçoit la i-ème de `workers` plages \
+                 contiguës et la compte en un seul appel ; ses bornes se calculent à \
+                 partir de n, i et workers, sans trou ni recouvrement",
+            );
+        }
+        let shares = work.shares();
+        if shares.threads_with(fair_floor(w)) >= 2 {
+            return Verdict::new(&q, done + 1, Status::Passed);
+        }
+        last = Some(shares.describe());
+    }
+    fail(
+        format!(
+            "au moins 2 threads comptant chacun au moins {:.0} % des nombres",
+            100.0 * fair_floor(w)
+        ),
+        format!(
+            "compte juste, mais les plages ont été comptées par {}",
+            last.unwrap_or_default()
+        ),
+        "chaque worker doit compter sa plage dans son propre thread (cherchez \
+         `std::thread::scope`) : l'appel à `travail.count_primes` se fait dans le thread",
     )
 }
 
@@ -239,9 +366,12 @@ pub fn q7_child_pid(f: impl Fn() -> crate::Result<u32>) -> Verdict {
     Verdict::new(q, 3, Status::Passed)
 }
 
-/// Q4.8: `f(xs, threads)` must return the sum of squares and the pool size seen
-/// inside the pool.
-pub fn q8_fixed_pool(f: impl Fn(&[u64], usize) -> (u64, usize)) -> Verdict {
+/// Q4.8: `f(xs, threads, work)` must return the sum of `work.apply(x)` over `xs`
+/// and the pool size seen inside the pool. The check sees which threads made the
+/// calls: with a pool of one thread, only one; with a pool of `t` threads drawn at
+/// check time, at least two and at most `t` (the global pool, or threads of the
+/// answer's own, would show otherwise).
+pub fn q8_fixed_pool(f: impl Fn(&[u64], usize, Work) -> (u64, usize)) -> Verdict {
     let cases: Vec<(String, (Vec<u64>, usize))> = vec![
         ("1 thread".into(), ((0..100).collect(), 1)),
         ("3 threads".into(), ((0..1000).collect(), 3)),
@@ -250,22 +380,84 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize) -> (u64, usize)) -> Verdict {
     let hint = "construisez un pool de la taille demandée (`rayon::ThreadPoolBuilder`, \
                 `num_threads`) et faites le calcul dedans (`ThreadPool::install`) : hors \
                 de install, c'est le pool global qui travaille";
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
     let verdict = check_cases(
         "4.8 pool de taille fixe",
         hint,
         cases,
-        |(v, t)| super::pool_sum_squares(v, *t),
-        |(v, t)| f(v, *t),
+        |(v, t)| (v.iter().map(|&x| reference.apply(x)).sum::<u64>(), *t),
+        |(v, t)| f(v, *t, Work::with_salt(salt)),
         |a, b| a == b,
     );
-    let xs: Vec<u64> = (0..100_000).collect();
-    require_parallel(
-        verdict,
-        "pool de 3 threads : ses threads doivent exister",
-        super::pool_sum_squares(&xs, 3),
-        "aucun thread n'a été créé : la taille rendue doit être celle d'un pool que la \
-         fonction construit (ThreadPoolBuilder), pas l'argument recopié",
-        |_| f(&xs, 3),
+    if !verdict.passed() {
+        return verdict;
+    }
+    let (q, done) = (verdict.question.clone(), verdict.cases_passed);
+    let mut draw = Draw::new();
+    let xs: Vec<u64> = (0..draw.range(200_000, 300_000)).collect();
+    let t = draw.range(2, 4) as usize;
+    let fail = |case: String, expected: String, got: String| {
+        Verdict::new(
+            &q,
+            done,
+            Status::Failed(Failure {
+                case,
+                expected,
+                got,
+                hint: hint.into(),
+            }),
+        )
+    };
+    // A pool of one thread: every call on that thread.
+    let one = Work::fresh();
+    match crate::verif::run_quietly(|| f(&xs, 1, one)) {
+        Err(m) => {
+            return fail(
+                "pool de 1 thread".into(),
+                "un résultat".into(),
+                format!("panique : {m}"),
+            )
+        }
+        Ok(_) if one.shares().per_thread.len() > 1 => {
+            return fail(
+                format!("pool de 1 thread, {} éléments", xs.len()),
+                "les appels à `travail` faits par le seul thread du pool".into(),
+                format!("appels faits par {}", one.shares().describe()),
+            )
+        }
+        Ok(_) => {}
+    }
+    let mut seen = String::new();
+    for _ in 0..crate::verif::parallel::TRIES {
+        let work = Work::fresh();
+        let Ok((_, size)) = crate::verif::run_quietly(|| f(&xs, t, work)) else {
+            return fail(
+                format!("pool de {t} threads"),
+                "un résultat".into(),
+                "panique".into(),
+            );
+        };
+        let shares = work.shares();
+        if shares.per_thread.len() > t {
+            return fail(
+                format!("pool de {t} threads, {} éléments", xs.len()),
+                format!("les appels à `travail` faits par au plus {t} threads"),
+                format!(
+                    "appels faits par {} (taille rendue : {size})",
+                    shares.describe()
+                ),
+            );
+        }
+        if shares.threads_with(0.02) >= 2 {
+            return Verdict::new(&q, done + 2, Status::Passed);
+        }
+        seen = shares.describe();
+    }
+    fail(
+        format!("pool de {t} threads, {} éléments", xs.len()),
+        "les appels à `travail` répartis sur au moins 2 threads du pool".into(),
+        format!("appels faits par {seen}"),
     )
 }
 
@@ -274,7 +466,7 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize) -> (u64, usize)) -> Verdict {
 pub fn q9_pi_streams(f: impl Fn(u64, usize) -> f64) -> Verdict {
     let cases = [(10_000, 1), (10_000, 2), (30_001, 3), (50_000, 4)]
         .map(|(s, w)| (format!("{s} points, {w} workers"), (s, w)));
-    check_cases(
+    let verdict = check_cases(
         "4.9 π reproductible",
         "le worker w compte les points de SON flux (`pi::hits` avec son numéro w) et en \
          tire sa part du total (`pi::share`) : le résultat ne dépend ni de l'ordre des \
@@ -283,6 +475,16 @@ pub fn q9_pi_streams(f: impl Fn(u64, usize) -> f64) -> Verdict {
         |&(s, w)| super::pi_streams(s, w),
         |&(s, w)| f(s, w),
         |a, b| a == b,
+    );
+    // The streams are worked by threads: at least two threads must draw.
+    let points = Draw::new().range(1_500_000, 3_000_000);
+    require_parallel(
+        verdict,
+        &format!("{points} points, 2 workers : chaque flux dans son thread"),
+        super::pi_streams(points, 2),
+        "le résultat est juste mais un seul thread a tiré des points : chaque worker \
+         compte son flux dans son propre thread (cherchez `std::thread::scope`)",
+        |_| f(points, 2),
     )
 }
 
@@ -299,8 +501,10 @@ pub fn q10_amdahl(f: impl Fn(f64, f64) -> f64) -> Verdict {
     .map(|(p, s)| (format!("p = {p}, s = {s}"), (p, s)));
     check_cases(
         "4.10 loi d'Amdahl",
-        "S(p) = 1 / (s + (1 - s) / p) ; elle tend vers 1/s quand p grandit (ce n'est pas la \
-         loi de Gustafson s + (1 - s)·p)",
+        "la loi d'Amdahl suppose un problème de taille FIXE : la partie séquentielle s \
+         ne se divise pas, seule la partie 1 - s se partage entre les p workers ; \
+         l'accélération plafonne donc à 1/s quand p grandit (une formule qui croît sans \
+         fin avec p est une autre loi)",
         cases,
         |&(p, s)| super::amdahl_speedup(p, s),
         |&(p, s)| f(p, s),
@@ -353,8 +557,12 @@ pub fn q11_serial_fraction(f: impl Fn(&[(f64, f64)]) -> Option<f64>) -> Verdict 
 /// what the others added meanwhile).
 const RACE_PER_THREAD: u64 = 1_000_000;
 
-/// Q4.12: `f(threads, per_thread)` must count every increment of every thread.
-pub fn q12_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
+/// Q4.12: `f(threads, per_thread, work)`: thread number `t` adds
+/// `work.apply(t)` to one shared counter, `per_thread` times; the total must count
+/// every addition of every thread, and on a case drawn at check time at least two
+/// threads must each make a real share of the calls (a closed form, or a loop on
+/// the calling thread, makes them all on one thread).
+pub fn q12_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
     let mut cases: Vec<(String, (usize, u64))> = [(1, 10), (2, 10_000), (4, 2_500), (3, 0)]
         .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)))
         .to_vec();
@@ -366,16 +574,30 @@ pub fn q12_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
             (8, RACE_PER_THREAD),
         ));
     }
-    check_cases(
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
+    let verdict = check_cases(
         "4.12 compteur partagé (Send/Sync)",
-        "tous les threads doivent incrémenter le MÊME compteur : Arc<AtomicU64> (ou \
-         Arc<Mutex<u64>>) cloné dans chaque thread, pas une copie par thread ; et \
-         l'incrément doit être UNE opération atomique (fetch_add) : load puis store perd des \
-         incréments quand deux threads lisent la même valeur",
+        "tous les threads doivent ajouter au MÊME compteur : un Arc<AtomicU64> cloné \
+         dans chaque thread, pas une copie par thread ; et chaque ajout doit être UNE \
+         opération atomique (cherchez fetch_add) : lire puis écrire perd des ajouts \
+         quand deux threads lisent la même valeur",
         cases,
-        |&(t, k)| t as u64 * k,
-        |&(t, k)| f(t, k),
+        |&(t, k)| (0..t as u64).map(|i| reference.apply(i)).sum::<u64>() * k,
+        |&(t, k)| f(t, k, Work::with_salt(salt)),
         |a, b| a == b,
+    );
+    let mut draw = Draw::new();
+    let (t, k) = (draw.range(2, 6) as usize, draw.range(20_000, 60_000));
+    require_work(
+        verdict,
+        &format!("{t} threads × {k} : chaque thread fait ses ajouts"),
+        fair_floor(t),
+        "chaque thread lancé fait lui-même ses `par_thread` ajouts (et ses appels à \
+         `travail.apply`) sur le compteur partagé ; le thread principal ne fait que \
+         lancer, attendre (`join`) et lire le total",
+        |work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k,
+        |work| f(t, k, work),
     )
 }
 
@@ -383,86 +605,440 @@ pub fn q12_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
 mod tests {
     use super::super::*;
     use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Duration;
 
-    #[test]
-    fn references_pass_their_checkers() {
-        assert!(q1_usable_cpus(usable_cpus_from).passed());
-        assert!(q2_spawn_sum(spawn_sum).passed());
-        assert!(q3_scoped_max(scoped_max).passed());
-        assert!(q4_count_primes(primes_static).passed());
-        assert!(q4_count_primes(primes_stealing).passed());
-        assert!(q6_primes_processes(|n, _| Ok(primes::count_seq(n))).passed());
-        assert!(q8_fixed_pool(pool_sum_squares).passed());
-        assert!(q9_pi_streams(pi_streams).passed());
-        assert!(q10_amdahl(amdahl_speedup).passed());
-        assert!(q11_serial_fraction(serial_fraction).passed());
-        assert!(q12_shared_counter(shared_counter).passed());
+    fn refused_for(v: &Verdict, what: &str) {
+        let Status::Failed(f) = &v.status else {
+            panic!("accepted: {v}")
+        };
+        assert!(
+            format!("{} | {} | {} | {}", f.case, f.expected, f.got, f.hint).contains(what),
+            "expected « {what} » in: {v}"
+        );
+    }
+
+    fn refused_for_any(v: &Verdict, any: &[&str]) {
+        let Status::Failed(f) = &v.status else {
+            panic!("accepted: {v}")
+        };
+        let text = format!("{} | {} | {} | {}", f.case, f.expected, f.got, f.hint);
+        assert!(
+            any.iter().any(|w| text.contains(w)),
+            "expected one of {any:?} in: {v}"
+        );
+    }
+
+    // ---- right answers, as the notebook's corrigé writes them
+
+    fn spawn_sum_right(data: Vec<u64>, workers: usize, work: Work) -> u64 {
+        let size = data.len().div_ceil(workers.max(1)).max(1);
+        let hs: Vec<std::thread::JoinHandle<u64>> = data
+            .chunks(size)
+            .map(|c| {
+                let part = c.to_vec();
+                std::thread::spawn(move || part.iter().map(|&x| work.apply(x)).sum())
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    }
+
+    fn scoped_max_right(data: &[i64], workers: usize, work: Work) -> Option<i64> {
+        if data.is_empty() {
+            return None;
+        }
+        let size = data.len().div_ceil(workers.max(1));
+        std::thread::scope(|s| {
+            let hs: Vec<_> = data
+                .chunks(size)
+                .map(|c| s.spawn(move || c.iter().map(|&x| work.score(x)).max()))
+                .collect();
+            hs.into_iter().filter_map(|h| h.join().unwrap()).max()
+        })
+    }
+
+    fn primes_right(n: u64, workers: usize, work: Work) -> u64 {
+        let w = workers.max(1) as u64;
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..w)
+                .map(|i| s.spawn(move || work.count_primes(n * i / w, n * (i + 1) / w)))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        })
+    }
+
+    fn counter_right(threads: usize, per_thread: u64, work: Work) -> u64 {
+        let counter = Arc::new(AtomicU64::new(0));
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                let c = Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    for _ in 0..per_thread {
+                        c.fetch_add(work.apply(t as u64), Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        counter.load(Ordering::Relaxed)
     }
 
     #[test]
-    fn sequential_answers_are_rejected() {
-        let v = q3_scoped_max(|d, _| d.iter().copied().max());
-        assert!(
-            v.failure_case()
-                .unwrap_or("(accepté)")
-                .contains("un thread par morceau"),
-            "{v}"
+    fn right_answers_pass_their_checkers() {
+        assert!(q1_usable_cpus(usable_cpus_from).passed());
+        for _ in 0..2 {
+            let v = q2_spawn_sum(spawn_sum_right);
+            assert!(v.passed(), "{v}");
+            let v = q3_scoped_max(scoped_max_right);
+            assert!(v.passed(), "{v}");
+            let v = q4_count_primes(primes_right);
+            assert!(v.passed(), "{v}");
+            let v = q12_shared_counter(counter_right);
+            assert!(v.passed(), "{v}");
+        }
+        assert!(q6_primes_processes(|n, _| Ok(primes::count_seq(n))).passed());
+        let v = q8_fixed_pool(pool_sum_right);
+        assert!(v.passed(), "{v}");
+        let v = q9_pi_streams(pi_streams);
+        assert!(v.passed(), "{v}");
+        assert!(q10_amdahl(amdahl_speedup).passed());
+        assert!(q11_serial_fraction(serial_fraction).passed());
+    }
+
+    // ---- 4.1: rounding variants, on quotas drawn at check time
+
+    #[test]
+    fn rounding_other_than_up_is_refused() {
+        for _ in 0..5 {
+            let nearest =
+                |a: usize, q: Option<f64>| q.map_or(a, |q| (q.round() as usize).clamp(1, a));
+            refused_for(&q1_usable_cpus(nearest), "quota");
+            let down = |a: usize, q: Option<f64>| q.map_or(a, |q| (q as usize).clamp(1, a));
+            refused_for(&q1_usable_cpus(down), "ceil");
+            // Rounded up, but with a hard-coded table of the former fixed quotas.
+            let table = |a: usize, q: Option<f64>| match q {
+                None => a,
+                Some(1.5) => 2.min(a),
+                Some(0.5) => 1,
+                Some(q) => (q as usize).clamp(1, a),
+            };
+            refused_for(&q1_usable_cpus(table), "quota");
+        }
+    }
+
+    // ---- 4.2
+
+    #[test]
+    fn spawn_sum_without_parallel_work_is_refused() {
+        let seq = |d: Vec<u64>, _: usize, work: Work| d.iter().map(|&x| work.apply(x)).sum::<u64>();
+        refused_for(&q2_spawn_sum(seq), "1 thread : 100 %");
+        // A spawned thread that only sleeps.
+        refused_for(
+            &q2_spawn_sum(|d, w, work| {
+                let h = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(2)));
+                let s = seq(d, w, work);
+                h.join().unwrap();
+                s
+            }),
+            "1 thread : 100 %",
         );
-        let v = q4_count_primes(|n, _| primes::count_range(0, n));
-        assert!(
-            v.failure_case().unwrap_or("(accepté)").contains("partagé"),
-            "{v}"
+        // One worker thread does everything.
+        refused_for(
+            &q2_spawn_sum(|d, w, work| std::thread::spawn(move || seq(d, w, work)).join().unwrap()),
+            "1 thread : 100 %",
         );
+        // Token share: the last 10 elements to a second thread.
+        refused_for(
+            &q2_spawn_sum(|d, w, work| {
+                let cut = d.len().saturating_sub(10);
+                let tail = d[cut..].to_vec();
+                let h =
+                    std::thread::spawn(move || tail.iter().map(|&x| work.apply(x)).sum::<u64>());
+                seq(d[..cut].to_vec(), w, work) + h.join().unwrap()
+            }),
+            "2 threads : 100 %, 0 %",
+        );
+        // Sums the data, not the work's values.
+        refused_for(&q2_spawn_sum(|d, _, _| d.iter().sum()), "`travail`");
     }
 
     #[test]
     fn a_missing_join_is_named() {
         // The threads add to a shared total that is read without waiting for them.
-        let v = q2_spawn_sum(|data, workers| {
-            use std::sync::atomic::{AtomicU64, Ordering};
-            let total = std::sync::Arc::new(AtomicU64::new(0));
+        let v = q2_spawn_sum(|data, workers, work| {
+            let total = Arc::new(AtomicU64::new(0));
             let size = data.len().div_ceil(workers).max(1);
             for part in data.chunks(size) {
-                let (part, total) = (part.to_vec(), std::sync::Arc::clone(&total));
+                let (part, total) = (part.to_vec(), Arc::clone(&total));
                 std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    total.fetch_add(part.iter().sum(), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(50));
+                    total.fetch_add(part.iter().map(|&x| work.apply(x)).sum(), Ordering::Relaxed);
                 });
             }
             total.load(Ordering::Relaxed)
         });
-        assert!(
-            v.to_string().contains("attendez la fin de chaque thread"),
-            "{v}"
-        );
-        // A chunking mistake keeps its own hint.
-        let v = q2_spawn_sum(|d, w| {
+        refused_for(&v, "attendez la fin de chaque thread");
+        // Chunk size len / workers drops the remainder.
+        let v = q2_spawn_sum(|d, w, work| {
             let size = (d.len() / w).max(1);
             std::thread::scope(|s| {
                 let hs: Vec<_> = d
                     .chunks(size)
                     .take(w)
-                    .map(|c| s.spawn(move || c.iter().sum::<u64>()))
+                    .map(|c| s.spawn(move || c.iter().map(|&x| work.apply(x)).sum::<u64>()))
                     .collect();
                 hs.into_iter().map(|h| h.join().unwrap()).sum()
             })
         });
-        assert!(v.to_string().contains("dernier morceau"), "{v}");
+        refused_for(&v, "div_ceil");
+    }
+
+    // ---- 4.3
+
+    #[test]
+    fn scoped_max_wrong_answers_are_refused() {
+        // Maximum initialised at 0 (scores may all be negative).
+        refused_for(
+            &q3_scoped_max(|d, w, work| {
+                if d.is_empty() {
+                    return None;
+                }
+                let size = d.len().div_ceil(w);
+                std::thread::scope(|s| {
+                    let hs: Vec<_> = d
+                        .chunks(size)
+                        .map(|c| {
+                            s.spawn(move || c.iter().map(|&x| work.score(x)).fold(0, i64::max))
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).max()
+                })
+            }),
+            "négatifs",
+        );
+        // Sequential beside a spinning thread.
+        refused_for(
+            &q3_scoped_max(|d, _, work| {
+                let stop = AtomicBool::new(false);
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
+                    let m = d.iter().map(|&x| work.score(x)).max();
+                    stop.store(true, Ordering::Relaxed);
+                    m
+                })
+            }),
+            "1 thread : 100 %",
+        );
+        // Threads spawned per chunk, but the scores computed before on the caller.
+        refused_for(
+            &q3_scoped_max(|d, w, work| {
+                let scores: Vec<i64> = d.iter().map(|&x| work.score(x)).collect();
+                if scores.is_empty() {
+                    return None;
+                }
+                let size = scores.len().div_ceil(w);
+                std::thread::scope(|s| {
+                    let hs: Vec<_> = scores
+                        .chunks(size)
+                        .map(|c| s.spawn(move || c.iter().copied().max()))
+                        .collect();
+                    hs.into_iter().filter_map(|h| h.join().unwrap()).max()
+                })
+            }),
+            "1 thread : 100 %",
+        );
+    }
+
+    // ---- 4.4
+
+    #[test]
+    fn prime_counts_without_a_static_split_are_refused() {
+        // One range on the calling thread.
+        refused_for(
+            &q4_count_primes(|n, _, work| work.count_primes(0, n)),
+            "1 demandée",
+        );
+        // The right ranges, all counted on the calling thread, beside a spinning thread.
+        refused_for(
+            &q4_count_primes(|n, w, work| {
+                let stop = AtomicBool::new(false);
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
+                    let w = w as u64;
+                    let c = (0..w)
+                        .map(|i| work.count_primes(n * i / w, n * (i + 1) / w))
+                        .sum();
+                    stop.store(true, Ordering::Relaxed);
+                    c
+                })
+            }),
+            "1 thread : 100 %",
+        );
+        // Overlapping ranges (inclusive end) count boundary primes twice.
+        let v = q4_count_primes(|n, w, work| {
+            let w = w as u64;
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| {
+                        s.spawn(move || work.count_primes(n * i / w, (n * (i + 1) / w + 1).min(n)))
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            })
+        });
+        assert!(!v.passed(), "{v}");
+        // Each thread counts its range in two calls: the right total and threads,
+        // but not one contiguous range per worker.
+        let v = q4_count_primes(|n, w, work| {
+            let w = w as u64;
+            std::thread::scope(|s| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| {
+                        s.spawn(move || {
+                            let (a, b) = (n * i / w, n * (i + 1) / w);
+                            let mid = a + (b - a) / 2;
+                            work.count_primes(a, mid) + work.count_primes(mid, b)
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            })
+        });
+        refused_for(&v, "plages contiguës");
+        // Sizes rounded down and the remainder counted on the calling thread: one
+        // range too many whenever workers does not divide n, else the right split.
+        let v = q4_count_primes(|n, w, work| {
+            let w = w as u64;
+            let size = n / w;
+            let counted: u64 = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| s.spawn(move || work.count_primes(i * size, (i + 1) * size)))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            counted
+                + if size * w < n {
+                    work.count_primes(size * w, n)
+                } else {
+                    0
+                }
+        });
+        assert!(
+            v.passed() || v.to_string().contains("plages contiguës"),
+            "{v}"
+        );
+        // Uneven: the calling thread counts almost everything, a thread gets 1 %
+        // (two ranges: refused for their number, or for the share when 2 workers).
+        refused_for_any(
+            &q4_count_primes(|n, _, work| {
+                let cut = n / 100;
+                std::thread::scope(|s| {
+                    let h = s.spawn(move || work.count_primes(0, cut));
+                    work.count_primes(cut, n) + h.join().unwrap()
+                })
+            }),
+            &["plages contiguës", "2 threads : 99 %, 1 %"],
+        );
+        assert!(q4_count_primes(|_, _, _| todo!()).not_done());
+    }
+
+    // ---- 4.8, 4.9
+
+    fn pool_sum_right(xs: &[u64], threads: usize, work: Work) -> (u64, usize) {
+        use rayon::prelude::*;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            (
+                xs.par_iter().map(|&x| work.apply(x)).sum(),
+                rayon::current_num_threads(),
+            )
+        })
     }
 
     #[test]
-    fn pool_size_copied_from_the_argument_is_rejected() {
-        let v = q8_fixed_pool(|xs, t| (xs.iter().map(|x| x * x).sum(), t));
-        assert!(
-            v.failure_case()
-                .unwrap_or("(accepté)")
-                .contains("pool de 3"),
-            "{v}"
+    fn pools_of_the_wrong_size_are_refused() {
+        use rayon::prelude::*;
+        let seq = |xs: &[u64], work: Work| xs.iter().map(|&x| work.apply(x)).sum::<u64>();
+        // The size copied from the argument, the work done on the calling thread.
+        refused_for(
+            &q8_fixed_pool(|xs, t, work| (seq(xs, work), t)),
+            "1 thread : 100 %",
+        );
+        // The global pool, and the size seen there.
+        refused_for(
+            &q8_fixed_pool(|xs, _, work| {
+                (
+                    xs.par_iter().map(|&x| work.apply(x)).sum(),
+                    rayon::current_num_threads(),
+                )
+            }),
+            "pool global",
+        );
+        // A pool of one thread whatever the size asked, the asked size returned.
+        refused_for(
+            &q8_fixed_pool(|xs, t, work| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .unwrap();
+                (
+                    pool.install(|| xs.par_iter().map(|&x| work.apply(x)).sum()),
+                    t,
+                )
+            }),
+            "1 thread : 100 %",
+        );
+        // A pool one thread too large.
+        refused_for_any(
+            &q8_fixed_pool(|xs, t, work| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(t + 1)
+                    .build()
+                    .unwrap();
+                (
+                    pool.install(|| xs.par_iter().map(|&x| work.apply(x)).sum()),
+                    t,
+                )
+            }),
+            &["au plus", "seul thread du pool"],
         );
     }
 
     #[test]
-    fn fit_without_clamp_is_rejected() {
+    fn pi_without_threads_is_refused() {
+        // Right streams, drawn one after the other on the calling thread.
+        let v = q9_pi_streams(|s, w| {
+            let hits: u64 = (0..w).map(|i| pi::hits(i, pi::share(s, w, i))).sum();
+            pi::estimate(hits, s)
+        });
+        refused_for(&v, "un seul thread");
+        // Every worker on the same stream.
+        let v = q9_pi_streams(|s, w| {
+            let hits: u64 = (0..w).map(|i| pi::hits(0, pi::share(s, w, i))).sum();
+            pi::estimate(hits, s)
+        });
+        assert!(!v.passed(), "{v}");
+    }
+
+    // ---- 4.10, 4.11
+
+    #[test]
+    fn formula_mistakes_are_refused() {
+        let v = q10_amdahl(crate::models::gustafson);
+        assert!(!v.passed() && v.to_string().contains("taille FIXE"), "{v}");
         let v = q11_serial_fraction(|pts| {
             let (mut num, mut den) = (0.0, 0.0);
             for &(p, s) in pts.iter().filter(|p| p.0 > 1.0) {
@@ -472,23 +1048,37 @@ mod tests {
             }
             (den > 0.0).then(|| num / den)
         });
-        assert!(
-            v.failure_case().unwrap_or("(accepté)").contains("ramené"),
-            "{v}"
-        );
+        refused_for(&v, "ramené");
+        // Fit from the last point only.
+        let v = q11_serial_fraction(|pts| {
+            pts.iter()
+                .rfind(|p| p.0 > 1.0)
+                .map(|&(p, s)| ((1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)).clamp(0.0, 1.0))
+        });
+        refused_for(&v, "bruitées");
     }
 
+    #[test]
+    fn processes_and_pids() {
+        let v = q6_primes_processes(|n, _| Ok(primes::count_seq(n) + 1));
+        assert!(!v.passed(), "{v}");
+        // A thread, not a process: our own pid.
+        let v = q7_child_pid(|| Ok(std::process::id()));
+        refused_for(&v, "thread");
+    }
+
+    // ---- 4.12
+
     /// The racy answer: each thread reads then writes the shared counter.
-    fn racy(threads: usize, per_thread: u64) -> u64 {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        let counter = std::sync::Arc::new(AtomicU64::new(0));
+    fn racy(threads: usize, per_thread: u64, work: Work) -> u64 {
+        let counter = Arc::new(AtomicU64::new(0));
         std::thread::scope(|s| {
-            for _ in 0..threads {
-                let c = std::sync::Arc::clone(&counter);
+            for t in 0..threads {
+                let c = Arc::clone(&counter);
                 s.spawn(move || {
                     for _ in 0..per_thread {
                         let v = c.load(Ordering::Relaxed);
-                        c.store(v + 1, Ordering::Relaxed);
+                        c.store(v + work.apply(t as u64), Ordering::Relaxed);
                     }
                 });
             }
@@ -498,68 +1088,49 @@ mod tests {
 
     #[test]
     fn load_then_store_race_is_rejected_every_time() {
-        // Rejected at every run, on whichever case lost updates first.
-        for _ in 0..20 {
-            let v = q12_shared_counter(racy);
-            assert!(
-                v.failure_case()
-                    .unwrap_or("(accepté)")
-                    .contains("threads ×"),
-                "{v}"
-            );
+        for _ in 0..5 {
+            refused_for(&q12_shared_counter(racy), "threads ×");
         }
     }
 
     #[test]
-    fn plausible_wrong_answers_are_rejected() {
-        // Quota rounded down instead of up.
-        let v = q1_usable_cpus(|a, q| q.map_or(a, |q| (q as usize).max(1).min(a)));
-        assert!(!v.passed() && v.to_string().contains("1,5"), "{v}");
-        // Chunk size len / workers drops the remainder.
-        let v = q2_spawn_sum(|d, w| {
-            let size = (d.len() / w).max(1);
-            d.chunks(size).take(w).map(|c| c.iter().sum::<u64>()).sum()
-        });
-        assert!(!v.passed() && v.to_string().contains("reste"), "{v}");
-        // Maximum initialised at 0.
-        let v = q3_scoped_max(|d, _| Some(d.iter().copied().fold(0, i64::max)));
-        assert!(!v.passed(), "{v}");
-        // Overlapping ranges (inclusive end) count boundary primes twice.
-        let v = q4_count_primes(|n, w| {
-            let w = w as u64;
-            (0..w)
-                .map(|i| primes::count_range(n * i / w, (n * (i + 1) / w + 1).min(n)))
-                .sum()
-        });
-        assert!(!v.passed(), "{v}");
-        let v = q6_primes_processes(|n, _| Ok(primes::count_seq(n) + 1));
-        assert!(!v.passed(), "{v}");
-        // A thread, not a process: our own pid.
-        let v = q7_child_pid(|| Ok(std::process::id()));
-        assert!(!v.passed() && v.to_string().contains("thread"), "{v}");
-        // Global pool instead of the asked one.
-        let v =
-            q8_fixed_pool(|xs, _| (xs.iter().map(|x| x * x).sum(), rayon::current_num_threads()));
-        assert!(!v.passed(), "{v}");
-        // Every worker on the same stream.
-        let v = q9_pi_streams(|s, w| {
-            let hits: u64 = (0..w).map(|i| pi::hits(0, pi::share(s, w, i))).sum();
-            pi::estimate(hits, s)
-        });
-        assert!(!v.passed(), "{v}");
-        let v = q10_amdahl(crate::models::gustafson);
-        assert!(!v.passed() && v.to_string().contains("Gustafson"), "{v}");
-        // Fit from the last point only.
-        let v = q11_serial_fraction(|pts| {
-            pts.iter()
-                .rfind(|p| p.0 > 1.0)
-                .map(|&(p, s)| ((1.0 / s - 1.0 / p) / (1.0 - 1.0 / p)).clamp(0.0, 1.0))
-        });
-        assert!(!v.passed() && v.to_string().contains("bruitées"), "{v}");
+    fn counters_without_threads_are_refused() {
+        // Closed form: the calls made once each on the calling thread.
+        refused_for(
+            &q12_shared_counter(|t, k, work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k),
+            "1 thread : 100 %",
+        );
+        // The same, plus threads that only sleep.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let hs: Vec<_> = (0..t)
+                    .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(1))))
+                    .collect();
+                let total = (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k;
+                hs.into_iter().for_each(|h| h.join().unwrap());
+                total
+            }),
+            "1 thread : 100 %",
+        );
+        // Closed form ignoring the work: threads × per_thread.
+        refused_for(&q12_shared_counter(|t, k, _| t as u64 * k), "threads ×");
         // Each thread counts on its own copy.
-        let v = q12_shared_counter(|t, k| if t == 0 { 0 } else { k });
-        assert!(!v.passed(), "{v}");
-        // todo!() is "not done".
-        assert!(q4_count_primes(|_, _| todo!()).not_done());
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                std::thread::scope(|s| {
+                    for i in 0..t {
+                        s.spawn(move || {
+                            let mut mine = 0u64;
+                            for _ in 0..k {
+                                mine += work.apply(i as u64);
+                            }
+                            mine
+                        });
+                    }
+                });
+                0
+            }),
+            "MÊME compteur",
+        );
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! ```
 //! use tp4::ex5::verif;
-//! // A closed form that uses no channel at all is not what 5.3 asks: rejected.
-//! let v = verif::q3_bounded(|capacity, n| capacity.min(n));
+//! // A closed form that sends nothing is not what 5.3 asks: rejected.
+//! let v = verif::q3_bounded(|_tx, n| n.min(16));
 //! assert!(!v.passed(), "{v}");
 //! ```
 //!
@@ -20,14 +20,16 @@
 //! An answer still holding `todo!()` is "not done yet", not a crash:
 //!
 //! ```
-//! fn accepted(_capacity: usize, _items: usize) -> usize {
+//! fn accepted(_tx: std::sync::mpsc::SyncSender<u64>, _items: usize) -> usize {
 //!     todo!()
 //! }
 //! assert!(tp4::ex5::verif::q3_bounded(accepted).not_done());
 //! ```
 
+use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
 use crate::verif::{check_cases, Failure, Status, Verdict};
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 pub use crate::verif::deadline::{check_cases_with_deadline, STUCK_AFTER};
 
@@ -69,60 +71,66 @@ pub fn q2_sentinel(f: impl Fn(usize, u64) -> (u64, u64) + Send + Sync + 'static)
     )
 }
 
-/// Q5.3: `f(capacity, items)` must count the sends accepted before the channel
-/// is full.
-pub fn q3_bounded(f: impl Fn(usize, usize) -> usize) -> Verdict {
-    let cases = [(1, 10), (4, 10), (16, 5), (100, 1_000)]
-        .map(|(c, n)| (format!("capacité {c}, {n} messages"), (c, n)));
-    let hint = "un canal borné (`mpsc::sync_channel` ou `crossbeam::channel::bounded`) \
-                refuse un envoi sans bloquer quand il est plein (`try_send`) : un canal \
-                non borné accepte tout, sans jamais freiner le producteur";
-    let verdict = check_cases(
+/// Q5.3: `f(tx, n)` receives the sender of a bounded channel whose capacity is
+/// drawn at check time (the student cannot know it) and must try to send the
+/// messages `0..n` without blocking, stopping at the first refusal, and return how
+/// many were accepted. The check then reads what the channel really holds: the
+/// answer is judged on the messages that went through, not only on the number it
+/// returns (a formula sends nothing). An answer that blocks (`send` on a full
+/// channel nobody reads) is reported as stuck.
+pub fn q3_bounded(
+    f: impl Fn(mpsc::SyncSender<u64>, usize) -> usize + Send + Sync + 'static,
+) -> Verdict {
+    let mut draw = Draw::new();
+    let mut cases: Vec<(String, (usize, usize))> = vec![
+        ("capacité 1, 10 messages".into(), (1, 10)),
+        ("capacité 16, 5 messages (rien de refusé)".into(), (16, 5)),
+        ("aucun message".into(), (3, 0)),
+    ];
+    for _ in 0..3 {
+        let c = draw.range(2, 3_000) as usize;
+        let n = draw.range(c as u64 / 2, c as u64 * 2) as usize;
+        cases.push((
+            format!("capacité {c} (tirée au hasard), {n} messages"),
+            (c, n),
+        ));
+    }
+    check_cases_with_deadline(
         "5.3 canal borné",
-        hint,
+        "envoyez sans jamais bloquer (cherchez `SyncSender::try_send`) et arrêtez-vous au \
+         premier refus : c'est le canal qui sait quand il est plein, pas une formule ; \
+         la réponse compte les messages acceptés",
+        "l'envoi bloque : sur un canal borné plein que personne ne lit, `send` attend \
+         indéfiniment ; cherchez l'envoi qui rend une erreur au lieu d'attendre",
         cases,
-        |&(c, n)| super::accepted_before_full(c, n),
-        |&(c, n)| f(c, n),
-        |a, b| a == b,
-    );
-    if !verdict.passed() {
-        return verdict;
-    }
-    // A million sends take milliseconds; a formula such as `capacite.min(n)` answers in
-    // well under a microsecond without sending anything.
-    let (c, n) = (1_000_000, 1_000_005);
-    let start = std::time::Instant::now();
-    let got = crate::verif::run_quietly(|| f(c, n));
-    let took = start.elapsed();
-    let case = "capacité 1 000 000, 1 000 005 messages : les envois doivent avoir lieu";
-    let fail = |got: String| {
-        Verdict::new(
-            &verdict.question,
-            verdict.cases_passed,
-            Status::Failed(Failure {
-                case: case.into(),
-                expected: "1 000 000 envois acceptés, un par un".into(),
-                got,
-                hint: "n'écrivez pas la réponse par une formule : créez le canal borné et \
-                       envoyez vraiment les messages (try_send) jusqu'au premier refus"
-                    .into(),
-            }),
-        )
-    };
-    match got {
-        Err(m) => fail(format!("panique : {m}")),
-        Ok(k) if k != c => fail(k.to_string()),
-        Ok(_) if took < std::time::Duration::from_micros(500) => fail(format!(
-            "la bonne valeur en {} : trop vite pour un million d'envois (aucun canal utilisé)",
-            crate::fr::seconds(took.as_secs_f64())
-        )),
-        Ok(_) => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
-    }
+        |&(c, n)| {
+            let k = c.min(n);
+            (k, format!("{k} messages reçus : 0, 1, 2… dans l'ordre"))
+        },
+        move |&(c, n)| {
+            let (tx, rx) = mpsc::sync_channel::<u64>(c);
+            let got = f(tx, n);
+            let received: Vec<u64> = rx.try_iter().collect();
+            let in_order = received.iter().enumerate().all(|(i, &m)| m == i as u64);
+            let seen = if in_order {
+                format!("{} messages reçus : 0, 1, 2… dans l'ordre", received.len())
+            } else {
+                format!(
+                    "{} messages reçus, pas 0, 1, 2… dans l'ordre",
+                    received.len()
+                )
+            };
+            (got, seen)
+        },
+    )
 }
 
-/// Q5.4: `f(jobs, workers)` must return `pool_job(job)` for each job, in job
-/// order.
-pub fn q4_worker_pool(f: impl Fn(Vec<u64>, usize) -> Vec<u64> + Send + Sync + 'static) -> Verdict {
+/// Q5.4: `f(jobs, workers, work)` must return `work.job(job)` for each job, in
+/// job order, the jobs taken by `workers` threads from one shared channel: at
+/// least two of them must each run a real share of the jobs.
+pub fn q4_worker_pool(
+    f: impl Fn(Vec<u64>, usize, Work) -> Vec<u64> + Send + Sync + 'static,
+) -> Verdict {
     let cases: Vec<(String, (Vec<u64>, usize))> = vec![
         ("aucun travail".into(), (vec![], 2)),
         ("un travail".into(), (vec![1000], 3)),
@@ -135,14 +143,36 @@ pub fn q4_worker_pool(f: impl Fn(Vec<u64>, usize) -> Vec<u64> + Send + Sync + 's
             (vec![7, 3, 50_000], 8),
         ),
     ];
-    check_cases_with_deadline(
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
+    let f = std::sync::Arc::new(f);
+    let g = std::sync::Arc::clone(&f);
+    let verdict = check_cases_with_deadline(
         "5.4 pool de workers fait main",
-        "les résultats arrivent dans l'ordre où ils finissent : envoyez (id, résultat) et \
-         rangez-les par id",
+        "les résultats arrivent dans l'ordre où les travaux finissent : renvoyez chaque \
+         résultat avec le numéro de son travail et rangez-le à sa place",
         STUCK_CONSUMER,
         cases,
-        |(jobs, _)| jobs.iter().map(|&x| super::pool_job(x)).collect(),
-        move |(jobs, w)| f(jobs.clone(), *w),
+        |(jobs, _)| jobs.iter().map(|&x| reference.job(x)).collect(),
+        move |(jobs, w)| g(jobs.clone(), *w, Work::with_salt(salt)),
+    );
+    let mut draw = Draw::new();
+    let w = draw.range(2, 4) as usize;
+    let jobs: Vec<u64> = (0..draw.range(150, 250))
+        .map(|_| draw.range(1, 3_000))
+        .collect();
+    require_work(
+        verdict,
+        &format!(
+            "{} travaux, {w} workers : les workers font les travaux",
+            jobs.len()
+        ),
+        0.05,
+        "ce sont les threads workers qui doivent appeler `travail.job`, chacun sur les \
+         travaux qu'il prend dans le canal partagé (plusieurs récepteurs : cherchez \
+         `crossbeam::channel`) ; le thread principal distribue et range",
+        |work| jobs.iter().map(|&x| work.job(x)).collect::<Vec<u64>>(),
+        |work| f(jobs.clone(), w, work),
     )
 }
 
@@ -228,27 +258,37 @@ pub fn q6_pipe(f: impl Fn(u64, usize, Option<u64>) -> crate::Result<f64>) -> Ver
     )
 }
 
-/// Q5.7: `f(threads, per_thread)` (mutex, atomic or messages) must count every
-/// increment.
-pub fn q7_shared_counter(f: impl Fn(usize, u64) -> u64) -> Verdict {
+/// Q5.7: `f(threads, per_thread, work)`: thread number `t` adds `work.apply(t)`
+/// to one shared state, `per_thread` times (as in 4.12, with a `Mutex`); on a case
+/// drawn at check time at least two threads must each make a real share of the
+/// calls: a closed form, or a loop on the calling thread, makes them on one thread.
+pub fn q7_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
     let cases = [(1, 1000), (2, 50_000), (4, 10_000), (3, 0)]
         .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)));
+    let salt = draw_seed();
+    let reference = Work::with_salt(salt);
     let verdict = check_cases(
         "5.7 état partagé",
-        "chaque incrément doit être atomique (lock, fetch_add) ou local puis envoyé une fois ; \
-         lire puis écrire en deux temps perd des incréments",
+        "chaque ajout doit modifier l'état partagé en une seule opération protégée \
+         (verrou pris pour la lecture ET l'écriture : cherchez `Mutex::lock`) ; lire \
+         puis écrire en deux temps perd des ajouts, et chaque thread numéro t ajoute la \
+         valeur de son propre numéro",
         cases,
-        |&(t, k)| super::count_atomic(t, k),
-        |&(t, k)| f(t, k),
+        |&(t, k)| (0..t as u64).map(|i| reference.apply(i)).sum::<u64>() * k,
+        |&(t, k)| f(t, k, Work::with_salt(salt)),
         |a, b| a == b,
     );
-    crate::verif::parallel::require_parallel(
+    let mut draw = Draw::new();
+    let (t, k) = (draw.range(2, 6) as usize, draw.range(20_000, 60_000));
+    require_work(
         verdict,
-        "4 threads × 200 000 : les threads doivent exister",
-        800_000,
-        "le total est juste mais aucun thread n'a compté : calculer threads × par_thread ne \
-         partage aucun état ; lancez les threads, chacun incrémente l'état partagé",
-        |_| f(4, 200_000),
+        &format!("{t} threads × {k} : chaque thread fait ses ajouts"),
+        fair_floor(t),
+        "chaque thread lancé fait lui-même ses ajouts (et ses appels à `travail.apply`) \
+         sur l'état partagé ; le thread principal ne fait que lancer, attendre et lire \
+         le total",
+        |work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k,
+        |work| f(t, k, work),
     )
 }
 
@@ -258,29 +298,193 @@ mod tests {
     use super::*;
     use crate::workloads::ipc;
 
+    /// Asserts that `v` failed with `what` in its message (printed first: the
+    /// checkers under a deadline silence panic messages while they run).
+    fn refused_for(v: &Verdict, what: &str) {
+        let ok = match &v.status {
+            Status::Failed(f) => {
+                format!("{} | {} | {} | {}", f.case, f.expected, f.got, f.hint).contains(what)
+            }
+            _ => false,
+        };
+        if !ok {
+            eprintln!("expected « {what} » in: {v}");
+        }
+        assert!(ok, "expected « {what} » in: {v}");
+    }
+
+    fn bounded_right(tx: mpsc::SyncSender<u64>, n: usize) -> usize {
+        (0..n as u64)
+            .take_while(|&i| tx.try_send(i).is_ok())
+            .count()
+    }
+
+    fn pool_right(jobs: Vec<u64>, workers: usize, work: Work) -> Vec<u64> {
+        worker_pool(jobs, workers, |x| work.job(x))
+    }
+
+    fn mutex_right(threads: usize, per_thread: u64, work: Work) -> u64 {
+        let counter = Mutex::new(0u64);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let counter = &counter;
+                s.spawn(move || {
+                    for _ in 0..per_thread {
+                        *counter.lock().unwrap() += work.apply(t as u64);
+                    }
+                });
+            }
+        });
+        counter.into_inner().unwrap()
+    }
+
+    /// Message passing: each thread adds up on its own and sends once.
+    fn messages_right(threads: usize, per_thread: u64, work: Work) -> u64 {
+        let (tx, rx) = mpsc::channel::<u64>();
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    let mine: u64 = (0..per_thread).map(|_| work.apply(t as u64)).sum();
+                    tx.send(mine).unwrap();
+                });
+            }
+        });
+        drop(tx);
+        rx.iter().sum()
+    }
+
     #[test]
-    fn closed_forms_are_rejected() {
-        let v = q3_bounded(|capacite, n| capacite.min(n));
-        assert!(v.to_string().contains("trop vite"), "{v}");
-        let v = q7_shared_counter(|threads, par_thread| threads as u64 * par_thread);
-        assert!(v.to_string().contains("aucun thread"), "{v}");
+    fn bounded_answers_that_send_nothing_or_block_are_refused() {
+        // Closed forms, with or without a sleep: nothing went through the channel.
+        refused_for(&q3_bounded(|_, n| n.min(16)), "messages reçus");
+        refused_for(
+            &q3_bounded(|_, n| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                n
+            }),
+            "messages reçus",
+        );
+        // Every message tried, refusals ignored: the count is n, not what went in.
+        refused_for(
+            &q3_bounded(|tx, n| {
+                for i in 0..n as u64 {
+                    let _ = tx.try_send(i);
+                }
+                n
+            }),
+            "try_send",
+        );
+        // A blocking send on a full channel nobody reads.
+        refused_for(
+            &q3_bounded(|tx, n| (0..n as u64).take_while(|&i| tx.send(i).is_ok()).count()),
+            "bloque",
+        );
+        // A table fitted to the fixed cases, messages really sent: wrong on the
+        // capacities drawn at check time.
+        refused_for(
+            &q3_bounded(|tx, n| {
+                let k = match n {
+                    10 => 1,
+                    5 | 0 => n,
+                    _ => n.min(100),
+                };
+                (0..k as u64)
+                    .take_while(|&i| tx.try_send(i).is_ok())
+                    .count()
+            }),
+            "tirée au hasard",
+        );
+    }
+
+    #[test]
+    fn pools_without_parallel_workers_are_refused() {
+        // No worker thread: the jobs run on the calling thread.
+        refused_for(
+            &q4_worker_pool(|jobs, _, work| jobs.iter().map(|&x| work.job(x)).collect()),
+            "1 thread : 100 %",
+        );
+        // One worker whatever the count asked.
+        refused_for(
+            &q4_worker_pool(|jobs, _, work| pool_right(jobs, 1, work)),
+            "1 thread : 100 %",
+        );
+        // Results sorted by value instead of by job id.
+        let v = q4_worker_pool(|jobs, w, work| {
+            let mut r = pool_right(jobs, w, work);
+            r.sort();
+            r
+        });
+        refused_for(&v, "numéro de son travail");
+    }
+
+    #[test]
+    fn counters_without_threads_are_refused() {
+        // Closed form: one call per thread number, on the calling thread.
+        refused_for(
+            &q7_shared_counter(|t, k, work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k),
+            "1 thread : 100 %",
+        );
+        // Threads that sleep while the calling thread adds everything.
+        refused_for(
+            &q7_shared_counter(|t, k, work| {
+                let total = Mutex::new(0u64);
+                std::thread::scope(|s| {
+                    for _ in 0..t {
+                        s.spawn(|| std::thread::sleep(std::time::Duration::from_millis(1)));
+                    }
+                    for i in 0..t as u64 {
+                        for _ in 0..k {
+                            *total.lock().unwrap() += work.apply(i);
+                        }
+                    }
+                });
+                total.into_inner().unwrap()
+            }),
+            "1 thread : 100 %",
+        );
+        // The count of increments (threads × per_thread), not the values added.
+        refused_for(&q7_shared_counter(|t, k, _| t as u64 * k), "threads ×");
+        // Every thread adds the value of thread 0.
+        refused_for(
+            &q7_shared_counter(|t, k, work| {
+                let total = Mutex::new(0u64);
+                std::thread::scope(|s| {
+                    for _ in 0..t {
+                        s.spawn(|| {
+                            for _ in 0..k {
+                                *total.lock().unwrap() += work.apply(0);
+                            }
+                        });
+                    }
+                });
+                total.into_inner().unwrap()
+            }),
+            "numéro",
+        );
     }
 
     #[test]
     fn references_pass_their_checkers() {
         assert!(q1_producers_consumer(producers_consumer).passed());
         assert!(q2_sentinel(sentinel_consumer).passed());
-        assert!(q3_bounded(accepted_before_full).passed());
-        let v = q4_worker_pool(|jobs, w| worker_pool(jobs, w, pool_job));
+        let v = q3_bounded(bounded_right);
         assert!(v.passed(), "{v}");
+        for _ in 0..2 {
+            let v = q4_worker_pool(pool_right);
+            assert!(v.passed(), "{v}");
+        }
         let v = q5_pipeline(pipeline_totals);
         assert!(v.passed(), "{v}");
         // The pipe itself needs the `tp4` binary (tp4-cli/tests); the checker's
         // logic is tested with an in-process consumer of the same frames.
         assert!(q6_pipe(in_process_pipe).passed());
-        assert!(q7_shared_counter(count_mutex).passed());
-        assert!(q7_shared_counter(count_atomic).passed());
-        assert!(q7_shared_counter(count_messages).passed());
+        for _ in 0..2 {
+            let v = q7_shared_counter(mutex_right);
+            assert!(v.passed(), "{v}");
+            let v = q7_shared_counter(messages_right);
+            assert!(v.passed(), "{v}");
+        }
     }
 
     /// The frames of `pipe_sum` consumed in this process (for the checker's test).
@@ -323,19 +527,6 @@ mod tests {
             (c + p as u64, s)
         });
         assert!(!v.passed(), "{v}");
-        // Unbounded channel.
-        let v = q3_bounded(|_, n| {
-            let (tx, _rx) = mpsc::channel::<usize>();
-            (0..n).take_while(|&i| tx.send(i).is_ok()).count()
-        });
-        assert!(!v.passed() && v.to_string().contains("non borné"), "{v}");
-        // Results sorted by value instead of by job id.
-        let v = q4_worker_pool(|jobs, w| {
-            let mut r = worker_pool(jobs, w, pool_job);
-            r.sort();
-            r
-        });
-        assert!(!v.passed() && v.to_string().contains("par id"), "{v}");
         // The classic pipeline bug: the last, partial batch is never sent.
         let v = q5_pipeline(|p| {
             let text = std::fs::read_to_string(p).map_err(|e| Error::io("lecture de", p, e))?;
@@ -362,9 +553,5 @@ mod tests {
             in_process_pipe(k, b, None)
         });
         assert!(!v.passed() && v.to_string().contains("plante"), "{v}");
-        // Read-then-write in two steps on an atomic: loses updates under contention
-        // (not deterministic), so the deterministic stand-in: one thread's count.
-        let v = q7_shared_counter(|_, k| k);
-        assert!(!v.passed(), "{v}");
     }
 }

@@ -27,6 +27,7 @@
 
 use super::{Outcome, Span, GRAPH_NODES};
 use crate::verif::deadline::check_cases_with_deadline;
+use crate::verif::work::Work;
 use crate::verif::{check_cases, Failure, Status, Verdict};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -56,6 +57,14 @@ pub fn q1_map(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -
     require_concurrent(verdict, (0..6).collect(), move |d, w| f(d, w))
 }
 
+/// The task ids sorted by duration: the completion order of tasks that all start
+/// together.
+fn by_duration(d: &[u64]) -> Vec<usize> {
+    let mut ids: Vec<usize> = (0..d.len()).collect();
+    ids.sort_by_key(|&i| d[i]);
+    ids
+}
+
 /// Q6.1b: `f(durations_ms, workers)` must return the ids in completion order.
 pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + 'static) -> Verdict {
     let f = std::sync::Arc::new(f);
@@ -66,12 +75,20 @@ pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + '
          dans l'ordre d'arrivée, pas dans l'ordre de soumission",
         "le canal de résultats ne se ferme pas : abandonnez le Sender d'origine (drop)",
         spaced(),
-        |(d, _)| {
-            let mut ids: Vec<usize> = (0..d.len()).collect();
-            ids.sort_by_key(|&i| d[i]);
-            ids
+        |(d, _)| by_duration(d),
+        // Tasks 60 ms apart can finish out of order on a loaded machine: a right
+        // answer gets three runs to show the order of their durations; an answer
+        // that waits in submission order shows it at every run.
+        move |(d, w)| {
+            let mut got = g(d, *w);
+            for _ in 1..3 {
+                if got == by_duration(d) {
+                    break;
+                }
+                got = g(d, *w);
+            }
+            got
         },
-        move |(d, w)| g(d, *w),
     );
     // Equal durations finish in any order: compare the sorted ids.
     require_concurrent(verdict, (0..6).collect(), move |d, w| {
@@ -82,9 +99,10 @@ pub fn q1_as_completed(f: impl Fn(&[u64], usize) -> Vec<usize> + Send + Sync + '
 }
 
 /// Adds a timed case to a 6.1 verdict that passed: 6 tasks of 100 ms on 3 workers
-/// take 600 ms one after the other, 200 ms ideally. The answer is accepted below
-/// 400 ms (generous for a loaded machine: sleeping tasks need no CPU) and must
-/// take at least 90 ms (the tasks did wait).
+/// take at least 600 ms one after the other (a sleep never ends early), 200 ms
+/// ideally. A run under [`ONE_BY_ONE`] can only come from tasks that overlapped, so
+/// it proves concurrency whatever the load; a concurrent answer delayed by a loaded
+/// machine gets three runs to show it. A run under 90 ms did not wait at all.
 fn require_concurrent(
     verdict: Verdict,
     expected: Vec<usize>,
@@ -94,22 +112,28 @@ fn require_concurrent(
         return verdict;
     }
     let durations = [100u64; 6];
-    let start = Instant::now();
-    let got = crate::verif::run_quietly(|| f(&durations, 3));
-    let wall = start.elapsed().as_secs_f64();
-    let problem = match got {
-        Err(m) => Some(format!("panique : {m}")),
-        Ok(ids) if ids != expected => Some(format!("{ids:?}")),
-        Ok(_) if wall >= 0.4 => Some(format!(
-            "fini en {} : les tâches ont attendu l'une après l'autre",
-            crate::fr::seconds(wall)
-        )),
-        Ok(_) if wall < 0.09 => Some(format!(
-            "fini en {} : les tâches n'ont pas attendu leur durée",
-            crate::fr::seconds(wall)
-        )),
-        Ok(_) => None,
-    };
+    let mut problem = None;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let got = crate::verif::run_quietly(|| f(&durations, 3));
+        let wall = start.elapsed().as_secs_f64();
+        problem = match got {
+            Err(m) => Some(format!("panique : {m}")),
+            Ok(ids) if ids != expected => Some(format!("{ids:?}")),
+            Ok(_) if wall >= ONE_BY_ONE => Some(format!(
+                "fini en {} : les tâches ont attendu l'une après l'autre",
+                crate::fr::seconds(wall)
+            )),
+            Ok(_) if wall < 0.09 => Some(format!(
+                "fini en {} : les tâches n'ont pas attendu leur durée",
+                crate::fr::seconds(wall)
+            )),
+            Ok(_) => None,
+        };
+        if problem.is_none() {
+            break;
+        }
+    }
     match problem {
         None => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
         Some(got) => Verdict::new(
@@ -117,7 +141,7 @@ fn require_concurrent(
             verdict.cases_passed,
             Status::Failed(Failure {
                 case: "6 tâches de 100 ms, 3 workers (idéal 0,2 s, une à une 0,6 s)".into(),
-                expected: format!("{expected:?} en moins de 0,4 s"),
+                expected: format!("{expected:?} en moins de 0,58 s (au moins une fois sur 3)"),
                 got,
                 hint: "soumettez toutes les tâches à l'exécuteur AVANT d'attendre la première : \
                        attendre chaque tâche juste après l'avoir soumise les exécute une à une"
@@ -126,6 +150,10 @@ fn require_concurrent(
         ),
     }
 }
+
+/// Below this wall time (seconds), 6 tasks of 100 ms cannot have run one after the
+/// other (that takes at least 0,6 s).
+const ONE_BY_ONE: f64 = 0.58;
 
 /// The kind of an outcome, for comparison (panic messages may differ in form).
 fn kind(o: &Outcome<u64>) -> String {
@@ -166,47 +194,48 @@ pub fn q2_failures(
     )
 }
 
-/// Q6.3: `f(t, c)` must return Σ 2·id and respect the limit of C tasks at a
-/// time (so it cannot take less than ceil(T/C) × 10 ms).
-pub fn q3_io(f: impl Fn(u64, usize) -> u64) -> Verdict {
+/// Q6.3: `f(t, c, work)` must run `t` tasks (ids `0..t`), each awaiting
+/// `work.io(id)`, at most `c` at a time, and return the sum of the answers. The
+/// check observes the concurrency itself ([`Work::peak`]): never more than `c`
+/// requests waiting at once, and at least two together when `c` and `t` allow it.
+/// The answers mix in a salt drawn at check time: no formula gives the sum, and
+/// no `sleep` makes a sequential answer look concurrent.
+pub fn q3_io(f: impl Fn(u64, usize, Work) -> u64) -> Verdict {
+    let mut draw = crate::verif::work::Draw::new();
+    let (dt, dc) = (draw.range(30, 80), draw.range(3, 12) as usize);
     let cases =
-        [(0, 5), (7, 100), (60, 10), (100, 25)].map(|(t, c)| (format!("T = {t}, C = {c}"), (t, c)));
+        [(0, 5), (7, 100), (60, 10), (dt, dc)].map(|(t, c)| (format!("T = {t}, C = {c}"), (t, c)));
+    let salt = crate::verif::work::draw_seed();
+    let reference = Work::with_salt(salt);
+    let expected = |t: u64| -> u64 { (0..t).map(|id| reference.io_answer(id)).sum() };
     check_cases(
         "6.3 W6 avec limite de concurrence",
-        "chaque tâche renvoie 2·id ; au plus C tâches attendent en même temps (un \
-         `tokio::sync::Semaphore` de C jetons, ou `buffer_unordered`) : sans limite, tout \
-         finit en 10 ms",
+        "chaque tâche attend la réponse que `travail` donne pour son numéro, et la \
+         somme additionne ces réponses ; au plus C attentes en même temps (un sémaphore \
+         de C jetons : cherchez `tokio::sync::Semaphore`), mais plusieurs à la fois : \
+         une tâche à la fois n'est pas de l'asynchronisme",
         cases,
-        |&(t, _)| {
+        |&(t, c)| {
             (
-                crate::workloads::io::expected_sum(t),
-                "limite respectée".to_string(),
+                expected(t),
+                format!("au plus {c} à la fois, et plusieurs ensemble"),
             )
         },
         |&(t, c)| {
-            let start = Instant::now();
-            let v = f(t, c);
-            let ideal = crate::workloads::io::ideal_seconds(t, c);
-            let wall = start.elapsed().as_secs_f64();
-            // One task after the other takes T × 10 ms: checked where that is long
-            // enough (≥ 0,3 s) to tell it from the ideal on a loaded machine.
-            let one_by_one = t as f64 * 0.010;
-            let limit = if one_by_one >= 0.3 && wall >= one_by_one / 2.0 {
-                format!(
-                    "fini en {} : les tâches ont attendu l'une après l'autre (idéal {})",
-                    crate::fr::seconds(wall),
-                    crate::fr::seconds(ideal)
-                )
-            } else if wall >= 0.9 * ideal {
-                "limite respectée".to_string()
+            let work = Work::with_salt(salt);
+            let v = f(t, c, work);
+            let peak = work.peak();
+            let together = (c as u64).min(t) >= 2;
+            let seen = if peak > c as u64 {
+                format!("{peak} attentes en même temps : plus de C = {c} à la fois")
+            } else if together && peak == 0 {
+                "aucune attente de `travail.io` : la somme ne vient pas des tâches".into()
+            } else if together && peak < 2 {
+                "une seule attente à la fois : les tâches ont attendu l'une après l'autre".into()
             } else {
-                format!(
-                    "fini en {} < idéal {} : plus de C tâches à la fois",
-                    crate::fr::seconds(wall),
-                    crate::fr::seconds(ideal)
-                )
+                format!("au plus {c} à la fois, et plusieurs ensemble")
             };
-            (v, limit)
+            (v, seen)
         },
         |a, b| a == b,
     )
@@ -355,35 +384,96 @@ mod tests {
             ids
         });
         assert!(v.to_string().contains("l'une après l'autre"), "{v}");
-        let v = q3_io(|t, _| {
-            (0..t)
+    }
+
+    /// The notebook's answer to 6.3: a semaphore of `c` permits.
+    fn io_semaphore(t: u64, c: usize, work: Work) -> u64 {
+        runtime().block_on(async move {
+            let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(c.max(1)));
+            let hs: Vec<_> = (0..t)
                 .map(|id| {
-                    std::thread::sleep(Duration::from_millis(10));
-                    2 * id
+                    let permits = std::sync::Arc::clone(&permits);
+                    tokio::spawn(async move {
+                        let _p = permits.acquire().await.unwrap();
+                        work.io(id).await
+                    })
                 })
-                .sum()
+                .collect();
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            sum
+        })
+    }
+
+    /// Another right answer: a stream with `buffer_unordered(c)`.
+    fn io_stream(t: u64, c: usize, work: Work) -> u64 {
+        runtime().block_on(async move {
+            futures::stream::iter(0..t)
+                .map(|id| async move { work.io(id).await })
+                .buffer_unordered(c.max(1))
+                .fold(0u64, |a, v| async move { a + v })
+                .await
+        })
+    }
+
+    #[test]
+    fn io_answers_without_real_concurrency_are_refused() {
+        // One request after the other.
+        let v = q3_io(|t, _, work| {
+            current_thread_runtime().block_on(async move {
+                let mut sum = 0;
+                for id in 0..t {
+                    sum += work.io(id).await;
+                }
+                sum
+            })
         });
         assert!(v.to_string().contains("l'une après l'autre"), "{v}");
+        // A closed form plus a sleep as long as the ideal: no request waited.
+        let v = q3_io(|t, c, _| {
+            std::thread::sleep(Duration::from_millis(10 * t.div_ceil(c.max(1) as u64)));
+            t * t.saturating_sub(1)
+        });
+        assert!(v.failure_case().is_some(), "{v}");
+        // No limit: every request at once.
+        let v = q3_io(|t, _, work| io_semaphore(t, usize::MAX >> 4, work));
+        assert!(v.to_string().contains("plus de C"), "{v}");
+        // A limit one too large.
+        let v = q3_io(|t, c, work| io_semaphore(t, c + 1, work));
+        assert!(v.to_string().contains("plus de C"), "{v}");
+    }
+
+    /// Asserts that `v` passed, printing it first (checkers under a deadline
+    /// silence panic messages while they run).
+    fn must_pass(v: &Verdict) {
+        if !v.passed() {
+            eprintln!("refused: {v}");
+        }
+        assert!(v.passed(), "{v}");
     }
 
     #[test]
     fn references_pass_their_checkers() {
         let v = q1_map(map_in_order);
-        assert!(v.passed(), "{v}");
+        must_pass(&v);
         let v = q1_as_completed(as_completed);
-        assert!(v.passed(), "{v}");
+        must_pass(&v);
         let v = q2_failures(|t, d| run_reporting(t, 5, d));
-        assert!(v.passed(), "{v}");
-        let v = q3_io(io_tokio);
-        assert!(v.passed(), "{v}");
-        assert!(q3_io(io_buffer_unordered).passed());
-        assert!(q3_io(io_threads).passed());
+        must_pass(&v);
+        for _ in 0..3 {
+            let v = q3_io(io_semaphore);
+            must_pass(&v);
+            let v = q3_io(io_stream);
+            must_pass(&v);
+        }
         let v = q4_timeout(with_timeout);
-        assert!(v.passed(), "{v}");
+        must_pass(&v);
         let v = q5_offload(offload);
-        assert!(v.passed(), "{v}");
+        must_pass(&v);
         let v = q6_task_graph(task_graph);
-        assert!(v.passed(), "{v}");
+        must_pass(&v);
         assert!(cancelled_by_select());
     }
 
@@ -412,9 +502,6 @@ mod tests {
                 .collect()
         });
         assert!(!v.passed() && v.to_string().contains("panique"), "{v}");
-        // No concurrency limit: every task at once.
-        let v = q3_io(|t, _| io::tokio(t, 1 << 20));
-        assert!(!v.passed() && v.to_string().contains("plus de C"), "{v}");
         // Timeout forgotten: a never-ending task blocks (reported as stuck).
         let v = q4_timeout(|d, _| {
             current_thread_runtime().block_on(async move {

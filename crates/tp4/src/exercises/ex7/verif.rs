@@ -88,61 +88,100 @@ pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
     )
 }
 
+/// The size of a cache line, in bytes, as the 7.3 check judges it.
+pub const CACHE_LINE: usize = 64;
+
 /// Question 7.3: `student(workers, per_thread)` must run `workers` threads that each
-/// add 1 to their own padded counter `per_thread` times, and return the total.
-pub fn q3_padded_counters(student: impl Fn(usize, u64) -> u64) -> Verdict {
+/// add 1 to their own counter `per_thread` times, and return the total together
+/// with the address of each counter. The check observes the layout, not a timing:
+/// on a thread count drawn at check time, no two counters may share a cache line
+/// ([`CACHE_LINE`] bytes), whatever the machine's load. The counting itself must
+/// run on at least two threads.
+pub fn q3_padded_counters(student: impl Fn(usize, u64) -> (u64, Vec<usize>)) -> Verdict {
+    let mut draw = crate::verif::work::Draw::new();
+    let drawn = draw.range(3, 8) as usize;
     let cases: Vec<(String, (usize, u64))> = vec![
         ("aucun thread".into(), (0, 1_000)),
         ("un thread".into(), (1, 1_000)),
         ("deux threads, rien à compter".into(), (2, 0)),
         ("deux threads".into(), (2, 100_000)),
-        ("huit threads".into(), (8, 10_000)),
+        (
+            format!("{drawn} threads (nombre tiré au hasard)"),
+            (drawn, 10_000),
+        ),
     ];
-    let hint = "un compteur par thread, chacun sur sa propre ligne de cache \
-                (`crossbeam::utils::CachePadded`), incrémenté atomiquement dans la boucle \
-                (`AtomicU64`), puis la somme des compteurs";
     let verdict = check_cases(
         "7.3 compteurs alignés",
-        hint,
-        cases,
-        |&(w, n)| w as u64 * n,
-        |&(w, n)| student(w, n),
+        "le total est la somme des compteurs, et il faut rendre l'adresse de chacun (un \
+         par thread, tous distincts : une référence se convertit en pointeur brut puis en \
+         usize)",
+        cases.clone(),
+        |&(w, n)| (w as u64 * n, w),
+        |&(w, n)| {
+            let (total, addresses) = student(w, n);
+            let mut distinct = addresses.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            (total, distinct.len())
+        },
         |a, b| a == b,
     );
     if !verdict.passed() {
         return verdict;
     }
-    // Timings are noisy on a shared machine: a right answer gets three chances, a
-    // false-sharing one is rejected only when every measurement says so.
-    let mut t = measure_counters(&student, 2, 2_000_000, 5);
-    for _ in 1..3 {
-        if t.verdict() != Padding::Packed {
-            break;
+    let (q, done) = (verdict.question.clone(), verdict.cases_passed);
+    let (_, addresses) = match crate::verif::run_quietly(|| student(drawn, 1_000)) {
+        Ok(out) => out,
+        Err(m) => {
+            return Verdict::new(
+                &q,
+                done,
+                Status::Failed(Failure {
+                    case: "disposition des compteurs".into(),
+                    expected: "un résultat".into(),
+                    got: format!("panique : {m}"),
+                    hint: "voir le message".into(),
+                }),
+            )
         }
-        t = measure_counters(&student, 2, 2_000_000, 5);
-    }
-    match t.verdict() {
-        Padding::Packed => Verdict::new(
-            &verdict.question,
-            verdict.cases_passed,
+    };
+    let mut sorted = addresses.clone();
+    sorted.sort_unstable();
+    if let Some(pair) = sorted
+        .windows(2)
+        .find(|p| p[0] / CACHE_LINE == p[1] / CACHE_LINE)
+    {
+        return Verdict::new(
+            &q,
+            done,
             Status::Failed(Failure {
-                case: "2 threads × 2 000 000, chronométrés".into(),
+                case: format!("{drawn} threads : disposition des compteurs en mémoire"),
                 expected: format!(
-                    "un temps proche des compteurs alignés ({})",
-                    crate::fr::seconds(t.padded)
+                    "chaque compteur sur sa propre ligne de cache de {CACHE_LINE} octets"
                 ),
                 got: format!(
-                    "{}, comme les compteurs voisins ({}) : faux partage",
-                    crate::fr::seconds(t.student),
-                    crate::fr::seconds(t.packed)
+                    "deux compteurs sur la même ligne : adresses {:#x} et {:#x}, à {} octets \
+                     l'un de l'autre (faux partage)",
+                    pair[0],
+                    pair[1],
+                    pair[1] - pair[0]
                 ),
-                hint: "le total est juste mais les compteurs partagent une ligne de cache : \
-                       chaque compteur doit occuper sa propre ligne (CachePadded)"
+                hint: "un compteur de 8 octets laisse ses voisins sur sa ligne de cache : il \
+                       faut le rembourrer (et l'aligner) jusqu'à occuper une ligne entière ; \
+                       cherchez `crossbeam::utils::CachePadded`"
                     .into(),
             }),
-        ),
-        _ => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
+        );
     }
+    let passed = Verdict::new(&q, done + 1, Status::Passed);
+    crate::verif::parallel::require_parallel(
+        passed,
+        "2 threads × 2 000 000 : chaque thread incrémente son compteur",
+        2 * 2_000_000,
+        "le total est juste mais un seul thread a compté : lancez un thread par compteur, \
+         qui n'incrémente que le sien",
+        |_| student(2, 2_000_000).0,
+    )
 }
 
 /// Timings (seconds, best of several runs) of the 7.3 counters: the reference
@@ -184,8 +223,9 @@ impl CounterTimings {
 }
 
 /// Measures the student's 7.3 counters beside both references (`workers` threads,
-/// `per_thread` increments, best of `runs`): what the notebook shows under the
-/// question, and what [`q3_padded_counters`] judges.
+/// `per_thread` increments, best of `runs`): a figure to look at, never a verdict
+/// ([`q3_padded_counters`] judges the layout; a timing on a loaded machine cannot
+/// tell false sharing apart).
 pub fn measure_counters(
     student: impl Fn(usize, u64) -> u64,
     workers: usize,
@@ -303,16 +343,125 @@ mod tests {
         assert_eq!(close.verdict(), Padding::Unclear);
     }
 
+    /// The notebook's answer: one padded counter per thread, and their addresses.
+    fn padded(workers: usize, per_thread: u64) -> (u64, Vec<usize>) {
+        use crossbeam::utils::CachePadded;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let counters: Vec<CachePadded<AtomicU64>> = (0..workers)
+            .map(|_| CachePadded::new(AtomicU64::new(0)))
+            .collect();
+        std::thread::scope(|s| {
+            for c in &counters {
+                s.spawn(move || {
+                    for _ in 0..per_thread {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        let addresses = counters
+            .iter()
+            .map(|c| &**c as *const AtomicU64 as usize)
+            .collect();
+        (
+            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
+            addresses,
+        )
+    }
+
+    /// Counters of any type `C` (made by `new`), one thread each.
+    fn counters_of<C: Sync + std::ops::Deref<Target = std::sync::atomic::AtomicU64>>(
+        workers: usize,
+        per_thread: u64,
+        new: impl Fn() -> C,
+    ) -> (u64, Vec<usize>) {
+        use std::sync::atomic::Ordering;
+        let counters: Vec<C> = (0..workers).map(|_| new()).collect();
+        std::thread::scope(|s| {
+            for c in &counters {
+                s.spawn(move || {
+                    for _ in 0..per_thread {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        let addresses = counters.iter().map(|c| &**c as *const _ as usize).collect();
+        (
+            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
+            addresses,
+        )
+    }
+
     #[test]
-    fn neighbouring_counters_are_rejected_only_for_false_sharing() {
-        // Live timings decide, so the outcome depends on the machine: the padded
-        // reference passes, and neighbouring counters either pass (no false sharing
-        // visible here) or are rejected for that reason, never another.
-        assert!(q3_padded_counters(super::super::count_padded).passed());
-        let v = q3_padded_counters(super::super::count_packed);
-        if !v.passed() {
-            assert!(v.to_string().contains("faux partage"), "{v}");
+    fn counters_sharing_a_line_are_refused_whatever_the_load() {
+        use std::sync::atomic::AtomicU64;
+        // Plain neighbours (8 bytes apart).
+        #[derive(Default)]
+        struct Plain(AtomicU64);
+        impl std::ops::Deref for Plain {
+            type Target = AtomicU64;
+            fn deref(&self) -> &AtomicU64 {
+                &self.0
+            }
         }
+        // Aligned, but on 16 bytes: four counters per line.
+        #[repr(align(16))]
+        #[derive(Default)]
+        struct Align16(AtomicU64);
+        impl std::ops::Deref for Align16 {
+            type Target = AtomicU64;
+            fn deref(&self) -> &AtomicU64 {
+                &self.0
+            }
+        }
+        // Padded to 64 bytes and aligned: passes.
+        #[repr(align(64))]
+        #[derive(Default)]
+        struct Align64(AtomicU64);
+        impl std::ops::Deref for Align64 {
+            type Target = AtomicU64;
+            fn deref(&self) -> &AtomicU64 {
+                &self.0
+            }
+        }
+        for _ in 0..3 {
+            let v = q3_padded_counters(|w, n| counters_of(w, n, Plain::default));
+            assert!(v.to_string().contains("faux partage"), "{v}");
+            let v = q3_padded_counters(|w, n| counters_of(w, n, Align16::default));
+            assert!(v.to_string().contains("faux partage"), "{v}");
+            let v = q3_padded_counters(|w, n| counters_of(w, n, Align64::default));
+            assert!(v.passed(), "{v}");
+        }
+    }
+
+    #[test]
+    fn padded_counters_without_threads_are_refused() {
+        use crossbeam::utils::CachePadded;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // Padded counters, all incremented by the calling thread.
+        let v = q3_padded_counters(|w, n| {
+            let counters: Vec<CachePadded<AtomicU64>> = (0..w)
+                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .collect();
+            for c in &counters {
+                for _ in 0..n {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let a = counters
+                .iter()
+                .map(|c| &**c as *const AtomicU64 as usize)
+                .collect();
+            (counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(), a)
+        });
+        assert!(v.to_string().contains("un seul thread"), "{v}");
+        // A closed form with made-up addresses: no thread counted.
+        let v = q3_padded_counters(|w, n| (w as u64 * n, (0..w).map(|i| 4096 + 128 * i).collect()));
+        assert!(v.to_string().contains("un seul thread"), "{v}");
+        // One address for every counter.
+        let v = q3_padded_counters(|w, n| (padded(w, n).0, vec![64; w]));
+        assert!(v.failure_case().is_some(), "{v}");
     }
 
     #[test]
@@ -368,13 +517,14 @@ mod tests {
 
     #[test]
     fn q3_reference_passes_and_lost_updates_fail() {
-        let v = q3_padded_counters(super::super::count_padded);
-        assert!(v.passed(), "{v}");
-        // Neighbouring counters give the right total; they are rejected only where
-        // this machine shows false sharing at the time of the check.
-        let v = q3_padded_counters(super::super::count_packed);
-        assert!(v.passed() || v.to_string().contains("faux partage"), "{v}");
-        let v = q3_padded_counters(|w, n| if w > 1 { n } else { w as u64 * n });
+        for _ in 0..3 {
+            let v = q3_padded_counters(padded);
+            assert!(v.passed(), "{v}");
+        }
+        let v = q3_padded_counters(|w, n| {
+            let (_, a) = padded(w, n);
+            (if w > 1 { n } else { w as u64 * n }, a)
+        });
         assert!(v.failure_case().is_some(), "{v}");
     }
 

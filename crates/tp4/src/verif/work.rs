@@ -1,0 +1,457 @@
+//! Observing the work, not the threads: a checker hands the student's function a
+//! [`Work`], the only way to compute the answer, and every call of it is attributed
+//! to the thread that made it. A parallel answer is then one where at least two
+//! threads each did a real share of the calls, whatever threads were spawned: a
+//! sequential loop beside a thread that sleeps or spins, a pool of one thread or a
+//! token share given to a second thread are all seen for what they are.
+//!
+//! The values [`Work`] returns depend on a salt drawn when the check runs, so that
+//! no closed form, no table of expected results and no answer written for other
+//! sizes can give the right total without making the calls.
+//!
+//! A [`Work`] is `Copy` and `'static` (it can be moved into `std::thread::spawn`):
+//! its ledger is leaked, a few kilobytes per check.
+
+use crate::verif::{short, Failure, Status, Verdict};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// How many threads a ledger can tell apart; calls from further threads are
+/// counted together in one extra slot (no question uses that many threads).
+const SLOTS: usize = 32;
+
+/// One thread's count, alone on its cache line so that counting costs the
+/// student's threads no false sharing.
+#[repr(align(128))]
+#[derive(Default)]
+struct Slot {
+    /// Thread id + 1 (0: free).
+    tid: AtomicU64,
+    /// Work units done by that thread.
+    units: AtomicU64,
+}
+
+/// Who did what: the units of work per thread and, for range work, the ranges.
+struct Ledger {
+    salt: u64,
+    slots: [Slot; SLOTS],
+    overflow: AtomicU64,
+    ranges: Mutex<Vec<(u64, u64, u64)>>,
+    /// Waits of [`Work::io`] in progress now, and the most at once.
+    in_flight: AtomicU64,
+    peak: AtomicU64,
+}
+
+/// The work of a checked answer: each call computes a value the answer needs and
+/// records which thread asked for it (see the module doc).
+#[derive(Clone, Copy)]
+pub struct Work {
+    ledger: &'static Ledger,
+}
+
+impl std::fmt::Debug for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Work")
+    }
+}
+
+impl Work {
+    /// A fresh ledger whose values depend on `salt` (two works with the same salt
+    /// give the same values; each counts its own calls).
+    pub fn with_salt(salt: u64) -> Work {
+        let ledger = Box::leak(Box::new(Ledger {
+            salt,
+            slots: Default::default(),
+            overflow: AtomicU64::new(0),
+            ranges: Mutex::new(Vec::new()),
+            in_flight: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+        }));
+        Work { ledger }
+    }
+
+    /// A fresh ledger with a salt drawn now (what a check uses).
+    pub fn fresh() -> Work {
+        Work::with_salt(draw_seed())
+    }
+
+    /// The value of item `x` (a mix of `x` and the salt, below 2³²): one unit of work,
+    /// attributed to the calling thread.
+    pub fn apply(&self, x: u64) -> u64 {
+        self.record(1);
+        mix(x ^ self.ledger.salt) >> 32
+    }
+
+    /// The score of item `x`, positive or negative: one unit of work, attributed
+    /// to the calling thread.
+    pub fn score(&self, x: i64) -> i64 {
+        self.record(1);
+        (mix(x as u64 ^ self.ledger.salt) as i64) >> 32
+    }
+
+    /// The result of job `x` of a worker pool: costs about as much as
+    /// [`crate::ex5::pool_job`] (uneven costs, so that results finish out of order)
+    /// and mixes in the salt; one unit of work, attributed to the calling thread.
+    pub fn job(&self, x: u64) -> u64 {
+        self.record(1);
+        crate::ex5::pool_job(x) ^ (mix(x ^ self.ledger.salt) >> 32)
+    }
+
+    /// The revenue of sale `row` in cents ([`crate::ex1::Transaction::revenue_cents`]):
+    /// one unit of work, attributed to the calling thread.
+    pub fn revenue_cents(&self, row: &crate::ex1::Transaction) -> i64 {
+        self.record(1);
+        row.revenue_cents()
+    }
+
+    /// The answer of request `id` to an I/O-bound service: waits 10 ms
+    /// (`tokio::time::sleep`, inside a tokio runtime) and returns a value that mixes
+    /// `id` and the salt. The ledger counts the requests waiting at the same time
+    /// and remembers the most ([`Work::peak`]): how much concurrency the caller
+    /// really had, observed rather than inferred from a timing.
+    pub async fn io(&self, id: u64) -> u64 {
+        self.record(1);
+        let now = self.ledger.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+        self.ledger.peak.fetch_max(now, Ordering::AcqRel);
+        // Counted down even if the caller drops the future (a timeout).
+        struct Leave<'a>(&'a AtomicU64);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _leave = Leave(&self.ledger.in_flight);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        self.io_answer(id)
+    }
+
+    /// What [`Work::io`] answers for `id`, without waiting (for the checker's
+    /// expected values).
+    pub(crate) fn io_answer(&self, id: u64) -> u64 {
+        2 * id + (mix(id ^ self.ledger.salt) >> 40)
+    }
+
+    /// The most [`Work::io`] requests that were waiting at the same time.
+    pub fn peak(&self) -> u64 {
+        self.ledger.peak.load(Ordering::Acquire)
+    }
+
+    /// The number of primes in `start..end`
+    /// ([`crate::workloads::primes::count_range`]): `end - start` units, and the
+    /// range itself, attributed to the calling thread.
+    pub fn count_primes(&self, start: u64, end: u64) -> u64 {
+        self.record(end.saturating_sub(start));
+        if let Ok(mut r) = self.ledger.ranges.lock() {
+            r.push((tid(), start, end));
+        }
+        crate::workloads::primes::count_range(start, end)
+    }
+
+    /// Adds `units` to the calling thread's count.
+    fn record(&self, units: u64) {
+        let me = tid() + 1;
+        for slot in &self.ledger.slots {
+            let owner = slot.tid.load(Ordering::Acquire);
+            let mine = owner == me
+                || (owner == 0
+                    && match slot
+                        .tid
+                        .compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire)
+                    {
+                        Ok(_) => true,
+                        Err(other) => other == me,
+                    });
+            if mine {
+                slot.units.fetch_add(units, Ordering::Relaxed);
+                return;
+            }
+        }
+        self.ledger.overflow.fetch_add(units, Ordering::Relaxed);
+    }
+
+    /// Units of work per thread so far, largest first.
+    pub fn shares(&self) -> Shares {
+        let mut per_thread: Vec<u64> = self
+            .ledger
+            .slots
+            .iter()
+            .filter(|s| s.tid.load(Ordering::Acquire) != 0)
+            .map(|s| s.units.load(Ordering::Relaxed))
+            .filter(|&u| u > 0)
+            .collect();
+        let overflow = self.ledger.overflow.load(Ordering::Relaxed);
+        if overflow > 0 {
+            per_thread.push(overflow);
+        }
+        per_thread.sort_unstable_by(|a, b| b.cmp(a));
+        Shares { per_thread }
+    }
+
+    /// The ranges given to [`Work::count_primes`], sorted by start: (thread, start,
+    /// end).
+    pub fn ranges(&self) -> Vec<(u64, u64, u64)> {
+        let mut r = self
+            .ledger
+            .ranges
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        r.sort_by_key(|&(_, s, e)| (s, e));
+        r
+    }
+}
+
+/// The units of work each thread did, largest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shares {
+    /// Units per thread that did any, largest first.
+    pub per_thread: Vec<u64>,
+}
+
+impl Shares {
+    /// All units.
+    pub fn total(&self) -> u64 {
+        self.per_thread.iter().sum()
+    }
+
+    /// How many threads each did at least `min` of the work (a fraction of the
+    /// total, and at least one unit).
+    pub fn threads_with(&self, min: f64) -> usize {
+        let floor = ((self.total() as f64 * min).ceil() as u64).max(1);
+        self.per_thread.iter().filter(|&&u| u >= floor).count()
+    }
+
+    /// The shares in French, e.g. "3 threads : 60 %, 30 %, 10 %".
+    pub fn describe(&self) -> String {
+        if self.per_thread.is_empty() {
+            return "aucun thread (aucun appel à `travail`)".into();
+        }
+        let total = self.total().max(1) as f64;
+        let parts: Vec<String> = self
+            .per_thread
+            .iter()
+            .take(8)
+            .map(|&u| format!("{:.0} %", 100.0 * u as f64 / total))
+            .collect();
+        let more = if self.per_thread.len() > 8 {
+            ", …"
+        } else {
+            ""
+        };
+        format!(
+            "{} : {}{more}",
+            crate::fr::count(self.per_thread.len() as u64, "thread", "threads"),
+            parts.join(", ")
+        )
+    }
+}
+
+/// The smallest share each of two threads must do for an answer with `workers`
+/// workers to count as parallel: half of a fair share, so that an uneven but
+/// real split passes and a token share (a few items handed to a second thread)
+/// does not.
+pub fn fair_floor(workers: usize) -> f64 {
+    0.5 / workers.max(2) as f64
+}
+
+/// A seed that differs between calls and runs (time, a counter and an address).
+pub fn draw_seed() -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let local = 0u8;
+    mix(t ^ N.fetch_add(0x9E37_79B9, Ordering::Relaxed) ^ (&local as *const u8 as u64))
+}
+
+/// A small generator for check inputs drawn at check time (splitmix64).
+#[derive(Debug, Clone)]
+pub struct Draw(u64);
+
+impl Draw {
+    /// A generator seeded by [`draw_seed`].
+    pub fn new() -> Draw {
+        Draw(draw_seed())
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        lo + mix(self.0) % (hi - lo + 1)
+    }
+}
+
+impl Default for Draw {
+    fn default() -> Self {
+        Draw::new()
+    }
+}
+
+/// splitmix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The calling thread's id (Linux thread id; elsewhere a hash of `ThreadId`).
+fn tid() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no arguments and cannot fail.
+        unsafe { libc::gettid() as u64 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::thread::current().id().hash(&mut h);
+        h.finish() >> 1
+    }
+}
+
+/// What a check concludes from the shares of a right result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spread {
+    /// At least two threads each did at least the floor.
+    Parallel,
+    /// Fewer: the shares, described in French.
+    Lopsided(String),
+}
+
+/// Runs `run` with fresh works (same salt as `expected_with`'s) up to
+/// [`crate::verif::parallel::TRIES`] times until the result is right and spread
+/// over two threads each doing at least `floor` of the work. Returns the last
+/// result, its expected value and the spread. A right parallel answer can be
+/// unlucky on a loaded machine (a thread starved of CPU until the others took
+/// everything); a sequential one never spreads.
+pub fn run_spread<T: PartialEq>(
+    floor: f64,
+    expected_with: impl Fn(Work) -> T,
+    run: impl Fn(Work) -> T,
+) -> (T, T, Spread, Work) {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let salt = draw_seed();
+        let expected = expected_with(Work::with_salt(salt));
+        let work = Work::with_salt(salt);
+        let got = run(work);
+        let shares = work.shares();
+        let spread = if shares.threads_with(floor) >= 2 {
+            Spread::Parallel
+        } else {
+            Spread::Lopsided(shares.describe())
+        };
+        if got != expected || spread == Spread::Parallel || tries >= crate::verif::parallel::TRIES {
+            return (got, expected, spread, work);
+        }
+    }
+}
+
+/// Adds one case to a verdict that passed: `run` (the student's function, handed
+/// a fresh [`Work`]) must give the value `expected_with` computes with the same
+/// salt, AND at least two threads must each have done `floor` of the work. The
+/// verdict says what was seen: the shares of the threads that worked. A verdict
+/// that already failed is returned unchanged.
+pub fn require_work<T: PartialEq + std::fmt::Debug>(
+    verdict: Verdict,
+    case: &str,
+    floor: f64,
+    hint: &str,
+    expected_with: impl Fn(Work) -> T,
+    run: impl Fn(Work) -> T,
+) -> Verdict {
+    if !verdict.passed() {
+        return verdict;
+    }
+    let q = verdict.question.clone();
+    let n = verdict.cases_passed;
+    let fail = |got: String, expected: String, hint: &str| {
+        Verdict::new(
+            &q,
+            n,
+            Status::Failed(Failure {
+                case: case.into(),
+                expected,
+                got,
+                hint: hint.into(),
+            }),
+        )
+    };
+    match crate::verif::run_quietly(|| run_spread(floor, &expected_with, &run)) {
+        Err(m) if crate::verif::is_todo(&m) => Verdict::new(&q, n, Status::NotDone),
+        Err(m) => fail(format!("panique : {m}"), "un résultat".into(), hint),
+        Ok((got, expected, _, _)) if got != expected => fail(
+            short(format!("{got:?}")),
+            short(format!("{expected:?}")),
+            "le résultat doit venir des appels à `travail` (un par élément), sur ces \
+             données-ci : leurs valeurs changent à chaque vérification",
+        ),
+        Ok((_, _, Spread::Lopsided(seen), _)) => fail(
+            format!("résultat juste, mais le travail s'est fait sur {seen}"),
+            format!(
+                "au moins 2 threads faisant chacun au moins {:.0} % des appels à `travail`",
+                100.0 * floor
+            ),
+            hint,
+        ),
+        Ok(_) => Verdict::new(&q, n + 1, Status::Passed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_attributed_to_threads() {
+        let w = Work::with_salt(7);
+        (0..30).for_each(|i| {
+            w.apply(i);
+        });
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..10 {
+                    w.apply(i);
+                }
+            });
+        });
+        let sh = w.shares();
+        assert_eq!(sh.per_thread, vec![30, 10]);
+        assert_eq!(sh.threads_with(0.2), 2);
+        assert_eq!(sh.threads_with(0.3), 1);
+        assert!(
+            sh.describe().starts_with("2 threads : 75 %, 25 %"),
+            "{}",
+            sh.describe()
+        );
+    }
+
+    #[test]
+    fn values_depend_on_the_salt_only() {
+        let (a, b, c) = (Work::with_salt(1), Work::with_salt(1), Work::with_salt(2));
+        assert_eq!(a.apply(5), b.apply(5));
+        assert_ne!(a.apply(5), c.apply(5));
+        assert!((0..100).any(|i| a.score(i) < 0) && (0..100).any(|i| a.score(i) > 0));
+    }
+
+    #[test]
+    fn ranges_are_recorded() {
+        let w = Work::with_salt(0);
+        assert_eq!(w.count_primes(10, 20) + w.count_primes(0, 10), 8);
+        let r: Vec<(u64, u64)> = w.ranges().iter().map(|&(_, s, e)| (s, e)).collect();
+        assert_eq!(r, vec![(0, 10), (10, 20)]);
+        assert_eq!(w.shares().per_thread, vec![20]);
+    }
+
+    #[test]
+    fn draws_differ() {
+        let mut d = Draw::new();
+        let xs: Vec<u64> = (0..20).map(|_| d.range(1, 1000)).collect();
+        assert!(xs.iter().all(|&x| (1..=1000).contains(&x)));
+        assert!(xs.windows(2).any(|p| p[0] != p[1]));
+        assert_ne!(draw_seed(), draw_seed());
+    }
+}
