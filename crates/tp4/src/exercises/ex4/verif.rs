@@ -816,7 +816,7 @@ mod tests {
                     hs.into_iter().map(|h| h.join().unwrap()).max()
                 })
             }),
-            "négatifs",
+            "négatif",
         );
         // Sequential beside a spinning thread.
         refused_for(
