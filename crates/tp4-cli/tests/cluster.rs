@@ -619,3 +619,96 @@ fn users_files_give_the_reference_answer_or_its_error() {
         );
     }
 }
+
+/// Totals that do not fit in 64 bits are refused with the single-machine readers'
+/// "trop grand" message on 1, 2 and 3 processes, never wrapped: two rows of the same
+/// category in one process's range, and one big row per process (each partial fits,
+/// their sum does not), with and without the check against the reference. Amounts
+/// are generated near the limit; a file whose totals just fit gives the reference.
+#[test]
+fn totals_too_large_are_refused_by_every_process_count() {
+    let data = tempfile::tempdir().unwrap();
+    let csv = data.path().join("transactions.csv");
+    let limit = i64::MAX;
+    let row = |id: usize, city: &str, cat: &str, cents: i64| {
+        format!(
+            "{id},2024-01-01,{city},{cat},{}.{:02},1\n",
+            cents / 100,
+            cents % 100
+        )
+    };
+    let header = "id,date,city,category,amount,quantity\n";
+    // Two rows of 50000000000000000.00 (the file), then three rows of a
+    // third of the limit plus one cent (one per process on 3 processes), then the
+    // whole file over the limit across two categories.
+    let third = limit / 3 + 1;
+    let files = [
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", 5_000_000_000_000_000_000),
+            row(2, "Lyon", "a", 5_000_000_000_000_000_000)
+        ),
+        format!(
+            "{header}{}{}{}",
+            row(1, "Paris", "a", third),
+            row(2, "Lyon", "a", third),
+            row(3, "Nice", "a", third)
+        ),
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", limit / 2 + 1),
+            row(2, "Lyon", "b", limit / 2 + 1)
+        ),
+    ];
+    for (n, text) in files.iter().enumerate() {
+        std::fs::write(&csv, text).unwrap();
+        let reference = groupby::seq(&csv).unwrap_err().to_string();
+        assert!(reference.contains("trop grand"), "{reference}");
+        for processes in ["1", "2", "3"] {
+            for check in [None, Some("--sans-verification")] {
+                let out = tempfile::tempdir().unwrap();
+                let o = tp4(data.path(), out.path())
+                    .args(["cluster", "groupby", "--processus", processes])
+                    .args(check)
+                    .output()
+                    .unwrap();
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(o.status.code(), Some(1), "file {n}, {processes}: {err}");
+                assert!(
+                    err.contains("total trop grand : la somme des montants")
+                        && err.contains("dépasse 92233720368547758.07")
+                        && !err.contains("panicked"),
+                    "file {n}, {processes} {check:?}: {err}"
+                );
+                if n < 2 {
+                    assert!(err.contains("de la catégorie « a »"), "{err}");
+                }
+                assert!(!out.path().join("cluster_groupby.json").exists());
+            }
+        }
+    }
+    // Just under the limit: the totals fit and are the reference's.
+    std::fs::write(
+        &csv,
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", limit / 2),
+            row(2, "Lyon", "a", limit / 2)
+        ),
+    )
+    .unwrap();
+    for processes in ["1", "2", "3"] {
+        let out = tempfile::tempdir().unwrap();
+        let o = tp4(data.path(), out.path())
+            .args(["cluster", "groupby", "--processus", processes])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(summary(out.path(), "groupby")["total"], 2);
+        let table = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();
+        assert!(
+            table.contains("categorie,a,9223372036854775806,2"),
+            "{table}"
+        );
+    }
+}
