@@ -712,3 +712,45 @@ fn totals_too_large_are_refused_by_every_process_count() {
         );
     }
 }
+
+/// Issue 24 item 10: a process much slower than the others (a simulated read of
+/// 11 days) is named, not process 0, as soon as the others have waited for it past
+/// `--delai-retard`, long before the total delay; and if the total delay comes
+/// first, it is still the late process that is named.
+#[test]
+fn a_process_that_lags_behind_is_named_within_seconds() {
+    let data = small_data();
+    for slow in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let fault = format!("{slow}:lent:999999999");
+        let run = launch(data.path(), out.path(), &fault, &["--delai-retard", "1"]);
+        let pids = run.pids.clone();
+        let (status, err, took) = run.finish(Duration::from_secs(20));
+        assert_eq!(status.code(), Some(1), "{err}");
+        assert!(took < Duration::from_secs(12), "{took:?}");
+        assert!(
+            err.contains(&format!("le processus {slow} (pid {})", pids[slow]))
+                && err.contains("est en retard")
+                && err.contains("étape map"),
+            "{err}"
+        );
+        assert_no_process_left(&pids);
+        assert!(!out.path().join("cluster_wordcount.csv").exists());
+    }
+    let out = tempfile::tempdir().unwrap();
+    let run = launch(
+        data.path(),
+        out.path(),
+        "1:lent:999999999",
+        &["--delai", "2"],
+    );
+    let pids = run.pids.clone();
+    let (status, err, took) = run.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    assert!(
+        err.contains(&format!("le processus 1 (pid {})", pids[1])) && err.contains("délai total"),
+        "{err}"
+    );
+    assert_no_process_left(&pids);
+}

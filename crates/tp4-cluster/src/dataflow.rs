@@ -20,6 +20,7 @@
 use crate::hash::{destination, FnvMap};
 use crate::jobs::{combine, too_large, Job, Key, Value};
 use crate::phases::{self, WorkerPhases, LAUNCH_VARIABLE};
+use crate::progress;
 use crate::topology::Topology;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -189,6 +190,7 @@ fn read_map_combine<'s>(
             let mut capability = Some(capability);
             move |output| {
                 let Some(cap) = capability.take() else { return };
+                let started_map = phases::since_start();
                 match input.fault {
                     Some(Fault::Slow(d)) => std::thread::sleep(d),
                     Some(Fault::Panic) => {
@@ -215,6 +217,8 @@ fn read_map_combine<'s>(
                 }
                 n.map_end = phases::since_start();
                 n.stats.phases.map = n.map_end - begin;
+                // The simulated slow read counts as map time: the process is late.
+                progress::map_done(n.map_end - started_map);
             }
         },
     )

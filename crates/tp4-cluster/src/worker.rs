@@ -15,6 +15,7 @@ use crate::dataflow::{Fault, Input, ShuffleStats};
 use crate::jobs::Answer;
 use crate::phases::{self, WorkerPhases};
 use crate::process::{self, ProcessOutcome};
+use crate::progress;
 use crate::protocol::{
     self, RunSummary, EXIT_LAUNCHER_GONE, FAULT_VARIABLE, HEARTBEAT, HEARTBEAT_PERIOD,
     LOST_CONNECTION,
@@ -96,7 +97,7 @@ pub fn run(mut opts: WorkerOptions) -> Result<()> {
                 std::thread::sleep(Duration::from_secs(3600));
             }
         }
-        start_heartbeat();
+        start_heartbeat(opts.topology.threads);
         exit_when_stdin_closes(me);
     }
     if let Some(limit) = opts.total_deadline {
@@ -138,11 +139,22 @@ fn install_abort_on_panic(process: usize) {
     }));
 }
 
-/// Prints [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`] for the launcher.
-fn start_heartbeat() {
-    std::thread::spawn(|| loop {
-        println!("{HEARTBEAT}");
-        std::thread::sleep(HEARTBEAT_PERIOD);
+/// Prints [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`] for the launcher, and once the
+/// `threads` workers of this process finished their map step, the "map done" line
+/// ([`protocol::mapped_line`]) with the longest of those steps.
+fn start_heartbeat(threads: usize) {
+    std::thread::spawn(move || {
+        let mut reported = false;
+        loop {
+            if !reported {
+                if let Some(seconds) = progress::all_mapped(threads) {
+                    println!("{}", protocol::mapped_line(seconds));
+                    reported = true;
+                }
+            }
+            println!("{HEARTBEAT}");
+            std::thread::sleep(HEARTBEAT_PERIOD);
+        }
     });
 }
 
