@@ -754,3 +754,59 @@ fn a_process_that_lags_behind_is_named_within_seconds() {
     );
     assert_no_process_left(&pids);
 }
+
+/// Issue 24 item 7: what the cluster prints stays proportionate to the answer,
+/// never to the input: one huge word (2 MB), huge city and category names, and
+/// many categories are cut or summed up on stdout and in the JSON summary, saying
+/// how long they were; `cluster_<calcul>.csv` keeps the answer whole.
+#[test]
+fn huge_words_and_names_are_cut_for_display() {
+    let data = tempfile::tempdir().unwrap();
+    let word = "é".repeat(1_000_000);
+    std::fs::write(data.path().join("corpus.txt"), format!("{word} court\n")).unwrap();
+    let mut csv = String::from("id,date,city,category,amount,quantity\n");
+    let (city, cat) = ("V".repeat(100_000), "a".repeat(50_000));
+    csv.push_str(&format!("0,2024-01-01,{city},{cat},5.00,1\n"));
+    for i in 1..2000 {
+        csv.push_str(&format!("{i},2024-01-01,ville{i},cat{},1.00,1\n", i % 500));
+    }
+    std::fs::write(data.path().join("transactions.csv"), &csv).unwrap();
+    for job in ["wordcount", "groupby"] {
+        for json in [false, true] {
+            let out = tempfile::tempdir().unwrap();
+            let o = tp4(data.path(), out.path())
+                .args(["cluster", job, "--processus", "2"])
+                .args(json.then_some("--json"))
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{job}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                o.stdout.len() < 40_000,
+                "{job} {json}: {} bytes",
+                o.stdout.len()
+            );
+            assert!(o.stderr.len() < 2_000, "{job}: {} bytes", o.stderr.len());
+            // The length is written with French digit groups (any space).
+            let said = |n: &str| {
+                let digits: String = stdout.chars().filter(|c| !c.is_whitespace()).collect();
+                digits.contains(&format!("{n}caractères)"))
+            };
+            if job == "wordcount" {
+                assert!(said("1000000"), "{stdout}");
+            } else if !json {
+                assert!(said("100000") && said("50000"), "{stdout}");
+                assert!(stdout.contains("autres catégories"), "{stdout}");
+            }
+            let summary = std::fs::metadata(out.path().join(format!("cluster_{job}.json")));
+            assert!(summary.unwrap().len() < 20_000);
+            let table = std::fs::read_to_string(out.path().join(format!("cluster_{job}.csv")));
+            let table = table.unwrap();
+            assert!(table.contains(if job == "wordcount" { &word } else { &city }));
+        }
+    }
+}

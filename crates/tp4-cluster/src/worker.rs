@@ -256,13 +256,27 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
 
 /// Total, distinct and top list of an answer.
 fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
+    // Words and names are cut for display (`fr::cut` says how long they were): the
+    // report, the summary and the JSON line stay proportionate to the answer, not to
+    // one 100 MB word of the input. `cluster_<calcul>.csv` keeps them whole.
+    let shown = |name: String| fr::cut(&name, fr::NAME_CHARS);
     match answer {
         Answer::WordCount(wc) => (
             wc.total,
             wc.distinct() as u64,
-            wc.top(10).into_iter().map(|(w, c)| (w, c as i64)).collect(),
+            wc.top(10)
+                .into_iter()
+                .map(|(w, c)| (shown(w), c as i64))
+                .collect(),
         ),
-        Answer::GroupBy(g) => (g.rows(), g.categories.len() as u64, g.top_cities(3)),
+        Answer::GroupBy(g) => (
+            g.rows(),
+            g.categories.len() as u64,
+            g.top_cities(3)
+                .into_iter()
+                .map(|(c, cents)| (shown(c), cents))
+                .collect(),
+        ),
     }
 }
 
@@ -365,8 +379,11 @@ fn render(
     out
 }
 
+/// Categories shown in the report (all of them are in `cluster_groupby.csv`).
+const SHOWN_CATEGORIES: usize = 30;
+
 /// The answer part of the report: the top words, or the totals per category and
-/// the top cities.
+/// the top cities (names cut for display).
 fn render_answer(s: &RunSummary, answer: &Answer) -> String {
     let mut out = String::new();
     match answer {
@@ -393,9 +410,10 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
             let rows = g
                 .categories()
                 .into_iter()
+                .take(SHOWN_CATEGORIES)
                 .map(|(c, cents, n)| {
                     vec![
-                        c.to_string(),
+                        fr::cut(&c, fr::NAME_CHARS),
                         fr::euros_plain_ungrouped(cents),
                         n.to_string(),
                     ]
@@ -406,6 +424,12 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
                 1,
                 rows,
             ));
+            if g.categories.len() > SHOWN_CATEGORIES {
+                out.push_str(&format!(
+                    "… et {} autres catégories (toutes dans cluster_groupby.csv).\n",
+                    g.categories.len() - SHOWN_CATEGORIES
+                ));
+            }
             out.push_str("\nLes 3 villes au plus gros montant :\n");
             let rows = s
                 .top
