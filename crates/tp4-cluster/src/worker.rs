@@ -224,7 +224,8 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         verified,
         phases: stats.iter().map(|s| s.phases.clone()).collect(),
     };
-    let files = write_files(&opts.output, answer, &summary)?;
+    let files =
+        write_files(&opts.output, answer, &summary).map_err(|e| full_disk(&opts.output, e))?;
     if opts.json {
         if !opts.supervised {
             println!(
@@ -284,6 +285,34 @@ fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
 fn headline(answer: &Answer) -> String {
     let (total, distinct, top) = figures(answer);
     format!("total {total}, {distinct} clés, tête {top:?}")
+}
+
+/// The error of a result file that could not be written: on a full disk (or a
+/// quota reached), says so in French with how to fix it (free space, or another
+/// `--output`); any other error as it is.
+fn full_disk(output: &Path, e: Error) -> Error {
+    let full = |s: &std::io::Error| {
+        matches!(
+            s.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) || s.raw_os_error() == Some(28)
+    };
+    match e {
+        Error::Io {
+            ref path,
+            ref source,
+            ..
+        } if full(source) => Error::Other(format!(
+            "le disque du dossier de sortie {} est plein : le résultat ({}) n'a pas pu y être \
+             écrit\n  → libérez de la place (voyez \
+             `df -h {}`) ou choisissez un autre dossier de sortie avec `--output DIR`, puis \
+             relancez la commande",
+            output.display(),
+            path.display(),
+            output.display()
+        )),
+        other => other,
+    }
 }
 
 /// A row of `cluster_wordcount.csv` (French column names: a file for the student).
@@ -632,5 +661,35 @@ mod tests {
         assert_eq!(lines[4], "ville,Saint-Étienne,-50,");
         assert_eq!(lines.len(), 5);
         assert!(csv.ends_with(",\n"), "{csv}");
+    }
+
+    /// Issue 24 item 11: a full disk under the output folder is said in French with
+    /// how to fix it; other errors pass unchanged.
+    #[test]
+    fn a_full_disk_says_how_to_fix_it() {
+        let out = Path::new("/data/sortie");
+        for source in [
+            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        ] {
+            let e = Error::io("écriture de", &out.join("cluster_groupby.csv"), source);
+            let m = full_disk(out, e).to_string();
+            assert!(
+                m.contains("le disque du dossier de sortie /data/sortie est plein")
+                    && m.contains("cluster_groupby.csv")
+                    && m.contains("libérez de la place")
+                    && m.contains("--output DIR")
+                    && !m.contains("No space"),
+                "{m}"
+            );
+        }
+        let other = Error::io(
+            "écriture de",
+            &out.join("x"),
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(full_disk(out, other)
+            .to_string()
+            .contains("permission refusée"));
     }
 }
