@@ -73,6 +73,9 @@ pub struct RunArgs {
     /// Durée maximale de tout le calcul, en secondes.
     #[arg(long, default_value_t = 600.0, value_name = "S")]
     pub delai: f64,
+    /// Secondes d'attente (au moins 10 fois leur propre lecture) des processus qui ont fini leur étape map pour un processus en retard, avant de le nommer et d'arrêter le calcul.
+    #[arg(long, default_value_t = 30.0, value_name = "S")]
+    pub delai_retard: f64,
     /// (interne) adresses des processus lancés par le lanceur, séparées par des virgules.
     #[arg(long, hide = true, value_name = "LISTE", requires = "process")]
     pub adresses: Option<String>,
@@ -212,6 +215,7 @@ fn run_job(ctx: &Context, job: Job, a: RunArgs) -> tp4::Result<ExitCode> {
         startup: seconds(a.delai_demarrage, "--delai-demarrage")?,
         silence: seconds(a.delai_silence, "--delai-silence")?,
         total: seconds(a.delai, "--delai")?,
+        lag: seconds(a.delai_retard, "--delai-retard")?,
     };
     let path = job.input(&ctx.data)?;
     let addresses = match (&a.adresses, &a.hostfile) {

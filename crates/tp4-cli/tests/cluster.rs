@@ -619,3 +619,194 @@ fn users_files_give_the_reference_answer_or_its_error() {
         );
     }
 }
+
+/// Totals that do not fit in 64 bits are refused with the single-machine readers'
+/// "trop grand" message on 1, 2 and 3 processes, never wrapped: two rows of the same
+/// category in one process's range, and one big row per process (each partial fits,
+/// their sum does not), with and without the check against the reference. Amounts
+/// are generated near the limit; a file whose totals just fit gives the reference.
+#[test]
+fn totals_too_large_are_refused_by_every_process_count() {
+    let data = tempfile::tempdir().unwrap();
+    let csv = data.path().join("transactions.csv");
+    let limit = i64::MAX;
+    let row = |id: usize, city: &str, cat: &str, cents: i64| {
+        format!(
+            "{id},2024-01-01,{city},{cat},{}.{:02},1\n",
+            cents / 100,
+            cents % 100
+        )
+    };
+    let header = "id,date,city,category,amount,quantity\n";
+    // Two rows of 50000000000000000.00 (the issue's file), then three rows of a
+    // third of the limit plus one cent (one per process on 3 processes), then the
+    // whole file over the limit across two categories.
+    let third = limit / 3 + 1;
+    let files = [
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", 5_000_000_000_000_000_000),
+            row(2, "Lyon", "a", 5_000_000_000_000_000_000)
+        ),
+        format!(
+            "{header}{}{}{}",
+            row(1, "Paris", "a", third),
+            row(2, "Lyon", "a", third),
+            row(3, "Nice", "a", third)
+        ),
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", limit / 2 + 1),
+            row(2, "Lyon", "b", limit / 2 + 1)
+        ),
+    ];
+    for (n, text) in files.iter().enumerate() {
+        std::fs::write(&csv, text).unwrap();
+        let reference = groupby::seq(&csv).unwrap_err().to_string();
+        assert!(reference.contains("trop grand"), "{reference}");
+        for processes in ["1", "2", "3"] {
+            for check in [None, Some("--sans-verification")] {
+                let out = tempfile::tempdir().unwrap();
+                let o = tp4(data.path(), out.path())
+                    .args(["cluster", "groupby", "--processus", processes])
+                    .args(check)
+                    .output()
+                    .unwrap();
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert_eq!(o.status.code(), Some(1), "file {n}, {processes}: {err}");
+                assert!(
+                    err.contains("total trop grand : la somme des montants")
+                        && err.contains("dépasse 92233720368547758.07")
+                        && !err.contains("panicked"),
+                    "file {n}, {processes} {check:?}: {err}"
+                );
+                if n < 2 {
+                    assert!(err.contains("de la catégorie « a »"), "{err}");
+                }
+                assert!(!out.path().join("cluster_groupby.json").exists());
+            }
+        }
+    }
+    // Just under the limit: the totals fit and are the reference's.
+    std::fs::write(
+        &csv,
+        format!(
+            "{header}{}{}",
+            row(1, "Paris", "a", limit / 2),
+            row(2, "Lyon", "a", limit / 2)
+        ),
+    )
+    .unwrap();
+    for processes in ["1", "2", "3"] {
+        let out = tempfile::tempdir().unwrap();
+        let o = tp4(data.path(), out.path())
+            .args(["cluster", "groupby", "--processus", processes])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(summary(out.path(), "groupby")["total"], 2);
+        let table = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();
+        assert!(
+            table.contains("categorie,a,9223372036854775806,2"),
+            "{table}"
+        );
+    }
+}
+
+/// Issue 24 item 10: a process much slower than the others (a simulated read of
+/// 11 days) is named, not process 0, as soon as the others have waited for it past
+/// `--delai-retard`, long before the total delay; and if the total delay comes
+/// first, it is still the late process that is named.
+#[test]
+fn a_process_that_lags_behind_is_named_within_seconds() {
+    let data = small_data();
+    for slow in [1, 2] {
+        let out = tempfile::tempdir().unwrap();
+        let fault = format!("{slow}:lent:999999999");
+        let run = launch(data.path(), out.path(), &fault, &["--delai-retard", "1"]);
+        let pids = run.pids.clone();
+        let (status, err, took) = run.finish(Duration::from_secs(20));
+        assert_eq!(status.code(), Some(1), "{err}");
+        assert!(took < Duration::from_secs(12), "{took:?}");
+        assert!(
+            err.contains(&format!("le processus {slow} (pid {})", pids[slow]))
+                && err.contains("est en retard")
+                && err.contains("étape map"),
+            "{err}"
+        );
+        assert_no_process_left(&pids);
+        assert!(!out.path().join("cluster_wordcount.csv").exists());
+    }
+    let out = tempfile::tempdir().unwrap();
+    let run = launch(
+        data.path(),
+        out.path(),
+        "1:lent:999999999",
+        &["--delai", "2"],
+    );
+    let pids = run.pids.clone();
+    let (status, err, took) = run.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    assert!(
+        err.contains(&format!("le processus 1 (pid {})", pids[1])) && err.contains("délai total"),
+        "{err}"
+    );
+    assert_no_process_left(&pids);
+}
+
+/// Issue 24 item 7: what the cluster prints stays proportionate to the answer,
+/// never to the input: one huge word (2 MB), huge city and category names, and
+/// many categories are cut or summed up on stdout and in the JSON summary, saying
+/// how long they were; `cluster_<calcul>.csv` keeps the answer whole.
+#[test]
+fn huge_words_and_names_are_cut_for_display() {
+    let data = tempfile::tempdir().unwrap();
+    let word = "é".repeat(1_000_000);
+    std::fs::write(data.path().join("corpus.txt"), format!("{word} court\n")).unwrap();
+    let mut csv = String::from("id,date,city,category,amount,quantity\n");
+    let (city, cat) = ("V".repeat(100_000), "a".repeat(50_000));
+    csv.push_str(&format!("0,2024-01-01,{city},{cat},5.00,1\n"));
+    for i in 1..2000 {
+        csv.push_str(&format!("{i},2024-01-01,ville{i},cat{},1.00,1\n", i % 500));
+    }
+    std::fs::write(data.path().join("transactions.csv"), &csv).unwrap();
+    for job in ["wordcount", "groupby"] {
+        for json in [false, true] {
+            let out = tempfile::tempdir().unwrap();
+            let o = tp4(data.path(), out.path())
+                .args(["cluster", job, "--processus", "2"])
+                .args(json.then_some("--json"))
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success(),
+                "{job}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                o.stdout.len() < 40_000,
+                "{job} {json}: {} bytes",
+                o.stdout.len()
+            );
+            assert!(o.stderr.len() < 2_000, "{job}: {} bytes", o.stderr.len());
+            // The length is written with French digit groups (any space).
+            let said = |n: &str| {
+                let digits: String = stdout.chars().filter(|c| !c.is_whitespace()).collect();
+                digits.contains(&format!("{n}caractères)"))
+            };
+            if job == "wordcount" {
+                assert!(said("1000000"), "{stdout}");
+            } else if !json {
+                assert!(said("100000") && said("50000"), "{stdout}");
+                assert!(stdout.contains("autres catégories"), "{stdout}");
+            }
+            let summary = std::fs::metadata(out.path().join(format!("cluster_{job}.json")));
+            assert!(summary.unwrap().len() < 20_000);
+            let table = std::fs::read_to_string(out.path().join(format!("cluster_{job}.csv")));
+            let table = table.unwrap();
+            assert!(table.contains(if job == "wordcount" { &word } else { &city }));
+        }
+    }
+}

@@ -18,8 +18,9 @@
 //! (see the launcher) and is started again.
 
 use crate::hash::{destination, FnvMap};
-use crate::jobs::{combine, Job, Key, Value};
+use crate::jobs::{combine, too_large, Job, Key, Value};
 use crate::phases::{self, WorkerPhases, LAUNCH_VARIABLE};
+use crate::progress;
 use crate::topology::Topology;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -148,7 +149,7 @@ pub fn run(worker: &mut Worker, topology: &Topology, input: &Input) -> Option<Ga
     let gathered = Rc::new(RefCell::new(Gathered::default()));
     worker.dataflow::<u64, _, _>(|scope| {
         let mapped = read_map_combine(scope, input.clone(), place, Rc::clone(&notes));
-        let reduced = shuffle_and_reduce(mapped, Rc::clone(&notes));
+        let reduced = shuffle_and_reduce(mapped, input.path.clone(), Rc::clone(&notes));
         let stats = report_stats(reduced.clone(), Rc::clone(&notes));
         gather(reduced, stats, &gathered);
     });
@@ -189,6 +190,7 @@ fn read_map_combine<'s>(
             let mut capability = Some(capability);
             move |output| {
                 let Some(cap) = capability.take() else { return };
+                let started_map = phases::since_start();
                 match input.fault {
                     Some(Fault::Slow(d)) => std::thread::sleep(d),
                     Some(Fault::Panic) => {
@@ -215,6 +217,8 @@ fn read_map_combine<'s>(
                 }
                 n.map_end = phases::since_start();
                 n.stats.phases.map = n.map_end - begin;
+                // The simulated slow read counts as map time: the process is late.
+                progress::map_done(n.map_end - started_map);
             }
         },
     )
@@ -225,9 +229,12 @@ fn read_map_combine<'s>(
 /// between processes). The reducer adds the values of each key as they arrive, and
 /// emits its totals only when its input frontier is empty, i.e. when every worker of
 /// every process has finished mapping. It notes the time it spent adding and when
-/// its input was complete.
+/// its input was complete. Its sums are checked: a total that does not fit in 64
+/// bits (partials that fit, whose sum does not) becomes the worker's error, the
+/// French "trop grand" message of `path`, which fails the run.
 fn shuffle_and_reduce<'s>(
     mapped: Stream<'s, u64, Vec<Routed>>,
+    path: PathBuf,
     notes: Shared,
 ) -> Stream<'s, u64, Vec<(Key, Value)>> {
     mapped.unary_frontier::<CapacityContainerBuilder<Vec<(Key, Value)>>, _, _, _>(
@@ -236,14 +243,27 @@ fn shuffle_and_reduce<'s>(
         |capability, _info| {
             let mut capability = Some(capability);
             let mut totals: FnvMap<Key, Value> = FnvMap::default();
+            let mut overflow: Option<String> = None;
             move |(input, frontier), output| {
                 let begin = phases::since_start();
                 input.for_each(|_time, data| {
                     for (_, key, value) in data.drain(..) {
-                        combine(totals.entry(key).or_insert([0, 0]), value);
+                        match totals.get_mut(&key) {
+                            Some(total) => {
+                                if !combine(total, value) && overflow.is_none() {
+                                    overflow = Some(too_large(&path, &key));
+                                }
+                            }
+                            None => {
+                                totals.insert(key, value);
+                            }
+                        }
                     }
                 });
                 let mut n = notes.borrow_mut();
+                if n.stats.error.is_none() {
+                    n.stats.error = overflow.take();
+                }
                 let complete = phases::since_start();
                 n.reduce_busy += complete - begin;
                 if frontier.is_empty() {

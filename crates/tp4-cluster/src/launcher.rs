@@ -7,6 +7,8 @@
 //! - exits with an error, a panic (abort) or a signal,
 //! - never starts (no heartbeat within the start-up delay),
 //! - freezes (no heartbeat for the silence delay),
+//! - lags behind: every other process reported the end of its map step and has
+//!   waited for it longer than the lag delay and ten times its own map step,
 //! - or when the whole run exceeds its total delay.
 //!
 //! It then kills every child still alive (SIGKILL works even on a stopped process),
@@ -38,7 +40,14 @@ pub struct Limits {
     pub silence: Duration,
     /// The whole run may not take longer than this.
     pub total: Duration,
+    /// A process whose map step is still running when every other one finished
+    /// its own this long ago (and ten times its own map step ago) lags behind.
+    pub lag: Duration,
 }
+
+/// How many times their own map step the other processes wait for one that lags
+/// behind (beyond [`Limits::lag`]).
+pub const LAG_FACTOR: f64 = 10.0;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -46,6 +55,7 @@ impl Default for Limits {
             startup: Duration::from_secs(20),
             silence: Duration::from_secs(5),
             total: Duration::from_secs(600),
+            lag: Duration::from_secs(30),
         }
     }
 }
@@ -99,6 +109,9 @@ struct Watch {
     relay: bool,
     /// When each child last gave a sign of life (`None`: never).
     last_seen: Vec<Option<Instant>>,
+    /// When each child reported the end of its map step, and how long its longest
+    /// map step took in seconds (`None`: not yet).
+    mapped: Vec<Option<(Instant, f64)>>,
     /// The last lines of each child's error output.
     stderr_tail: Vec<VecDeque<String>>,
     /// Process 0's summary (JSON), once it gave it.
@@ -113,6 +126,7 @@ impl Watch {
         Watch {
             relay,
             last_seen: vec![None; n],
+            mapped: vec![None; n],
             stderr_tail: vec![VecDeque::new(); n],
             summary: None,
             wire_bytes: 0,
@@ -157,6 +171,7 @@ impl Watch {
                     }
                     Line::Result(json) => self.summary = Some(json),
                     Line::Done(b) => self.wire_bytes += b,
+                    Line::Mapped(seconds) => self.mapped[i] = Some((Instant::now(), seconds)),
                 }
             }
             Stream::Stderr => {
@@ -202,11 +217,68 @@ impl Watch {
         None
     }
 
+    /// A child still running whose map step lags behind: every other process has
+    /// finished its own, the last of them more than [`Limits::lag`] and
+    /// [`LAG_FACTOR`] times the longest of their map steps ago. Names the first
+    /// such process, the others late with it, and how long they were waited for.
+    fn check_lag(&self, limits: &Limits, kids: &Children) -> Option<Fault> {
+        let late: Vec<usize> = (0..self.mapped.len())
+            .filter(|&i| self.mapped[i].is_none())
+            .collect();
+        let done: Vec<(Instant, f64)> = self.mapped.iter().flatten().copied().collect();
+        let (&first, _) = late.split_first()?;
+        if done.is_empty() || late.iter().any(|&i| kids.status(i).is_some()) {
+            return None;
+        }
+        let last = done.iter().map(|d| d.0).max()?;
+        let longest = done.iter().map(|d| d.1).fold(0.0, f64::max);
+        let bound = limits
+            .lag
+            .max(Duration::from_secs_f64(LAG_FACTOR * longest));
+        let waited = last.elapsed();
+        if waited <= bound {
+            return None;
+        }
+        let others: Vec<usize> = (0..self.mapped.len())
+            .filter(|i| !late.contains(i))
+            .collect();
+        let also = if late.len() > 1 {
+            format!(" (ainsi que {})", processes(&late[1..]))
+        } else {
+            String::new()
+        };
+        Some(Fault {
+            process: first,
+            what: format!(
+                "est en retard{also} : il n'a pas fini de lire sa part (étape map) alors que \
+                 {} {} fini la leur en {} s au plus et l'attend{} depuis {} s (limite : {} s, \
+                 le plus grand de --delai-retard et de {LAG_FACTOR} fois leur lecture) ; \
+                 disque ou machine plus lents, ou processus bloqué",
+                processes(&others),
+                if others.len() > 1 { "ont" } else { "a" },
+                tp4::fr::decimal(longest, 3),
+                if others.len() > 1 { "ent" } else { "" },
+                tp4::fr::decimal(waited.as_secs_f64(), 1),
+                tp4::fr::decimal(bound.as_secs_f64(), 1),
+            ),
+        })
+    }
+
     /// Whether process `i` only died because it lost its connection to another one.
     fn lost_connection(&self, i: usize) -> bool {
         self.stderr_tail[i]
             .iter()
             .any(|l| l.contains(LOST_CONNECTION))
+    }
+}
+
+/// "le processus 2", "les processus 0 et 2", "les processus 0, 1 et 3".
+fn processes(list: &[usize]) -> String {
+    let names: Vec<String> = list.iter().map(usize::to_string).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => format!("le processus {last}"),
+        Some((last, rest)) => format!("les processus {} et {last}", rest.join(", ")),
     }
 }
 
@@ -247,13 +319,20 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
             state.borrow_mut().handle(ev);
             Ok(())
         },
-        |kids| match state.borrow().check_silences(&plan.limits, started, kids) {
-            Some(f) => {
-                let what = f.what.clone();
-                silence.set(Some(f));
-                Err(Error::Process(what))
+        |kids| {
+            let found = {
+                let w = state.borrow();
+                w.check_silences(&plan.limits, started, kids)
+                    .or_else(|| w.check_lag(&plan.limits, kids))
+            };
+            match found {
+                Some(f) => {
+                    let what = f.what.clone();
+                    silence.set(Some(f));
+                    Err(Error::Process(what))
+                }
+                None => Ok(()),
             }
-            None => Ok(()),
         },
     );
     let wall_seconds = started.elapsed().as_secs_f64();
@@ -265,7 +344,11 @@ pub fn launch(plan: &LaunchPlan) -> Result<LaunchReport> {
             what: describe(&status),
         }),
         Err(Stop::Timeout) => Some(Fault {
-            process: (0..n).find(|&i| kids.killed_by_us(i)).unwrap_or(0),
+            // The one still mapping when the others had finished, if any.
+            process: (0..n)
+                .find(|&i| watch.mapped[i].is_none() && watch.mapped.iter().any(Option::is_some))
+                .or_else(|| (0..n).find(|&i| kids.killed_by_us(i)))
+                .unwrap_or(0),
             what: format!(
                 "n'a pas fini dans le délai total de {} s",
                 seconds_plain(plan.limits.total)
@@ -397,6 +480,13 @@ fn fault_error(mut f: Fault, kids: &Children, watch: &Watch, pids: &[u32]) -> Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn process_lists_read_as_french() {
+        assert_eq!(processes(&[2]), "le processus 2");
+        assert_eq!(processes(&[0, 2]), "les processus 0 et 2");
+        assert_eq!(processes(&[0, 1, 3]), "les processus 0, 1 et 3");
+    }
 
     /// Finding 7 of issue 24: a child's line holding one huge word is cut, on
     /// stdout (relayed report) and in the kept error lines, saying its length.

@@ -12,6 +12,7 @@
 //! | [`hash`] | the fixed FNV-1a hash that routes each key to its reducer |
 //! | [`topology`] | processes, threads, addresses, the hostfile, free loopback ports |
 //! | [`phases`] | where the time goes: launch, connect, map, shuffle, reduce, gather |
+//! | [`progress`] | how many of this process's workers finished their map step |
 //! | [`fastmap`] | the map step with the lab's fastest kernels (W7, W4), exact |
 //! | [`protocol`] | what launcher and workers say: `@tp4` lines, heartbeat, run summary |
 //! | [`jobs`] | map + combine (through [`fastmap`]) and final assembly of W7 and W4 |
@@ -31,6 +32,7 @@ pub mod launcher;
 pub mod network;
 pub mod phases;
 pub mod process;
+pub mod progress;
 pub mod protocol;
 pub mod topology;
 pub mod worker;

@@ -4,6 +4,9 @@
 //! A supervised process writes ordinary lines (its report, relayed by the launcher
 //! for process 0) and, mixed with them, lines that start with `@tp4 `:
 //! - [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`]: "I am alive";
+//! - [`MAPPED_PREFIX`] followed by its longest map step in seconds, once all its
+//!   workers finished their map step (the launcher names a process that lags
+//!   behind the others);
 //! - [`DONE_PREFIX`] followed by the bytes timely wrote on its sockets;
 //! - on process 0, [`RESULT_PREFIX`] followed by its [`RunSummary`] in JSON.
 //!
@@ -22,6 +25,9 @@ pub const HEARTBEAT: &str = "@tp4 vivant";
 pub const HEARTBEAT_PERIOD: Duration = Duration::from_millis(200);
 /// Prefix of the line where process 0 gives the launcher its [`RunSummary`] (JSON).
 pub const RESULT_PREFIX: &str = "@tp4 resultat ";
+/// Prefix of the line where a process says that all its workers finished their map
+/// step, followed by the longest of those steps in seconds.
+pub const MAPPED_PREFIX: &str = "@tp4 map-fini ";
 /// Prefix of the line where every process gives the launcher its wire bytes.
 pub const DONE_PREFIX: &str = "@tp4 fin ";
 /// Words of the error line of a process that lost its connection to another one
@@ -36,7 +42,7 @@ pub const FAULT_VARIABLE: &str = "TP4_CLUSTER_FAUTE";
 pub const EXIT_LAUNCHER_GONE: i32 = 3;
 
 /// One line of a supervised process's standard output, as the launcher reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     /// [`HEARTBEAT`].
     Alive,
@@ -44,6 +50,8 @@ pub enum Line {
     Result(String),
     /// [`DONE_PREFIX`] and the bytes timely wrote (0 if unreadable).
     Done(u64),
+    /// [`MAPPED_PREFIX`] and the longest map step of the process, in seconds.
+    Mapped(f64),
     /// Anything else: the process's report.
     Text(String),
 }
@@ -55,6 +63,8 @@ impl Line {
             Line::Alive
         } else if let Some(json) = line.strip_prefix(RESULT_PREFIX) {
             Line::Result(json.to_string())
+        } else if let Some(s) = line.strip_prefix(MAPPED_PREFIX) {
+            Line::Mapped(s.trim().parse().unwrap_or(0.0))
         } else if let Some(bytes) = line.strip_prefix(DONE_PREFIX) {
             Line::Done(bytes.trim().parse().unwrap_or(0))
         } else {
@@ -66,6 +76,12 @@ impl Line {
 /// The line that reports the wire bytes of a process.
 pub fn done_line(wire_bytes: u64) -> String {
     format!("{DONE_PREFIX}{wire_bytes}")
+}
+
+/// The line that says that all the workers of a process finished their map step,
+/// the longest in `seconds`.
+pub fn mapped_line(seconds: f64) -> String {
+    format!("{MAPPED_PREFIX}{seconds}")
 }
 
 /// The line that gives the launcher the summary of process 0.
@@ -138,6 +154,7 @@ mod tests {
         };
         assert_eq!(serde_json::from_str::<RunSummary>(&json).unwrap(), s);
         assert_eq!(Line::parse(done_line(1234)), Line::Done(1234));
+        assert_eq!(Line::parse(mapped_line(0.25)), Line::Mapped(0.25));
         assert_eq!(Line::parse(HEARTBEAT.into()), Line::Alive);
         assert_eq!(
             Line::parse("Mots : 6".into()),

@@ -15,6 +15,7 @@ use crate::dataflow::{Fault, Input, ShuffleStats};
 use crate::jobs::Answer;
 use crate::phases::{self, WorkerPhases};
 use crate::process::{self, ProcessOutcome};
+use crate::progress;
 use crate::protocol::{
     self, RunSummary, EXIT_LAUNCHER_GONE, FAULT_VARIABLE, HEARTBEAT, HEARTBEAT_PERIOD,
     LOST_CONNECTION,
@@ -96,7 +97,7 @@ pub fn run(mut opts: WorkerOptions) -> Result<()> {
                 std::thread::sleep(Duration::from_secs(3600));
             }
         }
-        start_heartbeat();
+        start_heartbeat(opts.topology.threads);
         exit_when_stdin_closes(me);
     }
     if let Some(limit) = opts.total_deadline {
@@ -138,11 +139,22 @@ fn install_abort_on_panic(process: usize) {
     }));
 }
 
-/// Prints [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`] for the launcher.
-fn start_heartbeat() {
-    std::thread::spawn(|| loop {
-        println!("{HEARTBEAT}");
-        std::thread::sleep(HEARTBEAT_PERIOD);
+/// Prints [`HEARTBEAT`] every [`HEARTBEAT_PERIOD`] for the launcher, and once the
+/// `threads` workers of this process finished their map step, the "map done" line
+/// ([`protocol::mapped_line`]) with the longest of those steps.
+fn start_heartbeat(threads: usize) {
+    std::thread::spawn(move || {
+        let mut reported = false;
+        loop {
+            if !reported {
+                if let Some(seconds) = progress::all_mapped(threads) {
+                    println!("{}", protocol::mapped_line(seconds));
+                    reported = true;
+                }
+            }
+            println!("{HEARTBEAT}");
+            std::thread::sleep(HEARTBEAT_PERIOD);
+        }
     });
 }
 
@@ -212,7 +224,8 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         verified,
         phases: stats.iter().map(|s| s.phases.clone()).collect(),
     };
-    let files = write_files(&opts.output, answer, &summary)?;
+    let files =
+        write_files(&opts.output, answer, &summary).map_err(|e| full_disk(&opts.output, e))?;
     if opts.json {
         if !opts.supervised {
             println!(
@@ -244,13 +257,27 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
 
 /// Total, distinct and top list of an answer.
 fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
+    // Words and names are cut for display (`fr::cut` says how long they were): the
+    // report, the summary and the JSON line stay proportionate to the answer, not to
+    // one 100 MB word of the input. `cluster_<calcul>.csv` keeps them whole.
+    let shown = |name: String| fr::cut(&name, fr::NAME_CHARS);
     match answer {
         Answer::WordCount(wc) => (
             wc.total,
             wc.distinct() as u64,
-            wc.top(10).into_iter().map(|(w, c)| (w, c as i64)).collect(),
+            wc.top(10)
+                .into_iter()
+                .map(|(w, c)| (shown(w), c as i64))
+                .collect(),
         ),
-        Answer::GroupBy(g) => (g.rows(), g.categories.len() as u64, g.top_cities(3)),
+        Answer::GroupBy(g) => (
+            g.rows(),
+            g.categories.len() as u64,
+            g.top_cities(3)
+                .into_iter()
+                .map(|(c, cents)| (shown(c), cents))
+                .collect(),
+        ),
     }
 }
 
@@ -258,6 +285,34 @@ fn figures(answer: &Answer) -> (u64, u64, Vec<(String, i64)>) {
 fn headline(answer: &Answer) -> String {
     let (total, distinct, top) = figures(answer);
     format!("total {total}, {distinct} clés, tête {top:?}")
+}
+
+/// The error of a result file that could not be written: on a full disk (or a
+/// quota reached), says so in French with how to fix it (free space, or another
+/// `--output`); any other error as it is.
+fn full_disk(output: &Path, e: Error) -> Error {
+    let full = |s: &std::io::Error| {
+        matches!(
+            s.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        ) || s.raw_os_error() == Some(28)
+    };
+    match e {
+        Error::Io {
+            ref path,
+            ref source,
+            ..
+        } if full(source) => Error::Other(format!(
+            "le disque du dossier de sortie {} est plein : le résultat ({}) n'a pas pu y être \
+             écrit\n  → libérez de la place (voyez \
+             `df -h {}`) ou choisissez un autre dossier de sortie avec `--output DIR`, puis \
+             relancez la commande",
+            output.display(),
+            path.display(),
+            output.display()
+        )),
+        other => other,
+    }
 }
 
 /// A row of `cluster_wordcount.csv` (French column names: a file for the student).
@@ -353,8 +408,11 @@ fn render(
     out
 }
 
+/// Categories shown in the report (all of them are in `cluster_groupby.csv`).
+const SHOWN_CATEGORIES: usize = 30;
+
 /// The answer part of the report: the top words, or the totals per category and
-/// the top cities.
+/// the top cities (names cut for display).
 fn render_answer(s: &RunSummary, answer: &Answer) -> String {
     let mut out = String::new();
     match answer {
@@ -381,9 +439,10 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
             let rows = g
                 .categories()
                 .into_iter()
+                .take(SHOWN_CATEGORIES)
                 .map(|(c, cents, n)| {
                     vec![
-                        c.to_string(),
+                        fr::cut(&c, fr::NAME_CHARS),
                         fr::euros_plain_ungrouped(cents),
                         n.to_string(),
                     ]
@@ -394,6 +453,12 @@ fn render_answer(s: &RunSummary, answer: &Answer) -> String {
                 1,
                 rows,
             ));
+            if g.categories.len() > SHOWN_CATEGORIES {
+                out.push_str(&format!(
+                    "… et {} autres catégories (toutes dans cluster_groupby.csv).\n",
+                    g.categories.len() - SHOWN_CATEGORIES
+                ));
+            }
             out.push_str("\nLes 3 villes au plus gros montant :\n");
             let rows = s
                 .top
@@ -596,5 +661,35 @@ mod tests {
         assert_eq!(lines[4], "ville,Saint-Étienne,-50,");
         assert_eq!(lines.len(), 5);
         assert!(csv.ends_with(",\n"), "{csv}");
+    }
+
+    /// Issue 24 item 11: a full disk under the output folder is said in French with
+    /// how to fix it; other errors pass unchanged.
+    #[test]
+    fn a_full_disk_says_how_to_fix_it() {
+        let out = Path::new("/data/sortie");
+        for source in [
+            std::io::Error::from_raw_os_error(28),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        ] {
+            let e = Error::io("écriture de", &out.join("cluster_groupby.csv"), source);
+            let m = full_disk(out, e).to_string();
+            assert!(
+                m.contains("le disque du dossier de sortie /data/sortie est plein")
+                    && m.contains("cluster_groupby.csv")
+                    && m.contains("libérez de la place")
+                    && m.contains("--output DIR")
+                    && !m.contains("No space"),
+                "{m}"
+            );
+        }
+        let other = Error::io(
+            "écriture de",
+            &out.join("x"),
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(full_disk(out, other)
+            .to_string()
+            .contains("permission refusée"));
     }
 }
