@@ -89,17 +89,19 @@ impl Work {
         (mix(x as u64 ^ self.ledger.salt) as i64) >> 32
     }
 
-    /// The result of job `x` of a worker pool: costs about as much as
-    /// [`crate::ex5::pool_job`] (uneven costs, so that results finish out of order)
-    /// and mixes in the salt; one unit of work, attributed to the calling thread.
+    /// The result of job `x` of a worker pool: costs as much as exercise 5's
+    /// worker-pool job (the number of primes below `x`: uneven costs, so that
+    /// results finish out of order) and mixes in the salt; one unit of work,
+    /// attributed to the calling thread. (Computed here from the workload, not
+    /// through `ex5`, which imports this module: no import cycle.)
     pub fn job(&self, x: u64) -> u64 {
         self.record(1);
-        crate::ex5::pool_job(x) ^ (mix(x ^ self.ledger.salt) >> 32)
+        crate::workloads::primes::count_seq(x) ^ (mix(x ^ self.ledger.salt) >> 32)
     }
 
-    /// The revenue of sale `row` in cents ([`crate::ex1::Transaction::revenue_cents`]):
+    /// The revenue of sale `row` in cents ([`crate::data::transactions::Transaction::revenue_cents`]):
     /// one unit of work, attributed to the calling thread.
-    pub fn revenue_cents(&self, row: &crate::ex1::Transaction) -> i64 {
+    pub fn revenue_cents(&self, row: &crate::data::transactions::Transaction) -> i64 {
         self.record(1);
         row.revenue_cents()
     }
