@@ -6,8 +6,9 @@
 //! same input. A speedup curve measured against the system's own one-core run says
 //! nothing about it: a slow system scales well. This module holds the reference
 //! `cost`, the checker [`q7_cost`] (cases drawn at check time, so no constant
-//! passes it; a live measurement of this machine that says ⚠ instead of ✅ when the
-//! timings cannot decide), and [`measure_threads`], the lab's own measurement
+//! passes it; the ✅ judges the function, and the live measurement of this machine
+//! that follows it carries a « ⚠ Mesure peu fiable » note when its timings cannot
+//! decide the machine's COST), and [`measure_threads`], the lab's own measurement
 //! (one thread of `optimise` against `optimise` on more threads), used by the
 //! demonstration and the notebook.
 
@@ -148,11 +149,13 @@ impl fmt::Display for CostVerdict {
                 crate::fr::count(self.verdict.cases_passed as u64, "cas vérifié", "cas vérifiés")
             )
         } else {
+            // The answer (the function) is decided on drawn cases; only the
+            // demonstration on this machine is not: the note says so beside the ✅.
             write!(
                 f,
-                "⚠ Question {} : votre fonction est juste ({}), mais la mesure de cette machine \
-                 ne permet pas de conclure (dispersion {} des temps, {} : {figures}). \
-                 Relancez la cellule quand la machine est moins chargée.",
+                "✅ Question {} : réussie ({}).\n⚠ Mesure peu fiable : la mesure de cette \
+                 machine ne permet pas de conclure (dispersion {} des temps, {} : {figures}). \
+                 Relancez la cellule quand la machine est moins chargée pour voir son COST.",
                 self.verdict.question,
                 crate::fr::count(
                     self.verdict.cases_passed as u64,
@@ -219,8 +222,8 @@ fn cases(seed: u64, drawn: usize) -> Vec<(String, Case)> {
 /// configurations `(workers, seconds)` against one thread of `single_thread`
 /// seconds (the smallest number of workers strictly faster; `None` if none). The
 /// cases are drawn at check time; then, if the function is right, it is applied to
-/// a measurement of this machine (`corpus`: a W7 text file), whose verdict is ⚠
-/// when the timings are too scattered to decide.
+/// a measurement of this machine (`corpus`: a W7 text file), shown with a
+/// « ⚠ Mesure peu fiable » note when the timings are too scattered to decide.
 pub fn q7_cost(
     student: impl Fn(f64, &[(usize, f64)]) -> Option<usize>,
     corpus: &Path,
@@ -380,10 +383,8 @@ mod tests {
         let m = v.measured.as_ref().unwrap();
         assert_eq!(v.student_cost, cost(m.single_thread, &m.configs));
         let text = v.to_string();
-        assert!(
-            text.starts_with(if v.decided() { "✅" } else { "⚠" }),
-            "{text}"
-        );
+        assert!(text.starts_with('✅'), "{text}");
+        assert_eq!(text.contains("⚠ Mesure peu fiable"), !v.decided(), "{text}");
         // Constants and near-misses fail, whatever the seed.
         for seed in [1, 7, 123_456_789] {
             for wrong in [
@@ -400,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn scattered_timings_say_warning_not_success() {
+    fn scattered_timings_carry_a_warning_note() {
         let verdict = Verdict::new("7.7 COST", 206, Status::Passed);
         let measured = ThreadCost {
             single_thread: 0.07,
@@ -415,7 +416,10 @@ mod tests {
         };
         assert!(v.answer_right() && !v.decided());
         let text = v.to_string();
-        assert!(text.starts_with('⚠') && text.contains("60 %"), "{text}");
+        assert!(
+            text.starts_with('✅') && text.contains("⚠ Mesure peu fiable") && text.contains("60 %"),
+            "{text}"
+        );
         let v = CostVerdict {
             measured: Some(ThreadCost {
                 spread: 0.05,
