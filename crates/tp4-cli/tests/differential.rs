@@ -139,6 +139,7 @@ fn check_transactions(seed: u64, with_cluster: bool) -> Vec<String> {
     let Case {
         bytes,
         expect,
+        exercises,
         mutation,
     } = gen::transactions(&mut rng);
     let dir = common::temp_dir();
@@ -171,12 +172,17 @@ fn check_transactions(seed: u64, with_cluster: bool) -> Vec<String> {
         }
         g.checked(&path)
     });
-    results.push(("exercise 1 load".into(), Outcome::of(ex1, g)));
+    let ex1 = Outcome::of(ex1, g);
     let mut failures = Vec::new();
     for (name, outcome) in &results {
         if !outcome.matches(&expect) {
             failures.push(format!("{name}: {outcome:?}\n    attendu {expect:?}"));
         }
+    }
+    if !ex1.matches(&exercises) {
+        failures.push(format!(
+            "exercise 1 load: {ex1:?}\n    attendu {exercises:?}"
+        ));
     }
     if with_cluster {
         let (outcome, summary) = cluster(dir.path(), "groupby");
@@ -213,6 +219,7 @@ fn check_corpus(seed: u64, with_cluster: bool) -> Vec<String> {
         bytes,
         expect,
         mutation,
+        ..
     } = case;
     let dir = common::temp_dir();
     let path = dir.path().join("corpus.txt");

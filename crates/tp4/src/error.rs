@@ -71,13 +71,10 @@ pub enum Error {
     /// `tp4 bench` measured every case, and some gave a wrong answer or failed:
     /// each was reported as it happened; the files hold every measurement made.
     #[error(
-        "banc d'essai : {n} échec(s), détaillé(s) plus haut — {list}\n  → les mesures \
-         faites sont dans {files} (une réponse fausse y a « ok » à false)",
+        "banc d'essai : {n} échec(s), détaillé(s) plus haut — {list}\n  → {files}",
         n = .failures.len(),
         list = .failures.join(" ; "),
-        files = if .files.is_empty() { "aucun fichier".to_string() } else {
-            .files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
-        }
+        files = bench_files_note(.files)
     )]
     BenchFailed {
         /// One short French line per failed case (the case and what failed).
@@ -272,4 +269,17 @@ mod from_io_tests {
         assert!(matches!(e, Error::Process(_)), "{e:?}");
         assert!(e.to_string().contains("introuvable"), "{e}");
     }
+}
+
+/// Where the measurements of a failed `tp4 bench` are, in French: the files, or that
+/// no measurement could be written (every case failed before one was made).
+fn bench_files_note(files: &[PathBuf]) -> String {
+    if files.is_empty() {
+        return "aucune mesure n'a abouti : aucun fichier de résultats n'a été écrit".into();
+    }
+    let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    format!(
+        "les mesures faites sont dans {} (une réponse fausse y a « ok » à false)",
+        list.join(", ")
+    )
 }

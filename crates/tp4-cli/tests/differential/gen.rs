@@ -67,6 +67,10 @@ pub struct Case {
     pub bytes: Vec<u8>,
     /// The expected outcome.
     pub expect: Expect,
+    /// What the exercises' loader (`transactions::stream`) must give: `expect`, except
+    /// on a file where a sale's revenue (amount × quantity) does not fit in 64 bits,
+    /// which the exercises refuse at its line and W4 (amounts only) accepts.
+    pub exercises: Expect,
     /// The mutation applied ("" for a valid file).
     pub mutation: &'static str,
 }
@@ -359,6 +363,7 @@ pub fn transactions(rng: &mut Rng) -> Case {
     };
     let mut mutation = "";
     let mut extra_cr_at = None;
+    let mut exercises = None;
     if rng.one_in(2) {
         let (m, e, cr) = mutate_file(rng, &mut lines, &row_lines, header_line);
         mutation = m;
@@ -369,6 +374,30 @@ pub fn transactions(rng: &mut Rng) -> Case {
                 mutation = "deux lignes fausses";
             }
         }
+    } else if !rows.is_empty() && rng.one_in(6) {
+        // A sale whose amount fits and whose revenue does not: W4 (which sums
+        // amounts) answers, the exercises (which multiply by the quantity) refuse
+        // that line as too large (workloads.md v3 rule 7: "a product that does
+        // not fit").
+        let j = rng.below(rows.len() as u64) as usize;
+        let (at, mut fields) = row_lines[j].clone();
+        // Between 4.7e18 and 8.7e18 cents: fits alone (and in W4's totals, the other
+        // rows being small), overflows once multiplied by 2 or more.
+        let cents = 4_700_000_000_000_000_000 + rng.below(4_000_000_000_000_000_000) as i64;
+        fields[1] = "2024-01-01".into();
+        fields[2] = "Débordement".into();
+        fields[3] = "énorme".into();
+        fields[4] = format!("{}.{:02}", cents / 100, cents % 100);
+        fields[5] = (2 + rng.below(9)).to_string();
+        lines[at] = fields.join(",").into_bytes();
+        rows[j] = Row {
+            city: fields[2].clone(),
+            category: fields[3].clone(),
+            cents,
+        };
+        expect = Expect::Answer(groupby_answer(&rows));
+        exercises = Some(Expect::ErrorAt(at as u64 + 1));
+        mutation = "montant × quantité trop grand";
     }
     let mut bytes = Vec::new();
     if rng.one_in(6) {
@@ -390,6 +419,7 @@ pub fn transactions(rng: &mut Rng) -> Case {
     }
     Case {
         bytes,
+        exercises: exercises.unwrap_or_else(|| expect.clone()),
         expect,
         mutation,
     }
@@ -456,6 +486,9 @@ fn mutate_file(
                 fields[2] = "Débordement".into();
                 fields[3] = "énorme".into();
                 fields[4] = "50000000000000000.00".into();
+                // Quantity 1: the revenue is the amount, so the exercises' loader
+                // also refuses at the second row, for the same total.
+                fields[5] = "1".into();
                 lines[at] = fields.join(",").into_bytes();
             }
             ("total trop grand", Expect::TotalTooLarge, None)
@@ -585,6 +618,7 @@ pub fn corpus(rng: &mut Rng) -> (Case, BTreeMap<String, u64>) {
     (
         Case {
             bytes,
+            exercises: expect.clone(),
             expect,
             mutation,
         },

@@ -14,32 +14,23 @@ pub fn sample_rows(n: usize, seed: u64) -> Vec<Transaction> {
     (1..=n as u64)
         .map(|id| {
             let cents: u32 = rng.random_range(100..50_000);
-            Transaction {
-                id,
-                date: format!(
-                    "2024-{:02}-{:02}",
-                    rng.random_range(1..=12),
-                    rng.random_range(1..=28)
-                ),
-                city: CITIES[rng.random_range(0..CITIES.len())].to_string(),
-                category: CATEGORIES[rng.random_range(0..CATEGORIES.len())].to_string(),
-                amount: f64::from(cents) / 100.0,
-                quantity: rng.random_range(1..=10),
-            }
+            let date = format!(
+                "2024-{:02}-{:02}",
+                rng.random_range(1..=12),
+                rng.random_range(1..=28)
+            );
+            let city = CITIES[rng.random_range(0..CITIES.len())];
+            let category = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
+            let quantity = rng.random_range(1..=10);
+            Transaction::new(id, &date, city, category, i64::from(cents), quantity)
         })
         .collect()
 }
 
-/// One sale, for hand-written cases.
+/// One sale, for hand-written cases (`amount` in euros, rounded to the cent).
 pub fn sale(id: u64, city: &str, category: &str, amount: f64, quantity: u32) -> Transaction {
-    Transaction {
-        id,
-        date: "2024-06-15".into(),
-        city: city.into(),
-        category: category.into(),
-        amount,
-        quantity,
-    }
+    let cents = (amount * 100.0).round() as i64;
+    Transaction::new(id, "2024-06-15", city, category, cents, quantity)
 }
 
 #[cfg(test)]

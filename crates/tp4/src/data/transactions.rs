@@ -97,17 +97,37 @@ pub struct Transaction {
     pub city: String,
     /// Product category.
     pub category: String,
-    /// Unit price in euros, two decimals, in [1.00, 500.00).
+    /// Unit price in euros, two decimals, in [1.00, 500.00) in the generated file
+    /// (any amount the grammar accepts in a teacher's file). Kept in `f64` for the
+    /// questions about floating point; exact sums use [`Transaction::amount_cents`].
     pub amount: f64,
     /// Number of units sold, 1..=10.
     pub quantity: u32,
+    /// The amount in integer cents as read from the file: exact, whereas `amount`
+    /// (`cents / 100` in `f64`) is not beyond 2^53 cents. Private so that it always
+    /// agrees with `amount`: rows come from the reader or from [`Transaction::new`].
+    pub(crate) cents: i64,
 }
 
 impl Transaction {
+    /// A sale from its fields, the amount in integer cents (`amount` is derived from
+    /// it): the constructor for rows that do not come from a file.
+    pub fn new(id: u64, date: &str, city: &str, category: &str, cents: i64, quantity: u32) -> Self {
+        Transaction {
+            id,
+            date: date.to_string(),
+            city: city.to_string(),
+            category: category.to_string(),
+            amount: cents as f64 / 100.0,
+            quantity,
+            cents,
+        }
+    }
+
     /// The amount in integer cents: exact, so that sums do not depend on the order
     /// in which they are done (unlike sums of `f64`).
     pub fn amount_cents(&self) -> i64 {
-        (self.amount * 100.0).round() as i64
+        self.cents
     }
 
     /// The line revenue `amount × quantity`, in euros.
@@ -115,9 +135,108 @@ impl Transaction {
         self.amount * f64::from(self.quantity)
     }
 
-    /// The line revenue in integer cents.
+    /// The line revenue in integer cents. Every row the reader accepts fits (the
+    /// reader refuses a product that does not, see [`SumBound`]); a hand-made row
+    /// whose product does not fit is a programming error and panics rather than wrap.
     pub fn revenue_cents(&self) -> i64 {
-        self.amount_cents() * i64::from(self.quantity)
+        self.checked_revenue_cents()
+            .expect("montant × quantité hors des entiers de 64 bits (ligne faite à la main)")
+    }
+
+    /// The line revenue in integer cents, `None` when it does not fit in 64 bits.
+    pub fn checked_revenue_cents(&self) -> Option<i64> {
+        self.cents.checked_mul(i64::from(self.quantity))
+    }
+}
+
+/// The bound that keeps every money sum of the exercises exact: the sum of the
+/// sales' revenues and the sum of the refunds' revenues (each revenue counted as
+/// `|cents| × max(quantity, 1)`, so that it bounds the amount too) both fit in 64
+/// bits. Any total the exercises compute over these rows (revenues or amounts, of
+/// any subset, added in any order, in any number of threads) then lies between the
+/// two sums at every step: it can never overflow, so students' plain `+` and `sum`
+/// are exact. The reader ([`stream`], [`load`]) refuses the line at which one of the
+/// two sums stops fitting ("trop grand", workloads.md v3 rule 7); W4's own paths
+/// check their totals themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SumBound {
+    /// Sum of the positive revenues so far.
+    pub sales: i64,
+    /// Sum of the negative revenues (refunds) so far, ≤ 0.
+    pub refunds: i64,
+}
+
+/// What made a row break the [`SumBound`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundError {
+    /// `amount × quantity` itself does not fit.
+    Product,
+    /// The sum of the sales' revenues no longer fits.
+    Sales,
+    /// The sum of the refunds' revenues no longer fits.
+    Refunds,
+}
+
+impl SumBound {
+    /// Counts one more row, or says which sum would no longer fit (the bound is
+    /// then unchanged).
+    pub fn add(&mut self, t: &Transaction) -> std::result::Result<(), BoundError> {
+        let weight = t
+            .cents
+            .checked_mul(i64::from(t.quantity.max(1)))
+            .ok_or(BoundError::Product)?;
+        if weight >= 0 {
+            self.sales = self.sales.checked_add(weight).ok_or(BoundError::Sales)?;
+        } else {
+            self.refunds = self
+                .refunds
+                .checked_add(weight)
+                .ok_or(BoundError::Refunds)?;
+        }
+        Ok(())
+    }
+
+    /// The bound of `rows`, or the index of the first row that breaks it.
+    pub fn of(rows: &[Transaction]) -> std::result::Result<SumBound, (usize, BoundError)> {
+        let mut bound = SumBound::default();
+        for (i, t) in rows.iter().enumerate() {
+            bound.add(t).map_err(|e| (i, e))?;
+        }
+        Ok(bound)
+    }
+
+    /// Whether the same rows repeated `times` times still keep the bound (for the
+    /// demonstrations that replicate a table to time it).
+    pub fn fits_times(&self, times: u64) -> bool {
+        let times = i64::try_from(times).unwrap_or(i64::MAX);
+        self.sales.checked_mul(times).is_some() && self.refunds.checked_mul(times).is_some()
+    }
+
+    /// The French message of `error` for the row `t`.
+    pub fn message(error: BoundError, t: &Transaction) -> String {
+        const MAX: &str = "92233720368547758.07";
+        match error {
+            BoundError::Product => format!(
+                "montant × quantité trop grand : {} × {} ne tient pas en centimes dans un \
+                 entier signé de 64 bits (au plus {MAX} en valeur absolue) ; le TP calcule \
+                 le chiffre d'affaires d'une vente en centimes exacts et refuse plutôt que \
+                 de donner un total faux",
+                crate::fr::euros(t.cents),
+                t.quantity
+            ),
+            BoundError::Sales | BoundError::Refunds => format!(
+                "total trop grand : avec cette ligne, la somme des chiffres d'affaires \
+                 (montant × quantité) des {} dépasse {MAX} (le plus grand nombre de \
+                 centimes qu'un entier signé de 64 bits peut tenir) ; les exercices \
+                 additionnent ces montants en centimes exacts et refusent plutôt que de \
+                 donner un total faux",
+                if error == BoundError::Sales {
+                    "ventes"
+                } else {
+                    "remboursements (montants négatifs)"
+                }
+            ),
+        }
     }
 }
 
@@ -217,6 +336,7 @@ impl Row<'_> {
             category: self.category.to_string(),
             amount: self.cents as f64 / 100.0,
             quantity: self.quantity,
+            cents: self.cents,
         }
     }
 }
@@ -805,7 +925,9 @@ pub fn for_each_row(path: &Path, mut f: impl FnMut(&Row<'_>)) -> Result<u64> {
 /// Streams the rows of a transactions file, one [`Transaction`] at a time: memory
 /// stays constant whatever the size of the file. A malformed row yields an
 /// [`Error::Malformed`] naming the file, the line and the field; a file with a header
-/// and no row yields [`no_rows`].
+/// and no row yields [`no_rows`]; a row that breaks the [`SumBound`] (its revenue, or
+/// the sum of the revenues so far, does not fit in 64 bits) yields a "trop grand"
+/// error at its line, so that every sum the exercises do over the rows is exact.
 pub fn stream(path: &Path) -> Result<impl Iterator<Item = Result<Transaction>>> {
     use std::io::{BufRead, Seek};
     let head = header(path)?;
@@ -818,6 +940,7 @@ pub fn stream(path: &Path) -> Result<impl Iterator<Item = Result<Transaction>>> 
     let mut buf = String::new();
     let mut line_no = head.line;
     let mut rows = 0u64;
+    let mut bound = SumBound::default();
     let mut done = false;
     Ok(std::iter::from_fn(move || {
         while !done {
@@ -837,7 +960,13 @@ pub fn stream(path: &Path) -> Result<impl Iterator<Item = Result<Transaction>>> 
             match parse_line(line_content(&raw), &mut buf) {
                 Ok(Some(row)) => {
                     rows += 1;
-                    return Some(Ok(row.to_transaction()));
+                    let t = row.to_transaction();
+                    if let Err(e) = bound.add(&t) {
+                        done = true;
+                        let message = SumBound::message(e, &t);
+                        return Some(Err(RowError::new("amount", message).at(&path, line_no)));
+                    }
+                    return Some(Ok(t));
                 }
                 Ok(None) => {}
                 Err(e) => {

@@ -6,6 +6,7 @@
 
 use super::Transaction;
 use crate::context::Context;
+use crate::data::transactions::SumBound;
 use crate::error::Result;
 use crate::fr;
 use crate::measure::{self, Measurement, Plan};
@@ -45,16 +46,30 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     if timed.len() < rows.len() {
         section.say(format!(
             "Les mesures de temps qui suivent portent sur les {} premières ventes du fichier \
-             (sur {}), répétées {REPEAT} fois : de quoi mesurer le coût du calcul sans que le \
+             (sur {}), répétées {} fois : de quoi mesurer le coût du calcul sans que le \
              TP dure des minutes.",
             fr::thousands(timed.len() as u64),
-            fr::thousands(rows.len() as u64)
+            fr::thousands(rows.len() as u64),
+            repeat_that_fits(timed)
         ));
     }
-    let big = super::replicate(timed, REPEAT);
-    timings(ctx, &mut section, &big)?;
+    let repeat = repeat_that_fits(timed);
+    let big = super::replicate(timed, repeat);
+    timings(ctx, &mut section, &big, repeat)?;
     floats(ctx, &mut section, &big);
     Ok(section)
+}
+
+/// How many times the timed rows are repeated in memory: [`REPEAT`], or fewer when
+/// the repeated table's money sums would no longer fit in 64 bits (a teacher's file
+/// with huge amounts: see [`SumBound`]), so that no total of the timings can wrap.
+fn repeat_that_fits(rows: &[Transaction]) -> usize {
+    SumBound::of(rows).map_or(1, |bound| {
+        (1..=REPEAT)
+            .rev()
+            .find(|&k| bound.fits_times(k as u64))
+            .unwrap_or(1)
+    })
 }
 
 /// Loading: reads the shipped `transactions.csv` and says how long it took.
@@ -186,16 +201,16 @@ fn group_by(
 
 /// Steps 1.6 – 1.7: the same computation as a loop, an iterator chain and with
 /// rayon, timed on a bigger table in memory; table, reading, CSV and chart.
-fn timings(ctx: &Context, section: &mut Section, big: &[Transaction]) -> Result<()> {
+fn timings(ctx: &Context, section: &mut Section, big: &[Transaction], repeat: usize) -> Result<()> {
     let (measurements, table_rows) = time_pipelines(ctx, big)?;
     println!(
-        "1.6–1.7 Même calcul (CA « sport » à ≥ 100 € + résumé), table répétée {REPEAT} fois \
+        "1.6–1.7 Même calcul (CA « sport » à ≥ 100 € + résumé), table répétée {repeat} fois \
          en mémoire ({} lignes), médiane de {} mesures de {PASSES} passages (temps par passage) :",
         fr::thousands(big.len() as u64),
         PLAN.repetitions
     );
     section.text(format!(
-        "**1.6–1.7 Boucle, itérateurs, rayon.** Table répétée {REPEAT} fois en mémoire ({} \
+        "**1.6–1.7 Boucle, itérateurs, rayon.** Table répétée {repeat} fois en mémoire ({} \
          lignes) ; médiane de {} mesures (chacune de {PASSES} passages, temps par passage, les écritures \
          alternées à chaque tour). Accélération par rapport à la \
          boucle `for`.",

@@ -325,4 +325,104 @@ mod tests {
         let par = crate::workloads::pool(2).install(|| revenue_sum_f64_par(&big));
         assert!(crate::verif::close(seq, par, 1e-12));
     }
+
+    /// workloads.md v3 rule 7 for the exercises, on generated files: amounts near
+    /// the 64-bit limit, refunds, quantities 0 to 10 (and huge ones). The loader
+    /// either refuses, at the line an independent `i128` oracle names, with a "trop
+    /// grand" message; or accepts, and then every money sum of exercises 1 and 2
+    /// (summary, sequential and parallel; totals by category; top cities) equals the
+    /// oracle's exact `i128` sum (a wrap-around would differ; in debug it panics).
+    #[test]
+    fn money_sums_are_exact_or_refused_as_too_large() {
+        use rand::{Rng, SeedableRng};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("transactions.csv");
+        let (mut refused, mut accepted) = (0, 0);
+        for seed in 0..400u64 {
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+            let n = rng.random_range(1..40);
+            let scale: i64 = [
+                100,
+                1_000_000_000_000,
+                300_000_000_000_000_000,
+                i64::MAX / 4,
+            ][rng.random_range(0..4)];
+            let mut text = String::from("id,date,city,category,amount,quantity\n");
+            let mut cells: Vec<(String, String, i64, u32)> = Vec::new();
+            for i in 0..n {
+                let mut cents = rng.random_range(-scale / 8..=scale);
+                if rng.random_range(0..50) == 0 {
+                    cents = [i64::MAX, i64::MIN + 1, -i64::MAX / 2][rng.random_range(0..3)];
+                }
+                let quantity = match rng.random_range(0..30) {
+                    0 => u32::MAX,
+                    _ => rng.random_range(0..=10),
+                };
+                let city = ["Paris", "Lyon", "Nice"][rng.random_range(0..3)].to_string();
+                let cat = ["sport", "livres"][rng.random_range(0..2)].to_string();
+                let sign = if cents < 0 { "-" } else { "" };
+                let abs = cents.unsigned_abs();
+                text.push_str(&format!(
+                    "{},2024-01-02,{city},{cat},{sign}{}.{:02},{quantity}\n",
+                    i + 1,
+                    abs / 100,
+                    abs % 100
+                ));
+                cells.push((city, cat, cents, quantity));
+            }
+            std::fs::write(&path, &text).unwrap();
+            // The oracle: the first row (line = index + 2) whose revenue or whose
+            // running sum of sales or of refunds leaves i64, in i128.
+            let (mut sales, mut refunds) = (0i128, 0i128);
+            let mut first_bad = None;
+            for (i, (_, _, cents, q)) in cells.iter().enumerate() {
+                let w = i128::from(*cents) * i128::from((*q).max(1));
+                if w >= 0 {
+                    sales += w;
+                } else {
+                    refunds += w;
+                }
+                let fits = |v: i128| i64::try_from(v).is_ok();
+                if !fits(w) || !fits(sales) || !fits(refunds) {
+                    first_bad = Some(i as u64 + 2);
+                    break;
+                }
+            }
+            match (load(&path), first_bad) {
+                (Err(e), Some(line)) => {
+                    refused += 1;
+                    let m = e.to_string();
+                    assert!(
+                        matches!(e, crate::Error::Malformed { line: l, .. } if l == line),
+                        "seed {seed}: {m}"
+                    );
+                    assert!(m.contains("trop grand"), "seed {seed}: {m}");
+                }
+                (Ok(rows), None) => {
+                    accepted += 1;
+                    let revenue =
+                        |c: &(String, String, i64, u32)| i128::from(c.2) * i128::from(c.3);
+                    let total: i128 = cells.iter().map(revenue).sum();
+                    let s = summary(&rows);
+                    assert_eq!(i128::from(s.total_cents), total, "seed {seed}");
+                    let par = crate::workloads::pool(2).install(|| summary_par(&rows));
+                    assert_eq!(par, s, "seed {seed}");
+                    for (cat, g) in revenue_by_category(&rows) {
+                        let want: i128 = cells.iter().filter(|c| c.1 == cat).map(revenue).sum();
+                        assert_eq!(i128::from(g.revenue_cents), want, "seed {seed} {cat}");
+                    }
+                    for (city, cents) in crate::exercises::ex2::top_cities(&rows, 3) {
+                        let want: i128 = cells.iter().filter(|c| c.0 == city).map(revenue).sum();
+                        assert_eq!(i128::from(cents), want, "seed {seed} {city}");
+                    }
+                }
+                (got, want) => panic!("seed {seed}: {got:?}, oracle {want:?}\n{text}"),
+            }
+        }
+        // Both outcomes were exercised, many times.
+        assert!(
+            refused > 50 && accepted > 50,
+            "{refused} refused, {accepted} accepted"
+        );
+    }
 }
