@@ -247,6 +247,19 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// Where the measurements of a failed `tp4 bench` are, in French: the files, or that
+/// no measurement could be written (every case failed before one was made).
+fn bench_files_note(files: &[PathBuf]) -> String {
+    if files.is_empty() {
+        return "aucune mesure n'a abouti : aucun fichier de résultats n'a été écrit".into();
+    }
+    let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    format!(
+        "les mesures faites sont dans {} (une réponse fausse y a « ok » à false)",
+        list.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod from_io_tests {
     use super::*;
@@ -269,17 +282,4 @@ mod from_io_tests {
         assert!(matches!(e, Error::Process(_)), "{e:?}");
         assert!(e.to_string().contains("introuvable"), "{e}");
     }
-}
-
-/// Where the measurements of a failed `tp4 bench` are, in French: the files, or that
-/// no measurement could be written (every case failed before one was made).
-fn bench_files_note(files: &[PathBuf]) -> String {
-    if files.is_empty() {
-        return "aucune mesure n'a abouti : aucun fichier de résultats n'a été écrit".into();
-    }
-    let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    format!(
-        "les mesures faites sont dans {} (une réponse fausse y a « ok » à false)",
-        list.join(", ")
-    )
 }

@@ -375,30 +375,28 @@ pub fn transactions(rng: &mut Rng) -> Case {
             }
         }
     } else if !rows.is_empty() && rng.one_in(6) {
-        // A sale whose amount fits and whose revenue does not: W4 (which sums
-        // amounts) answers, the exercises (which multiply by the quantity) refuse
-        // that line as too large (workloads.md v3 rule 7: "a product that does
-        // not fit").
-        let j = rng.below(rows.len() as u64) as usize;
-        let (at, mut fields) = row_lines[j].clone();
-        // Between 4.7e18 and 8.7e18 cents: fits alone (and in W4's totals, the other
-        // rows being small), overflows once multiplied by 2 or more.
-        let cents = 4_700_000_000_000_000_000 + rng.below(4_000_000_000_000_000_000) as i64;
-        fields[1] = "2024-01-01".into();
-        fields[2] = "Débordement".into();
-        fields[3] = "énorme".into();
-        fields[4] = format!("{}.{:02}", cents / 100, cents % 100);
-        fields[5] = (2 + rng.below(9)).to_string();
-        lines[at] = fields.join(",").into_bytes();
-        rows[j] = Row {
-            city: fields[2].clone(),
-            category: fields[3].clone(),
-            cents,
-        };
-        expect = Expect::Answer(groupby_answer(&rows));
-        exercises = Some(Expect::ErrorAt(at as u64 + 1));
+        let (e, x) = revenue_overflow(rng, &mut lines, &row_lines, &mut rows);
+        expect = e;
+        exercises = Some(x);
         mutation = "montant × quantité trop grand";
     }
+    Case {
+        bytes: assemble(rng, &lines, extra_cr_at, crlf_file),
+        exercises: exercises.unwrap_or_else(|| expect.clone()),
+        expect,
+        mutation,
+    }
+}
+
+/// The bytes of a transactions file from its lines: sometimes a BOM, LF or CRLF line
+/// ends (the file's choice, CRLF now and then anyway), a lone CR after line
+/// `extra_cr_at`, and the last line end sometimes left out.
+fn assemble(
+    rng: &mut Rng,
+    lines: &[Vec<u8>],
+    extra_cr_at: Option<usize>,
+    crlf_file: bool,
+) -> Vec<u8> {
     let mut bytes = Vec::new();
     if rng.one_in(6) {
         bytes.extend_from_slice("\u{feff}".as_bytes());
@@ -417,12 +415,39 @@ pub fn transactions(rng: &mut Rng) -> Case {
             bytes.push(b'\n');
         }
     }
-    Case {
-        bytes,
-        exercises: exercises.unwrap_or_else(|| expect.clone()),
-        expect,
-        mutation,
-    }
+    bytes
+}
+
+/// A sale whose amount fits and whose revenue does not: W4 (which sums amounts)
+/// answers, the exercises (which multiply by the quantity) refuse that line as too
+/// large (workloads.md v3 rule 7: "a product that does not fit"). Returns what W4
+/// and what the exercises must give.
+fn revenue_overflow(
+    rng: &mut Rng,
+    lines: &mut [Vec<u8>],
+    row_lines: &[(usize, [String; 6])],
+    rows: &mut [Row],
+) -> (Expect, Expect) {
+    let j = rng.below(rows.len() as u64) as usize;
+    let (at, mut fields) = row_lines[j].clone();
+    // Between 4.7e18 and 8.7e18 cents: fits alone (and in W4's totals, the other
+    // rows being small), overflows once multiplied by 2 or more.
+    let cents = 4_700_000_000_000_000_000 + rng.below(4_000_000_000_000_000_000) as i64;
+    fields[1] = "2024-01-01".into();
+    fields[2] = "Débordement".into();
+    fields[3] = "énorme".into();
+    fields[4] = format!("{}.{:02}", cents / 100, cents % 100);
+    fields[5] = (2 + rng.below(9)).to_string();
+    lines[at] = fields.join(",").into_bytes();
+    rows[j] = Row {
+        city: fields[2].clone(),
+        category: fields[3].clone(),
+        cents,
+    };
+    (
+        Expect::Answer(groupby_answer(rows)),
+        Expect::ErrorAt(at as u64 + 1),
+    )
 }
 
 /// Sometimes (one file in two) breaks a second row below line `first`: every path
