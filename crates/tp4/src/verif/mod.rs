@@ -85,6 +85,28 @@ impl Verdict {
         }
     }
 
+    /// A failed verdict: `case` went wrong after `cases_passed` cases, `expected`
+    /// and `got` formatted for the student, `hint` pointing at the likely mistake.
+    pub fn failed(
+        question: &str,
+        cases_passed: usize,
+        case: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Verdict {
+        Verdict::new(
+            question,
+            cases_passed,
+            Status::Failed(Failure {
+                case: case.into(),
+                expected: expected.into(),
+                got: got.into(),
+                hint: hint.into(),
+            }),
+        )
+    }
+
     /// Prints the verdict (what a check cell of the notebook does) and returns it.
     pub fn show(self) -> Verdict {
         println!("{self}");
@@ -160,28 +182,24 @@ pub fn check_cases<I, O: fmt::Debug>(
         match run_quietly(|| student(&input)) {
             Err(msg) if is_todo(&msg) => return Verdict::new(question, passed, Status::NotDone),
             Err(msg) => {
-                return Verdict::new(
+                return Verdict::failed(
                     question,
                     passed,
-                    Status::Failed(Failure {
-                        case: name,
-                        expected: short(format!("{expected:?}")),
-                        got: format!("panique : {msg}"),
-                        hint: hint.into(),
-                    }),
+                    name,
+                    short(format!("{expected:?}")),
+                    format!("panique : {msg}"),
+                    hint,
                 )
             }
             Ok(got) if same(&expected, &got) => passed += 1,
             Ok(got) => {
-                return Verdict::new(
+                return Verdict::failed(
                     question,
                     passed,
-                    Status::Failed(Failure {
-                        case: name,
-                        expected: short(format!("{expected:?}")),
-                        got: short(format!("{got:?}")),
-                        hint: hint.into(),
-                    }),
+                    name,
+                    short(format!("{expected:?}")),
+                    short(format!("{got:?}")),
+                    hint,
                 )
             }
         }

@@ -26,7 +26,7 @@
 
 use crate::verif::parallel::{require_parallel, still_running_after};
 use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
-use crate::verif::{check_cases, close, Failure, Status, Verdict};
+use crate::verif::{check_cases, close, Status, Verdict};
 use crate::workloads::primes;
 
 /// Q4.1: `f(affinity, quota_cpus)` must give the usable CPU count. Besides the
@@ -205,16 +205,7 @@ pub fn q4_count_primes(f: impl Fn(u64, usize, Work) -> u64 + Sync) -> Verdict {
     let (n, w) = (draw.range(150_000, 400_000), draw.range(2, 5) as usize);
     let case = format!("n = {n}, {w} workers : une plage contiguë par thread");
     let fail = |expected: String, got: String, hint: &str| {
-        Verdict::new(
-            &q,
-            done,
-            Status::Failed(Failure {
-                case: case.clone(),
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(&q, done, case.clone(), expected, got, hint)
     };
     let mut last = None;
     for _ in 0..crate::verif::parallel::TRIES {
@@ -304,16 +295,7 @@ fn still_there(pid: u32) -> Option<char> {
 pub fn q7_child_pid(f: impl Fn() -> crate::Result<u32>) -> Verdict {
     let q = "4.7 un vrai processus";
     let fail = |passed, case: &str, expected: &str, got: String, hint: &str| {
-        Verdict::new(
-            q,
-            passed,
-            Status::Failed(Failure {
-                case: case.into(),
-                expected: expected.into(),
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(q, passed, case, expected, got, hint)
     };
     let mut pids = Vec::new();
     for round in 0..3 {
@@ -398,16 +380,7 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize, Work) -> (u64, usize)) -> Verdict
     let xs: Vec<u64> = (0..draw.range(200_000, 300_000)).collect();
     let t = draw.range(2, 4) as usize;
     let fail = |case: String, expected: String, got: String| {
-        Verdict::new(
-            &q,
-            done,
-            Status::Failed(Failure {
-                case,
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(&q, done, case, expected, got, hint)
     };
     // A pool of one thread: every call on that thread.
     let one = Work::fresh();

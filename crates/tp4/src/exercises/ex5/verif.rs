@@ -27,7 +27,7 @@
 //! ```
 
 use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
-use crate::verif::{check_cases, Failure, Status, Verdict};
+use crate::verif::{check_cases, Verdict};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -181,15 +181,13 @@ pub fn q5_pipeline(f: impl Fn(&std::path::Path) -> crate::Result<super::Category
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            return Verdict::new(
+            return Verdict::failed(
                 "5.5 pipeline",
                 0,
-                Status::Failed(Failure {
-                    case: "préparation".into(),
-                    expected: "un dossier temporaire".into(),
-                    got: e.to_string(),
-                    hint: "vérifiez l'espace disque".into(),
-                }),
+                "préparation",
+                "un dossier temporaire",
+                e.to_string(),
+                "vérifiez l'espace disque",
             )
         }
     };
@@ -296,6 +294,7 @@ pub fn q7_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
 mod tests {
     use super::super::*;
     use super::*;
+    use crate::verif::Status;
     use crate::workloads::ipc;
 
     /// Asserts that `v` failed with `what` in its message (printed first: the

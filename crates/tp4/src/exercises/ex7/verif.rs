@@ -18,7 +18,7 @@
 //! ```
 
 use super::{PointsAos, PointsSoa};
-use crate::verif::{check_cases, close, Failure, Status, Verdict};
+use crate::verif::{check_cases, close, Status, Verdict};
 
 /// Question 7.1: `student(timings)` must return the median (mean of the two middle
 /// values for an even count).
@@ -133,15 +133,13 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> (u64, Vec<usize>)) -> 
     let (_, addresses) = match crate::verif::run_quietly(|| student(drawn, 1_000)) {
         Ok(out) => out,
         Err(m) => {
-            return Verdict::new(
+            return Verdict::failed(
                 &q,
                 done,
-                Status::Failed(Failure {
-                    case: "disposition des compteurs".into(),
-                    expected: "un résultat".into(),
-                    got: format!("panique : {m}"),
-                    hint: "voir le message".into(),
-                }),
+                "disposition des compteurs",
+                "un résultat",
+                format!("panique : {m}"),
+                "voir le message",
             )
         }
     };
@@ -151,26 +149,21 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> (u64, Vec<usize>)) -> 
         .windows(2)
         .find(|p| p[0] / CACHE_LINE == p[1] / CACHE_LINE)
     {
-        return Verdict::new(
+        return Verdict::failed(
             &q,
             done,
-            Status::Failed(Failure {
-                case: format!("{drawn} threads : disposition des compteurs en mémoire"),
-                expected: format!(
-                    "chaque compteur sur sa propre ligne de cache de {CACHE_LINE} octets"
-                ),
-                got: format!(
-                    "deux compteurs sur la même ligne : adresses {:#x} et {:#x}, à {} octets \
+            format!("{drawn} threads : disposition des compteurs en mémoire"),
+            format!("chaque compteur sur sa propre ligne de cache de {CACHE_LINE} octets"),
+            format!(
+                "deux compteurs sur la même ligne : adresses {:#x} et {:#x}, à {} octets \
                      l'un de l'autre (faux partage)",
-                    pair[0],
-                    pair[1],
-                    pair[1] - pair[0]
-                ),
-                hint: "un compteur de 8 octets laisse ses voisins sur sa ligne de cache : il \
+                pair[0],
+                pair[1],
+                pair[1] - pair[0]
+            ),
+            "un compteur de 8 octets laisse ses voisins sur sa ligne de cache : il \
                        faut le rembourrer (et l'aligner) jusqu'à occuper une ligne entière ; \
-                       cherchez `crossbeam::utils::CachePadded`"
-                    .into(),
-            }),
+                       cherchez `crossbeam::utils::CachePadded`",
         );
     }
     let passed = Verdict::new(&q, done + 1, Status::Passed);
