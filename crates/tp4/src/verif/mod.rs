@@ -10,13 +10,15 @@
 //! A question that teaches a property (parallel, shared, bounded, padded) is passed
 //! only by an answer in which the checker observed that property: [`work`] hands
 //! the answer the work itself and sees which threads did it, with values and sizes
-//! drawn at check time; [`parallel`] observes threads by their CPU time where a
-//! question has no such handle. `docs/verifications.md` lists, question by question,
+//! drawn at check time, and [`shared`] checks a counter that threads share through
+//! observed handles; [`parallel`] tells whether threads are still running after a
+//! call (a missing `join`). `docs/verifications.md` lists, question by question,
 //! the property and how it is observed.
 
 pub mod deadline;
 pub mod panic;
 pub mod parallel;
+pub mod shared;
 pub mod work;
 
 use std::fmt;
@@ -278,7 +280,9 @@ mod tests {
     }
 
     /// The checkers' sources, whose strings (hints, case names) the notebook shows.
-    const CHECKERS: [(&str, &str); 7] = [
+    const CHECKERS: [(&str, &str); 9] = [
+        ("verif", include_str!("shared.rs")),
+        ("ex7", include_str!("../exercises/ex7/cost.rs")),
         ("ex1", include_str!("../exercises/ex1/verif.rs")),
         ("ex2", include_str!("../exercises/ex2/verif.rs")),
         ("ex3", include_str!("../exercises/ex3/verif.rs")),

@@ -42,6 +42,8 @@ struct Slot {
 /// Who did what: the units of work per thread and, for range work, the ranges.
 struct Ledger {
     salt: u64,
+    /// Records nothing (see [`Work::unobserved`]).
+    quiet: bool,
     slots: [Slot; SLOTS],
     overflow: AtomicU64,
     ranges: Mutex<Vec<(u64, u64, u64)>>,
@@ -71,8 +73,20 @@ impl Work {
     /// A fresh ledger whose values depend on `salt` (two works with the same salt
     /// give the same values; each counts its own calls).
     pub fn with_salt(salt: u64) -> Work {
+        Work::make(salt, false)
+    }
+
+    /// A work that gives the same values as [`Work::fresh`] but records nothing:
+    /// for timing a student's function (a measurement cell) without the cost of
+    /// the ledger.
+    pub fn unobserved() -> Work {
+        Work::make(draw_seed(), true)
+    }
+
+    fn make(salt: u64, quiet: bool) -> Work {
         let ledger = Box::leak(Box::new(Ledger {
             salt,
+            quiet,
             slots: Default::default(),
             overflow: AtomicU64::new(0),
             ranges: Mutex::new(Vec::new()),
@@ -157,8 +171,10 @@ impl Work {
     /// range itself, attributed to the calling thread.
     pub fn count_primes(&self, start: u64, end: u64) -> u64 {
         self.record(end.saturating_sub(start));
-        if let Ok(mut r) = self.ledger.ranges.lock() {
-            r.push((tid(), start, end));
+        if !self.ledger.quiet {
+            if let Ok(mut r) = self.ledger.ranges.lock() {
+                r.push((tid(), start, end));
+            }
         }
         crate::workloads::primes::count_range(start, end)
     }
@@ -223,6 +239,9 @@ impl Work {
 
     /// Adds `units` to the calling thread's count.
     fn record(&self, units: u64) {
+        if self.ledger.quiet {
+            return;
+        }
         match self.slot() {
             Some(slot) => slot.units.fetch_add(units, Ordering::Relaxed),
             None => self.ledger.overflow.fetch_add(units, Ordering::Relaxed),
@@ -231,6 +250,9 @@ impl Work {
 
     /// Notes one update of the shared handle at `address` by the calling thread.
     fn record_update(&self, address: usize) {
+        if self.ledger.quiet {
+            return;
+        }
         let Some(slot) = self.slot() else {
             self.ledger.overflow_updates.fetch_add(1, Ordering::Relaxed);
             return;
@@ -400,6 +422,13 @@ impl Shares {
         self.per_thread.iter().filter(|&&u| u >= floor).count()
     }
 
+    /// How many threads each did at least `min` of `total` units (at least one
+    /// unit).
+    pub fn threads_with_of(&self, min: f64, total: u64) -> usize {
+        let floor = ((total as f64 * min).ceil() as u64).max(1);
+        self.per_thread.iter().filter(|&&u| u >= floor).count()
+    }
+
     /// The shares in French, e.g. "3 threads : 60 %, 30 %, 10 %".
     pub fn describe(&self) -> String {
         if self.per_thread.is_empty() {
@@ -502,11 +531,14 @@ pub enum Spread {
 /// Runs `run` with fresh works (same salt as `expected_with`'s) up to
 /// [`crate::verif::parallel::TRIES`] times until the result is right and spread
 /// over two threads each doing at least `floor` of the work. Returns the last
-/// result, its expected value and the spread. A right parallel answer can be
+/// result, its expected value and the spread. With `units`, the floor is a share
+/// of that many units (the work the answer must do) rather than of the units
+/// seen: work done without `Work` does not count. A right parallel answer can be
 /// unlucky on a loaded machine (a thread starved of CPU until the others took
 /// everything); a sequential one never spreads.
 pub fn run_spread<T: PartialEq>(
     floor: f64,
+    units: Option<u64>,
     expected_with: impl Fn(Work) -> T,
     run: impl Fn(Work) -> T,
 ) -> (T, T, Spread, Work) {
@@ -518,7 +550,8 @@ pub fn run_spread<T: PartialEq>(
         let work = Work::with_salt(salt);
         let got = run(work);
         let shares = work.shares();
-        let spread = if shares.threads_with(floor) >= 2 {
+        let total = units.unwrap_or_else(|| shares.total());
+        let spread = if shares.threads_with_of(floor, total) >= 2 {
             Spread::Parallel
         } else {
             Spread::Lopsided(shares.describe())
@@ -542,6 +575,33 @@ pub fn require_work<T: PartialEq + std::fmt::Debug>(
     expected_with: impl Fn(Work) -> T,
     run: impl Fn(Work) -> T,
 ) -> Verdict {
+    require_work_of(
+        verdict,
+        case,
+        floor,
+        None,
+        hint,
+        "le résultat doit venir des appels à `travail` (un par élément), sur ces \
+         données-ci : leurs valeurs changent à chaque vérification",
+        expected_with,
+        run,
+    )
+}
+
+/// [`require_work`] where the answer must do `units` units of work through the
+/// [`Work`] (each thread's share is counted against them, so work done around
+/// the `Work` does not count), and `mismatch` is the hint for a wrong result.
+#[allow(clippy::too_many_arguments)]
+pub fn require_work_of<T: PartialEq + std::fmt::Debug>(
+    verdict: Verdict,
+    case: &str,
+    floor: f64,
+    units: Option<u64>,
+    hint: &str,
+    mismatch: &str,
+    expected_with: impl Fn(Work) -> T,
+    run: impl Fn(Work) -> T,
+) -> Verdict {
     if !verdict.passed() {
         return verdict;
     }
@@ -550,19 +610,22 @@ pub fn require_work<T: PartialEq + std::fmt::Debug>(
     let fail = |got: String, expected: String, hint: &str| {
         Verdict::failed(&q, n, case, expected, got, hint)
     };
-    match crate::verif::run_quietly(|| run_spread(floor, &expected_with, &run)) {
+    let what = match units {
+        Some(u) => format!("des {u} unités de travail de `travail`"),
+        None => "des appels à `travail`".into(),
+    };
+    match crate::verif::run_quietly(|| run_spread(floor, units, &expected_with, &run)) {
         Err(m) if crate::verif::is_todo(&m) => Verdict::new(&q, n, Status::NotDone),
         Err(m) => fail(format!("panique : {m}"), "un résultat".into(), hint),
         Ok((got, expected, _, _)) if got != expected => fail(
             short(format!("{got:?}")),
             short(format!("{expected:?}")),
-            "le résultat doit venir des appels à `travail` (un par élément), sur ces \
-             données-ci : leurs valeurs changent à chaque vérification",
+            mismatch,
         ),
         Ok((_, _, Spread::Lopsided(seen), _)) => fail(
             format!("résultat juste, mais le travail s'est fait sur {seen}"),
             format!(
-                "au moins 2 threads faisant chacun au moins {:.0} % des appels à `travail`",
+                "au moins 2 threads faisant chacun au moins {:.0} % {what}",
                 100.0 * floor
             ),
             hint,
@@ -614,6 +677,38 @@ mod tests {
         let r: Vec<(u64, u64)> = w.ranges().iter().map(|&(_, s, e)| (s, e)).collect();
         assert_eq!(r, vec![(0, 10), (10, 20)]);
         assert_eq!(w.shares().per_thread, vec![20]);
+    }
+
+    #[test]
+    fn handle_updates_are_attributed_with_their_address() {
+        let w = Work::with_salt(3);
+        let (a, b) = (w.counter(), w.mutex());
+        a.fetch_add(2, Ordering::Relaxed);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..3 {
+                    *b.lock().unwrap() += 1;
+                }
+                a.store(9, Ordering::Relaxed);
+            });
+        });
+        assert_eq!(w.updates().per_thread, vec![3, 1]);
+        let mut used = w.handles();
+        used.sort_by_key(|h| h.updates);
+        assert_eq!(used[0].address, &a as *const Counter as usize);
+        assert_eq!(used[1].address, &b as *const CounterMutex as usize);
+        assert!(used.iter().all(|h| !h.several));
+        assert_eq!((w.stores(), a.load(Ordering::Relaxed)), (1, 9));
+        // One thread on two counters is seen.
+        w.counter().fetch_add(1, Ordering::Relaxed);
+        assert!(w.handles().iter().any(|h| h.several));
+        // Nothing is kept by an unobserved work, whose values are the same kind.
+        let q = Work::unobserved();
+        q.counter().fetch_add(1, Ordering::Relaxed);
+        assert_eq!(q.count_primes(0, 10), 4);
+        assert_eq!(q.hits(0, 100), crate::workloads::pi::hits(0, 100));
+        assert!(q.updates().per_thread.is_empty() && q.shares().per_thread.is_empty());
+        assert!(q.ranges().is_empty());
     }
 
     #[test]
