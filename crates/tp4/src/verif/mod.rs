@@ -10,13 +10,15 @@
 //! A question that teaches a property (parallel, shared, bounded, padded) is passed
 //! only by an answer in which the checker observed that property: [`work`] hands
 //! the answer the work itself and sees which threads did it, with values and sizes
-//! drawn at check time; [`parallel`] observes threads by their CPU time where a
-//! question has no such handle. `docs/verifications.md` lists, question by question,
+//! drawn at check time, and [`shared`] checks a counter that threads share through
+//! observed handles; [`parallel`] tells whether threads are still running after a
+//! call (a missing `join`). `docs/verifications.md` lists, question by question,
 //! the property and how it is observed.
 
 pub mod deadline;
 pub mod panic;
 pub mod parallel;
+pub mod shared;
 pub mod work;
 
 use std::fmt;
@@ -83,6 +85,28 @@ impl Verdict {
             cases_passed,
             status,
         }
+    }
+
+    /// A failed verdict: `case` went wrong after `cases_passed` cases, `expected`
+    /// and `got` formatted for the student, `hint` pointing at the likely mistake.
+    pub fn failed(
+        question: &str,
+        cases_passed: usize,
+        case: impl Into<String>,
+        expected: impl Into<String>,
+        got: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Verdict {
+        Verdict::new(
+            question,
+            cases_passed,
+            Status::Failed(Failure {
+                case: case.into(),
+                expected: expected.into(),
+                got: got.into(),
+                hint: hint.into(),
+            }),
+        )
     }
 
     /// Prints the verdict (what a check cell of the notebook does) and returns it.
@@ -160,28 +184,24 @@ pub fn check_cases<I, O: fmt::Debug>(
         match run_quietly(|| student(&input)) {
             Err(msg) if is_todo(&msg) => return Verdict::new(question, passed, Status::NotDone),
             Err(msg) => {
-                return Verdict::new(
+                return Verdict::failed(
                     question,
                     passed,
-                    Status::Failed(Failure {
-                        case: name,
-                        expected: short(format!("{expected:?}")),
-                        got: format!("panique : {msg}"),
-                        hint: hint.into(),
-                    }),
+                    name,
+                    short(format!("{expected:?}")),
+                    format!("panique : {msg}"),
+                    hint,
                 )
             }
             Ok(got) if same(&expected, &got) => passed += 1,
             Ok(got) => {
-                return Verdict::new(
+                return Verdict::failed(
                     question,
                     passed,
-                    Status::Failed(Failure {
-                        case: name,
-                        expected: short(format!("{expected:?}")),
-                        got: short(format!("{got:?}")),
-                        hint: hint.into(),
-                    }),
+                    name,
+                    short(format!("{expected:?}")),
+                    short(format!("{got:?}")),
+                    hint,
                 )
             }
         }
@@ -260,7 +280,9 @@ mod tests {
     }
 
     /// The checkers' sources, whose strings (hints, case names) the notebook shows.
-    const CHECKERS: [(&str, &str); 7] = [
+    const CHECKERS: [(&str, &str); 9] = [
+        ("verif", include_str!("shared.rs")),
+        ("ex7", include_str!("../exercises/ex7/cost.rs")),
         ("ex1", include_str!("../exercises/ex1/verif.rs")),
         ("ex2", include_str!("../exercises/ex2/verif.rs")),
         ("ex3", include_str!("../exercises/ex3/verif.rs")),

@@ -19,7 +19,7 @@
 //! machine (its second thread found nothing left to steal): it is run again, up to
 //! [`TRIES`] times.
 
-use crate::verif::{short, Failure, Status, Verdict};
+use crate::verif::{short, Status, Verdict};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -355,18 +355,7 @@ pub fn require_parallel<T: PartialEq + std::fmt::Debug>(
     }
     let q = verdict.question.clone();
     let n = verdict.cases_passed;
-    let fail = |got: String, expected: String| {
-        Verdict::new(
-            &q,
-            n,
-            Status::Failed(Failure {
-                case: case.into(),
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
-    };
+    let fail = |got: String, expected: String| Verdict::failed(&q, n, case, expected, got, hint);
     match crate::verif::run_quietly(|| observe_retry(TRIES, &run)) {
         Err(m) => fail(format!("panique : {m}"), short(format!("{expected:?}"))),
         Ok((got, _)) if got != expected => {

@@ -12,9 +12,10 @@
 //! A [`Work`] is `Copy` and `'static` (it can be moved into `std::thread::spawn`):
 //! its ledger is leaked, a few kilobytes per check.
 
-use crate::verif::{short, Failure, Status, Verdict};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use crate::verif::{short, Status, Verdict};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{LockResult, Mutex, MutexGuard};
 
 /// How many threads a ledger can tell apart; calls from further threads are
 /// counted together in one extra slot (no question uses that many threads).
@@ -29,17 +30,30 @@ struct Slot {
     tid: AtomicU64,
     /// Work units done by that thread.
     units: AtomicU64,
+    /// Updates of a shared handle ([`Counter::fetch_add`], [`CounterMutex::lock`])
+    /// made by that thread.
+    updates: AtomicU64,
+    /// Address of the first handle that thread updated (0: none yet).
+    handle: AtomicU64,
+    /// Whether that thread also updated another handle.
+    several: AtomicBool,
 }
 
 /// Who did what: the units of work per thread and, for range work, the ranges.
 struct Ledger {
     salt: u64,
+    /// Records nothing (see [`Work::unobserved`]).
+    quiet: bool,
     slots: [Slot; SLOTS],
     overflow: AtomicU64,
     ranges: Mutex<Vec<(u64, u64, u64)>>,
     /// Waits of [`Work::io`] in progress now, and the most at once.
     in_flight: AtomicU64,
     peak: AtomicU64,
+    /// Updates made by threads beyond [`SLOTS`].
+    overflow_updates: AtomicU64,
+    /// Plain writes ([`Counter::store`]): a `load` then `store` is not an update.
+    stores: AtomicU64,
 }
 
 /// The work of a checked answer: each call computes a value the answer needs and
@@ -59,13 +73,27 @@ impl Work {
     /// A fresh ledger whose values depend on `salt` (two works with the same salt
     /// give the same values; each counts its own calls).
     pub fn with_salt(salt: u64) -> Work {
+        Work::make(salt, false)
+    }
+
+    /// A work that gives the same values as [`Work::fresh`] but records nothing:
+    /// for timing a student's function (a measurement cell) without the cost of
+    /// the ledger.
+    pub fn unobserved() -> Work {
+        Work::make(draw_seed(), true)
+    }
+
+    fn make(salt: u64, quiet: bool) -> Work {
         let ledger = Box::leak(Box::new(Ledger {
             salt,
+            quiet,
             slots: Default::default(),
             overflow: AtomicU64::new(0),
             ranges: Mutex::new(Vec::new()),
             in_flight: AtomicU64::new(0),
             peak: AtomicU64::new(0),
+            overflow_updates: AtomicU64::new(0),
+            stores: AtomicU64::new(0),
         }));
         Work { ledger }
     }
@@ -143,16 +171,54 @@ impl Work {
     /// range itself, attributed to the calling thread.
     pub fn count_primes(&self, start: u64, end: u64) -> u64 {
         self.record(end.saturating_sub(start));
-        if let Ok(mut r) = self.ledger.ranges.lock() {
-            r.push((tid(), start, end));
+        if !self.ledger.quiet {
+            if let Ok(mut r) = self.ledger.ranges.lock() {
+                r.push((tid(), start, end));
+            }
         }
         crate::workloads::primes::count_range(start, end)
     }
 
-    /// Adds `units` to the calling thread's count.
-    fn record(&self, units: u64) {
+    /// The points of stream `stream` of exercise 4's π estimate that fall in the
+    /// disc, out of `n` drawn ([`crate::workloads::pi::hits`]): `n` units,
+    /// attributed to the calling thread.
+    pub fn hits(&self, stream: usize, n: u64) -> u64 {
+        self.record(n);
+        crate::workloads::pi::hits(stream, n)
+    }
+
+    /// A counter to share between threads (an `AtomicU64` whose `fetch_add` this
+    /// ledger attributes to the calling thread, with the counter's address).
+    pub fn counter(&self) -> Counter {
+        Counter {
+            value: AtomicU64::new(0),
+            work: *self,
+        }
+    }
+
+    /// A `Mutex<u64>` to share between threads, whose `lock` this ledger
+    /// attributes to the calling thread.
+    pub fn mutex(&self) -> CounterMutex {
+        CounterMutex {
+            value: Mutex::new(0),
+            work: *self,
+        }
+    }
+
+    /// The calling thread's slot (claimed on its first call), `None` beyond
+    /// [`SLOTS`] threads. The slot's index is cached per thread, so that a call
+    /// reads no other thread's slot (no false sharing in the ledger).
+    fn slot(&self) -> Option<&'static Slot> {
+        thread_local! {
+            static CACHE: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+        }
+        let key = self.ledger as *const Ledger as usize;
+        let (cached, index) = CACHE.with(Cell::get);
+        if cached == key {
+            return Some(&self.ledger.slots[index]);
+        }
         let me = tid() + 1;
-        for slot in &self.ledger.slots {
+        for (index, slot) in self.ledger.slots.iter().enumerate() {
             let owner = slot.tid.load(Ordering::Acquire);
             let mine = owner == me
                 || (owner == 0
@@ -164,11 +230,78 @@ impl Work {
                         Err(other) => other == me,
                     });
             if mine {
-                slot.units.fetch_add(units, Ordering::Relaxed);
-                return;
+                CACHE.with(|c| c.set((key, index)));
+                return Some(&self.ledger.slots[index]);
             }
         }
-        self.ledger.overflow.fetch_add(units, Ordering::Relaxed);
+        None
+    }
+
+    /// Adds `units` to the calling thread's count.
+    fn record(&self, units: u64) {
+        if self.ledger.quiet {
+            return;
+        }
+        match self.slot() {
+            Some(slot) => slot.units.fetch_add(units, Ordering::Relaxed),
+            None => self.ledger.overflow.fetch_add(units, Ordering::Relaxed),
+        };
+    }
+
+    /// Notes one update of the shared handle at `address` by the calling thread.
+    fn record_update(&self, address: usize) {
+        if self.ledger.quiet {
+            return;
+        }
+        let Some(slot) = self.slot() else {
+            self.ledger.overflow_updates.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        slot.updates.fetch_add(1, Ordering::Relaxed);
+        let first = slot.handle.load(Ordering::Relaxed);
+        if first == 0 {
+            slot.handle.store(address as u64, Ordering::Relaxed);
+        } else if first != address as u64 && !slot.several.load(Ordering::Relaxed) {
+            slot.several.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The updates of shared handles ([`Counter::fetch_add`],
+    /// [`CounterMutex::lock`]) per thread, largest first.
+    pub fn updates(&self) -> Shares {
+        let mut per_thread: Vec<u64> = self
+            .handles()
+            .iter()
+            .map(|h| h.updates)
+            .filter(|&u| u > 0)
+            .collect();
+        let overflow = self.ledger.overflow_updates.load(Ordering::Relaxed);
+        if overflow > 0 {
+            per_thread.push(overflow);
+        }
+        per_thread.sort_unstable_by(|a, b| b.cmp(a));
+        Shares { per_thread }
+    }
+
+    /// What each thread that updated a shared handle did: how many updates, the
+    /// address of the handle, whether it also updated another one.
+    pub fn handles(&self) -> Vec<HandleUse> {
+        self.ledger
+            .slots
+            .iter()
+            .filter(|s| s.tid.load(Ordering::Acquire) != 0)
+            .map(|s| HandleUse {
+                updates: s.updates.load(Ordering::Relaxed),
+                address: s.handle.load(Ordering::Relaxed) as usize,
+                several: s.several.load(Ordering::Relaxed),
+            })
+            .filter(|h| h.updates > 0)
+            .collect()
+    }
+
+    /// How many plain writes ([`Counter::store`]) were made.
+    pub fn stores(&self) -> u64 {
+        self.ledger.stores.load(Ordering::Relaxed)
     }
 
     /// Units of work per thread so far, largest first.
@@ -203,6 +336,72 @@ impl Work {
     }
 }
 
+/// What one thread did with the shared handles of a [`Work`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandleUse {
+    /// Updates it made.
+    pub updates: u64,
+    /// Address of the first handle it updated (the address the update was made
+    /// at, seen by the ledger: the answer cannot declare another one).
+    pub address: usize,
+    /// Whether it updated another handle too.
+    pub several: bool,
+}
+
+/// An `AtomicU64` whose updates are observed: [`Counter::fetch_add`] is attributed
+/// to the calling thread, with the counter's address at that moment (made by
+/// [`Work::counter`]). Its size is 16 bytes, far below a cache line: counters
+/// placed side by side share a line, as plain atomics would.
+#[derive(Debug)]
+pub struct Counter {
+    value: AtomicU64,
+    work: Work,
+}
+
+impl Counter {
+    /// Adds `v` atomically and returns the previous value (as
+    /// `AtomicU64::fetch_add`); one update, attributed to the calling thread.
+    pub fn fetch_add(&self, v: u64, order: Ordering) -> u64 {
+        self.work.record_update(self as *const Counter as usize);
+        self.value.fetch_add(v, order)
+    }
+
+    /// The current value (as `AtomicU64::load`).
+    pub fn load(&self, order: Ordering) -> u64 {
+        self.value.load(order)
+    }
+
+    /// Overwrites the value (as `AtomicU64::store`): a plain write, which the
+    /// ledger counts apart (a `load` then a `store` is not one atomic update).
+    pub fn store(&self, v: u64, order: Ordering) {
+        self.work.ledger.stores.fetch_add(1, Ordering::Relaxed);
+        self.value.store(v, order)
+    }
+}
+
+/// A `Mutex<u64>` whose locks are observed: each [`CounterMutex::lock`] is one
+/// update attributed to the calling thread (made by [`Work::mutex`]).
+#[derive(Debug)]
+pub struct CounterMutex {
+    value: Mutex<u64>,
+    work: Work,
+}
+
+impl CounterMutex {
+    /// Takes the lock (as `Mutex::lock`); one update, attributed to the calling
+    /// thread.
+    pub fn lock(&self) -> LockResult<MutexGuard<'_, u64>> {
+        self.work
+            .record_update(self as *const CounterMutex as usize);
+        self.value.lock()
+    }
+
+    /// The value, consuming the mutex (as `Mutex::into_inner`).
+    pub fn into_inner(self) -> LockResult<u64> {
+        self.value.into_inner()
+    }
+}
+
 /// The units of work each thread did, largest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shares {
@@ -220,6 +419,13 @@ impl Shares {
     /// total, and at least one unit).
     pub fn threads_with(&self, min: f64) -> usize {
         let floor = ((self.total() as f64 * min).ceil() as u64).max(1);
+        self.per_thread.iter().filter(|&&u| u >= floor).count()
+    }
+
+    /// How many threads each did at least `min` of `total` units (at least one
+    /// unit).
+    pub fn threads_with_of(&self, min: f64, total: u64) -> usize {
+        let floor = ((total as f64 * min).ceil() as u64).max(1);
         self.per_thread.iter().filter(|&&u| u >= floor).count()
     }
 
@@ -325,11 +531,14 @@ pub enum Spread {
 /// Runs `run` with fresh works (same salt as `expected_with`'s) up to
 /// [`crate::verif::parallel::TRIES`] times until the result is right and spread
 /// over two threads each doing at least `floor` of the work. Returns the last
-/// result, its expected value and the spread. A right parallel answer can be
+/// result, its expected value and the spread. With `units`, the floor is a share
+/// of that many units (the work the answer must do) rather than of the units
+/// seen: work done without `Work` does not count. A right parallel answer can be
 /// unlucky on a loaded machine (a thread starved of CPU until the others took
 /// everything); a sequential one never spreads.
 pub fn run_spread<T: PartialEq>(
     floor: f64,
+    units: Option<u64>,
     expected_with: impl Fn(Work) -> T,
     run: impl Fn(Work) -> T,
 ) -> (T, T, Spread, Work) {
@@ -341,7 +550,8 @@ pub fn run_spread<T: PartialEq>(
         let work = Work::with_salt(salt);
         let got = run(work);
         let shares = work.shares();
-        let spread = if shares.threads_with(floor) >= 2 {
+        let total = units.unwrap_or_else(|| shares.total());
+        let spread = if shares.threads_with_of(floor, total) >= 2 {
             Spread::Parallel
         } else {
             Spread::Lopsided(shares.describe())
@@ -365,36 +575,57 @@ pub fn require_work<T: PartialEq + std::fmt::Debug>(
     expected_with: impl Fn(Work) -> T,
     run: impl Fn(Work) -> T,
 ) -> Verdict {
+    require_work_of(
+        verdict,
+        case,
+        floor,
+        None,
+        hint,
+        "le résultat doit venir des appels à `travail` (un par élément), sur ces \
+         données-ci : leurs valeurs changent à chaque vérification",
+        expected_with,
+        run,
+    )
+}
+
+/// [`require_work`] where the answer must do `units` units of work through the
+/// [`Work`] (each thread's share is counted against them, so work done around
+/// the `Work` does not count), and `mismatch` is the hint for a wrong result.
+#[allow(clippy::too_many_arguments)]
+pub fn require_work_of<T: PartialEq + std::fmt::Debug>(
+    verdict: Verdict,
+    case: &str,
+    floor: f64,
+    units: Option<u64>,
+    hint: &str,
+    mismatch: &str,
+    expected_with: impl Fn(Work) -> T,
+    run: impl Fn(Work) -> T,
+) -> Verdict {
     if !verdict.passed() {
         return verdict;
     }
     let q = verdict.question.clone();
     let n = verdict.cases_passed;
     let fail = |got: String, expected: String, hint: &str| {
-        Verdict::new(
-            &q,
-            n,
-            Status::Failed(Failure {
-                case: case.into(),
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(&q, n, case, expected, got, hint)
     };
-    match crate::verif::run_quietly(|| run_spread(floor, &expected_with, &run)) {
+    let what = match units {
+        Some(u) => format!("des {u} unités de travail de `travail`"),
+        None => "des appels à `travail`".into(),
+    };
+    match crate::verif::run_quietly(|| run_spread(floor, units, &expected_with, &run)) {
         Err(m) if crate::verif::is_todo(&m) => Verdict::new(&q, n, Status::NotDone),
         Err(m) => fail(format!("panique : {m}"), "un résultat".into(), hint),
         Ok((got, expected, _, _)) if got != expected => fail(
             short(format!("{got:?}")),
             short(format!("{expected:?}")),
-            "le résultat doit venir des appels à `travail` (un par élément), sur ces \
-             données-ci : leurs valeurs changent à chaque vérification",
+            mismatch,
         ),
         Ok((_, _, Spread::Lopsided(seen), _)) => fail(
             format!("résultat juste, mais le travail s'est fait sur {seen}"),
             format!(
-                "au moins 2 threads faisant chacun au moins {:.0} % des appels à `travail`",
+                "au moins 2 threads faisant chacun au moins {:.0} % {what}",
                 100.0 * floor
             ),
             hint,
@@ -446,6 +677,38 @@ mod tests {
         let r: Vec<(u64, u64)> = w.ranges().iter().map(|&(_, s, e)| (s, e)).collect();
         assert_eq!(r, vec![(0, 10), (10, 20)]);
         assert_eq!(w.shares().per_thread, vec![20]);
+    }
+
+    #[test]
+    fn handle_updates_are_attributed_with_their_address() {
+        let w = Work::with_salt(3);
+        let (a, b) = (w.counter(), w.mutex());
+        a.fetch_add(2, Ordering::Relaxed);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..3 {
+                    *b.lock().unwrap() += 1;
+                }
+                a.store(9, Ordering::Relaxed);
+            });
+        });
+        assert_eq!(w.updates().per_thread, vec![3, 1]);
+        let mut used = w.handles();
+        used.sort_by_key(|h| h.updates);
+        assert_eq!(used[0].address, &a as *const Counter as usize);
+        assert_eq!(used[1].address, &b as *const CounterMutex as usize);
+        assert!(used.iter().all(|h| !h.several));
+        assert_eq!((w.stores(), a.load(Ordering::Relaxed)), (1, 9));
+        // One thread on two counters is seen.
+        w.counter().fetch_add(1, Ordering::Relaxed);
+        assert!(w.handles().iter().any(|h| h.several));
+        // Nothing is kept by an unobserved work, whose values are the same kind.
+        let q = Work::unobserved();
+        q.counter().fetch_add(1, Ordering::Relaxed);
+        assert_eq!(q.count_primes(0, 10), 4);
+        assert_eq!(q.hits(0, 100), crate::workloads::pi::hits(0, 100));
+        assert!(q.updates().per_thread.is_empty() && q.shares().per_thread.is_empty());
+        assert!(q.ranges().is_empty());
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! ```
 
 use super::TextStats;
-use crate::verif::{check_cases, close, Failure, Status, Verdict};
+use crate::verif::{check_cases, close, Status, Verdict};
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -182,15 +182,13 @@ pub fn q4_text_stats<E: std::fmt::Display>(
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            return Verdict::new(
+            return Verdict::failed(
                 QUESTION,
                 0,
-                Status::Failed(Failure {
-                    case: "préparation".into(),
-                    expected: "un dossier temporaire".into(),
-                    got: e.to_string(),
-                    hint: "le vérificateur n'a pas pu créer ses fichiers de test".into(),
-                }),
+                "préparation",
+                "un dossier temporaire",
+                e.to_string(),
+                "le vérificateur n'a pas pu créer ses fichiers de test",
             )
         }
     };
@@ -245,17 +243,14 @@ pub fn q4_text_stats<E: std::fmt::Display>(
         .min()
         .unwrap_or(0);
     if peak > 400_000 {
-        return Verdict::new(
+        return Verdict::failed(
             QUESTION,
             verdict.cases_passed,
-            Status::Failed(Failure {
-                case: "mémoire sur un fichier de 4 Mo".into(),
-                expected: "un pic de tas de moins de 400 ko (lecture ligne à ligne)".into(),
-                got: format!("un pic de {}", crate::alloc::human_bytes(peak)),
-                hint: "ne lisez pas tout le fichier (read_to_string, fs::read, collect) : \
-                       traitez chaque ligne dès qu'elle est lue avec BufRead::lines"
-                    .into(),
-            }),
+            "mémoire sur un fichier de 4 Mo",
+            "un pic de tas de moins de 400 ko (lecture ligne à ligne)",
+            format!("un pic de {}", crate::alloc::human_bytes(peak)),
+            "ne lisez pas tout le fichier (read_to_string, fs::read, collect) : \
+                       traitez chaque ligne dès qu'elle est lue avec BufRead::lines",
         );
     }
     Verdict::new(QUESTION, verdict.cases_passed + 1, Status::Passed)

@@ -24,9 +24,9 @@
 //! assert!(tp4::ex4::verif::q2_spawn_sum(spawn_sum).not_done());
 //! ```
 
-use crate::verif::parallel::{require_parallel, still_running_after};
-use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
-use crate::verif::{check_cases, close, Failure, Status, Verdict};
+use crate::verif::parallel::still_running_after;
+use crate::verif::work::{draw_seed, fair_floor, require_work, require_work_of, Draw, Work};
+use crate::verif::{check_cases, close, Status, Verdict};
 use crate::workloads::primes;
 
 /// Q4.1: `f(affinity, quota_cpus)` must give the usable CPU count. Besides the
@@ -205,16 +205,7 @@ pub fn q4_count_primes(f: impl Fn(u64, usize, Work) -> u64 + Sync) -> Verdict {
     let (n, w) = (draw.range(150_000, 400_000), draw.range(2, 5) as usize);
     let case = format!("n = {n}, {w} workers : une plage contiguë par thread");
     let fail = |expected: String, got: String, hint: &str| {
-        Verdict::new(
-            &q,
-            done,
-            Status::Failed(Failure {
-                case: case.clone(),
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(&q, done, case.clone(), expected, got, hint)
     };
     let mut last = None;
     for _ in 0..crate::verif::parallel::TRIES {
@@ -304,16 +295,7 @@ fn still_there(pid: u32) -> Option<char> {
 pub fn q7_child_pid(f: impl Fn() -> crate::Result<u32>) -> Verdict {
     let q = "4.7 un vrai processus";
     let fail = |passed, case: &str, expected: &str, got: String, hint: &str| {
-        Verdict::new(
-            q,
-            passed,
-            Status::Failed(Failure {
-                case: case.into(),
-                expected: expected.into(),
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(q, passed, case, expected, got, hint)
     };
     let mut pids = Vec::new();
     for round in 0..3 {
@@ -398,16 +380,7 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize, Work) -> (u64, usize)) -> Verdict
     let xs: Vec<u64> = (0..draw.range(200_000, 300_000)).collect();
     let t = draw.range(2, 4) as usize;
     let fail = |case: String, expected: String, got: String| {
-        Verdict::new(
-            &q,
-            done,
-            Status::Failed(Failure {
-                case,
-                expected,
-                got,
-                hint: hint.into(),
-            }),
-        )
+        Verdict::failed(&q, done, case, expected, got, hint)
     };
     // A pool of one thread: every call on that thread.
     let one = Work::fresh();
@@ -461,30 +434,38 @@ pub fn q8_fixed_pool(f: impl Fn(&[u64], usize, Work) -> (u64, usize)) -> Verdict
     )
 }
 
-/// Q4.9: `f(samples, workers)` must give exactly the estimate of the reference
-/// streams for that worker count.
-pub fn q9_pi_streams(f: impl Fn(u64, usize) -> f64) -> Verdict {
+/// Q4.9: `f(samples, workers, work)` must give exactly the estimate of the
+/// reference streams for that worker count, worker `w` drawing its points with
+/// `work.hits(w, n)`; on a case drawn at check time (points and workers), at
+/// least two threads must each draw [`fair_floor`] of ALL the points through
+/// `work` (points drawn around it count for no thread).
+pub fn q9_pi_streams(f: impl Fn(u64, usize, Work) -> f64) -> Verdict {
     let cases = [(10_000, 1), (10_000, 2), (30_001, 3), (50_000, 4)]
         .map(|(s, w)| (format!("{s} points, {w} workers"), (s, w)));
+    let streams = "le worker w tire sa part des points (`pi::share`) dans SON flux, avec \
+                   `travail.hits` : le résultat ne dépend ni de l'ordre des \
+                   threads ni de l'heure ; pas de générateur partagé";
     let verdict = check_cases(
         "4.9 π reproductible",
-        "le worker w compte les points de SON flux (`pi::hits` avec son numéro w) et en \
-         tire sa part du total (`pi::share`) : le résultat ne dépend ni de l'ordre des \
-         threads ni de l'heure ; pas de générateur partagé",
+        streams,
         cases,
         |&(s, w)| super::pi_streams(s, w),
-        |&(s, w)| f(s, w),
+        |&(s, w)| f(s, w, Work::fresh()),
         |a, b| a == b,
     );
-    // The streams are worked by threads: at least two threads must draw.
-    let points = Draw::new().range(1_500_000, 3_000_000);
-    require_parallel(
+    let mut draw = Draw::new();
+    let (points, w) = (draw.range(1_500_000, 3_000_000), draw.range(2, 4) as usize);
+    require_work_of(
         verdict,
-        &format!("{points} points, 2 workers : chaque flux dans son thread"),
-        super::pi_streams(points, 2),
-        "le résultat est juste mais un seul thread a tiré des points : chaque worker \
-         compte son flux dans son propre thread (cherchez `std::thread::scope`)",
-        |_| f(points, 2),
+        &format!("{points} points, {w} workers (tirés au hasard) : chaque flux dans son thread"),
+        fair_floor(w),
+        Some(points),
+        "chaque worker tire les points de son flux dans son propre thread (cherchez \
+         `std::thread::scope`), par `travail.hits` : le thread principal ne fait \
+         qu'additionner ce que rendent les threads",
+        streams,
+        |_| super::pi_streams(points, w),
+        |work| f(points, w, work),
     )
 }
 
@@ -552,52 +533,17 @@ pub fn q11_serial_fraction(f: impl Fn(&[(f64, f64)]) -> Option<f64>) -> Verdict 
 
 /// Increments per thread of the race cases of Q4.12: each thread runs for a few
 /// milliseconds even at full speed, longer than a scheduler time slice, so that a
-/// `load` then `store` loses updates even when the 8 threads take turns on one
-/// loaded core (a thread preempted between its `load` and its `store` overwrites
-/// what the others added meanwhile).
-const RACE_PER_THREAD: u64 = 1_000_000;
-
 /// Q4.12: `f(threads, per_thread, work)`: thread number `t` adds
-/// `work.apply(t)` to one shared counter, `per_thread` times; the total must count
-/// every addition of every thread, and on a case drawn at check time at least two
-/// threads must each make a real share of the calls (a closed form, or a loop on
-/// the calling thread, makes them all on one thread).
+/// `work.apply(t)` to ONE shared counter made by `work.counter()`, `per_thread`
+/// times, each addition one `fetch_add`. The counter attributes every update to
+/// its thread: see [`crate::verif::shared`] for what is required.
 pub fn q12_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
-    let mut cases: Vec<(String, (usize, u64))> = [(1, 10), (2, 10_000), (4, 2_500), (3, 0)]
-        .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)))
-        .to_vec();
-    // Many threads and increments: a `load` then `store` (instead of one atomic
-    // `fetch_add`) loses updates; three runs, so that one lucky run is not enough.
-    for run in 1..=3 {
-        cases.push((
-            format!("8 threads × {RACE_PER_THREAD}, essai {run}/3"),
-            (8, RACE_PER_THREAD),
-        ));
-    }
-    let salt = draw_seed();
-    let reference = Work::with_salt(salt);
-    let verdict = check_cases(
+    crate::verif::shared::check_shared_counter(
         "4.12 compteur partagé (Send/Sync)",
-        "tous les threads doivent ajouter au MÊME compteur : un Arc<AtomicU64> cloné \
-         dans chaque thread, pas une copie par thread ; et chaque ajout doit être UNE \
-         opération atomique (cherchez fetch_add) : lire puis écrire perd des ajouts \
-         quand deux threads lisent la même valeur",
-        cases,
-        |&(t, k)| (0..t as u64).map(|i| reference.apply(i)).sum::<u64>() * k,
-        |&(t, k)| f(t, k, Work::with_salt(salt)),
-        |a, b| a == b,
-    );
-    let mut draw = Draw::new();
-    let (t, k) = (draw.range(2, 6) as usize, draw.range(20_000, 60_000));
-    require_work(
-        verdict,
-        &format!("{t} threads × {k} : chaque thread fait ses ajouts"),
-        fair_floor(t),
-        "chaque thread lancé fait lui-même ses `par_thread` ajouts (et ses appels à \
-         `travail.apply`) sur le compteur partagé ; le thread principal ne fait que \
-         lancer, attendre (`join`) et lire le total",
-        |work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k,
-        |work| f(t, k, work),
+        crate::verif::shared::Handle::Atomic,
+        "tous les threads ajoutent au MÊME compteur, partagé entre eux (cherchez `Arc`), \
+         chaque ajout en une opération atomique de lecture-modification-écriture",
+        f,
     )
 }
 
@@ -668,7 +614,7 @@ mod tests {
     }
 
     fn counter_right(threads: usize, per_thread: u64, work: Work) -> u64 {
-        let counter = Arc::new(AtomicU64::new(0));
+        let counter = Arc::new(work.counter());
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 let c = Arc::clone(&counter);
@@ -701,7 +647,7 @@ mod tests {
         assert!(q6_primes_processes(|n, _| Ok(primes::count_seq(n))).passed());
         let v = q8_fixed_pool(pool_sum_right);
         assert!(v.passed(), "{v}");
-        let v = q9_pi_streams(pi_streams);
+        let v = q9_pi_streams(pi_right);
         assert!(v.passed(), "{v}");
         assert!(q10_amdahl(amdahl_speedup).passed());
         assert!(q11_serial_fraction(serial_fraction).passed());
@@ -1017,20 +963,96 @@ mod tests {
         );
     }
 
+    /// The notebook's 4.9 answer: one scoped thread per stream.
+    fn pi_right(points: u64, workers: usize, work: Work) -> f64 {
+        let hits: u64 = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..workers)
+                .map(|w| s.spawn(move || work.hits(w, pi::share(points, workers, w))))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        pi::estimate(hits, points)
+    }
+
     #[test]
-    fn pi_without_threads_is_refused() {
+    fn pi_without_parallel_streams_is_refused() {
         // Right streams, drawn one after the other on the calling thread.
-        let v = q9_pi_streams(|s, w| {
-            let hits: u64 = (0..w).map(|i| pi::hits(i, pi::share(s, w, i))).sum();
+        let v = q9_pi_streams(|s, w, work| {
+            let hits: u64 = (0..w).map(|i| work.hits(i, pi::share(s, w, i))).sum();
             pi::estimate(hits, s)
         });
-        refused_for(&v, "un seul thread");
-        // Every worker on the same stream.
-        let v = q9_pi_streams(|s, w| {
-            let hits: u64 = (0..w).map(|i| pi::hits(0, pi::share(s, w, i))).sum();
+        refused_for(&v, "1 thread : 100 %");
+        // The same beside a thread that spins until the calling thread is done.
+        let v = q9_pi_streams(|s, w, work| {
+            let done = AtomicBool::new(false);
+            std::thread::scope(|sc| {
+                sc.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                let hits: u64 = (0..w).map(|i| work.hits(i, pi::share(s, w, i))).sum();
+                done.store(true, Ordering::Relaxed);
+                pi::estimate(hits, s)
+            })
+        });
+        refused_for(&v, "1 thread : 100 %");
+        // A token share: the second thread draws a thousand points of stream 1, the
+        // calling thread the rest (around `travail`, with the workload's own
+        // function: those points are no thread's work).
+        let v = q9_pi_streams(|s, w, work| {
+            let token = std::thread::scope(|sc| sc.spawn(|| work.hits(1, 1_000)).join().unwrap());
+            let rest: u64 = (0..w)
+                .map(|i| {
+                    let n = pi::share(s, w, i);
+                    if i == 1 {
+                        pi::hits(1, n)
+                    } else {
+                        work.hits(i, n)
+                    }
+                })
+                .sum();
+            let _ = token;
+            pi::estimate(rest, s)
+        });
+        refused_for(&v, "unités de travail");
+        // Parallel threads that bypass `travail` altogether.
+        let v = q9_pi_streams(|s, w, _| {
+            let hits: u64 = std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| sc.spawn(move || pi::hits(i, pi::share(s, w, i))))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            });
             pi::estimate(hits, s)
         });
-        assert!(!v.passed(), "{v}");
+        refused_for(&v, "aucun thread");
+        // Every worker on the same stream, in threads.
+        let v = q9_pi_streams(|s, w, work| {
+            let hits: u64 = std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..w)
+                    .map(|i| sc.spawn(move || work.hits(0, pi::share(s, w, i))))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).sum()
+            });
+            pi::estimate(hits, s)
+        });
+        refused_for(&v, "SON flux");
+        // A closed form (π itself), with or without a sleep.
+        refused_for(&q9_pi_streams(|_, _, _| std::f64::consts::PI), "SON flux");
+        refused_for(
+            &q9_pi_streams(|_, _, _| {
+                std::thread::sleep(Duration::from_millis(5));
+                std::f64::consts::PI
+            }),
+            "SON flux",
+        );
+        // A table written for the fixed cases: the drawn case fails.
+        let table = |s: u64, w: usize, _: Work| match (s, w) {
+            (10_000, 1) | (10_000, 2) | (30_001, 3) | (50_000, 4) => pi_streams(s, w),
+            _ => 3.0,
+        };
+        refused_for(&q9_pi_streams(table), "tirés au hasard");
     }
 
     // ---- 4.10, 4.11
@@ -1069,68 +1091,179 @@ mod tests {
 
     // ---- 4.12
 
-    /// The racy answer: each thread reads then writes the shared counter.
-    fn racy(threads: usize, per_thread: u64, work: Work) -> u64 {
-        let counter = Arc::new(AtomicU64::new(0));
-        std::thread::scope(|s| {
-            for t in 0..threads {
-                let c = Arc::clone(&counter);
-                s.spawn(move || {
-                    for _ in 0..per_thread {
-                        let v = c.load(Ordering::Relaxed);
-                        c.store(v + work.apply(t as u64), Ordering::Relaxed);
+    #[test]
+    fn counters_that_are_not_one_shared_atomic_are_refused() {
+        // Read then write: not one atomic update.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let c = Arc::new(work.counter());
+                std::thread::scope(|s| {
+                    for i in 0..t {
+                        let c = Arc::clone(&c);
+                        s.spawn(move || {
+                            for _ in 0..k {
+                                let v = c.load(Ordering::Relaxed);
+                                c.store(v + work.apply(i as u64), Ordering::Relaxed);
+                            }
+                        });
                     }
                 });
-            }
-        });
-        counter.load(Ordering::Relaxed)
-    }
-
-    #[test]
-    fn load_then_store_race_is_rejected_every_time() {
-        for _ in 0..5 {
-            refused_for(&q12_shared_counter(racy), "threads ×");
-        }
+                c.load(Ordering::Relaxed)
+            }),
+            "`load`",
+        );
+        // Each thread sums locally, then adds once to the shared counter.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let c = Arc::new(work.counter());
+                std::thread::scope(|s| {
+                    for i in 0..t {
+                        let c = Arc::clone(&c);
+                        s.spawn(move || {
+                            let mine: u64 = (0..k).map(|_| work.apply(i as u64)).sum();
+                            c.fetch_add(mine, Ordering::Relaxed);
+                        });
+                    }
+                });
+                c.load(Ordering::Relaxed)
+            }),
+            "somme locale",
+        );
+        // One counter per thread, summed at the end.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                std::thread::scope(|s| {
+                    let hs: Vec<_> = (0..t)
+                        .map(|i| {
+                            s.spawn(move || {
+                                let c = work.counter();
+                                for _ in 0..k {
+                                    c.fetch_add(work.apply(i as u64), Ordering::Relaxed);
+                                }
+                                c.load(Ordering::Relaxed)
+                            })
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).sum()
+                })
+            }),
+            "compteurs différents",
+        );
+        // A plain AtomicU64 of the answer's own: the shared counter gets nothing.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let c = Arc::new(AtomicU64::new(0));
+                std::thread::scope(|s| {
+                    for i in 0..t {
+                        let c = Arc::clone(&c);
+                        s.spawn(move || {
+                            for _ in 0..k {
+                                c.fetch_add(work.apply(i as u64), Ordering::Relaxed);
+                            }
+                        });
+                    }
+                });
+                c.load(Ordering::Relaxed)
+            }),
+            "aucun ajout",
+        );
+        // Every thread adds the value of thread 0.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let c = Arc::new(work.counter());
+                std::thread::scope(|s| {
+                    for _ in 0..t {
+                        let c = Arc::clone(&c);
+                        s.spawn(move || {
+                            for _ in 0..k {
+                                c.fetch_add(work.apply(0), Ordering::Relaxed);
+                            }
+                        });
+                    }
+                });
+                c.load(Ordering::Relaxed)
+            }),
+            "propre numéro",
+        );
     }
 
     #[test]
     fn counters_without_threads_are_refused() {
-        // Closed form: the calls made once each on the calling thread.
-        refused_for(
-            &q12_shared_counter(|t, k, work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k),
-            "1 thread : 100 %",
-        );
-        // The same, plus threads that only sleep.
+        // All the additions on the calling thread.
+        let sequential = |t: usize, k: u64, work: Work| {
+            let c = work.counter();
+            for i in 0..t as u64 {
+                for _ in 0..k {
+                    c.fetch_add(work.apply(i), Ordering::Relaxed);
+                }
+            }
+            c.load(Ordering::Relaxed)
+        };
+        refused_for(&q12_shared_counter(sequential), "1 thread : 100 %");
+        // The same beside threads that sleep, or spin until it is done.
         refused_for(
             &q12_shared_counter(|t, k, work| {
                 let hs: Vec<_> = (0..t)
                     .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(1))))
                     .collect();
-                let total = (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k;
+                let total = sequential(t, k, work);
                 hs.into_iter().for_each(|h| h.join().unwrap());
                 total
             }),
             "1 thread : 100 %",
         );
-        // Closed form ignoring the work: threads × per_thread.
-        refused_for(&q12_shared_counter(|t, k, _| t as u64 * k), "threads ×");
-        // Each thread counts on its own copy.
         refused_for(
             &q12_shared_counter(|t, k, work| {
+                let done = AtomicBool::new(false);
                 std::thread::scope(|s| {
-                    for i in 0..t {
-                        s.spawn(move || {
-                            let mut mine = 0u64;
-                            for _ in 0..k {
-                                mine += work.apply(i as u64);
-                            }
-                            mine
-                        });
-                    }
-                });
-                0
+                    s.spawn(|| {
+                        while !done.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
+                    let total = sequential(t, k, work);
+                    done.store(true, Ordering::Relaxed);
+                    total
+                })
             }),
-            "MÊME compteur",
+            "1 thread : 100 %",
+        );
+        // A token share: the second thread makes ten additions of thread 1's.
+        refused_for(
+            &q12_shared_counter(|t, k, work| {
+                let c = work.counter();
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        for _ in 0..k.min(10) {
+                            c.fetch_add(work.apply(1.min(t as u64 - 1)), Ordering::Relaxed);
+                        }
+                    });
+                });
+                for i in 0..t as u64 {
+                    let done = if i == 1.min(t as u64 - 1) {
+                        k.min(10)
+                    } else {
+                        0
+                    };
+                    for _ in done..k {
+                        c.fetch_add(work.apply(i), Ordering::Relaxed);
+                    }
+                }
+                c.load(Ordering::Relaxed)
+            }),
+            "ajouts faits par 2 threads",
+        );
+        // Closed forms, with or without a sleep.
+        refused_for(
+            &q12_shared_counter(|t, k, work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k),
+            "aucun ajout",
+        );
+        refused_for(
+            &q12_shared_counter(|t, k, _| {
+                std::thread::sleep(Duration::from_millis(2));
+                t as u64 * k
+            }),
+            "aucun ajout",
         );
     }
 }

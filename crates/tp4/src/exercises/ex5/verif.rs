@@ -26,8 +26,8 @@
 //! assert!(tp4::ex5::verif::q3_bounded(accepted).not_done());
 //! ```
 
-use crate::verif::work::{draw_seed, fair_floor, require_work, Draw, Work};
-use crate::verif::{check_cases, Failure, Status, Verdict};
+use crate::verif::work::{draw_seed, require_work, Draw, Work};
+use crate::verif::{check_cases, Verdict};
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -181,15 +181,13 @@ pub fn q5_pipeline(f: impl Fn(&std::path::Path) -> crate::Result<super::Category
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            return Verdict::new(
+            return Verdict::failed(
                 "5.5 pipeline",
                 0,
-                Status::Failed(Failure {
-                    case: "préparation".into(),
-                    expected: "un dossier temporaire".into(),
-                    got: e.to_string(),
-                    hint: "vérifiez l'espace disque".into(),
-                }),
+                "préparation",
+                "un dossier temporaire",
+                e.to_string(),
+                "vérifiez l'espace disque",
             )
         }
     };
@@ -259,36 +257,16 @@ pub fn q6_pipe(f: impl Fn(u64, usize, Option<u64>) -> crate::Result<f64>) -> Ver
 }
 
 /// Q5.7: `f(threads, per_thread, work)`: thread number `t` adds `work.apply(t)`
-/// to one shared state, `per_thread` times (as in 4.12, with a `Mutex`); on a case
-/// drawn at check time at least two threads must each make a real share of the
-/// calls: a closed form, or a loop on the calling thread, makes them on one thread.
+/// to one shared total protected by the lock of `work.mutex()`, `per_thread`
+/// times, one `lock` per addition (4.12 with a `Mutex`). The lock attributes
+/// every update to its thread: see [`crate::verif::shared`] for what is required.
 pub fn q7_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
-    let cases = [(1, 1000), (2, 50_000), (4, 10_000), (3, 0)]
-        .map(|(t, k)| (format!("{t} threads × {k}"), (t, k)));
-    let salt = draw_seed();
-    let reference = Work::with_salt(salt);
-    let verdict = check_cases(
+    crate::verif::shared::check_shared_counter(
         "5.7 état partagé",
-        "chaque ajout doit modifier l'état partagé en une seule opération protégée \
-         (verrou pris pour la lecture ET l'écriture : cherchez `Mutex::lock`) ; lire \
-         puis écrire en deux temps perd des ajouts, et chaque thread numéro t ajoute la \
-         valeur de son propre numéro",
-        cases,
-        |&(t, k)| (0..t as u64).map(|i| reference.apply(i)).sum::<u64>() * k,
-        |&(t, k)| f(t, k, Work::with_salt(salt)),
-        |a, b| a == b,
-    );
-    let mut draw = Draw::new();
-    let (t, k) = (draw.range(2, 6) as usize, draw.range(20_000, 60_000));
-    require_work(
-        verdict,
-        &format!("{t} threads × {k} : chaque thread fait ses ajouts"),
-        fair_floor(t),
-        "chaque thread lancé fait lui-même ses ajouts (et ses appels à `travail.apply`) \
-         sur l'état partagé ; le thread principal ne fait que lancer, attendre et lire \
-         le total",
-        |work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k,
-        |work| f(t, k, work),
+        crate::verif::shared::Handle::Mutex,
+        "chaque ajout prend le verrou du total partagé, lit et écrit sous ce verrou \
+         (cherchez `Mutex::lock` et ce que rend le garde), puis le relâche",
+        f,
     )
 }
 
@@ -296,6 +274,7 @@ pub fn q7_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
 mod tests {
     use super::super::*;
     use super::*;
+    use crate::verif::Status;
     use crate::workloads::ipc;
 
     /// Asserts that `v` failed with `what` in its message (printed first: the
@@ -324,7 +303,7 @@ mod tests {
     }
 
     fn mutex_right(threads: usize, per_thread: u64, work: Work) -> u64 {
-        let counter = Mutex::new(0u64);
+        let counter = work.mutex();
         std::thread::scope(|s| {
             for t in 0..threads {
                 let counter = &counter;
@@ -336,22 +315,6 @@ mod tests {
             }
         });
         counter.into_inner().unwrap()
-    }
-
-    /// Message passing: each thread adds up on its own and sends once.
-    fn messages_right(threads: usize, per_thread: u64, work: Work) -> u64 {
-        let (tx, rx) = mpsc::channel::<u64>();
-        std::thread::scope(|s| {
-            for t in 0..threads {
-                let tx = tx.clone();
-                s.spawn(move || {
-                    let mine: u64 = (0..per_thread).map(|_| work.apply(t as u64)).sum();
-                    tx.send(mine).unwrap();
-                });
-            }
-        });
-        drop(tx);
-        rx.iter().sum()
     }
 
     #[test]
@@ -419,36 +382,79 @@ mod tests {
     }
 
     #[test]
-    fn counters_without_threads_are_refused() {
-        // Closed form: one call per thread number, on the calling thread.
+    fn totals_that_are_not_one_locked_counter_are_refused() {
+        // Closed forms, with or without a sleep.
         refused_for(
             &q7_shared_counter(|t, k, work| (0..t as u64).map(|i| work.apply(i)).sum::<u64>() * k),
-            "1 thread : 100 %",
+            "aucun ajout",
         );
-        // Threads that sleep while the calling thread adds everything.
+        refused_for(
+            &q7_shared_counter(|t, k, _| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                t as u64 * k
+            }),
+            "aucun ajout",
+        );
+        // Message passing: each thread adds up on its own and sends once (a good
+        // design, but not the question: no thread updates the shared total).
+        refused_for(
+            &q7_shared_counter(|threads, per_thread, work| {
+                let (tx, rx) = mpsc::channel::<u64>();
+                std::thread::scope(|s| {
+                    for t in 0..threads {
+                        let tx = tx.clone();
+                        s.spawn(move || {
+                            let mine: u64 = (0..per_thread).map(|_| work.apply(t as u64)).sum();
+                            tx.send(mine).unwrap();
+                        });
+                    }
+                });
+                drop(tx);
+                rx.iter().sum()
+            }),
+            "aucun ajout",
+        );
+        // Local sums, each added under the lock once.
         refused_for(
             &q7_shared_counter(|t, k, work| {
-                let total = Mutex::new(0u64);
+                let total = work.mutex();
                 std::thread::scope(|s| {
-                    for _ in 0..t {
-                        s.spawn(|| std::thread::sleep(std::time::Duration::from_millis(1)));
-                    }
-                    for i in 0..t as u64 {
-                        for _ in 0..k {
-                            *total.lock().unwrap() += work.apply(i);
-                        }
+                    for i in 0..t {
+                        let total = &total;
+                        s.spawn(move || {
+                            let mine: u64 = (0..k).map(|_| work.apply(i as u64)).sum();
+                            *total.lock().unwrap() += mine;
+                        });
                     }
                 });
                 total.into_inner().unwrap()
             }),
-            "1 thread : 100 %",
+            "somme locale",
         );
-        // The count of increments (threads × per_thread), not the values added.
-        refused_for(&q7_shared_counter(|t, k, _| t as u64 * k), "threads ×");
+        // One mutex per thread.
+        refused_for(
+            &q7_shared_counter(|t, k, work| {
+                std::thread::scope(|s| {
+                    let hs: Vec<_> = (0..t)
+                        .map(|i| {
+                            s.spawn(move || {
+                                let m = work.mutex();
+                                for _ in 0..k {
+                                    *m.lock().unwrap() += work.apply(i as u64);
+                                }
+                                m.into_inner().unwrap()
+                            })
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).sum()
+                })
+            }),
+            "compteurs différents",
+        );
         // Every thread adds the value of thread 0.
         refused_for(
             &q7_shared_counter(|t, k, work| {
-                let total = Mutex::new(0u64);
+                let total = work.mutex();
                 std::thread::scope(|s| {
                     for _ in 0..t {
                         s.spawn(|| {
@@ -460,7 +466,49 @@ mod tests {
                 });
                 total.into_inner().unwrap()
             }),
-            "numéro",
+            "propre numéro",
+        );
+    }
+
+    #[test]
+    fn locked_counters_without_threads_are_refused() {
+        let sequential = |t: usize, k: u64, work: Work| {
+            let total = work.mutex();
+            for i in 0..t as u64 {
+                for _ in 0..k {
+                    *total.lock().unwrap() += work.apply(i);
+                }
+            }
+            total.into_inner().unwrap()
+        };
+        refused_for(&q7_shared_counter(sequential), "1 thread : 100 %");
+        // Beside threads that sleep, or one that spins.
+        refused_for(
+            &q7_shared_counter(|t, k, work| {
+                std::thread::scope(|s| {
+                    for _ in 0..t {
+                        s.spawn(|| std::thread::sleep(std::time::Duration::from_millis(1)));
+                    }
+                    sequential(t, k, work)
+                })
+            }),
+            "1 thread : 100 %",
+        );
+        refused_for(
+            &q7_shared_counter(|t, k, work| {
+                let done = std::sync::atomic::AtomicBool::new(false);
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    });
+                    let total = sequential(t, k, work);
+                    done.store(true, std::sync::atomic::Ordering::Relaxed);
+                    total
+                })
+            }),
+            "1 thread : 100 %",
         );
     }
 
@@ -481,8 +529,6 @@ mod tests {
         assert!(q6_pipe(in_process_pipe).passed());
         for _ in 0..2 {
             let v = q7_shared_counter(mutex_right);
-            assert!(v.passed(), "{v}");
-            let v = q7_shared_counter(messages_right);
             assert!(v.passed(), "{v}");
         }
     }

@@ -28,7 +28,7 @@
 use super::{Outcome, Span, GRAPH_NODES};
 use crate::verif::deadline::check_cases_with_deadline;
 use crate::verif::work::Work;
-use crate::verif::{check_cases, Failure, Status, Verdict};
+use crate::verif::{check_cases, Status, Verdict};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -136,17 +136,14 @@ fn require_concurrent(
     }
     match problem {
         None => Verdict::new(&verdict.question, verdict.cases_passed + 1, Status::Passed),
-        Some(got) => Verdict::new(
+        Some(got) => Verdict::failed(
             &verdict.question,
             verdict.cases_passed,
-            Status::Failed(Failure {
-                case: "6 tâches de 100 ms, 3 workers (idéal 0,2 s, une à une 0,6 s)".into(),
-                expected: format!("{expected:?} en moins de 0,58 s (au moins une fois sur 3)"),
-                got,
-                hint: "soumettez toutes les tâches à l'exécuteur AVANT d'attendre la première : \
-                       attendre chaque tâche juste après l'avoir soumise les exécute une à une"
-                    .into(),
-            }),
+            "6 tâches de 100 ms, 3 workers (idéal 0,2 s, une à une 0,6 s)",
+            format!("{expected:?} en moins de 0,58 s (au moins une fois sur 3)"),
+            got,
+            "soumettez toutes les tâches à l'exécuteur AVANT d'attendre la première : \
+                       attendre chaque tâche juste après l'avoir soumise les exécute une à une",
         ),
     }
 }
@@ -317,15 +314,13 @@ pub fn q6_task_graph(f: impl Fn(&std::path::Path) -> crate::Result<super::GraphR
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => {
-            return Verdict::new(
+            return Verdict::failed(
                 q,
                 0,
-                Status::Failed(Failure {
-                    case: "préparation".into(),
-                    expected: "un dossier temporaire".into(),
-                    got: e.to_string(),
-                    hint: "vérifiez l'espace disque".into(),
-                }),
+                "préparation",
+                "un dossier temporaire",
+                e.to_string(),
+                "vérifiez l'espace disque",
             )
         }
     };

@@ -12,7 +12,7 @@
 //! (one thread of `optimise` against `optimise` on more threads), used by the
 //! demonstration and the notebook.
 
-use crate::verif::{check_cases, Status, Verdict};
+use crate::verif::{check_cases, Verdict};
 use std::fmt;
 use std::path::Path;
 
@@ -242,9 +242,10 @@ fn check_with_seed(
 ) -> CostVerdict {
     let verdict = check_cases(
         "7.7 COST",
-        "gardez les configurations dont le temps est STRICTEMENT inférieur à celui du \
-         thread unique, puis le plus petit nombre de travailleurs parmi elles \
-         (`filter`, `map`, `min`) ; aucune : None",
+        "relisez la définition : seules les configurations qui BATTENT le thread unique \
+         comptent (une égalité ne le bat pas), et le COST est la plus petite d'entre elles \
+         en travailleurs ; sans aucune, c'est « non atteint ». La documentation \
+         d'`Iterator` a de quoi garder certains éléments et prendre le plus petit",
         cases(seed, 200),
         |(single, configs)| cost(*single, configs),
         |(single, configs)| student(*single, configs),
@@ -270,17 +271,13 @@ fn check_with_seed(
             verdict,
         },
         Err(e) => CostVerdict {
-            verdict: Verdict::new(
+            verdict: Verdict::failed(
                 &verdict.question,
                 verdict.cases_passed,
-                Status::Failed(crate::verif::Failure {
-                    case: "mesure de cette machine".into(),
-                    expected: format!("le corpus {} lisible", corpus.display()),
-                    got: e.to_string(),
-                    hint: "générez les données (`tp4 donnees`) ou donnez le chemin d'un \
-                           corpus.txt"
-                        .into(),
-                }),
+                "mesure de cette machine",
+                format!("le corpus {} lisible", corpus.display()),
+                e.to_string(),
+                "générez les données (`tp4 donnees`) ou donnez le chemin d'un corpus.txt",
             ),
             measured: None,
             student_cost: None,
@@ -345,6 +342,7 @@ pub(crate) fn demo_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verif::Status;
 
     fn corpus() -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,7 @@ pub use own::{measure_chunks, measure_counters, OwnChunks, OwnCounters};
 /// The title of the exercise, as the lab prints it.
 pub const TITLE: &str = "Exercice 7 — Benchmarks de performance et optimisation";
 
+use crate::verif::work::Work;
 use crate::workloads::{pi, primes};
 use crossbeam::utils::CachePadded;
 use rayon::prelude::*;
@@ -71,6 +72,16 @@ pub(crate) fn count_primes_chunked(n: u64, chunk: u64) -> u64 {
     (0..n.div_ceil(chunk))
         .into_par_iter()
         .map(|c| primes::count_range(c * chunk, ((c + 1) * chunk).min(n)))
+        .sum()
+}
+
+/// [`count_primes_chunked`] with each task counted by `work` (the 7.2 check's
+/// reference: the tasks a right answer asks for).
+pub(crate) fn count_primes_chunked_with(n: u64, chunk: u64, work: Work) -> u64 {
+    let chunk = chunk.max(1);
+    (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| work.count_primes(c * chunk, ((c + 1) * chunk).min(n)))
         .sum()
 }
 

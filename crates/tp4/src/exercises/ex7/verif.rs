@@ -18,7 +18,8 @@
 //! ```
 
 use super::{PointsAos, PointsSoa};
-use crate::verif::{check_cases, close, Failure, Status, Verdict};
+use crate::verif::work::{require_work_of, Draw, Work};
+use crate::verif::{check_cases, close, Status, Verdict};
 
 /// Question 7.1: `student(timings)` must return the median (mean of the two middle
 /// values for an even count).
@@ -54,9 +55,60 @@ pub fn q1_median(student: impl Fn(&[f64]) -> f64) -> Verdict {
     )
 }
 
-/// Question 7.2: `student(n, chunk)` must count the primes below `n` with tasks of
-/// `chunk` consecutive numbers (it runs inside a rayon pool of 2 threads).
-pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
+/// The tasks a 7.2 answer asked `work` to count, described in French: how many,
+/// of what size, or where they stop tiling `0..n` (empty tasks ignored).
+fn tasks(work: Work, n: u64) -> String {
+    let ranges: Vec<(u64, u64)> = work
+        .ranges()
+        .into_iter()
+        .map(|(_, s, e)| (s, e))
+        .filter(|(s, e)| s < e)
+        .collect();
+    if ranges.is_empty() {
+        return if n == 0 {
+            "aucune tâche (n = 0)".into()
+        } else {
+            "aucune tâche comptée par `travail.count_primes`".into()
+        };
+    }
+    let mut next = 0;
+    for &(s, e) in &ranges {
+        if s != next {
+            return format!("des tâches qui ne pavent pas 0..n : après {next}, une tâche {s}..{e}");
+        }
+        next = e;
+    }
+    if next != n {
+        return format!("des tâches qui s'arrêtent à {next} (n = {n})");
+    }
+    let sizes: Vec<u64> = ranges.iter().map(|(s, e)| e - s).collect();
+    let numbers = |k: u64| crate::fr::count(k, "nombre", "nombres");
+    match sizes.as_slice() {
+        [one] => format!("1 tâche de {}", numbers(*one)),
+        [first, middle @ .., last] if middle.iter().all(|m| m == first) && last <= first => {
+            format!(
+                "{} tâches de {} (la dernière : {})",
+                sizes.len(),
+                numbers(*first),
+                numbers(*last)
+            )
+        }
+        _ => format!(
+            "{} tâches de tailles différentes ({:?}…)",
+            sizes.len(),
+            &sizes[..sizes.len().min(6)]
+        ),
+    }
+}
+
+/// Question 7.2: `student(n, chunk, work)` must count the primes below `n` with
+/// tasks of `chunk` consecutive numbers, each counted by one
+/// `work.count_primes(start, end)` call (the check sees the tasks), inside a
+/// rayon pool of 2 threads; on a case drawn at check time (n and the task size),
+/// at least two threads of the pool must each count 5 % of the numbers (a
+/// dynamic scheduler on a loaded machine may be uneven; a sequential loop, or a
+/// thread spinning beside it, counts nothing).
+pub fn q2_chunked_primes(student: impl Fn(u64, u64, Work) -> u64 + Sync) -> Verdict {
     let mut cases: Vec<(String, (u64, u64))> = vec![
         ("n = 0".into(), (0, 10)),
         ("n = 3, tâches de 1".into(), (3, 1)),
@@ -71,34 +123,51 @@ pub fn q2_chunked_primes(student: impl Fn(u64, u64) -> u64 + Sync) -> Verdict {
     let verdict = check_cases(
         "7.2 granularité",
         "découpez 0..n en tâches de `taille` nombres consécutifs (la dernière peut être \
-         plus courte), comptez chacune avec `primes::count_range` et sommez les comptes en \
-         parallèle (cherchez `IntoParallelIterator` dans rayon)",
+         plus courte), chacune comptée par un appel à `travail.count_primes`, et sommez \
+         les comptes en parallèle (cherchez `IntoParallelIterator` dans rayon)",
         cases,
-        |&(n, _chunk)| crate::workloads::primes::reference_count(n),
-        |&(n, chunk)| pool.install(|| student(n, chunk)),
+        |&(n, chunk)| {
+            let reference = Work::fresh();
+            let count = super::count_primes_chunked_with(n, chunk, reference);
+            (count, tasks(reference, n))
+        },
+        |&(n, chunk)| {
+            let work = Work::fresh();
+            let count = pool.install(|| student(n, chunk, work));
+            (count, tasks(work, n))
+        },
         |a, b| a == b,
     );
-    crate::verif::parallel::require_parallel(
+    let mut draw = Draw::new();
+    let (n, chunk) = (draw.range(300_000, 500_000), draw.range(500, 3_000));
+    require_work_of(
         verdict,
-        "n = 400 000, tâches de 1 000, pool de 2 threads : les tâches doivent être partagées",
-        crate::workloads::primes::reference_count(400_000),
-        "le compte est juste mais un seul thread a travaillé : les tâches doivent passer par \
-         into_par_iter() pour que les threads du pool se les partagent",
-        |pool| pool.install(|| student(400_000, 1_000)),
+        &format!("n = {n}, tâches de {chunk} (tirés au hasard), pool de 2 threads"),
+        0.05,
+        Some(n),
+        "les tâches doivent être réparties entre les threads du pool par rayon \
+         (`into_par_iter`), chacune comptée par `travail.count_primes` dans le thread qui \
+         l'exécute",
+        "le compte doit être celui des nombres premiers sous n, fait par les appels à \
+         `travail.count_primes` sur des tâches de la taille demandée",
+        |_| crate::workloads::primes::reference_count(n),
+        |work| pool.install(|| student(n, chunk, work)),
     )
 }
 
 /// The size of a cache line, in bytes, as the 7.3 check judges it.
 pub const CACHE_LINE: usize = 64;
 
-/// Question 7.3: `student(workers, per_thread)` must run `workers` threads that each
-/// add 1 to their own counter `per_thread` times, and return the total together
-/// with the address of each counter. The check observes the layout, not a timing:
-/// on a thread count drawn at check time, no two counters may share a cache line
-/// ([`CACHE_LINE`] bytes), whatever the machine's load. The counting itself must
-/// run on at least two threads.
-pub fn q3_padded_counters(student: impl Fn(usize, u64) -> (u64, Vec<usize>)) -> Verdict {
-    let mut draw = crate::verif::work::Draw::new();
+/// Question 7.3: `student(workers, per_thread, work)` must run `workers` threads
+/// that each add 1 `per_thread` times to their own counter, made by
+/// `work.counter()`, and return the total. The counters record each increment,
+/// its thread and the counter's address at that moment, so the check observes
+/// both the counting (each of the `workers` threads did its `per_thread`
+/// increments, on its own counter) and the layout (no two counters on one
+/// [`CACHE_LINE`]), on a thread count drawn at check time, whatever the load.
+pub fn q3_padded_counters(student: impl Fn(usize, u64, Work) -> u64) -> Verdict {
+    let q = "7.3 compteurs alignés";
+    let mut draw = Draw::new();
     let drawn = draw.range(3, 8) as usize;
     let cases: Vec<(String, (usize, u64))> = vec![
         ("aucun thread".into(), (0, 1_000)),
@@ -110,78 +179,94 @@ pub fn q3_padded_counters(student: impl Fn(usize, u64) -> (u64, Vec<usize>)) -> 
             (drawn, 10_000),
         ),
     ];
-    let verdict = check_cases(
-        "7.3 compteurs alignés",
-        "le total est la somme des compteurs, et il faut rendre l'adresse de chacun (un \
-         par thread, tous distincts : une référence se convertit en pointeur brut puis en \
-         usize)",
-        cases.clone(),
-        |&(w, n)| (w as u64 * n, w),
-        |&(w, n)| {
-            let (total, addresses) = student(w, n);
-            let mut distinct = addresses.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            (total, distinct.len())
-        },
-        |a, b| a == b,
-    );
-    if !verdict.passed() {
-        return verdict;
-    }
-    let (q, done) = (verdict.question.clone(), verdict.cases_passed);
-    let (_, addresses) = match crate::verif::run_quietly(|| student(drawn, 1_000)) {
-        Ok(out) => out,
-        Err(m) => {
-            return Verdict::new(
-                &q,
-                done,
-                Status::Failed(Failure {
-                    case: "disposition des compteurs".into(),
-                    expected: "un résultat".into(),
-                    got: format!("panique : {m}"),
-                    hint: "voir le message".into(),
-                }),
-            )
+    let mut passed = 0;
+    for (case, (w, n)) in cases {
+        let fail = |expected: String, got: String, hint: &str| {
+            Verdict::failed(q, passed, case.clone(), expected, got, hint)
+        };
+        let work = Work::fresh();
+        let got = match crate::verif::run_quietly(|| student(w, n, work)) {
+            Err(m) if crate::verif::is_todo(&m) => return Verdict::new(q, passed, Status::NotDone),
+            Err(m) => {
+                return fail(
+                    "un total".into(),
+                    format!("panique : {m}"),
+                    "voir le message",
+                )
+            }
+            Ok(got) => got,
+        };
+        let wanted = w as u64 * n;
+        if got != wanted {
+            return fail(
+                wanted.to_string(),
+                got.to_string(),
+                "le total est la somme des compteurs, lue après la fin de tous les threads",
+            );
         }
-    };
-    let mut sorted = addresses.clone();
-    sorted.sort_unstable();
-    if let Some(pair) = sorted
-        .windows(2)
-        .find(|p| p[0] / CACHE_LINE == p[1] / CACHE_LINE)
-    {
-        return Verdict::new(
-            &q,
-            done,
-            Status::Failed(Failure {
-                case: format!("{drawn} threads : disposition des compteurs en mémoire"),
-                expected: format!(
-                    "chaque compteur sur sa propre ligne de cache de {CACHE_LINE} octets"
+        if n == 0 {
+            passed += 1;
+            continue;
+        }
+        let used = work.handles();
+        let updates: u64 = used.iter().map(|h| h.updates).sum();
+        if updates != wanted {
+            return fail(
+                format!("{wanted} incréments (`fetch_add`) sur les compteurs de `travail`"),
+                format!("{updates} vus"),
+                "chaque thread incrémente un compteur créé par `travail.counter()`, un \
+                 `fetch_add` par incrément : c'est ainsi que le vérificateur voit les \
+                 compteurs et leur place en mémoire",
+            );
+        }
+        let own = |h: &crate::verif::work::HandleUse| h.updates == n && !h.several;
+        if used.len() != w || !used.iter().all(own) {
+            let shares = work.updates();
+            return fail(
+                format!("{w} threads faisant chacun {n} incréments sur leur propre compteur"),
+                format!(
+                    "incréments faits par {}{}",
+                    shares.describe(),
+                    if used.iter().any(|h| h.several) {
+                        " (un thread a incrémenté plusieurs compteurs)"
+                    } else {
+                        ""
+                    }
                 ),
-                got: format!(
+                "lancez un thread par compteur, qui n'incrémente que le sien",
+            );
+        }
+        let mut addresses: Vec<usize> = used.iter().map(|h| h.address).collect();
+        addresses.sort_unstable();
+        if let Some(p) = addresses.windows(2).find(|p| p[0] == p[1]) {
+            return fail(
+                format!("{w} compteurs distincts, un par thread"),
+                format!("plusieurs threads sur le compteur à l'adresse {:#x}", p[0]),
+                "chaque thread a SON compteur (un par thread) : le faux partage vient de \
+                 compteurs distincts voisins en mémoire, pas d'un compteur commun",
+            );
+        }
+        if let Some(p) = addresses
+            .windows(2)
+            .find(|p| p[0] / CACHE_LINE == p[1] / CACHE_LINE)
+        {
+            return fail(
+                format!("chaque compteur sur sa propre ligne de cache de {CACHE_LINE} octets"),
+                format!(
                     "deux compteurs sur la même ligne : adresses {:#x} et {:#x}, à {} octets \
                      l'un de l'autre (faux partage)",
-                    pair[0],
-                    pair[1],
-                    pair[1] - pair[0]
+                    p[0],
+                    p[1],
+                    p[1] - p[0]
                 ),
-                hint: "un compteur de 8 octets laisse ses voisins sur sa ligne de cache : il \
-                       faut le rembourrer (et l'aligner) jusqu'à occuper une ligne entière ; \
-                       cherchez `crossbeam::utils::CachePadded`"
-                    .into(),
-            }),
-        );
+                "un compteur occupe bien moins qu'une ligne de cache, ses voisins s'y \
+                 retrouvent : il faut le rembourrer et l'aligner jusqu'à occuper une ligne \
+                 entière (cherchez `crossbeam::utils::CachePadded`, ou l'attribut `repr` et son option `align`)",
+            );
+        }
+        passed += 1;
     }
-    let passed = Verdict::new(&q, done + 1, Status::Passed);
-    crate::verif::parallel::require_parallel(
-        passed,
-        "2 threads × 2 000 000 : chaque thread incrémente son compteur",
-        2 * 2_000_000,
-        "le total est juste mais un seul thread a compté : lancez un thread par compteur, \
-         qui n'incrémente que le sien",
-        |_| student(2, 2_000_000).0,
-    )
+    Verdict::new(q, passed, Status::Passed)
 }
 
 /// Timings (seconds, best of several runs) of the 7.3 counters: the reference
@@ -343,39 +428,22 @@ mod tests {
         assert_eq!(close.verdict(), Padding::Unclear);
     }
 
-    /// The notebook's answer: one padded counter per thread, and their addresses.
-    fn padded(workers: usize, per_thread: u64) -> (u64, Vec<usize>) {
-        use crossbeam::utils::CachePadded;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        let counters: Vec<CachePadded<AtomicU64>> = (0..workers)
-            .map(|_| CachePadded::new(AtomicU64::new(0)))
-            .collect();
-        std::thread::scope(|s| {
-            for c in &counters {
-                s.spawn(move || {
-                    for _ in 0..per_thread {
-                        c.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        });
-        let addresses = counters
-            .iter()
-            .map(|c| &**c as *const AtomicU64 as usize)
-            .collect();
-        (
-            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
-            addresses,
-        )
+    use crate::verif::work::Counter;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The notebook's answer: one padded counter per thread.
+    fn padded(workers: usize, per_thread: u64, work: Work) -> u64 {
+        counters_of(workers, per_thread, || {
+            crossbeam::utils::CachePadded::new(work.counter())
+        })
     }
 
     /// Counters of any type `C` (made by `new`), one thread each.
-    fn counters_of<C: Sync + std::ops::Deref<Target = std::sync::atomic::AtomicU64>>(
+    fn counters_of<C: Sync + std::ops::Deref<Target = Counter>>(
         workers: usize,
         per_thread: u64,
         new: impl Fn() -> C,
-    ) -> (u64, Vec<usize>) {
-        use std::sync::atomic::Ordering;
+    ) -> u64 {
         let counters: Vec<C> = (0..workers).map(|_| new()).collect();
         std::thread::scope(|s| {
             for c in &counters {
@@ -386,92 +454,238 @@ mod tests {
                 });
             }
         });
-        let addresses = counters.iter().map(|c| &**c as *const _ as usize).collect();
-        (
-            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
-            addresses,
-        )
+        counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    macro_rules! wrapper {
+        ($name:ident, $align:literal) => {
+            #[repr(align($align))]
+            struct $name(Counter);
+            impl std::ops::Deref for $name {
+                type Target = Counter;
+                fn deref(&self) -> &Counter {
+                    &self.0
+                }
+            }
+        };
     }
 
     #[test]
     fn counters_sharing_a_line_are_refused_whatever_the_load() {
-        use std::sync::atomic::AtomicU64;
-        // Plain neighbours (8 bytes apart).
-        #[derive(Default)]
-        struct Plain(AtomicU64);
-        impl std::ops::Deref for Plain {
-            type Target = AtomicU64;
-            fn deref(&self) -> &AtomicU64 {
-                &self.0
-            }
-        }
-        // Aligned, but on 16 bytes: four counters per line.
-        #[repr(align(16))]
-        #[derive(Default)]
-        struct Align16(AtomicU64);
-        impl std::ops::Deref for Align16 {
-            type Target = AtomicU64;
-            fn deref(&self) -> &AtomicU64 {
-                &self.0
-            }
-        }
-        // Padded to 64 bytes and aligned: passes.
-        #[repr(align(64))]
-        #[derive(Default)]
-        struct Align64(AtomicU64);
-        impl std::ops::Deref for Align64 {
-            type Target = AtomicU64;
-            fn deref(&self) -> &AtomicU64 {
-                &self.0
-            }
-        }
+        wrapper!(Align16, 16);
+        wrapper!(Align32, 32);
+        wrapper!(Align64, 64);
         for _ in 0..3 {
-            let v = q3_padded_counters(|w, n| counters_of(w, n, Plain::default));
+            // Plain neighbours (16 bytes apart), aligned on 16 or 32 bytes. (Boxed
+            // one by one, counters land wherever the allocator puts them: the check
+            // judges where they really are, not how they were declared.)
+            let v = q3_padded_counters(|w, n, work| {
+                let counters: Vec<Counter> = (0..w).map(|_| work.counter()).collect();
+                std::thread::scope(|s| {
+                    for c in &counters {
+                        s.spawn(move || {
+                            (0..n).for_each(|_| {
+                                c.fetch_add(1, Ordering::Relaxed);
+                            })
+                        });
+                    }
+                });
+                counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+            });
             assert!(v.to_string().contains("faux partage"), "{v}");
-            let v = q3_padded_counters(|w, n| counters_of(w, n, Align16::default));
+            let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align16(work.counter())));
             assert!(v.to_string().contains("faux partage"), "{v}");
-            let v = q3_padded_counters(|w, n| counters_of(w, n, Align64::default));
+            let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align32(work.counter())));
+            assert!(v.to_string().contains("faux partage"), "{v}");
+            // Padded to a 64-byte line and aligned: passes (see CACHE_LINE).
+            let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align64(work.counter())));
             assert!(v.passed(), "{v}");
+            // Padding declared but not where the counters are: a padded array
+            // beside the plain counters that are really incremented.
+            let v = q3_padded_counters(|w, n, work| {
+                let decoy: Vec<crossbeam::utils::CachePadded<Counter>> = (0..w)
+                    .map(|_| crossbeam::utils::CachePadded::new(work.counter()))
+                    .collect();
+                let plain: Vec<Counter> = (0..w).map(|_| work.counter()).collect();
+                std::thread::scope(|s| {
+                    for c in &plain {
+                        s.spawn(move || {
+                            (0..n).for_each(|_| {
+                                c.fetch_add(1, Ordering::Relaxed);
+                            })
+                        });
+                    }
+                });
+                drop(decoy);
+                plain.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+            });
+            assert!(v.to_string().contains("faux partage"), "{v}");
         }
     }
 
     #[test]
-    fn padded_counters_without_threads_are_refused() {
-        use crossbeam::utils::CachePadded;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        // Padded counters, all incremented by the calling thread.
-        let v = q3_padded_counters(|w, n| {
-            let counters: Vec<CachePadded<AtomicU64>> = (0..w)
-                .map(|_| CachePadded::new(AtomicU64::new(0)))
+    fn padded_counters_without_their_threads_are_refused() {
+        let padded_seq = |w: usize, n: u64, work: Work| {
+            let counters: Vec<crossbeam::utils::CachePadded<Counter>> = (0..w)
+                .map(|_| crossbeam::utils::CachePadded::new(work.counter()))
                 .collect();
             for c in &counters {
                 for _ in 0..n {
                     c.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let a = counters
-                .iter()
-                .map(|c| &**c as *const AtomicU64 as usize)
-                .collect();
-            (counters.iter().map(|c| c.load(Ordering::Relaxed)).sum(), a)
+            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        };
+        // All incremented by the calling thread.
+        let v = q3_padded_counters(padded_seq);
+        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+        // The same beside a thread that spins.
+        let v = q3_padded_counters(|w, n, work| {
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                let total = padded_seq(w, n, work);
+                done.store(true, Ordering::Relaxed);
+                total
+            })
         });
-        assert!(v.to_string().contains("un seul thread"), "{v}");
-        // A closed form with made-up addresses: no thread counted.
-        let v = q3_padded_counters(|w, n| (w as u64 * n, (0..w).map(|i| 4096 + 128 * i).collect()));
-        assert!(v.to_string().contains("un seul thread"), "{v}");
-        // One address for every counter.
-        let v = q3_padded_counters(|w, n| (padded(w, n).0, vec![64; w]));
-        assert!(v.failure_case().is_some(), "{v}");
+        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+        // A closed form, with or without a sleep: nothing counted.
+        let v = q3_padded_counters(|w, n, _| w as u64 * n);
+        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        let v = q3_padded_counters(|w, n, _| {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            w as u64 * n
+        });
+        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        // Plain atomics of the answer's own, padded: the check cannot see them.
+        let v = q3_padded_counters(|w, n, _| {
+            use std::sync::atomic::AtomicU64;
+            let counters: Vec<crossbeam::utils::CachePadded<AtomicU64>> = (0..w)
+                .map(|_| crossbeam::utils::CachePadded::new(AtomicU64::new(0)))
+                .collect();
+            std::thread::scope(|s| {
+                for c in &counters {
+                    s.spawn(move || {
+                        (0..n).for_each(|_| {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        })
+                    });
+                }
+            });
+            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        });
+        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        // One shared counter for every thread.
+        let v = q3_padded_counters(|w, n, work| {
+            let c = crossbeam::utils::CachePadded::new(work.counter());
+            std::thread::scope(|s| {
+                for _ in 0..w {
+                    s.spawn(|| {
+                        (0..n).for_each(|_| {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        })
+                    });
+                }
+            });
+            c.load(Ordering::Relaxed)
+        });
+        assert!(v.to_string().contains("SON compteur"), "{v}");
+        // A token share: a second thread does a few increments, the caller the rest.
+        let v = q3_padded_counters(|w, n, work| {
+            let counters: Vec<crossbeam::utils::CachePadded<Counter>> = (0..w)
+                .map(|_| crossbeam::utils::CachePadded::new(work.counter()))
+                .collect();
+            if let Some(first) = counters.first() {
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        (0..n.min(5)).for_each(|_| {
+                            first.fetch_add(1, Ordering::Relaxed);
+                        })
+                    });
+                });
+                (n.min(5)..n).for_each(|_| {
+                    first.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            for c in counters.iter().skip(1) {
+                (0..n).for_each(|_| {
+                    c.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        });
+        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+    }
+
+    /// The notebook's 7.2 answer.
+    fn chunked(n: u64, size: u64, work: Work) -> u64 {
+        use rayon::prelude::*;
+        let size = size.max(1);
+        (0..n.div_ceil(size))
+            .into_par_iter()
+            .map(|c| work.count_primes(c * size, ((c + 1) * size).min(n)))
+            .sum()
     }
 
     #[test]
-    fn sequential_chunks_are_rejected() {
-        let v = q2_chunked_primes(|n, size| {
+    fn chunked_counts_without_parallel_tasks_are_refused() {
+        let seq = |n: u64, size: u64, work: Work| {
+            let size = size.max(1);
             (0..n.div_ceil(size))
+                .map(|c| work.count_primes(c * size, ((c + 1) * size).min(n)))
+                .sum::<u64>()
+        };
+        let v = q2_chunked_primes(seq);
+        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        // Beside a thread that spins.
+        let v = q2_chunked_primes(|n, size, work| {
+            let done = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+                let total = seq(n, size, work);
+                done.store(true, Ordering::Relaxed);
+                total
+            })
+        });
+        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        // Parallel, but around `travail` (the workload's function directly).
+        let v = q2_chunked_primes(|n, size, _| {
+            use rayon::prelude::*;
+            let size = size.max(1);
+            (0..n.div_ceil(size))
+                .into_par_iter()
                 .map(|c| primes::count_range(c * size, ((c + 1) * size).min(n)))
                 .sum()
         });
-        assert!(v.to_string().contains("un seul thread"), "{v}");
+        assert!(v.to_string().contains("aucune tâche"), "{v}");
+        // One task for everything (the task size ignored), or a closed form.
+        let v = q2_chunked_primes(|n, _, work| work.count_primes(0, n));
+        assert!(v.to_string().contains("tâches de 1"), "{v}");
+        let v = q2_chunked_primes(|n, _, _| primes::reference_count(n));
+        assert!(v.to_string().contains("aucune tâche"), "{v}");
+        // A token share: the pool counts the first task, the caller the rest.
+        let v = q2_chunked_primes(|n, size, work| {
+            let size = size.max(1);
+            let first = std::thread::scope(|s| {
+                s.spawn(|| work.count_primes(0, size.min(n)))
+                    .join()
+                    .unwrap()
+            });
+            first
+                + (1..n.div_ceil(size))
+                    .map(|c| work.count_primes(c * size, ((c + 1) * size).min(n)))
+                    .sum::<u64>()
+        });
+        assert!(v.to_string().contains("5 %"), "{v}");
     }
 
     #[test]
@@ -507,10 +721,23 @@ mod tests {
 
     #[test]
     fn q2_reference_passes_and_off_by_one_fails() {
-        assert!(q2_chunked_primes(super::super::count_primes_chunked).passed());
+        for _ in 0..2 {
+            let v = q2_chunked_primes(chunked);
+            assert!(v.passed(), "{v}");
+        }
         // Forgetting the last partial task.
-        let v = q2_chunked_primes(|n, chunk| {
-            super::super::count_primes_chunked(n / chunk.max(1) * chunk.max(1), chunk)
+        let v = q2_chunked_primes(|n, chunk, work| {
+            chunked(n / chunk.max(1) * chunk.max(1), chunk, work)
+        });
+        assert!(v.failure_case().is_some(), "{v}");
+        // Tasks of the size plus one.
+        let v = q2_chunked_primes(|n, chunk, work| {
+            use rayon::prelude::*;
+            let size = chunk + 1;
+            (0..n.div_ceil(size))
+                .into_par_iter()
+                .map(|c| work.count_primes(c * size, ((c + 1) * size).min(n)))
+                .sum()
         });
         assert!(v.failure_case().is_some(), "{v}");
     }
@@ -521,9 +748,14 @@ mod tests {
             let v = q3_padded_counters(padded);
             assert!(v.passed(), "{v}");
         }
-        let v = q3_padded_counters(|w, n| {
-            let (_, a) = padded(w, n);
-            (if w > 1 { n } else { w as u64 * n }, a)
+        // A total that forgets all but one counter.
+        let v = q3_padded_counters(|w, n, work| {
+            let t = padded(w, n, work);
+            if w > 1 {
+                n
+            } else {
+                t
+            }
         });
         assert!(v.failure_case().is_some(), "{v}");
     }
