@@ -69,7 +69,7 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
             String::from_utf8_lossy(&run.stderr)
         );
         assert!(
-            stdout.contains("identique à la référence séquentielle"),
+            stdout.contains("identique au calcul exact sur une seule machine"),
             "{stdout}"
         );
         assert_eq!(read_counts(out.path()), expected, "{processes}×{threads}");
@@ -148,7 +148,7 @@ fn hostfile_mode_runs_processes_started_by_hand() {
         "{text0}"
     );
     assert!(
-        text0.contains("identique à la référence séquentielle"),
+        text0.contains("identique au calcul exact sur une seule machine"),
         "{text0}"
     );
     assert!(
@@ -452,7 +452,12 @@ fn json_summary_has_every_phase_of_every_worker() {
         .rows();
     assert_eq!(v["bilan"]["total"], rows);
     assert_eq!(v["bilan"]["verified"], true);
-    let wall = v["mur_secondes"].as_f64().unwrap();
+    // The verification is timed apart: the run's time is the wall time without it.
+    let check = v["verification_secondes"].as_f64().unwrap();
+    assert_eq!(v["bilan"]["verification_seconds"].as_f64(), Some(check));
+    let all = v["mur_secondes"].as_f64().unwrap();
+    let wall = v["calcul_secondes"].as_f64().unwrap();
+    assert!(check > 0.0 && (wall + check - all).abs() < 1e-9, "{v}");
     let phases = v["bilan"]["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 2, "{v}");
     for (i, p) in phases.iter().enumerate() {
@@ -484,6 +489,73 @@ fn json_summary_has_every_phase_of_every_worker() {
         text.contains("Où passe le temps") && text.contains("rassemblement"),
         "{text}"
     );
+}
+
+/// The verification of process 0 catches a wrong cluster answer, whichever
+/// process gets it wrong, on random files of both jobs: `TP4_CLUSTER_FAUTE=I:faux`
+/// makes process I change one value of what it maps. The run fails with « réponse
+/// fausse », exit 1, no result file; without the fault the same files are checked
+/// and pass; with `--sans-verification` the wrong answer goes unseen (what the
+/// check is for).
+#[test]
+fn the_verification_catches_a_wrong_cluster_answer() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for case in 0..4 {
+        let data = tempfile::tempdir().unwrap();
+        // Enough lines that every worker maps a non-empty range.
+        let rows = 100 + next(5_000);
+        tp4::data::transactions::generate(&data.path().join("transactions.csv"), rows, |_| {})
+            .unwrap();
+        let mut corpus = String::new();
+        for _ in 0..200 + next(3_000) {
+            corpus.push_str(&format!("mot{}", next(200)));
+            corpus.push(if next(8) == 0 { '\n' } else { ' ' });
+        }
+        std::fs::write(data.path().join("corpus.txt"), corpus).unwrap();
+        let job = ["wordcount", "groupby"][case % 2];
+        let processes = 2 + next(2);
+        let culprit = next(processes);
+        let run = |fault: &str, extra: &[&str]| {
+            let out = tempfile::tempdir().unwrap();
+            let o = tp4(data.path(), out.path())
+                .args(["cluster", job, "--processus", &processes.to_string()])
+                .args(extra)
+                .env("TP4_CLUSTER_FAUTE", fault)
+                .output()
+                .unwrap();
+            let written = out.path().join(format!("cluster_{job}.csv")).exists();
+            (o, written)
+        };
+        let what = format!("case {case}: {job}, {processes} processes, {culprit} wrong");
+        let (o, written) = run(&format!("{culprit}:faux"), &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains("réponse fausse") && err.contains(&format!("tp4 cluster {job}")),
+            "{what}: {err}"
+        );
+        assert!(!err.contains("panicked") && !written, "{what}: {err}");
+        let (o, written) = run("", &[]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && written, "{what}: {text}");
+        assert!(
+            text.contains("identique au calcul exact sur une seule machine")
+                && text.contains("vérification non comprise"),
+            "{what}: {text}"
+        );
+        let (o, written) = run(&format!("{culprit}:faux"), &["--sans-verification"]);
+        assert!(o.status.success() && written, "{what}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("sans vérification"),
+            "{what}"
+        );
+    }
 }
 
 #[test]
