@@ -4,17 +4,15 @@
 
 mod common;
 
-use common::{assert_no_process_left, free_ports, signal, small_data, tp4_in};
+use common::{
+    assert_no_process_left, cluster_summary, free_ports, signal, small_data, stderr, stdout,
+    temp_dir, tp4_in, wait_at_most,
+};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 use tp4::workloads::{groupby, wordcount};
-
-/// `tp4 --data data --output output`.
-fn tp4(data: &Path, output: &Path) -> std::process::Command {
-    tp4_in(data, output)
-}
 
 /// The word counts of `cluster_wordcount.csv`.
 fn read_counts(output: &Path) -> Vec<(String, u64)> {
@@ -27,12 +25,6 @@ fn read_counts(output: &Path) -> Vec<(String, u64)> {
             (w.to_string(), c.parse().unwrap())
         })
         .collect()
-}
-
-/// The summary of a run, from `cluster_<job>.json`.
-fn summary(output: &Path, job: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(output.join(format!("cluster_{job}.json"))).unwrap();
-    serde_json::from_str(text.trim()).unwrap()
 }
 
 #[test]
@@ -54,26 +46,26 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
     let g = groupby::seq(&data.path().join("transactions.csv")).unwrap();
 
     for (processes, threads) in [(1, 1), (2, 1), (3, 1), (2, 2)] {
-        let out = tempfile::tempdir().unwrap();
-        let run = tp4(data.path(), out.path())
+        let out = temp_dir();
+        let run = tp4_in(data.path(), out.path())
             .args(["cluster", "wordcount", "--processus"])
             .arg(processes.to_string())
             .arg("--threads")
             .arg(threads.to_string())
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stdout = stdout(&run);
         assert!(
             run.status.success(),
             "{processes}×{threads}: {stdout}{}",
-            String::from_utf8_lossy(&run.stderr)
+            stderr(&run)
         );
         assert!(
-            stdout.contains("identique à la référence séquentielle"),
+            stdout.contains("identique au calcul exact sur une seule machine"),
             "{stdout}"
         );
         assert_eq!(read_counts(out.path()), expected, "{processes}×{threads}");
-        let s = summary(out.path(), "wordcount");
+        let s = cluster_summary(out.path(), "wordcount");
         assert_eq!(s["total"], reference.total);
         assert_eq!(s["top"], serde_json::Value::Array(top.clone()));
         assert_eq!(s["processes"], processes);
@@ -81,18 +73,14 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
             assert!(s["remote_bytes"].as_u64().unwrap() > 0);
         }
 
-        let run = tp4(data.path(), out.path())
+        let run = tp4_in(data.path(), out.path())
             .args(["cluster", "groupby", "--processus"])
             .arg(processes.to_string())
             .arg("--threads")
             .arg(threads.to_string())
             .output()
             .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        assert!(run.status.success(), "{}", stderr(&run));
         let csv = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();
         for (name, cents, rows) in g.categories() {
             assert!(
@@ -100,7 +88,7 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
                 "{name}: {csv}"
             );
         }
-        let s = summary(out.path(), "groupby");
+        let s = cluster_summary(out.path(), "groupby");
         assert_eq!(s["total"], g.rows());
         let top3: Vec<serde_json::Value> = g
             .top_cities(3)
@@ -114,7 +102,7 @@ fn wordcount_and_groupby_match_the_references_on_1_2_3_processes() {
 #[test]
 fn hostfile_mode_runs_processes_started_by_hand() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let ports = free_ports(2);
     let hosts = out.path().join("hotes.txt");
     std::fs::write(
@@ -126,7 +114,7 @@ fn hostfile_mode_runs_processes_started_by_hand() {
     )
     .unwrap();
     let start = |i: usize| {
-        tp4(data.path(), out.path())
+        tp4_in(data.path(), out.path())
             .args(["cluster", "wordcount", "--threads", "2", "--hostfile"])
             .arg(&hosts)
             .args(["--process", &i.to_string()])
@@ -141,14 +129,14 @@ fn hostfile_mode_runs_processes_started_by_hand() {
     let p0 = start(0);
     let o0 = p0.wait_with_output().unwrap();
     let o1 = p1.wait_with_output().unwrap();
-    let text0 = String::from_utf8_lossy(&o0.stdout);
+    let text0 = stdout(&o0);
     assert!(o0.status.success() && o1.status.success(), "{text0}");
     assert!(
         text0.contains("2 processus × 2 threads = 4 travailleurs"),
         "{text0}"
     );
     assert!(
-        text0.contains("identique à la référence séquentielle"),
+        text0.contains("identique au calcul exact sur une seule machine"),
         "{text0}"
     );
     assert!(
@@ -159,30 +147,30 @@ fn hostfile_mode_runs_processes_started_by_hand() {
     let total = wordcount::seq(&data.path().join("corpus.txt"))
         .unwrap()
         .total;
-    assert_eq!(summary(out.path(), "wordcount")["total"], total);
+    assert_eq!(cluster_summary(out.path(), "wordcount")["total"], total);
 
     // Alone, process 0 waits for process 1, but no longer than --delai.
     let started = Instant::now();
-    let o = tp4(data.path(), out.path())
+    let o = tp4_in(data.path(), out.path())
         .args(["cluster", "wordcount", "--delai", "1.5", "--hostfile"])
         .arg(&hosts)
         .args(["--process", "0"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(started.elapsed() < Duration::from_secs(6));
     assert!(err.contains("délai total de 1,5 s"), "{err}");
 
     // A broken hostfile is refused with its line.
     std::fs::write(&hosts, "127.0.0.1:1\nmachine-sans-port\n").unwrap();
-    let o = tp4(data.path(), out.path())
+    let o = tp4_in(data.path(), out.path())
         .args(["cluster", "wordcount", "--hostfile"])
         .arg(&hosts)
         .args(["--process", "0"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(!o.status.success());
     assert!(
         err.contains("ligne 2") && err.contains("machine-sans-port"),
@@ -200,7 +188,7 @@ struct Run {
 }
 
 fn launch(data: &Path, output: &Path, fault: &str, extra: &[&str]) -> Run {
-    let mut launcher = tp4(data, output)
+    let mut launcher = tp4_in(data, output)
         .args(["cluster", "wordcount", "--processus", "3"])
         .args(extra)
         .env("TP4_CLUSTER_FAUTE", fault)
@@ -236,32 +224,22 @@ impl Run {
     /// Waits (at most `limit`) for the launcher; returns its status, its error
     /// output and how long the run took.
     fn finish(mut self, limit: Duration) -> (ExitStatus, String, Duration) {
-        loop {
-            if let Some(status) = self.launcher.try_wait().unwrap() {
-                let mut rest = String::new();
-                for line in self.stderr.lines() {
-                    rest.push_str(&line.unwrap());
-                    rest.push('\n');
-                }
-                return (status, rest, self.started.elapsed());
+        let limit = limit.saturating_sub(self.started.elapsed());
+        let Some(status) = wait_at_most(&mut self.launcher, limit) else {
+            for p in &self.pids {
+                signal(*p, "-KILL");
             }
-            if self.started.elapsed() > limit {
-                let _ = self.launcher.kill();
-                let _ = self.launcher.wait();
-                for p in &self.pids {
-                    signal(*p, "-KILL");
-                }
-                panic!("the launcher did not end the run within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            panic!("the launcher did not end the run within {limit:?}");
+        };
+        let rest: String = self.stderr.lines().map(|l| l.unwrap() + "\n").collect();
+        (status, rest, self.started.elapsed())
     }
 }
 
 #[test]
 fn a_killed_process_ends_the_run_and_nothing_is_left() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     // Process 2 waits 30 s before reading: the run is still going on when process 1
     // is killed from outside.
     let run = launch(data.path(), out.path(), "2:lent:30000", &[]);
@@ -283,7 +261,7 @@ fn a_killed_process_ends_the_run_and_nothing_is_left() {
 #[test]
 fn a_process_that_never_starts_ends_the_run_within_seconds() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let run = launch(
         data.path(),
         out.path(),
@@ -304,7 +282,7 @@ fn a_process_that_never_starts_ends_the_run_within_seconds() {
 #[test]
 fn a_frozen_process_ends_the_run_within_seconds() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let run = launch(
         data.path(),
         out.path(),
@@ -327,7 +305,7 @@ fn a_frozen_process_ends_the_run_within_seconds() {
 #[test]
 fn a_panicking_worker_aborts_and_is_named() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let run = launch(data.path(), out.path(), "1:panique", &[]);
     let pids = run.pids.clone();
     let (status, err, took) = run.finish(Duration::from_secs(15));
@@ -343,7 +321,7 @@ fn a_panicking_worker_aborts_and_is_named() {
 #[test]
 fn children_exit_when_the_launcher_itself_is_killed() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let mut run = launch(data.path(), out.path(), "0:lent:30000", &[]);
     std::thread::sleep(Duration::from_millis(500));
     run.launcher.kill().unwrap();
@@ -354,31 +332,31 @@ fn children_exit_when_the_launcher_itself_is_killed() {
 #[test]
 fn bad_options_are_refused_in_french() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
-    let o = tp4(data.path(), out.path())
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path())
         .args(["cluster", "wordcount", "--processus", "0"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         !o.status.success() && err.contains("choisissez entre 1 et 64 processus"),
         "{err}"
     );
     let empty: PathBuf = out.path().join("vide");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = tp4(&empty, out.path())
+    let o = tp4_in(&empty, out.path())
         .args(["cluster", "groupby", "--processus", "2"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(!o.status.success() && err.contains("introuvable"), "{err}");
 }
 
 #[test]
 fn mesure_runs_every_configuration_and_explains_the_limit() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
-    let o = tp4(data.path(), out.path())
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path())
         .args([
             "cluster",
             "mesure",
@@ -389,12 +367,8 @@ fn mesure_runs_every_configuration_and_explains_the_limit() {
         ])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
     assert!(text.contains("ne peuvent pas aller plus vite"), "{text}");
     let csv = std::fs::read_to_string(out.path().join("cluster_mesures_groupby.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
@@ -433,17 +407,13 @@ fn mesure_runs_every_configuration_and_explains_the_limit() {
 #[test]
 fn json_summary_has_every_phase_of_every_worker() {
     let data = small_data();
-    let out = tempfile::tempdir().unwrap();
-    let o = tp4(data.path(), out.path())
+    let out = temp_dir();
+    let o = tp4_in(data.path(), out.path())
         .args(["cluster", "groupby", "--processus", "2", "--json"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1, "{text}");
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
@@ -452,7 +422,12 @@ fn json_summary_has_every_phase_of_every_worker() {
         .rows();
     assert_eq!(v["bilan"]["total"], rows);
     assert_eq!(v["bilan"]["verified"], true);
-    let wall = v["mur_secondes"].as_f64().unwrap();
+    // The verification is timed apart: the run's time is the wall time without it.
+    let check = v["verification_secondes"].as_f64().unwrap();
+    assert_eq!(v["bilan"]["verification_seconds"].as_f64(), Some(check));
+    let all = v["mur_secondes"].as_f64().unwrap();
+    let wall = v["calcul_secondes"].as_f64().unwrap();
+    assert!(check > 0.0 && (wall + check - all).abs() < 1e-9, "{v}");
     let phases = v["bilan"]["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 2, "{v}");
     for (i, p) in phases.iter().enumerate() {
@@ -471,19 +446,83 @@ fn json_summary_has_every_phase_of_every_worker() {
     }
     // The same times are in the summary file.
     assert_eq!(
-        summary(out.path(), "groupby")["phases"],
+        cluster_summary(out.path(), "groupby")["phases"],
         v["bilan"]["phases"]
     );
     // Without --json, the report shows them in a French table.
-    let o = tp4(data.path(), out.path())
+    let o = tp4_in(data.path(), out.path())
         .args(["cluster", "wordcount", "--processus", "2"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = stdout(&o);
     assert!(
         text.contains("Où passe le temps") && text.contains("rassemblement"),
         "{text}"
     );
+}
+
+/// The verification of process 0 catches a wrong cluster answer, whichever
+/// process gets it wrong, on random files of both jobs: `TP4_CLUSTER_FAUTE=I:faux`
+/// makes process I change one value of what it maps. The run fails with « réponse
+/// fausse », exit 1, no result file; without the fault the same files are checked
+/// and pass; with `--sans-verification` the wrong answer goes unseen (what the
+/// check is for).
+#[test]
+fn the_verification_catches_a_wrong_cluster_answer() {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for case in 0..4 {
+        let data = temp_dir();
+        // Enough lines that every worker maps a non-empty range.
+        let rows = 100 + next(5_000);
+        tp4::data::transactions::generate(&data.path().join("transactions.csv"), rows, |_| {})
+            .unwrap();
+        let mut corpus = String::new();
+        for _ in 0..200 + next(3_000) {
+            corpus.push_str(&format!("mot{}", next(200)));
+            corpus.push(if next(8) == 0 { '\n' } else { ' ' });
+        }
+        std::fs::write(data.path().join("corpus.txt"), corpus).unwrap();
+        let job = ["wordcount", "groupby"][case % 2];
+        let processes = 2 + next(2);
+        let culprit = next(processes);
+        let run = |fault: &str, extra: &[&str]| {
+            let out = temp_dir();
+            let o = tp4_in(data.path(), out.path())
+                .args(["cluster", job, "--processus", &processes.to_string()])
+                .args(extra)
+                .env("TP4_CLUSTER_FAUTE", fault)
+                .output()
+                .unwrap();
+            let written = out.path().join(format!("cluster_{job}.csv")).exists();
+            (o, written)
+        };
+        let what = format!("case {case}: {job}, {processes} processes, {culprit} wrong");
+        let (o, written) = run(&format!("{culprit}:faux"), &[]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains("réponse fausse") && err.contains(&format!("tp4 cluster {job}")),
+            "{what}: {err}"
+        );
+        assert!(!err.contains("panicked") && !written, "{what}: {err}");
+        let (o, written) = run("", &[]);
+        let text = stdout(&o);
+        assert!(o.status.success() && written, "{what}: {text}");
+        assert!(
+            text.contains("identique au calcul exact sur une seule machine")
+                && text.contains("vérification non comprise"),
+            "{what}: {text}"
+        );
+        let (o, written) = run(&format!("{culprit}:faux"), &["--sans-verification"]);
+        assert!(o.status.success() && written, "{what}");
+        assert!(stdout(&o).contains("sans vérification"), "{what}");
+    }
 }
 
 #[test]
@@ -492,10 +531,10 @@ fn local_partitions_add_up_across_hosts() {
     let whole = small_data();
     let text = std::fs::read_to_string(whole.path().join("corpus.txt")).unwrap();
     let cut = text[..text.len() / 2].rfind('\n').unwrap() + 1;
-    let parts = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let parts = [temp_dir(), temp_dir()];
     std::fs::write(parts[0].path().join("corpus.txt"), &text[..cut]).unwrap();
     std::fs::write(parts[1].path().join("corpus.txt"), &text[cut..]).unwrap();
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let ports = free_ports(2);
     let hosts = out.path().join("hotes.txt");
     std::fs::write(
@@ -505,7 +544,7 @@ fn local_partitions_add_up_across_hosts() {
     .unwrap();
     let children: Vec<Child> = (0..2)
         .map(|i| {
-            tp4(parts[i].path(), out.path())
+            tp4_in(parts[i].path(), out.path())
                 .args([
                     "cluster",
                     "wordcount",
@@ -526,11 +565,11 @@ fn local_partitions_add_up_across_hosts() {
         .into_iter()
         .map(|c| c.wait_with_output().unwrap())
         .collect();
-    let text0 = String::from_utf8_lossy(&outputs[0].stdout);
+    let text0 = stdout(&outputs[0]);
     assert!(
         outputs.iter().all(|o| o.status.success()),
         "{text0}{}",
-        String::from_utf8_lossy(&outputs[0].stderr)
+        stderr(&outputs[0])
     );
     assert!(
         text0.contains("chaque processus a lu sa propre partition"),
@@ -538,7 +577,7 @@ fn local_partitions_add_up_across_hosts() {
     );
     // The answer is that of the whole corpus.
     let reference = wordcount::seq(&whole.path().join("corpus.txt")).unwrap();
-    let s = summary(out.path(), "wordcount");
+    let s = cluster_summary(out.path(), "wordcount");
     assert_eq!(s["total"], reference.total);
     assert_eq!(s["distinct"], reference.distinct());
     assert_eq!(s["verified"], serde_json::Value::Null);
@@ -550,7 +589,7 @@ fn local_partitions_add_up_across_hosts() {
 /// and says so), and a bad row is refused with the reference's line.
 #[test]
 fn users_files_give_the_reference_answer_or_its_error() {
-    let data = tempfile::tempdir().unwrap();
+    let data = temp_dir();
     let mut csv = String::from("\u{feff}id,date,city,category,amount,quantity\r\n");
     for i in 0..3000 {
         let city = ["Saint-Étienne", "\"Aix, en Provence\"", "Orléans", " Pau "][i % 4];
@@ -583,16 +622,16 @@ fn users_files_give_the_reference_answer_or_its_error() {
     std::fs::write(data.path().join("corpus.txt"), corpus).unwrap();
     for job in ["groupby", "wordcount"] {
         for processes in ["1", "3"] {
-            let out = tempfile::tempdir().unwrap();
-            let o = tp4(data.path(), out.path())
+            let out = temp_dir();
+            let o = tp4_in(data.path(), out.path())
                 .args(["cluster", job, "--processus", processes, "--json"])
                 .output()
                 .unwrap();
-            let text = String::from_utf8_lossy(&o.stdout);
+            let text = stdout(&o);
             assert!(
                 o.status.success(),
                 "{job} {processes}: {text}{}",
-                String::from_utf8_lossy(&o.stderr)
+                stderr(&o)
             );
             let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
             assert_eq!(v["bilan"]["verified"], true, "{v}");
@@ -607,12 +646,12 @@ fn users_files_give_the_reference_answer_or_its_error() {
     assert_eq!(line, "ligne 2006");
     std::fs::write(data.path().join("transactions.csv"), bad).unwrap();
     for processes in ["1", "2", "3"] {
-        let out = tempfile::tempdir().unwrap();
-        let o = tp4(data.path(), out.path())
+        let out = temp_dir();
+        let o = tp4_in(data.path(), out.path())
             .args(["cluster", "groupby", "--processus", processes])
             .output()
             .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = stderr(&o);
         assert!(
             !o.status.success() && err.contains(&line) && err.contains("2000x"),
             "{processes}: {err}"
@@ -627,7 +666,7 @@ fn users_files_give_the_reference_answer_or_its_error() {
 /// are generated near the limit; a file whose totals just fit gives the reference.
 #[test]
 fn totals_too_large_are_refused_by_every_process_count() {
-    let data = tempfile::tempdir().unwrap();
+    let data = temp_dir();
     let csv = data.path().join("transactions.csv");
     let limit = i64::MAX;
     let row = |id: usize, city: &str, cat: &str, cents: i64| {
@@ -666,13 +705,13 @@ fn totals_too_large_are_refused_by_every_process_count() {
         assert!(reference.contains("trop grand"), "{reference}");
         for processes in ["1", "2", "3"] {
             for check in [None, Some("--sans-verification")] {
-                let out = tempfile::tempdir().unwrap();
-                let o = tp4(data.path(), out.path())
+                let out = temp_dir();
+                let o = tp4_in(data.path(), out.path())
                     .args(["cluster", "groupby", "--processus", processes])
                     .args(check)
                     .output()
                     .unwrap();
-                let err = String::from_utf8_lossy(&o.stderr);
+                let err = stderr(&o);
                 assert_eq!(o.status.code(), Some(1), "file {n}, {processes}: {err}");
                 assert!(
                     err.contains("total trop grand : la somme des montants")
@@ -698,13 +737,13 @@ fn totals_too_large_are_refused_by_every_process_count() {
     )
     .unwrap();
     for processes in ["1", "2", "3"] {
-        let out = tempfile::tempdir().unwrap();
-        let o = tp4(data.path(), out.path())
+        let out = temp_dir();
+        let o = tp4_in(data.path(), out.path())
             .args(["cluster", "groupby", "--processus", processes])
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(summary(out.path(), "groupby")["total"], 2);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(cluster_summary(out.path(), "groupby")["total"], 2);
         let table = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();
         assert!(
             table.contains("categorie,a,9223372036854775806,2"),
@@ -721,7 +760,7 @@ fn totals_too_large_are_refused_by_every_process_count() {
 fn a_process_that_lags_behind_is_named_within_seconds() {
     let data = small_data();
     for slow in [1, 2] {
-        let out = tempfile::tempdir().unwrap();
+        let out = temp_dir();
         let fault = format!("{slow}:lent:999999999");
         let run = launch(data.path(), out.path(), &fault, &["--delai-retard", "1"]);
         let pids = run.pids.clone();
@@ -737,7 +776,7 @@ fn a_process_that_lags_behind_is_named_within_seconds() {
         assert_no_process_left(&pids);
         assert!(!out.path().join("cluster_wordcount.csv").exists());
     }
-    let out = tempfile::tempdir().unwrap();
+    let out = temp_dir();
     let run = launch(
         data.path(),
         out.path(),
@@ -761,7 +800,7 @@ fn a_process_that_lags_behind_is_named_within_seconds() {
 /// how long they were; `cluster_<calcul>.csv` keeps the answer whole.
 #[test]
 fn huge_words_and_names_are_cut_for_display() {
-    let data = tempfile::tempdir().unwrap();
+    let data = temp_dir();
     let word = "é".repeat(1_000_000);
     std::fs::write(data.path().join("corpus.txt"), format!("{word} court\n")).unwrap();
     let mut csv = String::from("id,date,city,category,amount,quantity\n");
@@ -773,18 +812,14 @@ fn huge_words_and_names_are_cut_for_display() {
     std::fs::write(data.path().join("transactions.csv"), &csv).unwrap();
     for job in ["wordcount", "groupby"] {
         for json in [false, true] {
-            let out = tempfile::tempdir().unwrap();
-            let o = tp4(data.path(), out.path())
+            let out = temp_dir();
+            let o = tp4_in(data.path(), out.path())
                 .args(["cluster", job, "--processus", "2"])
                 .args(json.then_some("--json"))
                 .output()
                 .unwrap();
-            let stdout = String::from_utf8_lossy(&o.stdout);
-            assert!(
-                o.status.success(),
-                "{job}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            let stdout = stdout(&o);
+            assert!(o.status.success(), "{job}: {}", stderr(&o));
             assert!(
                 o.stdout.len() < 40_000,
                 "{job} {json}: {} bytes",

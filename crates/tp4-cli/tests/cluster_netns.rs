@@ -153,7 +153,7 @@ fn cluster_on_three_namespaced_hosts_and_a_cut_link() {
     }
     assert!(text0.contains("3 processus"), "{text0}");
     assert!(
-        text0.contains("identique à la référence séquentielle"),
+        text0.contains("identique au calcul exact sur une seule machine"),
         "{text0}"
     );
 

@@ -4,17 +4,11 @@
 
 mod common;
 
-use common::{alive, assert_no_process_left, signal, tp4_in};
+use common::{
+    alive, assert_no_process_left, finish, live_children_of, signal, temp_names, tp4_in, wait_for,
+};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// Pids of the live children of `parent`.
-fn children_of(parent: u32) -> Vec<u32> {
-    common::children_of(parent)
-        .into_iter()
-        .filter(|&pid| alive(pid))
-        .collect()
-}
 
 /// Starts a long `bench` of W1 with 2 process workers and waits for both workers
 /// (the caller waits for the returned child).
@@ -34,31 +28,13 @@ fn long_bench(dir: &std::path::Path) -> (Child, Vec<u32>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
-        let w = children_of(child.id());
-        if w.len() == 2 {
-            return (child, w);
-        }
-        assert!(Instant::now() < until, "workers never started: {w:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits for `child` to end (at most `limit`) and returns its exit code and stderr.
-fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tp4 did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code(), err, start.elapsed())
+    wait_for(
+        Duration::from_secs(30),
+        "the 2 workers never started",
+        || live_children_of(child.id()).len() == 2,
+    );
+    let workers = live_children_of(child.id());
+    (child, workers)
 }
 
 fn parent_killed_by(sig: &str) {
@@ -149,27 +125,15 @@ fn a_closed_stdout_ends_the_cluster_quietly() {
     closed_stdout(&["cluster", "wordcount", "--processus", "2"]);
 }
 
-/// Names in `dir` starting with `.tp4-`.
-fn temp_names(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(".tp4-"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Waits (at most `limit_s` seconds) until `child` has a temporary file in `dir`,
 /// lets it write for 300 ms, sends it `sig` and checks that it ended on that signal
 /// (exit 130 or 143).
 fn interrupt_once_a_temp_file_shows(child: Child, dir: &std::path::Path, sig: &str, limit_s: u64) {
-    let until = Instant::now() + Duration::from_secs(limit_s);
-    while temp_names(dir).is_empty() {
-        assert!(Instant::now() < until, "no temp file appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        Duration::from_secs(limit_s),
+        "no temp file appeared",
+        || !temp_names(dir).is_empty(),
+    );
     std::thread::sleep(Duration::from_millis(300));
     signal(child.id(), sig);
     let (code, err, _) = finish(child, Duration::from_secs(20));
@@ -249,17 +213,9 @@ fn a_second_run_on_one_output_folder_is_refused_and_a_stale_lock_taken_over() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The stale lock is taken over: the new run's pid is in it.
     let pid = first.id().to_string();
-    let until = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&lock)
-        .unwrap_or_default()
-        .split(' ')
-        .next()
-        != Some(pid.as_str())
-    {
-        assert!(Instant::now() < until, "the stale lock was not taken over");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_lock(&out, first.id());
     let second = tp4_in(data.path(), &out).output().unwrap();
     signal(first.id(), "-KILL");
     let (_, _, _) = finish(first, Duration::from_secs(10));
@@ -309,14 +265,11 @@ fn main_run_under_way(
         .spawn()
         .unwrap();
     let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
-    let until = Instant::now() + Duration::from_secs(120);
-    while !staging.exists() {
-        assert!(
-            Instant::now() < until,
-            "the run never started its staging folder"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        Duration::from_secs(120),
+        "the run never started its staging folder",
+        || staging.exists(),
+    );
     std::thread::sleep(Duration::from_millis(1500)); // measuring by now
     (child, staging)
 }
@@ -392,15 +345,11 @@ fn ctrl_c_during_exercise_7_leaves_no_scratch_folder() {
     // The step that generates growing files works in a scratch folder of the
     // output folder (before: a `/tmp/.tmpXXXX` folder that Ctrl-C left behind).
     let scratch = out.join(format!(".tp4-ex7-{}.tmp", child.id()));
-    let until = Instant::now() + Duration::from_secs(240);
-    while !scratch.exists() {
-        assert!(
-            Instant::now() < until,
-            "the scratch folder never appeared: {:?}",
-            temp_names(&out)
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for(
+        Duration::from_secs(240),
+        "the scratch folder never appeared",
+        || scratch.exists(),
+    );
     signal(child.id(), "-INT");
     let (code, err, _) = finish(child, Duration::from_secs(20));
     assert_eq!(code, Some(130), "{err}");
@@ -428,11 +377,7 @@ fn a_corpus_without_a_final_newline_is_normal_input() {
     let corpus = std::fs::read(shipped.join("corpus.txt")).unwrap();
     assert_eq!(corpus.last(), Some(&b'\n'));
     std::fs::write(dir.path().join("corpus.txt"), &corpus[..corpus.len() - 1]).unwrap();
-    std::fs::copy(
-        shipped.join("transactions.csv"),
-        dir.path().join("transactions.csv"),
-    )
-    .unwrap();
+    common::copy_shipped("transactions.csv", dir.path());
     let out = dir.path().join("o");
     let o = tp4_in(dir.path(), &out)
         .args(["exercice", "3"])
@@ -519,16 +464,17 @@ fn exercise_3_reads_whole_only_up_to_its_cap() {
 /// Waits until the main job started on `out` holds its lock (pid in the file).
 fn wait_for_lock(out: &std::path::Path, pid: u32) {
     let lock = out.join(".tp4-verrou");
-    let until = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&lock)
-        .unwrap_or_default()
-        .split(' ')
-        .next()
-        != Some(pid.to_string().as_str())
-    {
-        assert!(Instant::now() < until, "the main job never took its lock");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        Duration::from_secs(30),
+        "the main job never took its lock",
+        || {
+            std::fs::read_to_string(&lock)
+                .unwrap_or_default()
+                .split(' ')
+                .next()
+                == Some(pid.to_string().as_str())
+        },
+    );
 }
 
 /// Finding 6 of issue 24: every command that writes into the output folder takes

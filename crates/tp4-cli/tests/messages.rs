@@ -4,28 +4,11 @@
 
 mod common;
 
-use common::{assert_no_panic, error_of, shipped_data, stderr, temp_dir, text, tp4, tp4_in};
+use common::{
+    assert_no_panic, copy_shipped, error_of, shipped_data, snapshot, stderr, temp_dir, text, tp4,
+    tp4_in,
+};
 use std::path::Path;
-
-/// The bytes of every file of a folder, to see that a command changed nothing.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut all: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
-        })
-        .collect();
-    all.sort();
-    all
-}
-
-/// Copies the shipped corpus into `dir` (tests that vary `transactions.csv`).
-fn copy_shipped_corpus(dir: &Path) {
-    std::fs::copy(shipped_data().join("corpus.txt"), dir.join("corpus.txt")).unwrap();
-}
 
 /// Runs `tp4 --data dir donnees args…` to the end.
 fn donnees(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -44,7 +27,7 @@ fn donnees_never_replaces_existing_data_without_the_option() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     for name in ["transactions.csv", "corpus.txt"] {
-        std::fs::copy(shipped_data().join(name), data.join(name)).unwrap();
+        copy_shipped(name, &data);
     }
     let before = snapshot(&data);
     // The README's command for the big data set, run on a folder holding files.
@@ -116,7 +99,7 @@ fn a_run_from_another_folder_points_to_the_repository_root() {
 #[test]
 fn a_missing_file_in_an_existing_folder_suggests_the_small_files() {
     let dir = temp_dir();
-    copy_shipped_corpus(dir.path());
+    copy_shipped("corpus.txt", dir.path());
     let o = tp4_in(dir.path(), &dir.path().join("o"))
         .args(["exercice", "1"])
         .output()
@@ -154,7 +137,7 @@ fn bad_data_is_found_before_any_measurement() {
         "id,date,city,category,amount,quantity\n",
     )
     .unwrap();
-    copy_shipped_corpus(&data);
+    copy_shipped("corpus.txt", &data);
     let out = dir.path().join("o");
     let started = std::time::Instant::now();
     let o = tp4_in(&data, &out).output().unwrap();
@@ -237,7 +220,7 @@ fn free_space_is_that_of_the_target_file_system() {
 #[test]
 fn a_huge_field_is_cut_in_the_message() {
     let dir = temp_dir();
-    copy_shipped_corpus(dir.path());
+    copy_shipped("corpus.txt", dir.path());
     let huge = "9".repeat(1_000_000);
     std::fs::write(
         dir.path().join("transactions.csv"),
@@ -267,7 +250,7 @@ fn a_bad_quantity_is_said_in_french_before_any_measurement() {
     let dir = temp_dir();
     let data = dir.path().join("d");
     std::fs::create_dir_all(&data).unwrap();
-    copy_shipped_corpus(&data);
+    copy_shipped("corpus.txt", &data);
     let mut csv = std::fs::read_to_string(shipped_data().join("transactions.csv")).unwrap();
     let last_line = csv.lines().count() + 1;
     csv.push_str("99999,2024-12-31,Paris,sport,12.50,deux\n");

@@ -203,7 +203,7 @@ fn measure_all(
 
 /// The point of one configuration from its runs (speedup not yet known).
 fn point(processes: usize, threads: usize, reports: &[LaunchReport]) -> Point {
-    let walls: Vec<f64> = reports.iter().map(|r| r.wall_seconds).collect();
+    let walls: Vec<f64> = reports.iter().map(LaunchReport::run_seconds).collect();
     let inside: Vec<f64> = reports.iter().map(|r| r.summary.seconds).collect();
     let last = reports.last().expect("at least one repetition");
     Point {
@@ -431,6 +431,7 @@ mod tests {
                 remote_bytes: 100 * (processes as u64 - 1),
                 wire_bytes_process0: 0,
                 verified: None,
+                verification_seconds: None,
                 phases: Vec::new(),
             },
             wire_bytes: 150 * (processes as u64 - 1),

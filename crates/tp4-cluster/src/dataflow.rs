@@ -87,6 +87,10 @@ pub enum Fault {
     Slow(Duration),
     /// A worker of the process panics in the middle of the dataflow.
     Panic,
+    /// Every worker of the process flips the lowest bit of the first value it maps:
+    /// the run ends normally with a wrong answer, which the verification of process 0 must
+    /// catch.
+    Wrong,
 }
 
 /// Size of a pair as bincode writes it (what timely serialises between processes).
@@ -196,12 +200,16 @@ fn read_map_combine<'s>(
                     Some(Fault::Panic) => {
                         panic!("panne simulée pendant la lecture (TP4_CLUSTER_FAUTE)")
                     }
-                    None => {}
+                    Some(Fault::Wrong) | None => {}
                 }
                 let begin = phases::since_start();
                 let mut n = notes.borrow_mut();
                 match read_my_range(&input, place.index, place.peers, place.threads) {
-                    Ok(pairs) => {
+                    Ok(mut pairs) => {
+                        if let (Some(Fault::Wrong), Some(first)) = (input.fault, pairs.first_mut())
+                        {
+                            first.1[0] ^= 1;
+                        }
                         let mut session = output.session(&cap);
                         for (key, value) in pairs {
                             let to = destination(&key, place.peers);

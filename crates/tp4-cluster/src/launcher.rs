@@ -87,6 +87,16 @@ pub struct LaunchReport {
     pub pids: Vec<u32>,
 }
 
+impl LaunchReport {
+    /// The time of the run itself, launch included and process 0's verification
+    /// excluded: [`LaunchReport::wall_seconds`] minus
+    /// [`RunSummary::verification_seconds`] (the check runs on process 0 after the
+    /// dataflow, before the process exits, and is reported apart).
+    pub fn run_seconds(&self) -> f64 {
+        (self.wall_seconds - self.summary.verification_seconds.unwrap_or(0.0)).max(0.0)
+    }
+}
+
 /// Longest line of a child relayed or kept, in characters (longer ones are cut,
 /// saying how long they were): what is shown stays proportionate to the answer,
 /// never to the input.

@@ -36,7 +36,9 @@ pub const LOST_CONNECTION: &str = "connexion perdue";
 /// Environment variable that simulates a failure, for the tests of the launcher and
 /// of hostfile runs (`jamais` only under a launcher):
 /// `I:jamais` (process I never starts), `I:panique` (process I panics while
-/// reading), `I:lent:MS` (process I waits MS milliseconds before reading).
+/// reading), `I:lent:MS` (process I waits MS milliseconds before reading), `I:faux`
+/// (process I changes the first value it maps: a wrong answer, for the
+/// verification).
 pub const FAULT_VARIABLE: &str = "TP4_CLUSTER_FAUTE";
 /// Exit code of a supervised process whose launcher disappeared (stdin closed).
 pub const EXIT_LAUNCHER_GONE: i32 = 3;
@@ -119,6 +121,10 @@ pub struct RunSummary {
     /// `Some(true)` if checked equal to the single-machine reference, `None` if
     /// not checkable (each process read its own partition).
     pub verified: Option<bool>,
+    /// Seconds process 0 spent checking the answer (after the run, apart from
+    /// [`RunSummary::seconds`]); `None` when it did not check.
+    #[serde(default)]
+    pub verification_seconds: Option<f64>,
     /// Where the time went, per worker (launch, connections, map, shuffle, reduce,
     /// gather).
     #[serde(default)]
@@ -144,6 +150,7 @@ mod tests {
             remote_bytes: 90,
             wire_bytes_process0: 400,
             verified: Some(true),
+            verification_seconds: Some(0.125),
             phases: vec![WorkerPhases {
                 map: 0.25,
                 ..Default::default()

@@ -8,8 +8,9 @@
 //!   200 ms, reports its figures in `@tp4 ...` lines that the launcher reads (see
 //!   [`crate::protocol`]), and exits if its standard input closes (the launcher is
 //!   gone: no orphan).
-//! - Process 0 prints the answer in French, checks it against the single-machine
-//!   reference when every process reads the same file, and writes it to output/.
+//! - Process 0 prints the answer in French, checks it against an exact answer
+//!   computed on its machine alone (the `optimise` kernel, timed apart from the run)
+//!   when every process reads the same file, and writes it to output/.
 
 use crate::dataflow::{Fault, Input, ShuffleStats};
 use crate::jobs::Answer;
@@ -43,9 +44,9 @@ pub struct WorkerOptions {
     /// Without a launcher (hostfile mode), the process ends itself after this long:
     /// a frozen peer on another host must not leave it waiting forever.
     pub total_deadline: Option<Duration>,
-    /// Process 0 checks the answer against the single-machine reference (a
-    /// sequential pass over the file: the measurements turn it off after checking
-    /// their first run, so that it does not weigh on the times).
+    /// Process 0 checks the answer against an exact answer computed on its machine
+    /// alone ([`Answer::single_machine`]), timed apart from the run; the
+    /// measurements turn it off after checking their first run.
     pub verify: bool,
     /// Process 0 prints its summary as one JSON line instead of the French report
     /// (`tp4 cluster … --json` by hand; under the launcher, the launcher prints it).
@@ -60,7 +61,7 @@ pub fn fault_for(process: usize, value: Option<&str>) -> Result<Option<Option<Fa
     };
     let bad = || {
         Error::InvalidParameter(format!(
-            "{FAULT_VARIABLE}={v} : attendu I:jamais, I:panique ou I:lent:MS"
+            "{FAULT_VARIABLE}={v} : attendu I:jamais, I:panique, I:faux ou I:lent:MS"
         ))
     };
     let mut parts = v.trim().split(':');
@@ -69,6 +70,7 @@ pub fn fault_for(process: usize, value: Option<&str>) -> Result<Option<Option<Fa
     let fault = match kind {
         "jamais" => None,
         "panique" => Some(Fault::Panic),
+        "faux" => Some(Fault::Wrong),
         "lent" => {
             let ms: u64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
             Some(Fault::Slow(Duration::from_millis(ms)))
@@ -196,17 +198,17 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
     let verified = if opts.input.local_partition || !opts.verify {
         None
     } else {
-        let reference = Answer::reference(job, &opts.input.path)?;
-        if &reference != answer {
+        let exact = Answer::single_machine(job, &opts.input.path, verification_threads())?;
+        if &exact != answer {
             return Err(Error::WrongAnswer {
                 what: format!("tp4 cluster {}", job.name()),
-                expected: headline(&reference),
+                expected: headline(&exact),
                 got: headline(answer),
             });
         }
         Some(true)
     };
-    let checking = checking.elapsed().as_secs_f64();
+    let verification_seconds = verified.map(|_| checking.elapsed().as_secs_f64());
     answer.check_not_empty(&opts.input.path)?;
     let (total, distinct, top) = figures(answer);
     let summary = RunSummary {
@@ -222,6 +224,7 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
         remote_bytes: stats.iter().map(|s| s.remote_bytes).sum(),
         wire_bytes_process0: outcome.wire_bytes,
         verified,
+        verification_seconds,
         phases: stats.iter().map(|s| s.phases.clone()).collect(),
     };
     let files =
@@ -245,14 +248,14 @@ fn report(opts: &WorkerOptions, outcome: &ProcessOutcome) -> Result<Option<RunSu
                 !opts.input.local_partition
             )
         );
-        if summary.verified.is_some() {
-            println!(
-                "Durée de la vérification (faite après le calcul, hors des temps ci-dessus) : {}.",
-                fr::seconds(checking)
-            );
-        }
     }
     Ok(Some(summary))
+}
+
+/// Threads of the verification: every core of this machine (the run is over, its
+/// workers are idle).
+fn verification_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Total, distinct and top list of an answer.
@@ -547,8 +550,11 @@ pub fn render_phases(phases: &[WorkerPhases]) -> String {
 fn render_verification(s: &RunSummary, verify_possible: bool) -> String {
     match s.verified {
         Some(_) => format!(
-            "Vérification : identique à la référence séquentielle (tp4::workloads::{}::seq).\n",
-            s.job
+            "Vérification : identique au calcul exact sur une seule machine (noyau `optimise` \
+             de tp4 bench sur {}, sans le cluster) ; faite après le calcul distribué, elle a \
+             pris {}, hors des temps du calcul ci-dessous.\n",
+            tp4::fr::count(verification_threads() as u64, "thread", "threads"),
+            fr::seconds(s.verification_seconds.unwrap_or(0.0))
         ),
         None if !verify_possible => {
             "Vérification : impossible ici (chaque processus a lu sa propre partition).\n"
@@ -648,6 +654,7 @@ mod tests {
             remote_bytes: 0,
             wire_bytes_process0: 0,
             verified: None,
+            verification_seconds: None,
             phases: Vec::new(),
         };
         let files = write_files(dir.path(), &Answer::GroupBy(Box::new(g)), &summary).unwrap();

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 /// The `tp4` binary built by Cargo for these tests.
@@ -156,4 +156,92 @@ pub fn children_of(parent: u32) -> Vec<u32> {
 pub fn assert_no_children() {
     let left = children();
     assert!(left.is_empty(), "children left: {left:?}");
+}
+
+/// Pids of the live (not zombie) children of `parent`.
+pub fn live_children_of(parent: u32) -> Vec<u32> {
+    children_of(parent)
+        .into_iter()
+        .filter(|&pid| alive(pid))
+        .collect()
+}
+
+/// Polls `done` every 20 ms until it holds; fails the test, saying `what` never
+/// happened, after `limit`.
+pub fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < until, "{what} (waited {limit:?})");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` to end, at most `limit`: its exit status, or `None` after
+/// killing and reaping it when it did not end in time (the caller fails the test,
+/// after cleaning up what else it started).
+pub fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for tp4") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for `child` (started with piped outputs) to end, at most `limit`, and
+/// returns its exit code, its error output and how long it took; fails the test
+/// if it did not end in time.
+pub fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let start = Instant::now();
+    if wait_at_most(&mut child, limit).is_none() {
+        panic!("tp4 did not end within {limit:?}");
+    }
+    let out = child.wait_with_output().expect("cannot read tp4's outputs");
+    (out.status.code(), stderr(&out), start.elapsed())
+}
+
+/// Names in `dir` starting with `.tp4-` (the temporary files of atomic writes, the
+/// lock of the output folder).
+pub fn temp_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".tp4-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The name and bytes of every file of a folder, sorted by name (to see that a
+/// command changed nothing).
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Copies the shipped file `name` of `data/` into `dir`.
+pub fn copy_shipped(name: &str, dir: &Path) {
+    std::fs::copy(shipped_data().join(name), dir.join(name)).unwrap();
+}
+
+/// The summary that `tp4 cluster JOB` wrote into `output` (`cluster_JOB.json`).
+pub fn cluster_summary(output: &Path, job: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(output.join(format!("cluster_{job}.json"))).unwrap();
+    serde_json::from_str(text.trim()).unwrap()
 }

@@ -30,18 +30,51 @@ pub fn line_ranges(path: &Path, n: usize, skip_header: bool) -> Result<Vec<Range
 /// at the start, the LF and the CR of a CRLF set aside; blank = only spaces and
 /// tabs), or the file's length if every line is blank.
 pub fn after_first_non_blank_line(path: &Path) -> Result<u64> {
+    Ok(first_non_blank_line(path, |_, _| Ok(()))?.end)
+}
+
+/// Where [`first_non_blank_line`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstLine {
+    /// The content of the first line that is not blank (line end and, on the first
+    /// line, byte-order mark removed); `None` if every line of the file is blank.
+    pub content: Option<Vec<u8>>,
+    /// The 1-based number of the last line read: that line's, or the number of lines
+    /// of an all-blank file (0 for an empty file).
+    pub line: u64,
+    /// The offset just after that line's line end (the file's length if none).
+    pub end: u64,
+}
+
+/// The one scan of the blank lines that may come before a file's first line (the
+/// CSV header, as `workloads.md` v3 places it): reads `path` line by line, skipping a
+/// UTF-8 byte-order mark at its start, and stops after the first line that is not
+/// blank (blank = empty or only spaces and tabs, once the LF and the CR of a CRLF are
+/// set aside). `visit` sees the content and line number of every line read, blank or
+/// not, and may refuse one (the header's reader refuses a lone CR there). Both the
+/// header's reader (`transactions::header`) and the range splitter
+/// ([`line_ranges`]) use it, so they agree on where the rows start.
+pub fn first_non_blank_line(
+    path: &Path,
+    mut visit: impl FnMut(&[u8], u64) -> Result<()>,
+) -> Result<FirstLine> {
     let file = File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut raw = Vec::new();
-    let mut offset = 0u64;
+    let (mut offset, mut line_no) = (0u64, 0u64);
     loop {
         raw.clear();
         let n = reader
             .read_until(b'\n', &mut raw)
             .map_err(|e| Error::io("lecture de", path, e))?;
         if n == 0 {
-            return Ok(offset);
+            return Ok(FirstLine {
+                content: None,
+                line: line_no,
+                end: offset,
+            });
         }
+        line_no += 1;
         let mut line = raw
             .strip_suffix(b"\n")
             .map_or(&raw[..], |l| l.strip_suffix(b"\r").unwrap_or(l));
@@ -49,8 +82,13 @@ pub fn after_first_non_blank_line(path: &Path) -> Result<u64> {
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         offset += n as u64;
+        visit(line, line_no)?;
         if !line.iter().all(|&b| b == b' ' || b == b'\t') {
-            return Ok(offset);
+            return Ok(FirstLine {
+                content: Some(line.to_vec()),
+                line: line_no,
+                end: offset,
+            });
         }
     }
 }
@@ -253,6 +291,72 @@ mod tests {
         let f = file_with("a b\nc d\ne f");
         let ranges = line_ranges(f.path(), 2, false).unwrap();
         assert_eq!(lines_of(f.path(), &ranges, 1024), vec!["a b", "c d", "e f"]);
+    }
+
+    /// On random starts of files (byte-order mark, blank lines of spaces, tabs, CRLF,
+    /// then a line or none), the scan stops just after the first line that is not
+    /// blank, sees every line before it, and the header's reader (which uses it)
+    /// puts the rows at the same offset as the range splitter.
+    #[test]
+    fn the_first_non_blank_line_is_where_the_header_ends() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let blanks = ["\n", "  \n", "\t\r\n", " \t \n", "\r\n"];
+        let header = crate::data::transactions::HEADER;
+        for case in 0..200 {
+            let mut text = String::new();
+            if next(3) == 0 {
+                text.push('\u{feff}');
+            }
+            let blank_lines = next(4);
+            for _ in 0..blank_lines {
+                text.push_str(blanks[next(blanks.len() as u64) as usize]);
+            }
+            let with_header = case % 5 != 0;
+            let expected_end = if with_header {
+                text.push_str(&format!("{}{header}\r\n", " ".repeat(next(2) as usize)));
+                text.len() as u64
+            } else {
+                text.len() as u64
+            };
+            text.push_str(["1,d,Paris,sport,1.5,2\n", ""][next(2) as usize]);
+            let f = file_with(&text);
+            let mut seen = Vec::new();
+            let first = first_non_blank_line(f.path(), |_, line| {
+                seen.push(line);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(after_first_non_blank_line(f.path()).unwrap(), first.end);
+            assert_eq!(seen, (1..=first.line).collect::<Vec<_>>(), "{text:?}");
+            if !with_header
+                && text
+                    .lines()
+                    .all(|l| l.trim_matches([' ', '\t', '\r', '\u{feff}']).is_empty())
+            {
+                assert_eq!(
+                    (first.content, first.end),
+                    (None, text.len() as u64),
+                    "{text:?}"
+                );
+                continue;
+            }
+            assert_eq!(first.line, blank_lines + 1, "{text:?}");
+            if with_header {
+                assert_eq!(first.end, expected_end, "{text:?}");
+                let head = crate::data::transactions::header(f.path()).unwrap();
+                assert_eq!(
+                    (head.rows_start, head.line),
+                    (first.end, first.line),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

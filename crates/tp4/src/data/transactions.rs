@@ -809,9 +809,6 @@ pub fn no_rows(path: &Path) -> Error {
     }
 }
 
-/// The UTF-8 byte-order mark.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
 /// Where the rows of a file start: what [`header`] finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -826,50 +823,32 @@ pub struct Header {
 /// non-blank line's fields, and says where the rows start. Every reader of the lab
 /// starts with it, the parallel ones before they cut the rows into ranges.
 pub fn header(path: &Path) -> Result<Header> {
-    use std::io::BufRead;
-    let file = std::fs::File::open(path).map_err(|e| Error::io("lecture de", path, e))?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-    let mut raw = Vec::new();
-    let mut offset = 0u64;
-    let mut line_no = 0u64;
-    loop {
-        raw.clear();
-        let n = reader
-            .read_until(b'\n', &mut raw)
-            .map_err(|e| Error::io("lecture de", path, e))?;
-        if n == 0 {
-            return Err(Error::Malformed {
-                path: path.to_path_buf(),
-                line: line_no.max(1),
-                field: "en-tête".into(),
-                message: format!(
-                    "fichier vide : il faut au moins l'en-tête « {HEADER} » et une vente"
-                ),
-            });
-        }
-        line_no += 1;
-        let mut content = line_content(&raw);
-        if offset == 0 {
-            content = content.strip_prefix(BOM).unwrap_or(content);
-        }
-        offset += n as u64;
-        if memchr::memchr(b'\r', content).is_some() {
-            return Err(lone_cr().at(path, line_no));
-        }
-        if is_blank(content) {
-            continue;
-        }
-        let fields = split_line(content).map_err(|mut e| {
-            e.field = "en-tête";
-            e.at(path, line_no)
+    let first =
+        crate::data::chunks::first_non_blank_line(path, |content, line| {
+            match memchr::memchr(b'\r', content) {
+                Some(_) => Err(lone_cr().at(path, line)),
+                None => Ok(()),
+            }
         })?;
-        let found: Vec<&str> = fields.iter().map(String::as_str).collect();
-        check_header_fields(path, line_no, &found)?;
-        return Ok(Header {
-            rows_start: offset,
-            line: line_no,
+    let line = first.line;
+    let Some(content) = first.content else {
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            line: line.max(1),
+            field: "en-tête".into(),
+            message: format!("fichier vide : il faut au moins l'en-tête « {HEADER} » et une vente"),
         });
-    }
+    };
+    let fields = split_line(&content).map_err(|mut e| {
+        e.field = "en-tête";
+        e.at(path, line)
+    })?;
+    let found: Vec<&str> = fields.iter().map(String::as_str).collect();
+    check_header_fields(path, line, &found)?;
+    Ok(Header {
+        rows_start: first.end,
+        line,
+    })
 }
 
 /// Reads every row of a transactions file with the lab's reader ([`header`] then
