@@ -224,6 +224,14 @@ fn a_generated_class_gets_the_expected_verdicts_and_the_protections_hold() {
 }
 
 fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
+    // Shown with --nocapture: what a teacher reads.
+    println!("{stdout}");
+    for f in ["notes.csv", "retours/hostile.md"] {
+        println!(
+            "── {f}\n{}",
+            std::fs::read_to_string(out.join(f)).unwrap_or_default()
+        );
+    }
     let reports: HashMap<String, Value> = std::fs::read_to_string(out.join("notes.jsonl"))
         .unwrap()
         .lines()
@@ -325,4 +333,85 @@ fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
     let class = std::fs::read_to_string(out.join("classe.md")).unwrap();
     assert!(class.contains("Échecs les plus fréquents"), "{class}");
     assert!(out.join("reussite.svg").is_file() && out.join("reussite.png").is_file());
+}
+
+/// The 30-submission benchmark of issue 27 (minutes: run it on purpose with
+/// `cargo test --release -p tp4-cli --test corriger -- --ignored --nocapture`).
+/// Every question of the notebook; 6 right answers, 6 untouched templates, 6 with
+/// wrong answers, 6 with compile errors, 6 with infinite loops. Each right-based
+/// submission differs by a comment, so that it compiles on its own like a real one.
+#[test]
+#[ignore]
+fn benchmark_a_class_of_30() {
+    let target = Path::new(env!("CARGO_BIN_EXE_tp4"))
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let work = target.join("tp4-corriger-bench");
+    let dir = tempfile::tempdir().unwrap();
+    let copies = dir.path().join("COPIES");
+    let corrected = notebook("corrige/tp4.ipynb");
+    let template = notebook("tp4.ipynb");
+    let tag =
+        |nb: &mut Value, k: usize| prepend_body(nb, "est_premier", &format!("    // copie {k}"));
+    for k in 0..6 {
+        let mut right = corrected.clone();
+        tag(&mut right, k);
+        write(&copies.join(format!("juste-{k}.ipynb")), &right);
+        write(&copies.join(format!("modele-{k}.ipynb")), &template);
+        let mut wrong = corrected.clone();
+        tag(&mut wrong, 10 + k);
+        set_answer(&mut wrong, "revenus", "fn revenus(rows: &[Transaction]) -> Vec<f64> {\n    rows.iter().map(|t| t.amount).collect()\n}");
+        set_answer(
+            &mut wrong,
+            "moyenne_variance",
+            "fn moyenne_variance(xs: &[f64]) -> Option<(f64, f64)> {\n    None\n}",
+        );
+        write(&copies.join(format!("faux-{k}.ipynb")), &wrong);
+        let mut broken = corrected.clone();
+        tag(&mut broken, 20 + k);
+        prepend_body(&mut broken, "filtre_ids", "    let x: u32 = \"texte\";");
+        prepend_body(&mut broken, "appliquer_n", "    let y = inconnue;");
+        write(&copies.join(format!("compile-{k}.ipynb")), &broken);
+        let mut slow = corrected.clone();
+        tag(&mut slow, 30 + k);
+        set_answer(&mut slow, "resume", "fn resume(rows: &[Transaction]) -> Summary {\n    loop {\n        std::hint::black_box(rows);\n    }\n}");
+        write(&copies.join(format!("boucle-{k}.ipynb")), &slow);
+    }
+    let out = dir.path().join("notes");
+    let t0 = std::time::Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_tp4"))
+        .arg("corriger")
+        .arg(&copies)
+        .arg("--output")
+        .arg(&out)
+        .arg("--racine")
+        .arg(root())
+        .arg("--travail")
+        .arg(&work)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!(
+        "{stdout}\n30 copies corrigées en {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("notes.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 31, "{csv}");
+    for line in csv.lines().filter(|l| l.starts_with("modele-")) {
+        assert!(line.contains(",0,"), "{line}");
+    }
+    for line in csv.lines().filter(|l| l.starts_with("compile-")) {
+        assert!(line.contains("erreur de compilation"), "{line}");
+    }
+    for line in csv.lines().filter(|l| l.starts_with("boucle-")) {
+        assert!(line.contains("délai dépassé"), "{line}");
+    }
 }

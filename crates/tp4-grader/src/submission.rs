@@ -73,7 +73,7 @@ pub fn list(dir: &Path) -> tp4::Result<Vec<Entry>> {
 }
 
 /// The student's items found in a submission.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
     /// Answer name → the student's item (the last definition wins, as in the kernel).
     pub answers: BTreeMap<String, String>,

@@ -106,8 +106,15 @@ impl Template {
                             continue;
                         }
                         match &c.kind {
-                            PieceKind::Item { .. } => {
-                                if !t.items.contains(&c.text) {
+                            PieceKind::Item { keyword, .. } => {
+                                // Each kernel cell may repeat an import; one module may
+                                // not: an import whose names are all known is dropped.
+                                let known = t.teacher_names();
+                                let names = item_names(&c.text);
+                                let repeated = keyword == "use"
+                                    && !names.is_empty()
+                                    && names.iter().all(|n| known.contains(n));
+                                if !repeated && !t.items.contains(&c.text) {
                                     t.items.push(c.text.clone());
                                 }
                             }
@@ -170,36 +177,41 @@ impl Template {
 
     /// The names the teacher's items define (a student may not redefine them).
     pub fn teacher_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for piece in self.items.iter().flat_map(|i| split(i)) {
-            let text = crate::split::strip_comments(&piece.text);
-            match (&piece.kind, text.find('{'), text.rfind('}')) {
-                // `use a::{B, c::D as E};` defines B and E.
-                (PieceKind::Item { keyword, .. }, Some(open), Some(close))
-                    if keyword == "use" && open < close =>
-                {
-                    for part in text[open + 1..close].split(',') {
-                        let part = part.trim();
-                        let name = match part.rsplit_once(" as ") {
-                            Some((_, alias)) => alias.trim(),
-                            None => part.rsplit("::").next().unwrap_or("").trim(),
-                        };
-                        if !name.is_empty() && name != "*" && name != "self" {
-                            names.push(name.to_string());
-                        }
-                    }
-                }
-                _ if !piece.name().is_empty() => names.push(piece.name().to_string()),
-                _ => {}
-            }
-        }
-        names
+        self.items.iter().flat_map(|i| item_names(i)).collect()
     }
 
     /// The total of the points.
     pub fn total_points(&self) -> f64 {
         self.questions.iter().map(|q| q.points).sum()
     }
+}
+
+/// The names an item defines: its name, or every name a `use` brings in
+/// (`use a::{B, c::D as E};` → B, E).
+pub fn item_names(item: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for piece in split(item) {
+        let text = crate::split::strip_comments(&piece.text);
+        match (&piece.kind, text.find('{'), text.rfind('}')) {
+            (PieceKind::Item { keyword, .. }, Some(open), Some(close))
+                if keyword == "use" && open < close =>
+            {
+                for part in text[open + 1..close].split(',') {
+                    let part = part.trim();
+                    let name = match part.rsplit_once(" as ") {
+                        Some((_, alias)) => alias.trim(),
+                        None => part.rsplit("::").next().unwrap_or("").trim(),
+                    };
+                    if !name.is_empty() && name != "*" && name != "self" {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+            _ if !piece.name().is_empty() => names.push(piece.name().to_string()),
+            _ => {}
+        }
+    }
+    names
 }
 
 fn source_error(cell: &Cell, message: &str) -> tp4::Error {
@@ -233,5 +245,11 @@ mod tests {
         }
         assert!(t.answer_names().contains(&"filtre_ids"));
         assert!(!t.items.iter().any(|i| i.contains("SOLUTION")));
+        // One module: no name may be defined twice by the teacher's items.
+        let mut names = t.teacher_names();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "{names:?}");
     }
 }
