@@ -155,7 +155,11 @@ pub fn grade(opts: &Options, progress: &mut dyn Progress) -> tp4::Result<ClassRe
         env.push((tp4::procs::EXE_ENV.into(), w.display().to_string()));
     }
     let t1 = std::time::Instant::now();
-    let runs = jobs.iter().filter(|j| j.binary.is_some()).count() * t.questions.len();
+    let runs = job_of
+        .iter()
+        .filter(|j| j.is_some_and(|j| jobs[j].binary.is_some()))
+        .count()
+        * t.questions.len();
     progress.start(runs as u64, "exécution des vérifications");
     for (report, job) in students.iter_mut().zip(&job_of) {
         let Some(j) = job else { continue };

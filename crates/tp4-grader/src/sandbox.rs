@@ -276,7 +276,7 @@ fn kill_uid(uid: u32) {
             if libc::setgid(uid) != 0 || libc::setuid(uid) != 0 {
                 libc::_exit(1);
             }
-            for _ in 0..1000 {
+            for _ in 0..50 {
                 if libc::kill(-1, libc::SIGKILL) != 0 {
                     libc::_exit(0);
                 }
@@ -391,8 +391,15 @@ pub fn run(
     // Whatever the program left running goes too: its group, then (root) its uid.
     // SAFETY: kill of the child's own process group.
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    // Killed processes may be zombies for a moment (kill still reaches them):
+    // rounds until `/proc` shows no live process of the uid.
     if iso.full {
-        kill_uid(iso.uid);
+        for _ in 0..20 {
+            if processes_of(iso.uid) == 0 {
+                break;
+            }
+            kill_uid(iso.uid);
+        }
     }
     let join = |h: std::thread::JoinHandle<String>| {
         let t0 = Instant::now();
