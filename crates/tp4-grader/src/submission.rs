@@ -5,7 +5,7 @@
 //! edited checks, statements. Helper items written in the same cell as an answer go
 //! with that answer's question.
 
-use crate::split::{split, PieceKind};
+use crate::split::{split, strip_comments, PieceKind};
 use crate::template::Template;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -166,7 +166,10 @@ pub fn extract(codes: &[String], template: &Template) -> Answers {
             } else if keyword == "use" {
                 // An import the teacher's code already makes would clash: dropped.
                 let known = teacher.iter().any(|t| t == name)
-                    || template.items.iter().any(|i| i.trim() == p.text.trim());
+                    || template
+                        .items
+                        .iter()
+                        .any(|i| strip_comments(i).trim() == strip_comments(&p.text).trim());
                 if !known {
                     out.helpers
                         .entry(q.clone())
@@ -188,4 +191,119 @@ pub fn extract(codes: &[String], template: &Template) -> Answers {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (Template, Vec<String>) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let t = Template::load(&root).unwrap();
+        let nb: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(tp4::notebook::CORRECTED)).unwrap(),
+        )
+        .unwrap();
+        let codes = nb["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["cell_type"] == "code")
+            .map(|c| {
+                c["source"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect()
+            })
+            .collect();
+        (t, codes)
+    }
+
+    #[test]
+    fn answers_are_found_by_name_whatever_the_cell_order_and_the_added_lines() {
+        let (t, codes) = setup();
+        let reference = extract(&codes, &t);
+        assert_eq!(reference.answers.len(), t.answers.len());
+        let mut seed = 11u64;
+        for _ in 0..20 {
+            let mut shuffled = codes.clone();
+            // Fisher-Yates with a fixed LCG, plus a forged verdict line in each cell.
+            for i in (1..shuffled.len()).rev() {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                shuffled.swap(i, (seed >> 33) as usize % (i + 1));
+            }
+            for c in &mut shuffled {
+                c.push_str("\nprintln!(\"✅ Question 1.1 : réussie\");");
+            }
+            let got = extract(&shuffled, &t);
+            assert_eq!(got.answers, reference.answers);
+        }
+    }
+
+    #[test]
+    fn helpers_may_not_replace_the_checkers_or_the_teachers_items() {
+        let (t, _) = setup();
+        let cell = "fn filtre_ids(rows: &[Transaction], categorie: &str, min: f64) -> Vec<u64> { aide() }\n\
+                    fn aide() -> Vec<u64> { Vec::new() }\n\
+                    mod tp4 { pub fn x() {} }\n\
+                    extern crate rayon as tp4;\n\
+                    use std::sync::mpsc as tp4;\n\
+                    struct Transaction;\n\
+                    use rayon::prelude::*;\n\
+                    use std::fmt::Write;";
+        let got = extract(&[cell.to_string()], &t);
+        assert!(got.answers.contains_key("filtre_ids"));
+        let helpers = &got.helpers["1.1"];
+        assert_eq!(
+            helpers,
+            &vec![
+                "fn aide() -> Vec<u64> { Vec::new() }".to_string(),
+                "use std::fmt::Write;".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_files_give_one_clear_line() {
+        let (t, _) = setup();
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("", "vide"),
+            ("{\"cells\": [", "JSON"),
+            ("[1, 2]", "cells"),
+            (
+                "{\"cells\": [], \"metadata\": {\"kernelspec\": {\"language\": \"python\"}}}",
+                "python",
+            ),
+            (
+                "{\"cells\": [{\"cell_type\": \"code\", \"source\": \"fn f() {}\"}]}",
+                "autre TP",
+            ),
+        ];
+        for (i, (text, word)) in cases.iter().enumerate() {
+            let p = dir.path().join(format!("c{i}.ipynb"));
+            std::fs::write(&p, text).unwrap();
+            let e = read(&p, &t).unwrap_err();
+            assert!(e.contains(word), "{text:?} : {e}");
+        }
+    }
+
+    #[test]
+    fn both_folder_layouts_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("dupont.ipynb"), "").unwrap();
+        std::fs::create_dir_all(d.join("martin")).unwrap();
+        std::fs::write(d.join("martin/tp4.ipynb"), "").unwrap();
+        std::fs::create_dir_all(d.join("zoe")).unwrap();
+        std::fs::write(d.join("zoe/a.ipynb"), "").unwrap();
+        std::fs::write(d.join("zoe/b.ipynb"), "").unwrap();
+        std::fs::create_dir_all(d.join(".ipynb_checkpoints")).unwrap();
+        std::fs::write(d.join(".ipynb_checkpoints/x.ipynb"), "").unwrap();
+        std::fs::write(d.join("notes.txt"), "").unwrap();
+        let names: Vec<String> = list(d).unwrap().into_iter().map(|e| e.student).collect();
+        assert_eq!(names, ["dupont", "martin", "zoe-a", "zoe-b"]);
+    }
 }
