@@ -210,6 +210,7 @@ fn grade_question(
             message: format!(
                 "erreur de compilation (la réponse a été remplacée par todo!()) :\n{error}"
             ),
+            seconds: 0.0,
         };
     }
     let missing: Vec<&str> = names
@@ -226,6 +227,7 @@ fn grade_question(
                 "réponse absente : aucune fonction {} dans la copie (renommée ou supprimée ?)",
                 missing.join(", ")
             ),
+            seconds: 0.0,
         };
     }
     let nonce = sandbox::nonce();
@@ -236,6 +238,7 @@ fn grade_question(
             outcome: Outcome::Panic,
             points: 0.0,
             message: format!("impossible de lancer la vérification : {e}"),
+            seconds: 0.0,
         },
     }
 }

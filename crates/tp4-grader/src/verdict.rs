@@ -56,6 +56,8 @@ pub struct QuestionResult {
     pub points: f64,
     /// The check's message (its verdict lines) or why there is none (French).
     pub message: String,
+    /// Wall-clock seconds of its run (0 when it did not run).
+    pub seconds: f64,
 }
 
 fn rank(o: Outcome) -> u8 {
@@ -116,12 +118,13 @@ pub fn judge(run: &RunOutput, nonce: &str, q: &str, points: f64, checks: usize) 
         },
         outcome,
         message,
+        seconds: run.elapsed.as_secs_f64(),
     };
     let stderr_tail = || {
         let t: Vec<&str> = run
             .stderr
             .lines()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with"))
             .take(6)
             .collect();
         t.join("\n")
