@@ -110,6 +110,9 @@ pub enum Command {
         #[arg(long)]
         verifier: bool,
     },
+    /// Corrige une classe : les notebooks rendus (COPIES/) → notes.csv, retours par élève,
+    /// résumé de la classe (voir docs/correction.md).
+    Corriger(crate::grade_cli::GradeArgs),
     /// Processus de travail (interne) : `tp4` lancé par lui-même pour calculer une part.
     #[command(hide = true, name = "__worker")]
     Worker {
@@ -361,6 +364,7 @@ pub fn run(cli: Cli) -> tp4::Result<ExitCode> {
         }
         Some(Command::Cluster { commande }) => crate::cluster_cli::run(&ctx, commande),
         Some(Command::Notebook { racine, verifier }) => run_notebook(&racine, verifier),
+        Some(Command::Corriger(args)) => crate::grade_cli::run(args, ctx.output.clone()),
         Some(Command::Bench {
             charges,
             strategies,

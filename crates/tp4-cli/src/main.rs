@@ -4,6 +4,7 @@
 
 mod cli;
 mod cluster_cli;
+mod grade_cli;
 
 use clap::Parser;
 use std::process::ExitCode;

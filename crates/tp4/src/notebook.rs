@@ -340,6 +340,27 @@ pub fn merge_checks(cells: &[Cell], version: Version) -> Vec<(CellKind, String)>
     out
 }
 
+/// The question ids of a check marker's text (`"2.1 2.2"` → both): words with a
+/// `=` are options for the grader (`points=2`, read by [`check_points`]), not ids.
+pub fn check_questions(spec: &str) -> Vec<&str> {
+    spec.split_whitespace()
+        .filter(|w| !w.contains('='))
+        .collect()
+}
+
+/// The points of a check marker (`<!-- cell:check 1.1 points=2 -->` → 2), 1 by
+/// default: what `tp4 corriger` gives for the question. `None` when the value is not
+/// a non-negative number.
+pub fn check_points(spec: &str) -> Option<f64> {
+    match spec
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("points="))
+    {
+        None => Some(1.0),
+        Some(v) => v.parse::<f64>().ok().filter(|p| p.is_finite() && *p >= 0.0),
+    }
+}
+
 /// The comment that separates an answer from its check in a notebook cell.
 pub const CHECK_COMMENT: &str =
     "// Vérification (dans la même cellule : elle juge toujours le code ci-dessus)";
@@ -365,7 +386,7 @@ pub fn render(cells: &[Cell], version: Version) -> String {
                     "cell_type": "code", "execution_count": null, "id": id,
                     "metadata": {
                         "tags": [CHECK_TAG],
-                        "tp4": {"questions": q.split_whitespace().collect::<Vec<_>>()},
+                        "tp4": {"questions": check_questions(q)},
                     },
                     "outputs": [], "source": source,
                 }),
@@ -655,6 +676,25 @@ Parce que.
             "Pourquoi ?\nParce que."
         );
         assert!(leaked_solutions(&c).unwrap().is_empty());
+    }
+
+    #[test]
+    fn points_are_options_not_question_ids() {
+        assert_eq!(check_questions("2.1 2.2 points=3"), vec!["2.1", "2.2"]);
+        assert_eq!(check_points("2.1 points=3"), Some(3.0));
+        assert_eq!(check_points("2.1"), Some(1.0));
+        assert_eq!(check_points("2.1 points=-1"), None);
+        assert_eq!(check_points("2.1 points=x"), None);
+        let c = parse(
+            Path::new("x"),
+            &SRC.replace("check 1.1", "check 1.1 points=2"),
+        )
+        .unwrap();
+        let nb: Value = serde_json::from_str(&render(&c, Version::Student)).unwrap();
+        assert_eq!(
+            nb["cells"][2]["metadata"]["tp4"]["questions"],
+            json!(["1.1"])
+        );
     }
 
     #[test]
