@@ -158,8 +158,12 @@ pub fn q4_worker_pool(
     );
     let mut draw = Draw::new();
     let w = draw.range(2, 4) as usize;
-    let jobs: Vec<u64> = (0..draw.range(150, 250))
-        .map(|_| draw.range(1, 3_000))
+    // Jobs of about a millisecond each (≈ 0.1 s in all): on a loaded machine, a
+    // worker that starts late still finds jobs in the channel. With jobs of a few
+    // microseconds, the first worker emptied it before the others were scheduled,
+    // and a right answer was judged sequential under load.
+    let jobs: Vec<u64> = (0..draw.range(60, 100))
+        .map(|_| draw.range(8_000, 20_000))
         .collect();
     require_work(
         verdict,
