@@ -1,10 +1,15 @@
 //! W3 sumsq: the sum of squares of M `f64` values, x_i = (i mod 1000) / 1000. One
-//! multiply-add per 8 bytes read: the processor waits for memory, so the speed limit
-//! is the memory bandwidth, not the number of cores.
+//! multiply-add per 8 bytes read: once the arithmetic uses wide vectors, the
+//! processor waits for the array to arrive (from memory, or from the last-level
+//! cache when it holds the array), so the speed limit is the read speed, not the
+//! number of cores.
 //!
 //! Floating-point addition is not associative, so the compiler may not reorder a
 //! plain `fold` into SIMD lanes. [`sum_lanes`] writes the reordering by hand (8
-//! independent accumulators), which lets the compiler vectorise it.
+//! independent accumulators), which lets the compiler vectorise it with what the
+//! default x86-64 target allows (SSE2). The ladder of exercise 7
+//! ([`crate::workloads::fast::sumsq`]) goes further: FMA on the widest vectors of the
+//! processor, then threads.
 
 use rayon::prelude::*;
 
@@ -38,12 +43,16 @@ pub fn sum_rayon(xs: &[f64]) -> f64 {
     xs.par_chunks(1 << 16).map(sum_lanes).sum()
 }
 
-/// The memory-read bandwidth baseline of W3: the same array read by the current
-/// rayon pool with the least possible work per value (a plain sum in 8 lanes, no
-/// multiplication). No sum over this array can be faster than this read: W3 is judged
-/// against it (`tp4 bench sumsq`, strategy `bandwidth`).
+/// The read baseline of W3 (`tp4 bench sumsq`, strategy `bandwidth`): the array
+/// read once by the current rayon pool with the widest vector loads of the processor
+/// and one addition per load, no multiplication
+/// ([`crate::workloads::fast::sumsq::read_wide`]). It measures how fast this code
+/// reads this array on these threads, the speed a W3 sum can at best come close to;
+/// it is not the memory's peak bandwidth from a data sheet, and when the last-level
+/// cache holds the array it is the cache's speed. Its answer is Σ x, checked by
+/// [`is_ok_plain`].
 pub fn read_bandwidth(xs: &[f64]) -> f64 {
-    xs.par_chunks(1 << 16).map(sum_plain_lanes).sum()
+    crate::workloads::fast::sumsq::read_wide(xs)
 }
 
 /// Sequential plain sum (no square) in 8 independent lanes: vectorisable.

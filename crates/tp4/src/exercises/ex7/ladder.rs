@@ -1,8 +1,10 @@
 //! Exercise 7, part "L'échelle d'optimisation" (issue 15): every rung of the ladders
-//! of [`crate::workloads::fast`] for W1, W2, W4 and W7, measured live (median of a
-//! few runs), each answer checked against the plain sequential kernel, shown as a
-//! table (rung, time, speedup over the plain sequential kernel, what changed, why it
-//! helps) and one bar chart per workload (`ex7_echelle_<charge>.png/svg`).
+//! of [`crate::workloads::fast`] for W1, W2, W3, W4 and W7, measured live (median of
+//! a few runs), each answer checked against the plain sequential kernel (W3: against
+//! the closed form), shown as a table (rung, time, speedup over the plain sequential
+//! kernel, what changed, why it helps; the caption names the processor's vector
+//! level, [`crate::cpu::level`]) and one bar chart per workload
+//! (`ex7_echelle_<charge>.png/svg`).
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -11,7 +13,7 @@ use crate::measure::{time, Plan};
 use crate::output::Section;
 use crate::plot::BarChart;
 use crate::workloads::fast::{self, Rung};
-use crate::workloads::{groupby, pi, primes, wordcount};
+use crate::workloads::{groupby, pi, primes, sumsq, wordcount};
 
 /// Divides the computed sizes by 10 in a debug build (tests), as the other parts do.
 const SCALE: u64 = if cfg!(debug_assertions) { 10 } else { 1 };
@@ -19,6 +21,8 @@ const SCALE: u64 = if cfg!(debug_assertions) { 10 } else { 1 };
 pub const LADDER_PRIMES: u64 = 200_000 / SCALE;
 /// S of W2 for the ladder.
 pub const LADDER_POINTS: u64 = 2_000_000 / SCALE;
+/// M of W3 for the ladder (40 MB, a tenth of workloads.md's array).
+pub const LADDER_VALUES: u64 = 5_000_000 / SCALE;
 /// Warm-up and repetitions of each rung (median of 3; one run in a debug build,
 /// where the timings mean little and the tests only check the answers).
 const PLAN: Plan = if cfg!(debug_assertions) {
@@ -82,7 +86,7 @@ struct Ladder {
     rows: Vec<Row>,
 }
 
-/// Measures the four ladders on `workers` workers.
+/// Measures the five ladders on `workers` workers.
 fn ladders(ctx: &Context, workers: usize) -> Result<Vec<Ladder>> {
     let (n, s) = (LADDER_PRIMES, LADDER_POINTS);
     let (t1, expected) = time(PLAN, || primes::count_seq(n));
@@ -99,6 +103,16 @@ fn ladders(ctx: &Context, workers: usize) -> Result<Vec<Ladder>> {
         |k| Ok(k(s, workers)),
         |v| pi::is_ok(*v, s),
     )?;
+    let m = LADDER_VALUES;
+    let xs = sumsq::fill(m as usize);
+    let (t3, _) = time(PLAN, || sumsq::sum_seq(&xs));
+    let w3 = measure_rungs(
+        "W3",
+        &fast::sumsq::ladder(),
+        |k| Ok(k(&xs, workers)),
+        |v| sumsq::is_ok(*v, m),
+    )?;
+    drop(xs);
     let tx = crate::data::transactions_path(&ctx.data)?;
     let (t4, g) = time(PLAN, || groupby::seq(&tx));
     let totals = fast::groupby::Totals::from_groupby(&g?);
@@ -134,6 +148,13 @@ fn ladders(ctx: &Context, workers: usize) -> Result<Vec<Ladder>> {
             rows: w2,
         },
         Ladder {
+            id: "W3",
+            name: "sumsq",
+            size: format!("M = {}", fr::thousands(m)),
+            baseline: t3.median(),
+            rows: w3,
+        },
+        Ladder {
             id: "W4",
             name: "groupby",
             size: format!("{} lignes", fr::thousands(totals.rows())),
@@ -156,22 +177,25 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
     section.say(format!(
         "Chaque barreau est un noyau réel, mesuré ici (médiane de {} après un \
          échauffement), dont la réponse est comparée à celle du noyau séquentiel simple des \
-         exercices. Le dernier barreau, « {} », est la stratégie du même nom de `tp4 bench` \
-         ({workers} workers). La machine est partagée : les rapports varient d'un passage à \
+         exercices (W3 : à la forme close). Le dernier barreau, « {} », est la stratégie \
+         du même nom de `tp4 bench` ({workers} workers). Les barreaux vectoriels prennent \
+         les instructions que le processeur offre, détectées à l'exécution : ici « {} ». La machine est partagée : les rapports varient d'un passage à \
          l'autre, l'ordre des barreaux beaucoup moins. Les tailles sont réduites pour que \
          l'exercice reste court : W1 va jusqu'à N = {}, W2 tire S = {} points (moins \
-         d'une milliseconde au dernier barreau) et W4, W7 lisent les fichiers du dossier \
+         d'une milliseconde au dernier barreau), W3 somme M = {} valeurs et W4, W7 lisent les fichiers du dossier \
          de données (au plus 1 Mo pour les fichiers livrés). À ces tailles, les coûts fixes (démarrer les threads, \
          projeter le fichier en mémoire, agrandir la table) pèsent autant que le travail, \
          et le barreau parallèle peut y être plus lent que le précédent ; `tp4 bench pi \
-         groupby wordcount` les mesure aux tailles de workloads.md (20 000 000 de points, \
-         44 Mo, 100 Mo).",
+         sumsq groupby wordcount` les mesure aux tailles de workloads.md (20 000 000 de \
+         points, 50 000 000 de valeurs, 44 Mo, 100 Mo).",
         fr::count(PLAN.repetitions as u64, "mesure", "mesures"),
         fast::STRATEGY,
+        crate::cpu::level().name(),
         fr::thousands(LADDER_PRIMES),
         fr::thousands(LADDER_POINTS),
+        fr::thousands(LADDER_VALUES),
     ));
-    // One reliability note for the four ladders, after the last chart.
+    // One reliability note for the five ladders, after the last chart.
     let mut ev = crate::machine::Evidence::new();
     for l in ladders(ctx, workers)? {
         let rows = l
@@ -195,11 +219,12 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
             "pourquoi c'est plus rapide",
         ];
         let caption = format!(
-            "{} {} ({}) — noyau séquentiel simple : {}",
+            "{} {} ({}) — noyau séquentiel simple : {} — niveau vectoriel du processeur : {}",
             l.id,
             l.name,
             l.size,
-            fr::seconds(l.baseline)
+            fr::seconds(l.baseline),
+            crate::cpu::level().name(),
         );
         // The two numbers are right-aligned, the three texts left-aligned.
         section.table_numbers(&caption, &headers, &[1, 2], rows);
@@ -214,7 +239,7 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
                 .collect(),
         }
         .save(&ctx.output, &stem)
-        .map(|files| super::demo::add_files(section, files))?;
+        .map(|files| section.add_files(files))?;
         section.image(
             &format!("Échelle d'optimisation {}", l.id),
             &format!("{stem}.png"),
@@ -223,7 +248,7 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
             ev.seconds(&r.repetitions);
         });
     }
-    super::demo::say_note(section, &ev.note());
+    section.say_note(&ev.note());
     Ok(())
 }
 
@@ -238,7 +263,7 @@ mod tests {
         let ctx = Context::quiet(data, out.path());
         let mut section = Section::new("test");
         ladder(&ctx, &mut section, 2).unwrap();
-        for name in ["primes", "pi", "groupby", "wordcount"] {
+        for name in ["primes", "pi", "sumsq", "groupby", "wordcount"] {
             for ext in ["png", "svg"] {
                 let f = format!("ex7_echelle_{name}.{ext}");
                 assert!(out.path().join(&f).is_file(), "{f}");
@@ -250,5 +275,7 @@ mod tests {
             md.contains(fast::STRATEGY) && md.contains("inverse"),
             "{md}"
         );
+        assert!(md.contains("W3 sumsq") && md.contains("| fma |"), "{md}");
+        assert!(md.contains(crate::cpu::level().name()), "{md}");
     }
 }
