@@ -612,12 +612,13 @@ mod tests {
     }
 
     #[test]
-    fn optimise_is_checked_ok_on_w1_w2_w4_w7() {
+    fn optimise_is_checked_ok_on_w1_w2_w3_w4_w7() {
         let dir = data_dir();
         let mut inputs = Inputs::from_data_dir(dir.path());
         for (workload, size) in [
             (Workload::Primes, 30_000),
             (Workload::Pi, 200_000),
+            (Workload::Sumsq, 100_003),
             (Workload::Groupby, 0),
             (Workload::Wordcount, 0),
         ] {

@@ -13,9 +13,41 @@
 
 use rayon::prelude::*;
 
-/// The input array (filled before timing).
+/// The input array (filled before timing), in huge pages where the system allows it
+/// ([`advise_huge_pages`]), as numpy does for its large arrays.
 pub fn fill(m: usize) -> Vec<f64> {
-    (0..m).map(|i| (i % 1000) as f64 / 1000.0).collect()
+    let mut xs: Vec<f64> = Vec::with_capacity(m);
+    advise_huge_pages(xs.spare_capacity_mut());
+    xs.extend((0..m).map(|i| (i % 1000) as f64 / 1000.0));
+    xs
+}
+
+/// Asks Linux to back `buf` (not yet written) with transparent huge pages of 2 MiB
+/// (`madvise(MADV_HUGEPAGE)`, which a system whose THP mode is `madvise`, the
+/// common default, needs): a pass over a 400 MB array then walks 200 page-table
+/// entries instead of 100 000, and the processor's address cache (TLB) stops
+/// missing. numpy does the same for every array of 4 MiB or more. Only a hint: a
+/// refusal changes nothing but the speed, and other systems ignore it.
+pub fn advise_huge_pages<T>(buf: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let bytes = std::mem::size_of_val(buf);
+        if bytes < 4 << 20 {
+            return;
+        }
+        let start = buf.as_mut_ptr() as usize;
+        let aligned = start.next_multiple_of(PAGE);
+        let len = (bytes - (aligned - start)) / PAGE * PAGE;
+        // SAFETY: the range [aligned, aligned + len) lies inside `buf`, which this
+        // process owns; MADV_HUGEPAGE only changes how the kernel backs the pages,
+        // never their contents or the mapping, so no Rust reference is invalidated.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buf;
 }
 
 /// Plain sequential sum: one accumulator, a dependency chain of additions.
