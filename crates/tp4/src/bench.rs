@@ -1214,6 +1214,13 @@ mod tests {
         );
         assert!(f.contains("objectif ≥ 90 % : atteint"), "{f}");
         assert!(f.contains("90 % de la bande passante"), "{f}");
+        assert!(f.contains("sumsq : rayon lit"), "{f}");
+        // W3's best parallel sum is the faster of rayon and the ladder's top rung.
+        let mut with_optimise = all.clone();
+        with_optimise.push(m("sumsq", "optimise", 2, 1_000_000_000, 950));
+        let f = target_figures(&with_optimise, &bytes).join("\n");
+        assert!(f.contains("sumsq : optimise lit"), "{f}");
+        assert!(f.contains("95 % de la bande passante"), "{f}");
         assert!(f.contains("écart +4,0 % ; le minuteur de tokio"), "{f}");
         assert!(f.contains("en coûte jusqu'à +10,0 %"), "{f}");
         assert!(f.contains("idéal au tick près 110,0 ms"), "{f}");

@@ -65,7 +65,7 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
         },
         Rung {
             name: super::STRATEGY,
-            changed: "le noyau FMA sur plusieurs cœurs (rayon, morceaux de 65 536 valeurs)",
+            changed: "le noyau FMA sur plusieurs cœurs (rayon, morceaux de 65 536 valeurs)",
             why: "plusieurs cœurs demandent la mémoire en même temps : on s'approche du débit de la machine",
             parallel: true,
             run: optimise,
