@@ -87,7 +87,7 @@ pub enum Command {
     /// Lance la démonstration d'un exercice (1 à 7).
     Exercice {
         /// Numéro de l'exercice.
-        #[arg(value_parser = clap::value_parser!(u8).range(1..=7))]
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=tp4::exercises::ALL.len() as i64))]
         numero: u8,
     },
     /// Calcul distribué (timely dataflow) sur plusieurs processus ou machines.

@@ -62,6 +62,7 @@
 
 // Foundation.
 pub mod alloc;
+pub mod cpu;
 pub mod error;
 pub mod fr;
 pub mod machine;

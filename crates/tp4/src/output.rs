@@ -249,16 +249,40 @@ pub fn table(headers: &[&str], text_columns: usize, rows: Vec<Vec<String>>) -> S
 
 /// A terminal table whose columns `numbers` are right-aligned, the others (text)
 /// left-aligned: for tables where text comes after the numbers.
+///
+/// The table fits the terminal's width ([`TABLE_WIDTH`] columns when the output is
+/// not a terminal): long text columns wrap inside their cells, the number columns
+/// keep their width.
 pub fn table_numbers(headers: &[&str], numbers: &[usize], rows: Vec<Vec<String>>) -> String {
+    let width = comfy_table::Table::new().width().unwrap_or(TABLE_WIDTH);
+    table_numbers_width(headers, numbers, rows, width)
+}
+
+/// The width of the terminal tables when the output is not a terminal (a file, a
+/// pipe, the notebook).
+pub const TABLE_WIDTH: u16 = 100;
+
+/// [`table_numbers`] at a given width (in terminal columns), whatever the output:
+/// the text columns wrap inside their cells, the columns `numbers` are right-aligned
+/// and never wrapped.
+pub fn table_numbers_width(
+    headers: &[&str],
+    numbers: &[usize],
+    rows: Vec<Vec<String>>,
+    width: u16,
+) -> String {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_header(headers.iter().copied());
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(headers.iter().copied())
+        .set_width(width);
     for row in rows {
         t.add_row(row);
     }
     for &i in numbers {
         if let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(comfy_table::CellAlignment::Right);
+            col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
         }
     }
     t.to_string()
@@ -366,6 +390,22 @@ impl Section {
     /// Embeds an image (a plot) in the Markdown, by its file name in the output dir.
     pub fn image(&mut self, alt: &str, file_name: &str) {
         self.text(format!("![{alt}]({file_name})"));
+    }
+
+    /// Says a note (e.g. the reliability note of a measurement) when there is one:
+    /// an empty note prints nothing.
+    pub fn say_note(&mut self, note: &str) {
+        if !note.is_empty() {
+            self.say(note);
+        }
+    }
+
+    /// Records written files by their names (the section's files are relative to the
+    /// output directory).
+    pub fn add_files(&mut self, files: Vec<PathBuf>) {
+        for f in files.iter().filter_map(|f| f.file_name()) {
+            self.file(f);
+        }
     }
 }
 
@@ -660,6 +700,91 @@ pub fn quiet_on_closed_stdout() {
 
 #[cfg(test)]
 mod tests {
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn tables_wrap_their_text_columns_to_the_width() {
+        // Drawn tables: long French words and sentences, numbers, several widths.
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(4);
+        let words = [
+            "échelle",
+            "barreau",
+            "accélération",
+            "mémoire",
+            "vectorielles",
+            "d'instructions",
+            "x",
+        ];
+        for _ in 0..40 {
+            let width = rng.random_range(60..=160u16);
+            let text_cells = rng.random_range(1..=3usize);
+            let mut headers = vec!["barreau", "médiane"];
+            headers.extend(
+                ["ce qui change", "pourquoi", "niveau"]
+                    .iter()
+                    .take(text_cells),
+            );
+            let rows: Vec<Vec<String>> = (0..rng.random_range(1..6))
+                .map(|_| {
+                    let mut row = vec![words[rng.random_range(0..words.len())].to_string()];
+                    row.push(format!(
+                        "{},{} ms",
+                        rng.random_range(0..100_000),
+                        rng.random_range(0..10)
+                    ));
+                    for _ in 0..text_cells {
+                        let n = rng.random_range(0..60);
+                        let cell: Vec<&str> = (0..n)
+                            .map(|_| words[rng.random_range(0..words.len())])
+                            .collect();
+                        row.push(cell.join(" "));
+                    }
+                    row
+                })
+                .collect();
+            // Nothing is lost: the table holds every visible character of the headers
+            // and cells (box drawing and spaces aside), long words cut across lines.
+            let visible = |t: &str| -> usize {
+                t.chars()
+                    .filter(|c| !c.is_whitespace() && !('\u{2500}'..='\u{257f}').contains(c))
+                    .count()
+            };
+            let cells: usize = headers.iter().map(|h| visible(h)).sum::<usize>()
+                + rows.iter().flatten().map(|c| visible(c)).sum::<usize>();
+            let t = table_numbers_width(&headers, &[1], rows.clone(), width);
+            for line in t.lines() {
+                assert!(
+                    line.chars().count() <= width as usize,
+                    "width {width}:\n{t}"
+                );
+            }
+            assert_eq!(visible(&t), cells, "width {width}:\n{t}");
+            // The numbers are not wrapped.
+            for r in &rows {
+                assert!(t.contains(&r[1]), "{}:\n{t}", r[1]);
+            }
+        }
+        // Not a terminal (the tests' stdout): the default width.
+        let long = vec![vec!["a".repeat(10), "1".into(), "mot ".repeat(100)]];
+        for line in table_numbers(&["a", "b", "c"], &[1], long).lines() {
+            assert!(line.chars().count() <= TABLE_WIDTH as usize, "{line}");
+        }
+    }
+
+    #[test]
+    fn say_note_says_only_a_note() {
+        let mut s = Section::new("t");
+        s.say_note("");
+        assert!(s.markdown.is_empty());
+        s.say_note("⚠ note");
+        assert!(s.markdown.contains("⚠ note"));
+        s.add_files(vec![PathBuf::from("/a/b/c.png"), PathBuf::from("d.svg")]);
+        assert_eq!(
+            s.files,
+            vec![PathBuf::from("c.png"), PathBuf::from("d.svg")]
+        );
+    }
+
     use super::*;
 
     #[test]

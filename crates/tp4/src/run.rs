@@ -392,6 +392,8 @@ fn run_sumsq(strategy: &str, m: u64, w: usize, plan: Plan, inputs: &mut Inputs) 
                 "seq-simd" => sumsq::sum_lanes(xs),
                 // The memory-read baseline W3 is judged against (a plain sum).
                 "bandwidth" => rayon_pool.install(|| sumsq::read_bandwidth(xs)),
+                // The top rung of exercise 7's W3 ladder (its pool is built inside).
+                fast::STRATEGY => fast::sumsq::optimise(xs, w),
                 _ => rayon_pool.install(|| sumsq::sum_rayon(xs)),
             })
         },
@@ -610,12 +612,13 @@ mod tests {
     }
 
     #[test]
-    fn optimise_is_checked_ok_on_w1_w2_w4_w7() {
+    fn optimise_is_checked_ok_on_w1_w2_w3_w4_w7() {
         let dir = data_dir();
         let mut inputs = Inputs::from_data_dir(dir.path());
         for (workload, size) in [
             (Workload::Primes, 30_000),
             (Workload::Pi, 200_000),
+            (Workload::Sumsq, 100_003),
             (Workload::Groupby, 0),
             (Workload::Wordcount, 0),
         ] {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // 1. foundation
     &[
-        "error", "fr", "alloc", "progress", "output", "plot", "measure", "models", "machine",
+        "error", "fr", "alloc", "cpu", "progress", "output", "plot", "measure", "models", "machine",
     ],
     // 2. inputs and workloads
     &["data", "workloads", "procs", "run"],
@@ -25,8 +25,18 @@ const LAYERS: &[&[&str]] = &[
     &["lab", "notebook"],
 ];
 
-/// Names that `lib.rs` re-exports from `exercises`.
-const EXERCISES: &[&str] = &["ex1", "ex2", "ex3", "ex4", "ex5", "ex6", "ex7", "warmup"];
+/// The exercise modules, derived from the registry `exercises::ALL` (plus the
+/// warm-up): names that `lib.rs` re-exports from `exercises`. A folder of
+/// `src/exercises` missing from the registry fails
+/// [`every_exercise_folder_is_in_the_registry`].
+fn exercises() -> Vec<String> {
+    let mut names: Vec<String> = tp4::exercises::ALL
+        .iter()
+        .map(|e| format!("ex{}", e.number))
+        .collect();
+    names.push("warmup".into());
+    names
+}
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -80,6 +90,7 @@ fn code_of(text: &str) -> String {
 
 /// The modules a piece of code names through `crate::`.
 fn imports(code: &str) -> BTreeSet<String> {
+    let exercises = exercises();
     let mut found = BTreeSet::new();
     let mut rest = code;
     while let Some(i) = rest.find("crate::") {
@@ -95,13 +106,13 @@ fn imports(code: &str) -> BTreeSet<String> {
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
-                if EXERCISES.contains(&sub.as_str()) {
+                if exercises.contains(&sub) {
                     found.insert(format!("exercises::{sub}"));
                     continue;
                 }
             }
             found.insert(ident);
-        } else if EXERCISES.contains(&ident.as_str()) {
+        } else if exercises.contains(&ident) {
             found.insert(format!("exercises::{ident}"));
         } else if !ident.is_empty() && ident != "Result" && ident != "Error" {
             found.insert(ident);
@@ -219,6 +230,26 @@ fn every_import_goes_to_the_same_or_a_lower_layer() {
         "layering broken:\n  {}",
         wrong.join("\n  ")
     );
+}
+
+#[test]
+fn every_exercise_folder_is_in_the_registry() {
+    // The lists above come from `exercises::ALL`: an exercise folder the registry
+    // forgets would escape the layering checks, so it fails here.
+    let known = exercises();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(src_dir().join("exercises")).expect("exercises dir") {
+        let name = entry.expect("dir entry").file_name();
+        let name = name.to_string_lossy().trim_end_matches(".rs").to_string();
+        if name != "mod" && !known.contains(&name) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "exercise modules missing from exercises::ALL: {missing:?}"
+    );
+    assert!(known.len() > tp4::exercises::ALL.len());
 }
 
 #[test]

@@ -97,8 +97,17 @@ fn public_items(source: &str) -> BTreeSet<String> {
 #[test]
 fn exercises_expose_tools_never_their_answers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/exercises");
-    for (ex, tools) in TOOLS {
-        let source = std::fs::read_to_string(root.join(ex).join("mod.rs")).unwrap();
+    // Every exercise of the registry `exercises::ALL` is read: a new exercise without
+    // a TOOLS entry fails here, it cannot escape the check.
+    for e in tp4::exercises::ALL.iter() {
+        let ex = format!("ex{}", e.number);
+        let Some((_, tools)) = TOOLS.iter().find(|(name, _)| *name == ex) else {
+            panic!(
+                "{ex} is in exercises::ALL but not in TOOLS: list the public items a \
+                 student may call (or none)"
+            );
+        };
+        let source = std::fs::read_to_string(root.join(&ex).join("mod.rs")).unwrap();
         let public = public_items(&source);
         let allowed: BTreeSet<String> = tools.iter().map(|s| s.to_string()).collect();
         let extra: Vec<&String> = public.difference(&allowed).collect();
@@ -107,6 +116,18 @@ fn exercises_expose_tools_never_their_answers() {
             "{ex}: public items that may be answers to a question: {extra:?} — make them \
              pub(crate) (the CLI demos and checkers still reach them), or add them to \
              TOOLS with the reason a student may call them"
+        );
+    }
+}
+
+#[test]
+fn every_tools_entry_is_an_exercise_of_the_registry() {
+    for (ex, _) in TOOLS {
+        assert!(
+            tp4::exercises::ALL
+                .iter()
+                .any(|e| format!("ex{}", e.number) == *ex),
+            "{ex} in TOOLS is not in exercises::ALL"
         );
     }
 }

@@ -95,7 +95,7 @@ pub fn write_text(
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
         lines += 1;
-        if lines % 8192 == 0 {
+        if lines.is_multiple_of(8192) {
             progress(written);
         }
     }

@@ -55,7 +55,12 @@ mod tests {
         let v = check_is_prime(|n| n == 1 || is_prime(n));
         assert!(v.to_string().contains("1 (pas premier)"), "{v}");
         // Stopping before √n: squares of primes pass as primes.
-        let strict = |n: u64| n >= 2 && (2..n).take_while(|d| d * d < n).all(|d| n % d != 0);
+        let strict = |n: u64| {
+            n >= 2
+                && (2..n)
+                    .take_while(|d| d * d < n)
+                    .all(|d| !n.is_multiple_of(d))
+        };
         let v = check_is_prime(strict);
         assert!(v.to_string().contains("4 (pair)"), "{v}");
         let todo = |_: u64| -> bool { todo!() };

@@ -125,7 +125,7 @@ impl Workload {
             Workload::Primes | Workload::Pi => {
                 &["seq", "threads", "rayon", "processes", fast::STRATEGY]
             }
-            Workload::Sumsq => &["seq", "seq-simd", "rayon", "bandwidth"],
+            Workload::Sumsq => &["seq", "seq-simd", "rayon", "bandwidth", fast::STRATEGY],
             Workload::Groupby | Workload::Wordcount => {
                 &["seq", "rayon", "processes", fast::STRATEGY]
             }

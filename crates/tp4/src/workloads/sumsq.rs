@@ -1,16 +1,53 @@
 //! W3 sumsq: the sum of squares of M `f64` values, x_i = (i mod 1000) / 1000. One
-//! multiply-add per 8 bytes read: the processor waits for memory, so the speed limit
-//! is the memory bandwidth, not the number of cores.
+//! multiply-add per 8 bytes read: once the arithmetic uses wide vectors, the
+//! processor waits for the array to arrive (from memory, or from the last-level
+//! cache when it holds the array), so the speed limit is the read speed, not the
+//! number of cores.
 //!
 //! Floating-point addition is not associative, so the compiler may not reorder a
 //! plain `fold` into SIMD lanes. [`sum_lanes`] writes the reordering by hand (8
-//! independent accumulators), which lets the compiler vectorise it.
+//! independent accumulators), which lets the compiler vectorise it with what the
+//! default x86-64 target allows (SSE2). The ladder of exercise 7
+//! ([`crate::workloads::fast::sumsq`]) goes further: FMA on the widest vectors of the
+//! processor, then threads.
 
 use rayon::prelude::*;
 
-/// The input array (filled before timing).
+/// The input array (filled before timing), in huge pages where the system allows it
+/// ([`advise_huge_pages`]), as numpy does for its large arrays.
 pub fn fill(m: usize) -> Vec<f64> {
-    (0..m).map(|i| (i % 1000) as f64 / 1000.0).collect()
+    let mut xs: Vec<f64> = Vec::with_capacity(m);
+    advise_huge_pages(xs.spare_capacity_mut());
+    xs.extend((0..m).map(|i| (i % 1000) as f64 / 1000.0));
+    xs
+}
+
+/// Asks Linux to back `buf` (not yet written) with transparent huge pages of 2 MiB
+/// (`madvise(MADV_HUGEPAGE)`, which a system whose THP mode is `madvise`, the
+/// common default, needs): a pass over a 400 MB array then walks 200 page-table
+/// entries instead of 100 000, and the processor's address cache (TLB) stops
+/// missing. numpy does the same for every array of 4 MiB or more. Only a hint: a
+/// refusal changes nothing but the speed, and other systems ignore it.
+pub fn advise_huge_pages<T>(buf: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let bytes = std::mem::size_of_val(buf);
+        if bytes < 4 << 20 {
+            return;
+        }
+        let start = buf.as_mut_ptr() as usize;
+        let aligned = start.next_multiple_of(PAGE);
+        let len = (bytes - (aligned - start)) / PAGE * PAGE;
+        // SAFETY: the range [aligned, aligned + len) lies inside `buf`, which this
+        // process owns; MADV_HUGEPAGE only changes how the kernel backs the pages,
+        // never their contents or the mapping, so no Rust reference is invalidated.
+        unsafe {
+            libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buf;
 }
 
 /// Plain sequential sum: one accumulator, a dependency chain of additions.
@@ -38,12 +75,16 @@ pub fn sum_rayon(xs: &[f64]) -> f64 {
     xs.par_chunks(1 << 16).map(sum_lanes).sum()
 }
 
-/// The memory-read bandwidth baseline of W3: the same array read by the current
-/// rayon pool with the least possible work per value (a plain sum in 8 lanes, no
-/// multiplication). No sum over this array can be faster than this read: W3 is judged
-/// against it (`tp4 bench sumsq`, strategy `bandwidth`).
+/// The read baseline of W3 (`tp4 bench sumsq`, strategy `bandwidth`): the array
+/// read once by the current rayon pool with the widest vector loads of the processor
+/// and one addition per load, no multiplication
+/// ([`crate::workloads::fast::sumsq::read_wide`]). It measures how fast this code
+/// reads this array on these threads, the speed a W3 sum can at best come close to;
+/// it is not the memory's peak bandwidth from a data sheet, and when the last-level
+/// cache holds the array it is the cache's speed. Its answer is Σ x, checked by
+/// [`is_ok_plain`].
 pub fn read_bandwidth(xs: &[f64]) -> f64 {
-    xs.par_chunks(1 << 16).map(sum_plain_lanes).sum()
+    crate::workloads::fast::sumsq::read_wide(xs)
 }
 
 /// Sequential plain sum (no square) in 8 independent lanes: vectorisable.

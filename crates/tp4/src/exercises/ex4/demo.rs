@@ -294,9 +294,7 @@ fn amdahl(
         fr::ratio(s_fit),
     ));
     sec.image("Loi d'Amdahl, mesuré et théorique", "ex4_amdahl.png");
-    if !note.is_empty() {
-        sec.say(note);
-    }
+    sec.say_note(&note);
     Ok(files)
 }
 

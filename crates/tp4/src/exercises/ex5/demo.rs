@@ -217,7 +217,7 @@ fn w5(ctx: &Context, sec: &mut Section) -> Result<()> {
     ms.iter().for_each(|m| {
         ev.measurement(m);
     });
-    say_note(sec, &ev);
+    sec.say_note(&ev.note());
     crate::output::write_csv(&ctx.out("ex5_ipc.csv"), &ms)?;
     let crash = pipe_sum(k, 1, Some(k / 4));
     sec.say(format!(
@@ -285,13 +285,5 @@ fn shared_state(sec: &mut Section, workers: usize) {
          thread ne partage rien : c'est la seule méthode qui profite des cœurs.",
         ratios.join(", "),
     ));
-    say_note(sec, &ev);
-}
-
-/// Adds the reliability note of `ev` to the section, when there is one.
-fn say_note(sec: &mut Section, ev: &crate::machine::Evidence) {
-    let note = ev.note();
-    if !note.is_empty() {
-        sec.say(note);
-    }
+    sec.say_note(&ev.note());
 }

@@ -50,21 +50,6 @@ pub const LAYOUT_GAP: f64 = 1.5;
 /// How far the fitted serial fraction may be from [`SERIAL`] on a quiet machine.
 pub const SERIAL_TOLERANCE: f64 = 0.15;
 
-/// Adds a reliability note after a part, when there is one.
-pub(crate) fn say_note(section: &mut Section, note: &str) {
-    if !note.is_empty() {
-        section.say(note);
-    }
-}
-
-/// Lists written files in the section by their names (the section's files are
-/// relative to the output directory).
-pub(crate) fn add_files(section: &mut Section, files: Vec<std::path::PathBuf>) {
-    for f in files.iter().filter_map(|f| f.file_name()) {
-        section.file(f);
-    }
-}
-
 /// The name of the build profile this code was compiled in.
 pub fn profile() -> &'static str {
     if cfg!(debug_assertions) {
@@ -330,7 +315,7 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
         log_x: true,
     }
     .save(&ctx.output, "ex7_granularite")?;
-    add_files(section, files);
+    section.add_files(files);
     section.say("### 2. Granularité");
     section.say(format!(
         "W1 découpé en tâches de taille fixe sur {workers} workers (séquentiel : {}). Trop \
@@ -341,7 +326,7 @@ fn granularity(ctx: &Context, section: &mut Section, workers: usize) -> Result<(
     let headers = ["taille de tâche", "tâches", "médiane", "accélération"];
     section.table("", &headers, 0, rows);
     section.image("Granularité", "ex7_granularite.png");
-    say_note(section, &note);
+    section.say_note(&note);
     Ok(())
 }
 
@@ -399,7 +384,7 @@ fn false_sharing(section: &mut Section, workers: usize) -> Result<()> {
         padded.median(),
         FALSE_SHARING_GAP,
     );
-    say_note(section, &ev.note());
+    section.say_note(&ev.note());
     Ok(())
 }
 
@@ -451,7 +436,7 @@ fn layout(section: &mut Section) -> Result<()> {
         t_soa.median(),
         LAYOUT_GAP,
     );
-    say_note(section, &ev.note());
+    section.say_note(&ev.note());
     Ok(())
 }
 
@@ -503,7 +488,7 @@ fn heap_growth(ctx: &Context, section: &mut Section) -> Result<(Vec<Vec<String>>
             log_x: false,
         }
         .save(&ctx.output, "ex7_memoire")
-        .map(|files| add_files(section, files))?;
+        .map(|files| section.add_files(files))?;
     }
     Ok((rows, plotted))
 }
@@ -647,7 +632,7 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
         log_x: false,
     }
     .save(&ctx.output, "ex7_amdahl_gustafson")
-    .map(|files| add_files(section, files))?;
+    .map(|files| section.add_files(files))?;
     section.say("### 6. Amdahl et Gustafson");
     section.say(format!(
         "π par Monte-Carlo dont {:.0} % des points sont tirés par un seul thread. À taille fixe \
@@ -676,7 +661,7 @@ fn laws(ctx: &Context, section: &mut Section) -> Result<()> {
         None => "Un seul nombre de workers : pas d'ajustement possible.".into(),
     });
     section.image("Amdahl et Gustafson", "ex7_amdahl_gustafson.png");
-    say_note(section, &note);
+    section.say_note(&note);
     Ok(())
 }
 

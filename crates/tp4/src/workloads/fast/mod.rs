@@ -22,6 +22,7 @@ pub mod mapped;
 pub mod pi;
 pub mod primes;
 pub mod sigbus;
+pub mod sumsq;
 pub mod wordcount;
 
 /// The name of the optimised strategy in `Workload::strategies()`, the JSON lines

@@ -129,13 +129,13 @@ pub fn is_prime_u32(n: u32) -> bool {
     if n < 2 {
         return false;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return n == 2;
     }
     let root = n.isqrt();
     let mut d = 3;
     while d <= root {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 2;
