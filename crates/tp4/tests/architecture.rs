@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // 1. foundation
     &[
-        "error", "fr", "alloc", "progress", "output", "plot", "measure", "models", "machine",
+        "error", "fr", "alloc", "progress", "output", "plot", "measure", "models", "machine", "cpu",
     ],
     // 2. inputs and workloads
     &["data", "workloads", "procs", "run"],
