@@ -113,6 +113,7 @@
 //! parsed.
 
 use super::{mapped, Rung};
+use crate::cpu::Level;
 use crate::data::chunks;
 use crate::data::transactions::HEADER;
 use crate::error::{Error, Result};
@@ -844,7 +845,7 @@ struct Classes {
 
 /// [`Classes`] of `block[at..at + 64]`, with SSE2 (x86-64's baseline): 16 bytes per
 /// comparison, one `movemask` per class and 16 bytes.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[inline(always)]
 fn classes(block: &[u8], at: usize) -> Classes {
     use std::arch::x86_64::*;
@@ -878,7 +879,7 @@ fn classes(block: &[u8], at: usize) -> Classes {
 }
 
 /// [`Classes`] of `block[at..at + 64]`, one byte at a time (other targets).
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", not(feature = "sans-simd"))))]
 #[inline(always)]
 fn classes(block: &[u8], at: usize) -> Classes {
     let mut c = Classes::default();
@@ -1163,11 +1164,17 @@ pub fn optimise_range(path: &Path, range: std::ops::Range<u64>) -> Result<Acc<si
 /// released once parsed; the partial totals merged by name. A malformed row is the
 /// same located error as in the other rungs (the first bad line of the file).
 pub fn optimise(path: &Path, workers: usize) -> Result<Totals> {
+    optimise_at(crate::cpu::level(), path, workers)
+}
+
+/// [`optimise`] at an explicit vector level (at most the machine's): rung 7's AVX2
+/// reader with an AVX2 level, rung 6's below. What the tests run at every level.
+pub fn optimise_at(level: Level, path: &Path, workers: usize) -> Result<Totals> {
     let start = check_header(path)? as usize;
     let text = mapped::map(path)?;
     let add = |acc: &mut Acc<simd::LoadedNames>, r: std::ops::Range<usize>| {
         for (at, block) in mapped::line_blocks(&text[r.clone()], SMALL_BLOCK) {
-            if let Err((bad, e)) = avx2::add_block_exact(acc, block) {
+            if let Err((bad, e)) = avx2::add_block_exact_at(level, acc, block) {
                 let line = line_number_at(path, (r.start + at + bad) as u64)?;
                 return Err(malformed(path, line, e));
             }
@@ -1203,6 +1210,18 @@ mod tests {
         path
     }
 
+    /// Rung 7's exact block reader at `level`, as a block function.
+    fn exact_at(level: Level) -> BlockFn<simd::LoadedNames> {
+        match level {
+            Level::Scalar => |a, b| avx2::add_block_exact_at(Level::Scalar, a, b),
+            Level::Sse2 => |a, b| avx2::add_block_exact_at(Level::Sse2, a, b),
+            Level::Avx2 => |a, b| avx2::add_block_exact_at(Level::Avx2, a, b),
+            Level::Avx512 => |a, b| avx2::add_block_exact_at(Level::Avx512, a, b),
+        }
+    }
+
+    /// Every rung, on 1 and 3 workers, then rungs 7 and 8 (`avx2`, `optimise`) at
+    /// every vector level of this machine ([`crate::cpu::available`]).
     fn every_rung(path: &Path) -> Vec<(String, Result<Totals>)> {
         let mut out = Vec::new();
         for rung in ladder() {
@@ -1212,6 +1231,16 @@ mod tests {
                     (rung.run)(path, workers),
                 ));
             }
+        }
+        for level in crate::cpu::available() {
+            out.push((
+                format!("avx2 @{level}"),
+                seq_exact::<simd::LoadedNames>(path, SMALL_BLOCK, exact_at(level)),
+            ));
+            out.push((
+                format!("optimise w=2 @{level}"),
+                optimise_at(level, path, 2),
+            ));
         }
         out
     }
