@@ -237,8 +237,7 @@ unsafe fn hits_lanes_avx2(_token: Avx2Token, index: usize, points: u64) -> u64 {
     use std::arch::x86_64::*;
     let mut lanes = Lanes::new(index * LANES);
     let steps = points / LANES as u64;
-    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
-    #[allow(unused_unsafe)]
+    // SAFETY: AVX2 is enabled (whole block); loads and stores stay inside `lanes.s`.
     let outside = unsafe {
         let load = |w: &[u64; LANES], h: usize| _mm256_loadu_si256(w.as_ptr().add(4 * h).cast());
         let mut s: [[__m256i; 2]; 4] =
@@ -403,8 +402,7 @@ unsafe fn hits_lanes32_avx2(_token: Avx2Token, index: usize, points: u64, flush:
     let mut lanes = Lanes32::new(index * LANES32);
     let steps = points / LANES32 as u64;
     let half = LANES32 / 2;
-    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
-    #[allow(unused_unsafe)]
+    // SAFETY: AVX2 is enabled (whole block); loads and stores stay inside `lanes.s`.
     let outside = unsafe {
         let load =
             |w: &[u32; LANES32], h: usize| _mm256_loadu_si256(w.as_ptr().add(half * h).cast());
