@@ -30,12 +30,8 @@
 //!    [`LANES32`] streams (`w × LANES32 + lane` jumps), so streams never overlap and
 //!    the estimate is reproducible for a given worker count.
 //!
-//! Measured (thread CPU time of the `timings` test, release, S = 20 000 000, shared
-//! machine under load): `f64` 0.088 s, `split` 0.048 s, `lanes` 0.036 s, `avx2`
-//! 0.008 s (0.4 ns per point); `optimise` (then rung 4 on each worker) on 2 workers
-//! 0.011 s wall under load (goal ≤ 0.011 s). Later, in a slower phase of this VM
-//! (40 in-process runs of one thread, median): `avx2` 0.0101 s, `32bits` 0.0056 s;
-//! `optimise` on 2 workers 0.0048 to 0.0058 s.
+//! The measured times of every rung, and how to reproduce them, are in
+//! `docs/optimisation.md`.
 //!
 //! # The profiles that chose the rungs
 //!

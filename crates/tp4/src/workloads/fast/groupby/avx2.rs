@@ -37,8 +37,12 @@
 //! Callgrind, the 200 000-row file: 668 → 312 instructions per row (245 without any
 //! proof).
 
-use super::simd::{self, amount_word, LoadedNames, KEY_MASKS};
-use super::{add_line, reference_line, Acc, RowError};
+use super::simd::{self, LoadedNames};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::simd::{amount_word, KEY_MASKS};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::{add_line, reference_line};
+use super::{Acc, RowError};
 #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 use crate::cpu::Avx2Token;
 use crate::cpu::Level;
@@ -211,12 +215,14 @@ pub(super) fn add_block_exact_at(
         }
         return super::reference_block(acc, block);
     }
+    let _ = level;
     // Below AVX2, `add_block_at` is rung 6's reader.
     super::add_block_exact(acc, block, simd::add_block_rows)
 }
 
 /// The most rows a block may hold: a plain line has at least 11 bytes and its line
 /// end.
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 fn most_rows(block: &[u8]) -> u64 {
     block.len() as u64 / 12 + 1
 }

@@ -53,7 +53,9 @@
 //! Rung 9 (`optimise`, in the parent module) runs rung 8 on every worker, one table
 //! per worker.
 
-use super::{add_long, for_each_word_bits, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::KEY_MASKS;
+use super::{add_long, for_each_word_bits, load_key_table, unpack, PACKED_MAX};
 #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 use crate::cpu::Avx2Token;
 use crate::cpu::Level;
@@ -66,6 +68,10 @@ use std::path::Path;
 /// an insertion (which may grow the table): the hot loop of rungs 7 to 9 then does
 /// not reload them from the table for every word, as it must through `&mut self`.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+    allow(dead_code)
+)]
 struct View {
     keys: *const u128,
     counts: *mut u32,
@@ -256,6 +262,10 @@ impl Compact {
     /// short words counted in an SSE register when `SSE` (x86-64 only), through
     /// [`Compact::add_any`] otherwise.
     #[inline(always)]
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+        allow(unused_variables, unused_mut)
+    )]
     fn add_text_with<const SSE: bool>(
         &mut self,
         block: &[u8],

@@ -53,33 +53,13 @@
 //! than its instructions, because the branches of the scan state were the
 //! mispredicted ones. The profiles that chose rungs 6 to 8 are in [`compact`].
 //!
-//! Measured (the `timings` test below: wall time of one run, median of 5 after a
-//! warm-up, release, 100 MB corpus in the page cache, this 2-core machine, load
-//! average about 1.6 from other work): `plain` 0.62 s, `packed` 0.49 s, `simd`
-//! 0.18 s, `table` 0.159 s, `bits` 0.144 s, `cases` 0.154 s, `sse` 0.122 s, `mmap`
-//! 0.114 s, `optimise` 0.070 s on 2 workers.
-//! Counted by cachegrind on the 20 MB corpus (2 770 200 words; its last level set to
-//! this machine's 512 KiB L2 cache, `--LL=524288,8,64 --branch-sim=yes`; the whole
-//! program, start-up and answer included, divided by the words):
-//!
-//! | rung | instructions per word | misses past L2 | mispredicted branches |
-//! |---|---|---|---|
-//! | `plain` | 232 | 739 000 | 5 470 000 |
-//! | `packed` | 181 | 441 000 | 4 938 000 |
-//! | `simd` | 108 | 442 000 | 355 000 |
-//! | `table` | 99 | 618 000 | 514 000 |
-//! | `bits` | 79 | 618 000 | 505 000 |
-//! | `cases` | 82 | 189 000 | 631 000 |
-//! | `sse` | 49 | 189 000 | 682 000 |
-//! | `mmap` | 49 | 432 000 | 682 000 |
-//!
-//! (`mmap`'s misses include the file's own lines, which cachegrind does not see
-//! when the kernel's `read` brings them in.) What the table teaches: time follows
-//! instructions while they dominate (rungs 1 to 5); `cases` saves misses but no
-//! time alone; `sse` cuts 40 % of the instructions and a fifth of the time. What is
-//! left is the copy of the file (removed by `mmap`) and the mispredicted branches,
-//! one per 64-byte window (how many words does it hold?) and one for the 11 % of
-//! lookups whose word is not in its first slot, about 15 cycles each.
+//! The measured times and cachegrind counts of every rung are in
+//! `docs/optimisation.md`. What they teach: time follows instructions while they
+//! dominate (rungs 1 to 5); `cases` saves cache misses but no time alone; `sse` cuts
+//! 40 % of the instructions and a fifth of the time. What is left is the copy of the
+//! file (removed by `mmap`) and the mispredicted branches, one per 64-byte window
+//! (how many words does it hold?) and one for the 11 % of lookups whose word is not
+//! in its first slot, about 15 cycles each.
 //!
 //! The Unicode word definition is unchanged in every rung: a 64-byte window holding
 //! a byte ≥ 0x80 is classified by the scalar splitter, as in rung 3.
