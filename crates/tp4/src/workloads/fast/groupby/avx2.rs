@@ -74,6 +74,10 @@ pub fn add_block_at(
 
 /// Bytes that must be left from a line's start for the fast path: the 64-byte
 /// window, and a name's 16 bytes loaded from a comma inside it (63 + 1 + 16 = 80).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+    allow(dead_code)
+)]
 const ROOM: usize = 96;
 
 /// The masks of a 64-byte window: commas, line ends, double quotes, bytes at or
