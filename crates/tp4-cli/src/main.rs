@@ -19,6 +19,11 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return cli::report_usage_error(e),
     };
+    // A bad `TP4_SIMD` (the vector level cap) is refused before any work.
+    if let Err(e) = tp4::cpu::check_env() {
+        eprintln!("erreur : {e}");
+        return ExitCode::from(2);
+    }
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -4,7 +4,7 @@
 //! text. The rung names are listed here (divan's arguments are constants) and checked
 //! against each workload's `ladder()` before anything runs, so a rung added to a
 //! ladder and not here stops the benchmarks with its name. The full-size figures of the ladder come
-//! from the `timings` tests of `tp4::workloads::fast` (see the module docs).
+//! from the `timings` tests of `tp4::workloads::fast` (see `docs/optimisation.md`).
 
 use divan::counter::{BytesCount, ItemsCount};
 use divan::{black_box, Bencher};

@@ -1,5 +1,6 @@
 //! Runs one rung of an optimisation ladder (W1, W2, W4 or W7) once and prints its
-//! answer: the program the profiles quoted in `workloads/fast/` were taken on
+//! answer: the program the profiles quoted in `workloads/fast/` and
+//! `docs/optimisation.md` were taken on
 //! (callgrind counts every instruction of it, perf samples where its time goes).
 //! W1 and W2 take a size, W4 and W7 a file; an optional last argument gives the
 //! worker count (1 by default, which is what the sequential rungs use anyway).

@@ -18,6 +18,9 @@
 //! Outputs: the French table on stdout, `bench.csv` and `bench.json` (the JSON lines
 //! of `workloads.md`), and plots (PNG + SVG) in the output directory. With `--json`
 //! stdout carries the JSON lines only, one per measurement, as they are measured.
+//! Each JSON line of `tp4 bench` ends with `"simd"`, the vector level the kernels
+//! ran at ([`crate::cpu::level`]: `"avx2+bmi2"`, `"sse2"`, `"scalaire"`…, lowered
+//! with `TP4_SIMD`), so that two runs can be compared knowing which path ran.
 
 use crate::alloc::human_bytes;
 use crate::error::{Error, Result};
@@ -29,6 +32,32 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// A JSON line of `tp4 bench`: the measurement's keys (workloads.md), then the
+/// vector level the kernels ran at.
+#[derive(Debug, Serialize)]
+pub struct BenchLine<'a> {
+    /// The measurement, its keys in the order of workloads.md.
+    #[serde(flatten)]
+    pub measurement: &'a Measurement,
+    /// [`crate::cpu::Level::name`] of [`crate::cpu::level`].
+    pub simd: &'static str,
+}
+
+impl<'a> BenchLine<'a> {
+    /// The line of `m`, at the level this process runs.
+    pub fn new(m: &'a Measurement) -> Self {
+        BenchLine {
+            measurement: m,
+            simd: crate::cpu::level().name(),
+        }
+    }
+}
+
+/// The JSON line of `m` with its vector level (no trailing newline).
+pub fn json_line(m: &Measurement) -> String {
+    serde_json::to_string(&BenchLine::new(m)).expect("a measurement always serialises")
+}
 
 /// The concurrency limit C of W6 (workloads.md).
 pub const IO_CONCURRENCY: usize = 100;
@@ -570,7 +599,7 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
                     failures.push(format!("{} : réponse fausse", case_label(c)));
                 }
                 if opts.json {
-                    writeln!(stdout, "{}", m.json_line())
+                    writeln!(stdout, "{}", json_line(&m))
                         .and_then(|_| stdout.flush())
                         .map_err(|e| Error::io("écriture de", Path::new("<sortie standard>"), e))?;
                 }
@@ -617,7 +646,8 @@ pub fn run(opts: &Options, data: &Path, output: &Path, stdout: &mut dyn Write) -
     crate::output::write_csv(&csv, &csv_rows(&all))?;
     files.push(csv);
     let json = output.join("bench.json");
-    crate::output::write_json_lines(&json, &all)?;
+    let lines: Vec<BenchLine> = all.iter().map(BenchLine::new).collect();
+    crate::output::write_json_lines(&json, &lines)?;
     files.push(json);
     files.extend(plots(&all, output)?);
 
@@ -891,6 +921,12 @@ pub fn render(
         "Banc d'essai W1–W7 (médiane des mesures après échauffement ; accélération = temps seq / \
          temps ; efficacité = accélération / workers ; chaque réponse est vérifiée)\n",
     );
+    s.push_str(&format!(
+        "Instructions vectorielles utilisées : {} (processeur : {} ; TP4_SIMD=scalaire|sse2|avx2|avx512 \
+         pour abaisser le niveau)\n",
+        crate::cpu::level().name(),
+        crate::cpu::detected().name()
+    ));
     s.push_str(&terminal_table(all));
     s.push('\n');
     let spread: Vec<String> = all
@@ -1245,7 +1281,7 @@ mod tests {
         assert_eq!(csv[2].speedup, None);
     }
 
-    const JSON_KEYS: [&str; 11] = [
+    const JSON_KEYS: [&str; 12] = [
         "workload",
         "strategy",
         "workers",
@@ -1257,6 +1293,7 @@ mod tests {
         "answer",
         "ok",
         "peak_heap_bytes",
+        "simd",
     ];
 
     #[test]
@@ -1279,7 +1316,7 @@ mod tests {
         assert_eq!(lines.len(), 3 + 5);
         for line in lines {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            // Exactly the keys of workloads.md, in its order.
+            // Exactly the keys of workloads.md, in its order, then the vector level.
             assert_eq!(v.as_object().unwrap().len(), JSON_KEYS.len(), "{line}");
             let positions: Vec<usize> = JSON_KEYS
                 .iter()
@@ -1287,6 +1324,7 @@ mod tests {
                 .collect();
             assert!(positions.windows(2).all(|p| p[0] < p[1]), "{line}");
             assert_eq!(v["ok"], true);
+            assert_eq!(v["simd"], crate::cpu::level().name());
             assert_eq!(v["runs"], 2);
             assert_eq!(v["size"], 20_000);
         }

@@ -1,7 +1,9 @@
 //! The environment check (`tp4 env`): a report over the facts of
 //! [`crate::machine`] (CPUs really usable, memory, cgroup limits) and of the lab's
 //! folders (are the data files there, can the output folder be written), with the
-//! fix for each problem found.
+//! fix for each problem found. It also says what the processor can do for the
+//! lab's kernels ([`crate::cpu`]): its vector units, the level in use, and its
+//! cache sizes, with whether W3's array fits in the last-level cache.
 
 use crate::error::{Error, Result};
 use std::fmt;
@@ -57,6 +59,14 @@ pub struct EnvReport {
     pub data_dir: PathBuf,
     /// The output directory.
     pub output_dir: PathBuf,
+    /// The vector level of the processor ([`crate::cpu::detected`]).
+    pub simd_detected: crate::cpu::Level,
+    /// The vector level the lab uses ([`crate::cpu::level`], `TP4_SIMD` applied).
+    pub simd_level: crate::cpu::Level,
+    /// The data cache sizes ([`crate::cpu::caches`]).
+    pub caches: crate::cpu::Caches,
+    /// Bytes of W3's array at the size of workloads.md (M f64 values).
+    pub w3_bytes: u64,
     /// Problems found, each with its fix; empty when all is well.
     pub problems: Vec<Problem>,
 }
@@ -123,8 +133,65 @@ pub fn inspect(data_dir: &Path, output_dir: &Path) -> EnvReport {
         crates: crate_versions(),
         data_dir: data_dir.to_path_buf(),
         output_dir: output_dir.to_path_buf(),
+        simd_detected: crate::cpu::detected(),
+        simd_level: crate::cpu::level(),
+        caches: crate::cpu::caches(),
+        w3_bytes: crate::workloads::Workload::Sumsq.default_size() * 8,
         problems,
     }
+}
+
+/// The French lines of `tp4 env` about the vector units and the caches.
+fn simd_and_caches(r: &EnvReport) -> Vec<String> {
+    use crate::alloc::human_bytes;
+    use crate::cpu::Level;
+    let units = match r.simd_detected {
+        Level::Scalar => "aucune utilisée (processeur non x86-64, ou tp4 compilé avec `sans-simd`)",
+        Level::Sse2 => "SSE2 (128 bits)",
+        Level::Avx2 => "SSE2, AVX2 + FMA, BMI1/BMI2, POPCNT, LZCNT (256 bits)",
+        Level::Avx512 => "SSE2, AVX2 + FMA, BMI1/BMI2, POPCNT, LZCNT, AVX-512 (512 bits)",
+    };
+    let mut lines = vec![
+        format!("  Unités vectorielles : {units}"),
+        format!(
+            "  Niveau utilisé      : {}{}",
+            r.simd_level.name(),
+            if r.simd_level < r.simd_detected {
+                format!(
+                    " (abaissé par {}, le processeur sait faire {})",
+                    crate::cpu::ENV_VAR,
+                    r.simd_detected.name()
+                )
+            } else {
+                format!(
+                    "   ({}=scalaire|sse2|avx2 pour l'abaisser)",
+                    crate::cpu::ENV_VAR
+                )
+            }
+        ),
+    ];
+    let size = |s: Option<u64>| s.map_or("inconnu".to_string(), human_bytes);
+    lines.push(format!(
+        "  Caches              : L1d {}, L2 {}, L3 {}",
+        size(r.caches.l1d),
+        size(r.caches.l2),
+        size(r.caches.l3)
+    ));
+    let w3 = human_bytes(r.w3_bytes);
+    lines.push(match r.caches.last_level() {
+        Some(llc) if r.w3_bytes <= llc => format!(
+            "  Tableau de W3 ({w3}) : tient dans le dernier cache ({}) : \
+             W3 y est limité par le calcul plus que par la mémoire",
+            human_bytes(llc)
+        ),
+        Some(llc) => format!(
+            "  Tableau de W3 ({w3}) : ne tient pas dans le dernier cache ({}) : \
+             W3 lit la mémoire principale",
+            human_bytes(llc)
+        ),
+        None => format!("  Tableau de W3 ({w3}) : taille du dernier cache inconnue"),
+    });
+    lines
 }
 
 fn check_data_dir(data_dir: &Path, problems: &mut Vec<Problem>) {
@@ -240,6 +307,10 @@ impl fmt::Display for EnvReport {
                 self.logical_cpus, self.usable_cpus, self.logical_cpus, self.usable_cpus
             )?;
         }
+        writeln!(f, "Vectorisation et caches")?;
+        for line in simd_and_caches(self) {
+            writeln!(f, "{line}")?;
+        }
         writeln!(f, "Mémoire")?;
         writeln!(f, "  Totale     : {}", human_bytes(self.total_memory))?;
         writeln!(f, "  Disponible : {}", human_bytes(self.available_memory))?;
@@ -268,5 +339,43 @@ impl fmt::Display for EnvReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::{Caches, Level};
+
+    #[test]
+    fn the_report_says_the_level_the_caches_and_where_w3_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = inspect(dir.path(), dir.path());
+        assert_eq!(r.w3_bytes, 400_000_000);
+        assert_eq!(r.simd_level, crate::cpu::level());
+        r.simd_detected = Level::Avx512;
+        r.simd_level = Level::Sse2;
+        r.caches = Caches {
+            l1d: Some(48 << 10),
+            l2: Some(2 << 20),
+            l3: Some(480 << 20),
+        };
+        let text = r.to_string();
+        assert!(text.contains("AVX-512 (512 bits)"), "{text}");
+        assert!(
+            text.contains("Niveau utilisé      : sse2 (abaissé par TP4_SIMD"),
+            "{text}"
+        );
+        assert!(text.contains("L1d 49 ko, L2 2,1 Mo, L3 503,3 Mo"), "{text}");
+        assert!(
+            text.contains("tient dans le dernier cache (503,3 Mo)"),
+            "{text}"
+        );
+        r.caches.l3 = Some(32 << 20);
+        assert!(r
+            .to_string()
+            .contains("ne tient pas dans le dernier cache (33,6 Mo)"));
+        r.caches = Caches::default();
+        assert!(r.to_string().contains("taille du dernier cache inconnue"));
     }
 }

@@ -13,6 +13,7 @@
 //! | [`error`] | the error type, with French messages that say how to fix the problem |
 //! | [`fr`] | every French number format: decimal comma, thousands, euros, seconds, bytes, percent, plurals |
 //! | [`alloc`] | the tracking global allocator: peak heap memory of a piece of code |
+//! | [`cpu`] | what the processor can do: vector level detected once, `TP4_SIMD`, tokens that prove the features, cache sizes |
 //! | [`progress`] | progress bars on stderr |
 //! | [`output`] | atomic writes, CSV, JSON lines, terminal and Markdown tables, the report |
 //! | [`plot`] | line and bar charts with plotters, as PNG and SVG (inline in the notebook) |

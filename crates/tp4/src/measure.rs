@@ -177,6 +177,7 @@ impl Measurement {
 pub fn process_cpu_time() -> Duration {
     // SAFETY: getrusage only writes the struct it is given, zeroed here.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable `rusage` for the call's duration.
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
         return Duration::ZERO;
     }

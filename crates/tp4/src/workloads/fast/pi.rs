@@ -30,12 +30,8 @@
 //!    [`LANES32`] streams (`w × LANES32 + lane` jumps), so streams never overlap and
 //!    the estimate is reproducible for a given worker count.
 //!
-//! Measured (thread CPU time of the `timings` test, release, S = 20 000 000, shared
-//! machine under load): `f64` 0.088 s, `split` 0.048 s, `lanes` 0.036 s, `avx2`
-//! 0.008 s (0.4 ns per point); `optimise` (then rung 4 on each worker) on 2 workers
-//! 0.011 s wall under load (goal ≤ 0.011 s). Later, in a slower phase of this VM
-//! (40 in-process runs of one thread, median): `avx2` 0.0101 s, `32bits` 0.0056 s;
-//! `optimise` on 2 workers 0.0048 to 0.0058 s.
+//! The measured times of every rung, and how to reproduce them, are in
+//! `docs/optimisation.md`.
 //!
 //! # The profiles that chose the rungs
 //!
@@ -75,6 +71,9 @@
 //! against rand_xoshiro.
 
 use super::Rung;
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use crate::cpu::Avx2Token;
+use crate::cpu::Level;
 use crate::workloads::pi::{estimate, share, stream};
 use rand::RngCore;
 use rand::SeedableRng;
@@ -226,15 +225,15 @@ pub fn hits_lanes(index: usize, points: u64) -> u64 {
 /// with `((d >> 62) + 1) >> 1`, so there is no compare at all.
 ///
 /// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
+/// None beyond the token, which proves AVX2 (the function is `unsafe` only because
+/// of its `target_feature`).
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
-unsafe fn hits_lanes_avx2(index: usize, points: u64) -> u64 {
+unsafe fn hits_lanes_avx2(_token: Avx2Token, index: usize, points: u64) -> u64 {
     use std::arch::x86_64::*;
     let mut lanes = Lanes::new(index * LANES);
     let steps = points / LANES as u64;
-    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
-    #[allow(unused_unsafe)]
+    // SAFETY: AVX2 is enabled (whole block); loads and stores stay inside `lanes.s`.
     let outside = unsafe {
         let load = |w: &[u64; LANES], h: usize| _mm256_loadu_si256(w.as_ptr().add(4 * h).cast());
         let mut s: [[__m256i; 2]; 4] =
@@ -279,13 +278,21 @@ unsafe fn hits_lanes_avx2(index: usize, points: u64) -> u64 {
     steps * LANES as u64 - outside + r[..rest].iter().map(|&x| inside(x)).sum::<u64>()
 }
 
-/// Rung 4: the widest vector version this processor runs (same answer as rung 3).
+/// Rung 4: the widest vector version the lab's level runs ([`crate::cpu::level`];
+/// same answer as rung 3).
 pub fn hits_best(index: usize, points: u64) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 was detected just above.
-        return unsafe { hits_lanes_avx2(index, points) };
+    hits_best_at(crate::cpu::level(), index, points)
+}
+
+/// [`hits_best`] at an explicit vector level (at most the machine's): AVX2 with an
+/// [`Avx2Token`], rung 3 below.
+pub fn hits_best_at(level: Level, index: usize, points: u64) -> u64 {
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+    if let Some(token) = Avx2Token::at(level) {
+        // SAFETY: the token proves AVX2 (`cpu::Avx2Token`).
+        return unsafe { hits_lanes_avx2(token, index, points) };
     }
+    let _ = level;
     hits_lanes(index, points)
 }
 
@@ -382,16 +389,16 @@ pub fn hits_lanes32(index: usize, points: u64) -> u64 {
 /// `flush` steps (2^30 in [`hits_best32`]), so any S is counted exactly.
 ///
 /// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
+/// None beyond the token, which proves AVX2 (the function is `unsafe` only because
+/// of its `target_feature`).
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
-unsafe fn hits_lanes32_avx2(index: usize, points: u64, flush: u64) -> u64 {
+unsafe fn hits_lanes32_avx2(_token: Avx2Token, index: usize, points: u64, flush: u64) -> u64 {
     use std::arch::x86_64::*;
     let mut lanes = Lanes32::new(index * LANES32);
     let steps = points / LANES32 as u64;
     let half = LANES32 / 2;
-    // SAFETY (whole block): AVX2 is enabled; loads and stores stay inside `lanes.s`.
-    #[allow(unused_unsafe)]
+    // SAFETY: AVX2 is enabled (whole block); loads and stores stay inside `lanes.s`.
     let outside = unsafe {
         let load =
             |w: &[u32; LANES32], h: usize| _mm256_loadu_si256(w.as_ptr().add(half * h).cast());
@@ -444,14 +451,20 @@ unsafe fn hits_lanes32_avx2(index: usize, points: u64, flush: u64) -> u64 {
     steps * LANES32 as u64 - outside + last
 }
 
-/// Rung 5: the 32-bit lanes with AVX2 when the processor has it (same answer as
+/// Rung 5: the 32-bit lanes with AVX2 when the lab's level has it (same answer as
 /// [`hits_lanes32`]).
 pub fn hits_best32(index: usize, points: u64) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 was detected just above.
-        return unsafe { hits_lanes32_avx2(index, points, 1 << 30) };
+    hits_best32_at(crate::cpu::level(), index, points)
+}
+
+/// [`hits_best32`] at an explicit vector level (at most the machine's).
+pub fn hits_best32_at(level: Level, index: usize, points: u64) -> u64 {
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+    if let Some(token) = Avx2Token::at(level) {
+        // SAFETY: the token proves AVX2 (`cpu::Avx2Token`).
+        return unsafe { hits_lanes32_avx2(token, index, points, 1 << 30) };
     }
+    let _ = level;
     hits_lanes32(index, points)
 }
 
@@ -527,14 +540,18 @@ mod tests {
     }
 
     #[test]
-    fn the_32_bit_kernels_agree_at_every_length_and_flush() {
+    fn the_32_bit_kernels_agree_at_every_length_flush_and_level() {
         for points in [0, 1, 15, 16, 17, 1000, 100_003] {
+            for level in crate::cpu::available() {
+                let got = hits_best32_at(level, 2, points);
+                assert_eq!(hits_lanes32(2, points), got, "{level} {points}");
+            }
             assert_eq!(hits_lanes32(2, points), hits_best32(2, points), "{points}");
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+            if let Some(token) = Avx2Token::at(Level::Avx2) {
                 // Counters emptied every 3 steps instead of 2^30: the same count.
-                // SAFETY: AVX2 was detected just above.
-                let flushed = unsafe { hits_lanes32_avx2(2, points, 3) };
+                // SAFETY: the token proves AVX2.
+                let flushed = unsafe { hits_lanes32_avx2(token, 2, points, 3) };
                 assert_eq!(flushed, hits_lanes32(2, points), "{points}");
             }
         }
@@ -544,6 +561,10 @@ mod tests {
     fn vector_widths_agree_and_every_rung_is_within_tolerance() {
         for points in [0, 1, 7, 8, 9, 1000, 100_003] {
             assert_eq!(hits_lanes(1, points), hits_best(1, points), "{points}");
+            for level in crate::cpu::available() {
+                let got = hits_best_at(level, 1, points);
+                assert_eq!(hits_lanes(1, points), got, "{level} {points}");
+            }
         }
         let s = 2_000_000;
         for rung in ladder() {

@@ -28,10 +28,8 @@
 //!
 //! Every rung gives the same count for every N (tests against the sieve).
 //!
-//! Measured (thread CPU time of the `timings` test, release, N = 2 000 000, a shared
-//! machine under load; wall times of a quiet run would be close to these): `u64` 0.19 s,
-//! `u32` 0.20 s, `inverse` 0.096 s, `lanes` 0.036 s; `optimise` on 2 workers 0.050 s
-//! wall with the machine's other load (goal ≤ 0.14 s).
+//! The measured times of every rung, and how to reproduce them, are in
+//! `docs/optimisation.md`.
 //!
 //! # The profiles that chose the rungs
 //!

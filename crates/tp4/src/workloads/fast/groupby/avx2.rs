@@ -37,35 +37,54 @@
 //! Callgrind, the 200 000-row file: 668 → 312 instructions per row (245 without any
 //! proof).
 
-use super::simd::{self, amount_word, LoadedNames, KEY_MASKS};
-use super::{add_line, reference_line, Acc, RowError};
+use super::simd::{self, LoadedNames};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::simd::{amount_word, KEY_MASKS};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::{add_line, reference_line};
+use super::{Acc, RowError};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use crate::cpu::Avx2Token;
+use crate::cpu::Level;
 
-/// Aggregates a block of whole lines with this rung's reader when the processor has
-/// AVX2, BMI1, BMI2 and POPCNT, with rung 6's otherwise; on error, the offset of the
-/// bad line in the block. Public for the cluster's map step (`tp4-cluster`'s
-/// `fastmap`), which runs this reader over its own byte range of the mapped file.
+/// Aggregates a block of whole lines with this rung's reader when the level the lab
+/// uses ([`crate::cpu::level`]) has AVX2 and BMI1/BMI2, with rung 6's otherwise; on
+/// error, the offset of the bad line in the block. Public for the cluster's map step
+/// (`tp4-cluster`'s `fastmap`), which runs this reader over its own byte range of the
+/// mapped file.
 pub fn add_block(acc: &mut Acc<LoadedNames>, block: &[u8]) -> Result<(), (usize, RowError)> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("bmi1")
-        && std::arch::is_x86_feature_detected!("bmi2")
-        && std::arch::is_x86_feature_detected!("popcnt")
-    {
-        // SAFETY: the features were detected just above.
-        return unsafe { add_block_avx2(acc, block) };
+    add_block_at(crate::cpu::level(), acc, block)
+}
+
+/// [`add_block`] at an explicit vector level (at most the machine's): what the tests
+/// run at every level of [`crate::cpu::available`].
+pub fn add_block_at(
+    level: Level,
+    acc: &mut Acc<LoadedNames>,
+    block: &[u8],
+) -> Result<(), (usize, RowError)> {
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+    if let Some(token) = Avx2Token::at(level) {
+        // SAFETY: the token proves AVX2, BMI1, BMI2 and POPCNT (`cpu::Avx2Token`).
+        return unsafe { add_block_avx2(token, acc, block) };
     }
+    let _ = level;
     simd::add_block_rows(acc, block)
 }
 
 /// Bytes that must be left from a line's start for the fast path: the 64-byte
 /// window, and a name's 16 bytes loaded from a comma inside it (63 + 1 + 16 = 80).
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+    allow(dead_code)
+)]
 const ROOM: usize = 96;
 
 /// The masks of a 64-byte window: commas, line ends, double quotes, bytes at or
 /// below `b' '` (spaces, tabs, CR and other control bytes), and for the per-line
 /// proof ([`plain_line`]) decimal digits and bytes at or above 0x80 (its `quote`
 /// mask also has the control bytes, below `b' '`: neither may be in a plain line).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[derive(Debug, Default)]
 struct Masks {
     comma: u64,
@@ -80,7 +99,7 @@ struct Masks {
 ///
 /// # Safety
 /// The processor must support AVX2; 64 bytes must be readable at `w`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn masks(w: *const u8) -> Masks {
@@ -104,7 +123,7 @@ unsafe fn masks(w: *const u8) -> Masks {
 ///
 /// # Safety
 /// The processor must support AVX2; 64 bytes must be readable at `w`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn proof_masks(w: *const u8) -> Masks {
@@ -142,7 +161,7 @@ unsafe fn proof_masks(w: *const u8) -> Masks {
 ///
 /// # Safety
 /// 64 bytes must be readable at `w`; `e` is below 64.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[inline(always)]
 unsafe fn plain_line(m: &Masks, w: *const u8, e: usize) -> bool {
     let line = (1u64 << e) - 1;
@@ -183,23 +202,31 @@ pub(super) fn add_block_exact(
     acc: &mut Acc<LoadedNames>,
     block: &[u8],
 ) -> Result<(), (usize, RowError)> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("bmi1")
-        && std::arch::is_x86_feature_detected!("bmi2")
-        && std::arch::is_x86_feature_detected!("popcnt")
-    {
+    add_block_exact_at(crate::cpu::level(), acc, block)
+}
+
+/// [`add_block_exact`] at an explicit vector level (at most the machine's).
+pub(super) fn add_block_exact_at(
+    level: Level,
+    acc: &mut Acc<LoadedNames>,
+    block: &[u8],
+) -> Result<(), (usize, RowError)> {
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+    if let Some(token) = Avx2Token::at(level) {
         if acc.unchecked_fits(most_rows(block)) {
-            // SAFETY: the features were detected just above.
-            return unsafe { add_block_proved(acc, block) };
+            // SAFETY: the token proves AVX2, BMI1, BMI2 and POPCNT (`cpu::Avx2Token`).
+            return unsafe { add_block_proved(token, acc, block) };
         }
         return super::reference_block(acc, block);
     }
-    super::add_block_exact(acc, block, add_block)
+    let _ = level;
+    // Below AVX2, `add_block_at` is rung 6's reader.
+    super::add_block_exact(acc, block, simd::add_block_rows)
 }
 
 /// The most rows a block may hold: a plain line has at least 11 bytes and its line
 /// end.
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 fn most_rows(block: &[u8]) -> u64 {
     block.len() as u64 / 12 + 1
 }
@@ -208,10 +235,12 @@ fn most_rows(block: &[u8]) -> u64 {
 /// proven plain ([`plain_line`]) and read by [`add_row`], or read by the reference.
 ///
 /// # Safety
-/// The processor must support those features.
-#[cfg(target_arch = "x86_64")]
+/// None beyond the token, which proves the features (the function is `unsafe` only
+/// because of its `target_feature`).
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
 unsafe fn add_block_proved(
+    _token: Avx2Token,
     acc: &mut Acc<LoadedNames>,
     block: &[u8],
 ) -> Result<(), (usize, RowError)> {
@@ -259,7 +288,7 @@ unsafe fn add_block_proved(
 ///
 /// # Safety
 /// 16 bytes must be readable at `p`; `len` is at most 16.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[inline(always)]
 unsafe fn key(p: *const u8, len: usize) -> (u64, u64) {
     // SAFETY: the caller guarantees 16 readable bytes at `p` and 1 ≤ len ≤ 16.
@@ -279,7 +308,7 @@ unsafe fn key(p: *const u8, len: usize) -> (u64, u64) {
 ///
 /// # Safety
 /// 9 bytes must be readable at `p`.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[inline(always)]
 unsafe fn amount(p: *const u8, len: usize) -> Option<i64> {
     // SAFETY: the caller guarantees 9 readable bytes at `p`.
@@ -304,10 +333,12 @@ unsafe fn amount(p: *const u8, len: usize) -> Option<i64> {
 /// [`add_block`] on a processor with AVX2, BMI1, BMI2 and POPCNT.
 ///
 /// # Safety
-/// The processor must support those features.
-#[cfg(target_arch = "x86_64")]
+/// None beyond the token, which proves the features (the function is `unsafe` only
+/// because of its `target_feature`).
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2,bmi1,bmi2,popcnt")]
 unsafe fn add_block_avx2(
+    _token: Avx2Token,
     acc: &mut Acc<LoadedNames>,
     block: &[u8],
 ) -> Result<(), (usize, RowError)> {
@@ -330,7 +361,9 @@ unsafe fn add_block_avx2(
         let commas = m.comma & line;
         let near_comma = (m.comma << 1 | m.comma >> 1) & line;
         let usual = commas.count_ones() == 5 && m.quote & line == 0 && m.blank & near_comma == 0;
-        if usual && add_row(acc, w, commas) {
+        // SAFETY: ROOM bytes are left from `start` (the loop's condition); the line
+        // ends inside the window, so its five commas are bits below 64.
+        if usual && unsafe { add_row(acc, w, commas) } {
             start += e + 1;
             continue;
         }
@@ -351,7 +384,7 @@ unsafe fn add_block_avx2(
 ///
 /// # Safety
 /// [`ROOM`] bytes must be readable at `w`; `commas` has five bits, all below 64.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[inline(always)]
 unsafe fn add_row(acc: &mut Acc<LoadedNames>, w: *const u8, commas: u64) -> bool {
     let c = commas & (commas - 1); // the id and date are not read
@@ -387,27 +420,20 @@ unsafe fn add_row(acc: &mut Acc<LoadedNames>, w: *const u8, commas: u64) -> bool
     true
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::{available, Avx2Token};
 
-    /// Whether this processor runs the per-line proof.
-    fn supported() -> bool {
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("popcnt")
-    }
-
-    /// The answer of a block through [`add_block_exact`] and through the reference,
-    /// as comparable text, and the rows the fast path took.
-    fn both(block: &[u8]) -> (String, String, u64) {
+    /// The answer of a block through [`add_block_exact_at`] at `level` and through
+    /// the reference, as comparable text, and the rows the fast path took.
+    fn both(level: Level, block: &[u8]) -> (String, String, u64) {
         let show = |acc: Acc<LoadedNames>, r: Result<(), (usize, RowError)>| match r {
             Ok(()) => format!("{:?}", acc.totals()),
             Err((at, e)) => format!("{at} {} {}", e.field, e.message),
         };
         let mut fast = Acc::default();
-        let r = add_block_exact(&mut fast, block);
+        let r = add_block_exact_at(level, &mut fast, block);
         let rows = fast.plain_rows;
         let mut slow = Acc::default();
         let s = super::super::reference_block(&mut slow, block);
@@ -420,9 +446,15 @@ mod tests {
     /// does not, and the block's answer or refusal is the reference's.
     #[test]
     fn each_rule_of_the_line_proof_at_every_offset() {
-        if !supported() {
-            return;
+        for level in available() {
+            each_rule_at(level);
         }
+    }
+
+    /// [`each_rule_of_the_line_proof_at_every_offset`] at one level: the answers at
+    /// every level, the rows of the fast path where it runs (AVX2).
+    fn each_rule_at(level: Level) {
+        let proof = Avx2Token::at(level).is_some();
         // Plain lines after the tested one, so that it is read in the fast loop.
         let tail = b"1,d,Lyon,sport,2.50,1\n".repeat(12);
         // The tail's lines read by the fast loop: those with ROOM bytes left.
@@ -468,8 +500,11 @@ mod tests {
                     continue;
                 }
                 let block = [&text[..], &tail].concat();
-                let (fast, slow, rows) = both(&block);
+                let (fast, slow, rows) = both(level, &block);
                 assert_eq!(fast, slow, "{pad} {:?}", String::from_utf8_lossy(&text));
+                if !proof {
+                    continue;
+                }
                 assert_eq!(
                     rows,
                     1 + fast_tail(text.len()),
@@ -488,13 +523,18 @@ mod tests {
                     text[at] = 0xFF;
                 }
                 let block = [&text[..], &tail].concat();
-                let (fast, slow, rows) = both(&block);
-                assert_eq!(fast, slow, "{pad} {:?}", String::from_utf8_lossy(&text));
+                let (fast, slow, rows) = both(level, &block);
+                assert_eq!(
+                    fast,
+                    slow,
+                    "{level} {pad} {:?}",
+                    String::from_utf8_lossy(&text)
+                );
                 // A refused line stops the block (the answers above compare the
                 // refusals); an accepted one was read by the reference.
                 let refused = slow.starts_with("0 ");
                 assert!(
-                    refused || rows == fast_tail(text.len()),
+                    !proof || refused || rows == fast_tail(text.len()),
                     "{pad} {:?}",
                     String::from_utf8_lossy(&text)
                 );
@@ -520,8 +560,10 @@ mod tests {
                     format!("{i},d,Lyon,sport,46116860184273879.0{},1\n", i % 10).as_bytes(),
                 );
             }
-            let (fast, slow, _) = both(&block);
-            assert_eq!(fast, slow, "{first}");
+            for level in available() {
+                let (fast, slow, _) = both(level, &block);
+                assert_eq!(fast, slow, "{level} {first}");
+            }
         }
     }
 
@@ -568,8 +610,15 @@ mod tests {
                 block.extend_from_slice(&text);
             }
             let cut = block.len() - next(40) as usize;
-            let (fast, slow, _) = both(&block[..cut]);
-            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(&block[..cut]));
+            for level in available() {
+                let (fast, slow, _) = both(level, &block[..cut]);
+                assert_eq!(
+                    fast,
+                    slow,
+                    "{level} {:?}",
+                    String::from_utf8_lossy(&block[..cut])
+                );
+            }
         }
     }
 }

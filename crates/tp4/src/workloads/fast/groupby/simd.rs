@@ -71,7 +71,7 @@ fn load_key(block: &[u8], start: usize, end: usize) -> (u64, u64) {
 /// control bytes: a superset of what trimming removes), and those equal to `"`.
 #[inline(always)]
 fn blank_and_quote_masks(w: &[u8; 64]) -> (u64, u64) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
     // SAFETY: SSE2 is part of x86-64; the four loads read the 64 bytes of `w`.
     unsafe {
         use std::arch::x86_64::*;
@@ -85,7 +85,7 @@ fn blank_and_quote_masks(w: &[u8; 64]) -> (u64, u64) {
         }
         (blank, quotes)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(feature = "sans-simd"))))]
     w.iter().enumerate().fold((0, 0), |(b, q), (i, &c)| {
         (b | u64::from(c <= b' ') << i, q | u64::from(c == b'"') << i)
     })
@@ -94,7 +94,7 @@ fn blank_and_quote_masks(w: &[u8; 64]) -> (u64, u64) {
 /// The bits of the 64 bytes of `w` equal to `a` and to `b`, as two masks.
 #[inline(always)]
 fn masks64(w: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
     // SAFETY: SSE2 is part of x86-64; the four loads read the 64 bytes of `w`.
     unsafe {
         use std::arch::x86_64::*;
@@ -107,7 +107,7 @@ fn masks64(w: &[u8; 64], a: u8, b: u8) -> (u64, u64) {
         }
         (ma, mb)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(target_arch = "x86_64", not(feature = "sans-simd"))))]
     w.iter().enumerate().fold((0, 0), |(ma, mb), (i, &c)| {
         (ma | u64::from(c == a) << i, mb | u64::from(c == b) << i)
     })

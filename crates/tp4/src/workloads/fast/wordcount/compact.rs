@@ -53,7 +53,12 @@
 //! Rung 9 (`optimise`, in the parent module) runs rung 8 on every worker, one table
 //! per worker.
 
-use super::{add_long, for_each_word_bits, load_key_table, unpack, KEY_MASKS, PACKED_MAX};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use super::KEY_MASKS;
+use super::{add_long, for_each_word_bits, load_key_table, unpack, PACKED_MAX};
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+use crate::cpu::Avx2Token;
+use crate::cpu::Level;
 use crate::error::Result;
 use crate::workloads::wordcount::WordCount;
 use rustc_hash::FxHashMap;
@@ -63,6 +68,10 @@ use std::path::Path;
 /// an insertion (which may grow the table): the hot loop of rungs 7 to 9 then does
 /// not reload them from the table for every word, as it must through `&mut self`.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+    allow(dead_code)
+)]
 struct View {
     keys: *const u128,
     counts: *mut u32,
@@ -201,19 +210,29 @@ impl Compact {
 
     /// Counts the words of a block of text (rungs 7 to 9): the words found as in
     /// [`for_each_word_counted`], each key built, compared and counted in an SSE
-    /// register ([`Compact::add_one_sse`]).
+    /// register ([`Compact::add_one_sse`]), at the level the lab uses
+    /// ([`crate::cpu::level`]).
     pub fn add_text_sse(&mut self, block: &[u8]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("bmi1")
-            && std::arch::is_x86_feature_detected!("bmi2")
-            && std::arch::is_x86_feature_detected!("popcnt")
-            && std::arch::is_x86_feature_detected!("lzcnt")
-            && std::arch::is_x86_feature_detected!("avx2")
-        {
-            // SAFETY: the features were detected just above.
-            return unsafe { self.add_text_bmi(block) };
+        self.add_text_sse_at(crate::cpu::level(), block);
+    }
+
+    /// [`Compact::add_text_sse`] at an explicit vector level (at most the
+    /// machine's): compiled for AVX2 and BMI with an [`Avx2Token`]
+    /// ([`Compact::add_text_bmi`]), SSE2 only at `sse2`
+    /// ([`Compact::add_text_sse_baseline`]), and with no vector instruction at all
+    /// at `scalaire` (rung 6's scalar window test, keys compared in memory): the
+    /// same counts at every level.
+    pub fn add_text_sse_at(&mut self, level: Level, block: &[u8]) {
+        #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+        if let Some(token) = Avx2Token::at(level) {
+            // SAFETY: the token proves BMI1, BMI2, POPCNT, LZCNT and AVX2.
+            return unsafe { self.add_text_bmi(token, block) };
         }
-        self.add_text_sse_baseline(block);
+        if level >= Level::Sse2 {
+            self.add_text_sse_baseline(block);
+        } else {
+            self.add_text_with::<false>(block, super::ascii_window_mask_scalar);
+        }
     }
 
     /// [`Compact::add_text_sse`] compiled for processors with BMI1, POPCNT, LZCNT and
@@ -223,29 +242,40 @@ impl Compact {
     /// register copies).
     ///
     /// # Safety
-    /// The processor must support BMI1, POPCNT, LZCNT and AVX2.
-    #[cfg(target_arch = "x86_64")]
+    /// None beyond the token, which proves the features (the function is `unsafe`
+    /// only because of its `target_feature`).
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
     #[target_feature(enable = "bmi1,bmi2,popcnt,lzcnt,avx2")]
-    unsafe fn add_text_bmi(&mut self, block: &[u8]) {
+    unsafe fn add_text_bmi(&mut self, _token: Avx2Token, block: &[u8]) {
         // SAFETY: AVX2 is enabled in this function, and so in its closures.
-        self.add_text_with(block, |w| unsafe { ascii_window_mask_avx2(w) });
+        self.add_text_with::<true>(block, |w| unsafe { ascii_window_mask_avx2(w) });
     }
 
     /// [`Compact::add_text_sse`] for the baseline x86-64 (SSE2 only) and, through
     /// rung 6's scalar lookup, for other processors.
     #[inline(always)]
     fn add_text_sse_baseline(&mut self, block: &[u8]) {
-        self.add_text_with(block, super::ascii_window_mask);
+        self.add_text_with::<true>(block, super::ascii_window_mask);
     }
 
-    /// The body of [`Compact::add_text_sse`], ASCII windows classified by `ascii`.
+    /// The body of [`Compact::add_text_sse`], ASCII windows classified by `ascii`,
+    /// short words counted in an SSE register when `SSE` (x86-64 only), through
+    /// [`Compact::add_any`] otherwise.
     #[inline(always)]
-    fn add_text_with(&mut self, block: &[u8], ascii: impl Fn(&[u8; 64]) -> Option<u64> + Copy) {
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", not(feature = "sans-simd"))),
+        allow(unused_variables, unused_mut)
+    )]
+    fn add_text_with<const SSE: bool>(
+        &mut self,
+        block: &[u8],
+        ascii: impl Fn(&[u8; 64]) -> Option<u64> + Copy,
+    ) {
         let len = block.len();
         let mut view = self.view();
         for_each_word_counted(block, ascii, |s, e, room| {
-            #[cfg(target_arch = "x86_64")]
-            if e - s <= PACKED_MAX && (room || s + 16 <= len) {
+            #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+            if SSE && e - s <= PACKED_MAX && (room || s + 16 <= len) {
                 // SAFETY: the 16 bytes from `s` are inside `block` (tested above);
                 // `view` is this table's, refreshed after every insertion.
                 unsafe { self.add_one_sse(&mut view, block.as_ptr().add(s), e - s) };
@@ -263,7 +293,7 @@ impl Compact {
     ///
     /// # Safety
     /// The 16 bytes from `word` must be readable.
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
     #[inline(always)]
     unsafe fn add_one_sse(&mut self, view: &mut View, word: *const u8, len: usize) {
         use std::arch::x86_64::*;
@@ -414,7 +444,7 @@ fn pop_words(
 ///
 /// # Safety
 /// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
 #[inline]
 unsafe fn ascii_window_mask_avx2(window: &[u8; 64]) -> Option<u64> {

@@ -53,33 +53,13 @@
 //! than its instructions, because the branches of the scan state were the
 //! mispredicted ones. The profiles that chose rungs 6 to 8 are in [`compact`].
 //!
-//! Measured (the `timings` test below: wall time of one run, median of 5 after a
-//! warm-up, release, 100 MB corpus in the page cache, this 2-core machine, load
-//! average about 1.6 from other work): `plain` 0.62 s, `packed` 0.49 s, `simd`
-//! 0.18 s, `table` 0.159 s, `bits` 0.144 s, `cases` 0.154 s, `sse` 0.122 s, `mmap`
-//! 0.114 s, `optimise` 0.070 s on 2 workers.
-//! Counted by cachegrind on the 20 MB corpus (2 770 200 words; its last level set to
-//! this machine's 512 KiB L2 cache, `--LL=524288,8,64 --branch-sim=yes`; the whole
-//! program, start-up and answer included, divided by the words):
-//!
-//! | rung | instructions per word | misses past L2 | mispredicted branches |
-//! |---|---|---|---|
-//! | `plain` | 232 | 739 000 | 5 470 000 |
-//! | `packed` | 181 | 441 000 | 4 938 000 |
-//! | `simd` | 108 | 442 000 | 355 000 |
-//! | `table` | 99 | 618 000 | 514 000 |
-//! | `bits` | 79 | 618 000 | 505 000 |
-//! | `cases` | 82 | 189 000 | 631 000 |
-//! | `sse` | 49 | 189 000 | 682 000 |
-//! | `mmap` | 49 | 432 000 | 682 000 |
-//!
-//! (`mmap`'s misses include the file's own lines, which cachegrind does not see
-//! when the kernel's `read` brings them in.) What the table teaches: time follows
-//! instructions while they dominate (rungs 1 to 5); `cases` saves misses but no
-//! time alone; `sse` cuts 40 % of the instructions and a fifth of the time. What is
-//! left is the copy of the file (removed by `mmap`) and the mispredicted branches,
-//! one per 64-byte window (how many words does it hold?) and one for the 11 % of
-//! lookups whose word is not in its first slot, about 15 cycles each.
+//! The measured times and cachegrind counts of every rung are in
+//! `docs/optimisation.md`. What they teach: time follows instructions while they
+//! dominate (rungs 1 to 5); `cases` saves cache misses but no time alone; `sse` cuts
+//! 40 % of the instructions and a fifth of the time. What is left is the copy of the
+//! file (removed by `mmap`) and the mispredicted branches, one per 64-byte window
+//! (how many words does it hold?) and one for the 11 % of lookups whose word is not
+//! in its first slot, about 15 cycles each.
 //!
 //! The Unicode word definition is unchanged in every rung: a 64-byte window holding
 //! a byte ≥ 0x80 is classified by the scalar splitter, as in rung 3.
@@ -307,7 +287,7 @@ pub fn packed(path: &Path) -> Result<WordCount> {
 /// below 0x80; `None` when the window holds a byte ≥ 0x80.
 #[inline(always)]
 fn ascii_window_mask(window: &[u8; 64]) -> Option<u64> {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
     #[allow(unused_unsafe)]
     // SAFETY: SSE2 is part of x86-64; the loads read the 64 bytes of `window`.
     unsafe {
@@ -326,15 +306,20 @@ fn ascii_window_mask(window: &[u8; 64]) -> Option<u64> {
         }
         Some(white)
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        if !window.is_ascii() {
-            return None;
-        }
-        Some(window.iter().enumerate().fold(0u64, |m, (i, &b)| {
-            m | u64::from(words::is_ascii_white(b)) << i
-        }))
+    #[cfg(not(all(target_arch = "x86_64", not(feature = "sans-simd"))))]
+    ascii_window_mask_scalar(window)
+}
+
+/// [`ascii_window_mask`] one byte at a time, with no vector instruction: what other
+/// processors run, and the `scalaire` level of [`Compact::add_text_sse_at`].
+#[inline(always)]
+fn ascii_window_mask_scalar(window: &[u8; 64]) -> Option<u64> {
+    if !window.is_ascii() {
+        return None;
     }
+    Some(window.iter().enumerate().fold(0u64, |m, (i, &b)| {
+        m | u64::from(words::is_ascii_white(b)) << i
+    }))
 }
 
 /// The white-space mask of `block[base..end]` (at most 64 bytes) with the scalar
@@ -786,9 +771,11 @@ mod tests {
         let mut c = Compact::default();
         c.add_text(text);
         assert!(c.into_word_count() == expected);
-        let mut c = Compact::default();
-        c.add_text_sse(text);
-        assert!(c.into_word_count() == expected);
+        for level in crate::cpu::available() {
+            let mut c = Compact::default();
+            c.add_text_sse_at(level, text);
+            assert!(c.into_word_count() == expected, "{level}");
+        }
     }
 
     #[test]
@@ -858,9 +845,62 @@ mod tests {
             let mut t = Table::default();
             t.add_text_bits(text.as_bytes());
             assert!(t.into_word_count() == naive(text.as_bytes()), "{pad}");
-            let mut c = Compact::default();
-            c.add_text_sse(text.as_bytes());
-            assert!(c.into_word_count() == naive(text.as_bytes()), "{pad}");
+            for level in crate::cpu::available() {
+                let mut c = Compact::default();
+                c.add_text_sse_at(level, text.as_bytes());
+                assert!(
+                    c.into_word_count() == naive(text.as_bytes()),
+                    "{level} {pad}"
+                );
+            }
+        }
+    }
+
+    /// Random texts of ASCII and multi-byte words and white spaces (short and long
+    /// words, every kind of separator, windows cut anywhere): rung 7's block counter
+    /// at every vector level of this machine gives the definition's counts.
+    #[test]
+    fn random_texts_at_every_level_match_the_definition() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let pieces = [
+            "a",
+            "mot",
+            "été",
+            "x",
+            "\u{1F600}",
+            "ab",
+            "longmotdeplusdeseizeoctets",
+            "Noël",
+        ];
+        let white = [
+            " ", "  ", "\t", "\n", "\r\n", "\u{a0}", "\u{2003}", "\u{3000}", "\u{85}",
+        ];
+        for _ in 0..200 {
+            let mut text = String::new();
+            for _ in 0..next(120) {
+                let p = pieces[next(pieces.len())];
+                text.push_str(&p.repeat(1 + next(3)));
+                text.push_str(white[next(white.len())]);
+            }
+            let cut = text.len() - next(3).min(text.len());
+            let cut = (0..=cut).rev().find(|&i| text.is_char_boundary(i)).unwrap();
+            let text = &text.as_bytes()[..cut];
+            let expected = naive(text);
+            for level in crate::cpu::available() {
+                let mut c = Compact::default();
+                c.add_text_sse_at(level, text);
+                assert!(
+                    c.into_word_count() == expected,
+                    "{level} {:?}",
+                    String::from_utf8_lossy(text)
+                );
+            }
         }
     }
 
