@@ -37,13 +37,17 @@ pub fn q1_usable_cpus(f: impl Fn(usize, Option<f64>) -> usize) -> Verdict {
         ("sans quota", (4, None)),
         ("quota entier", (8, Some(2.0))),
         ("quota plus grand que l'affinité", (2, Some(8.0))),
+        ("quota de moins d'un CPU", (4, Some(0.4))),
         ("un seul CPU", (1, None)),
     ]
     .map(|(n, i)| (n.to_string(), i))
     .to_vec();
     let mut draw = Draw::new();
+    // At least one whole CPU in every drawn quota: below one, rounding down or to
+    // the nearest is clamped to 1 like rounding up, and a wrong rounding passed
+    // whenever every draw fell there (1 check in 36 for the nearest).
     for (lo, hi) in [(5, 45), (55, 95), (5, 45)] {
-        let whole = draw.range(0, 6);
+        let whole = draw.range(1, 6);
         let frac = draw.range(lo, hi) as f64 / 100.0;
         let quota = whole as f64 + frac;
         let affinity = draw.range(whole + 2, whole + 16) as usize;
