@@ -614,6 +614,9 @@ fn a_file_shortened_during_bench_is_an_error_not_a_bus_error() {
     let pid = child.id();
     let until = Instant::now() + Duration::from_secs(120);
     let mut round = 0u64;
+    // The first change once the bench has started its runs (each run maps the file
+    // anew; a debug build takes a while to get there).
+    std::thread::sleep(Duration::from_millis(400));
     while alive(pid) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(30 + round % 7 * 20));
         let f = std::fs::OpenOptions::new().write(true).open(&csv).unwrap();
@@ -624,8 +627,13 @@ fn a_file_shortened_during_bench_is_an_error_not_a_bus_error() {
     }
     let (code, err, _) = finish(child, Duration::from_secs(10));
     assert_eq!(code, Some(1), "{err}");
+    // A run that maps the file while it is shortened (and not restored before the
+    // run ends) reads a file whose last line is cut: the located error of that line
+    // is then the right answer for the bytes read.
     assert!(
-        err.contains("a changé pendant la lecture") || err.contains("réponse fausse"),
+        err.contains("a changé pendant la lecture")
+            || err.contains("réponse fausse")
+            || err.contains("champs au lieu de 6"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");

@@ -228,10 +228,7 @@ pub fn q7_cost(
     student: impl Fn(f64, &[(usize, f64)]) -> Option<usize>,
     corpus: &Path,
 ) -> CostVerdict {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9E37_79B9, |d| d.as_nanos() as u64);
-    check_with_seed(student, corpus, seed)
+    check_with_seed(student, corpus, crate::verif::work::draw_seed())
 }
 
 /// [`q7_cost`] with a given seed (the tests).

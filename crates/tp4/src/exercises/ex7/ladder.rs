@@ -476,10 +476,7 @@ pub fn q8_biggest_step(
     student: impl Fn(&[(String, f64)]) -> Option<String>,
     corpus: &std::path::Path,
 ) -> StepVerdict {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0x9E37_79B9, |d| d.as_nanos() as u64);
-    step_with_seed(student, corpus, seed)
+    step_with_seed(student, corpus, crate::verif::work::draw_seed())
 }
 
 /// [`q8_biggest_step`] with a given seed (the tests).
