@@ -16,15 +16,24 @@
 //!    each square added by one fused multiply-add, 8 independent vector accumulators
 //!    so that loads and multiply-adds overlap. The level that ran is
 //!    [`crate::cpu::level`]; without AVX2 this rung is rung 2.
-//! 4. `optimise`: rung 3 on `workers` threads (a rayon pool built inside the call,
+//! 4. `prefetch`: AVX2 + FMA (4 values per register) with a software prefetch of the
+//!    data [`PREFETCH_BYTES`] ahead ([`sum_prefetch`]). With one multiply-add per 8
+//!    bytes, rung 3 waits for memory: what limits one core is how many cache lines it
+//!    has asked for and not yet received. The hardware prefetcher stops at every
+//!    4 KiB page boundary and starts again slowly; a `prefetch` instruction a few
+//!    lines ahead keeps lines on their way all the time. On the Xeon this lab was
+//!    built on, 512-bit vectors with the same prefetch were slower than 256-bit ones
+//!    (the core runs 512-bit arithmetic at a lower clock), so this rung uses AVX2
+//!    even where AVX-512 exists: the measurement, not the register width, decides
+//!    (timings in `docs/optimisation.md`). Without AVX2 this rung is rung 2.
+//! 5. `optimise`: rung 4 on `workers` threads (a rayon pool built inside the call,
 //!    chunks of [`CHUNK`] values taken by whichever thread is free).
 //!
-//! With one multiply-add per 8 bytes read, rung 3 asks the memory for more bytes per
-//! second than one core can bring in: from there on the limit is the memory (or the
-//! cache, when the last-level cache holds the array), not the arithmetic. That is why
-//! [`read_wide`], the same loads and threads with one addition instead of a
-//! multiply-add, is the `bandwidth` baseline W3 is judged against. Measured timings
-//! are in `docs/benchmarks.md`.
+//! From rung 3 on, the limit is the memory (or the cache, when the last-level cache
+//! holds the array), not the arithmetic. That is why [`read_wide`], the same loads
+//! and prefetch as rung 5 with one addition instead of a multiply-add, is the
+//! `bandwidth` baseline W3 is judged against. Measured timings are in
+//! `docs/optimisation.md` and `docs/benchmarks.md`.
 
 use super::Rung;
 use crate::cpu::Level;
@@ -38,6 +47,12 @@ pub type Kernel = fn(&[f64], usize) -> f64;
 /// thread's share of a 2 MB last-level cache slice, and few enough chunks that taking
 /// one costs nothing).
 pub const CHUNK: usize = 1 << 16;
+
+/// How far ahead of the current load rung 4 asks for the data: 1 KiB, 16 cache lines
+/// (the distance that read fastest on this machine among 256 B to 4 KiB: far enough
+/// that the line arrives before it is needed, near enough that it is not evicted
+/// first).
+pub const PREFETCH_BYTES: usize = 1024;
 
 /// The rungs, plain kernel first, top rung (parallel) last.
 pub fn ladder() -> Vec<Rung<Kernel>> {
@@ -64,8 +79,15 @@ pub fn ladder() -> Vec<Rung<Kernel>> {
             run: |xs, _| sum_wide(xs, crate::cpu::level()),
         },
         Rung {
+            name: "prefetch",
+            changed: "préchargement logiciel : chaque bloc demande la mémoire 1 Kio en avance (AVX2 + FMA, 256 bits)",
+            why: "le cœur attend la mémoire : des lignes demandées d'avance sont déjà en route quand on les lit ; en 256 bits, le processeur garde sa fréquence",
+            parallel: false,
+            run: |xs, _| sum_prefetch(xs, crate::cpu::level()),
+        },
+        Rung {
             name: super::STRATEGY,
-            changed: "le noyau FMA sur plusieurs cœurs (rayon, morceaux de 65 536 valeurs)",
+            changed: "le noyau avec préchargement sur plusieurs cœurs (rayon, morceaux de 65 536 valeurs)",
             why: "plusieurs cœurs demandent la mémoire en même temps : on s'approche du débit de la machine",
             parallel: true,
             run: optimise,
@@ -84,25 +106,38 @@ pub fn read_wide_seq(xs: &[f64], level: Level) -> f64 {
     wide::<false>(xs, level)
 }
 
-/// The top rung: [`sum_wide`] at the current level on a rayon pool of `workers`
+/// Σ x² of `xs` with AVX2 + FMA and a software prefetch [`PREFETCH_BYTES`] ahead
+/// (rung 4), at any level from AVX2 up; the portable 8 lanes below AVX2.
+pub fn sum_prefetch(xs: &[f64], level: Level) -> f64 {
+    prefetched::<true>(xs, level)
+}
+
+/// Σ x of `xs` (no square) with the same loads and prefetch as [`sum_prefetch`]:
+/// the read alone.
+pub fn read_prefetch_seq(xs: &[f64], level: Level) -> f64 {
+    prefetched::<false>(xs, level)
+}
+
+/// The top rung: [`sum_prefetch`] at the current level on a rayon pool of `workers`
 /// threads built inside the call (starting the threads is part of the timing, as
 /// `workloads.md` requires).
 pub fn optimise(xs: &[f64], workers: usize) -> f64 {
     let level = crate::cpu::level();
-    super::pool(workers).install(|| xs.par_chunks(CHUNK).map(|c| sum_wide(c, level)).sum())
+    super::pool(workers).install(|| xs.par_chunks(CHUNK).map(|c| sum_prefetch(c, level)).sum())
 }
 
-/// What the `bandwidth` baseline measures: reading the array once with the widest
-/// loads of the processor (AVX-512 where present) on the current rayon pool, in the
-/// same chunks as [`optimise`], with one vector addition per load and no
-/// multiplication. It is the read speed of this array by this code on these
-/// threads: a W3 sum can only come close to it, not beat it by much (a sum faster
-/// than it is noise of the shared machine). It is not the memory's peak bandwidth
-/// as a hardware manual gives it, and when the last-level cache holds the array it
-/// is the cache's speed.
+/// What the `bandwidth` baseline measures: reading the array once with the loads and
+/// prefetch of the top rung on the current rayon pool, in the same chunks as
+/// [`optimise`], with one vector addition per load and no multiplication. It is the
+/// read speed of this array by this code on these threads: a W3 sum can only come
+/// close to it, not beat it by much (a sum faster than it is noise of the shared
+/// machine). It is not the memory's peak bandwidth as a hardware manual gives it,
+/// and when the last-level cache holds the array it is the cache's speed.
 pub fn read_wide(xs: &[f64]) -> f64 {
     let level = crate::cpu::level();
-    xs.par_chunks(CHUNK).map(|c| read_wide_seq(c, level)).sum()
+    xs.par_chunks(CHUNK)
+        .map(|c| read_prefetch_seq(c, level))
+        .sum()
 }
 
 /// Dispatch on the level: the vector kernel whose token the level gives, else the
@@ -116,6 +151,17 @@ fn wide<const SQUARE: bool>(xs: &[f64], level: Level) -> f64 {
         if let Some(t) = crate::cpu::Avx2Token::at(level) {
             return x86::avx2::<SQUARE>(t, xs);
         }
+    }
+    let _ = level;
+    portable::<SQUARE>(xs)
+}
+
+/// Dispatch of rung 4: the AVX2 kernel with prefetch wherever the level allows AVX2
+/// (AVX-512 included, see the module doc), else the portable lanes.
+fn prefetched<const SQUARE: bool>(xs: &[f64], level: Level) -> f64 {
+    #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
+    if let Some(t) = crate::cpu::Avx2Token::at(level) {
+        return x86::avx2_prefetch::<SQUARE>(t, xs);
     }
     let _ = level;
     portable::<SQUARE>(xs)
@@ -154,6 +200,14 @@ mod x86 {
         unsafe { avx2_body::<SQUARE>(xs) }
     }
 
+    /// AVX2 + FMA with a software prefetch: Σ x² (or Σ x) over `xs`.
+    pub fn avx2_prefetch<const SQUARE: bool>(t: Avx2Token, xs: &[f64]) -> f64 {
+        let _ = t;
+        // SAFETY: the token proves AVX2 and FMA, the features `avx2_prefetch_body` is
+        // compiled for.
+        unsafe { avx2_prefetch_body::<SQUARE>(xs) }
+    }
+
     /// AVX-512F: Σ x² (or Σ x) over `xs`, 8 values per register.
     pub fn avx512<const SQUARE: bool>(t: Avx512Token, xs: &[f64]) -> f64 {
         let _ = t;
@@ -181,6 +235,46 @@ mod x86 {
                 };
             }
         }
+        finish_avx2::<SQUARE>(acc, rest)
+    }
+
+    /// The loop of `avx2_body` with, for each block of 256 bytes, two prefetches
+    /// (every other 64-byte line: the processor's adjacent-line prefetcher brings the
+    /// line beside each one) [`super::PREFETCH_BYTES`] ahead of the block.
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2_prefetch_body<const SQUARE: bool>(xs: &[f64]) -> f64 {
+        const W: usize = 4;
+        let mut acc = [_mm256_setzero_pd(); ACC];
+        let blocks = xs.chunks_exact(ACC * W);
+        let rest = blocks.remainder();
+        for b in blocks {
+            let ahead = b.as_ptr().cast::<i8>().wrapping_add(super::PREFETCH_BYTES);
+            // SAFETY: a prefetch is a hint: it never faults, whatever the address
+            // (past the end of `xs` included), and changes no memory; the address is
+            // computed with `wrapping_add`, so no out-of-bounds pointer is formed by
+            // `add`.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(ahead);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(128));
+            }
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `b` holds ACC × W values, so the W values from k × W are in it;
+                // `loadu` accepts any alignment.
+                let v = unsafe { _mm256_loadu_pd(b.as_ptr().add(k * W)) };
+                *a = if SQUARE {
+                    _mm256_fmadd_pd(v, v, *a)
+                } else {
+                    _mm256_add_pd(v, *a)
+                };
+            }
+        }
+        finish_avx2::<SQUARE>(acc, rest)
+    }
+
+    /// Adds the AVX2 accumulators and the tail (taken one value at a time).
+    #[target_feature(enable = "avx2,fma")]
+    fn finish_avx2<const SQUARE: bool>(acc: [__m256d; ACC], rest: &[f64]) -> f64 {
+        const W: usize = 4;
         let mut lanes = [0.0f64; W];
         let mut total = _mm256_setzero_pd();
         for a in acc {
@@ -270,6 +364,10 @@ mod tests {
                 assert!(is_ok(s, m as u64), "{level:?} m={m} s={s} exact={exact}");
                 let p = read_wide_seq(&xs, level);
                 assert!(is_ok_plain(p, m as u64), "{level:?} m={m} p={p}");
+                let s = sum_prefetch(&xs, level);
+                assert!(is_ok(s, m as u64), "prefetch {level:?} m={m} s={s}");
+                let p = read_prefetch_seq(&xs, level);
+                assert!(is_ok_plain(p, m as u64), "prefetch {level:?} m={m} p={p}");
             }
         }
     }
@@ -287,16 +385,25 @@ mod tests {
                 let sq: f64 = s.iter().map(|x| x * x).sum();
                 let plain: f64 = s.iter().sum();
                 for &level in &cpu::available() {
-                    let got = sum_wide(s, level);
-                    assert!(
-                        (got - sq).abs() <= 1e-9 * sq.max(1.0),
-                        "{level:?} {start} {len}"
-                    );
-                    let got = read_wide_seq(s, level);
-                    assert!(
-                        (got - plain).abs() <= 1e-9 * s.len().max(1) as f64,
-                        "{level:?}"
-                    );
+                    for (name, sum, read) in [
+                        (
+                            "fma",
+                            sum_wide as fn(&[f64], Level) -> f64,
+                            read_wide_seq as fn(&[f64], Level) -> f64,
+                        ),
+                        ("prefetch", sum_prefetch, read_prefetch_seq),
+                    ] {
+                        let got = sum(s, level);
+                        assert!(
+                            (got - sq).abs() <= 1e-9 * sq.max(1.0),
+                            "{name} {level:?} {start} {len}"
+                        );
+                        let got = read(s, level);
+                        assert!(
+                            (got - plain).abs() <= 1e-9 * s.len().max(1) as f64,
+                            "{name} {level:?}"
+                        );
+                    }
                 }
             }
         }
