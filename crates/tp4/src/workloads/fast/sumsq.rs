@@ -249,14 +249,11 @@ mod x86 {
         let rest = blocks.remainder();
         for b in blocks {
             let ahead = b.as_ptr().cast::<i8>().wrapping_add(super::PREFETCH_BYTES);
-            // SAFETY: a prefetch is a hint: it never faults, whatever the address
-            // (past the end of `xs` included), and changes no memory; the address is
-            // computed with `wrapping_add`, so no out-of-bounds pointer is formed by
-            // `add`.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(ahead);
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(128));
-            }
+            // A prefetch is a hint: it never faults, whatever the address (past the end
+            // of `xs` included), and changes no memory; the address is computed with
+            // `wrapping_add`, so no out-of-bounds pointer is formed by `add`.
+            _mm_prefetch::<_MM_HINT_T0>(ahead);
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(128));
             for (k, a) in acc.iter_mut().enumerate() {
                 // SAFETY: `b` holds ACC × W values, so the W values from k × W are in it;
                 // `loadu` accepts any alignment.
