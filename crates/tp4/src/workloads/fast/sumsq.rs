@@ -197,15 +197,14 @@ mod x86 {
     pub fn avx2<const SQUARE: bool>(t: Avx2Token, xs: &[f64]) -> f64 {
         let _ = t;
         // SAFETY: the token proves AVX2 and FMA, the features `avx2_body` is compiled for.
-        unsafe { avx2_body::<SQUARE>(xs) }
+        unsafe { avx2_body::<SQUARE, false>(xs) }
     }
 
     /// AVX2 + FMA with a software prefetch: Σ x² (or Σ x) over `xs`.
     pub fn avx2_prefetch<const SQUARE: bool>(t: Avx2Token, xs: &[f64]) -> f64 {
         let _ = t;
-        // SAFETY: the token proves AVX2 and FMA, the features `avx2_prefetch_body` is
-        // compiled for.
-        unsafe { avx2_prefetch_body::<SQUARE>(xs) }
+        // SAFETY: the token proves AVX2 and FMA, the features `avx2_body` is compiled for.
+        unsafe { avx2_body::<SQUARE, true>(xs) }
     }
 
     /// AVX-512F: Σ x² (or Σ x) over `xs`, 8 values per register.
@@ -215,15 +214,25 @@ mod x86 {
         unsafe { avx512_body::<SQUARE>(xs) }
     }
 
-    /// The AVX2 loop: blocks of `ACC` × 4 values into `ACC` accumulators, then the
-    /// tail one value at a time.
+    /// The AVX2 loop: blocks of `ACC` × 4 values (256 bytes) into `ACC` accumulators,
+    /// then the tail one value at a time. With `PREFETCH`, each block first asks for
+    /// two lines [`super::PREFETCH_BYTES`] ahead of it (every other 64-byte line: the
+    /// processor's adjacent-line prefetcher brings the line beside each one).
     #[target_feature(enable = "avx2,fma")]
-    fn avx2_body<const SQUARE: bool>(xs: &[f64]) -> f64 {
+    fn avx2_body<const SQUARE: bool, const PREFETCH: bool>(xs: &[f64]) -> f64 {
         const W: usize = 4;
         let mut acc = [_mm256_setzero_pd(); ACC];
         let blocks = xs.chunks_exact(ACC * W);
         let rest = blocks.remainder();
         for b in blocks {
+            if PREFETCH {
+                let ahead = b.as_ptr().cast::<i8>().wrapping_add(super::PREFETCH_BYTES);
+                // A prefetch is a hint: it never faults, whatever the address (past
+                // the end of `xs` included), and changes no memory; the address is
+                // computed with `wrapping_add`, so no out-of-bounds pointer is formed.
+                _mm_prefetch::<_MM_HINT_T0>(ahead);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(128));
+            }
             for (k, a) in acc.iter_mut().enumerate() {
                 // SAFETY: `b` holds ACC × W values, so the W values from k × W are in it;
                 // `loadu` accepts any alignment.
@@ -235,43 +244,6 @@ mod x86 {
                 };
             }
         }
-        finish_avx2::<SQUARE>(acc, rest)
-    }
-
-    /// The loop of `avx2_body` with, for each block of 256 bytes, two prefetches
-    /// (every other 64-byte line: the processor's adjacent-line prefetcher brings the
-    /// line beside each one) [`super::PREFETCH_BYTES`] ahead of the block.
-    #[target_feature(enable = "avx2,fma")]
-    fn avx2_prefetch_body<const SQUARE: bool>(xs: &[f64]) -> f64 {
-        const W: usize = 4;
-        let mut acc = [_mm256_setzero_pd(); ACC];
-        let blocks = xs.chunks_exact(ACC * W);
-        let rest = blocks.remainder();
-        for b in blocks {
-            let ahead = b.as_ptr().cast::<i8>().wrapping_add(super::PREFETCH_BYTES);
-            // A prefetch is a hint: it never faults, whatever the address (past the end
-            // of `xs` included), and changes no memory; the address is computed with
-            // `wrapping_add`, so no out-of-bounds pointer is formed by `add`.
-            _mm_prefetch::<_MM_HINT_T0>(ahead);
-            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(128));
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `b` holds ACC × W values, so the W values from k × W are in it;
-                // `loadu` accepts any alignment.
-                let v = unsafe { _mm256_loadu_pd(b.as_ptr().add(k * W)) };
-                *a = if SQUARE {
-                    _mm256_fmadd_pd(v, v, *a)
-                } else {
-                    _mm256_add_pd(v, *a)
-                };
-            }
-        }
-        finish_avx2::<SQUARE>(acc, rest)
-    }
-
-    /// Adds the AVX2 accumulators and the tail (taken one value at a time).
-    #[target_feature(enable = "avx2,fma")]
-    fn finish_avx2<const SQUARE: bool>(acc: [__m256d; ACC], rest: &[f64]) -> f64 {
-        const W: usize = 4;
         let mut lanes = [0.0f64; W];
         let mut total = _mm256_setzero_pd();
         for a in acc {
