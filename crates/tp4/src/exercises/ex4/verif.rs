@@ -745,6 +745,33 @@ mod tests {
         refused_for(&v, "div_ceil");
     }
 
+    #[test]
+    fn scoped_threads_joined_by_their_scope_are_not_a_missing_join() {
+        // The remainder dropped, threads joined by the end of the scope (not by
+        // hand) into a shared total: the verdict blames the chunks, never a `join`.
+        for _ in 0..5 {
+            let v = q2_spawn_sum(|d, w, work| {
+                let size = (d.len() / w).max(1);
+                let total = AtomicU64::new(0);
+                std::thread::scope(|s| {
+                    for c in d.chunks(size).take(w) {
+                        let total = &total;
+                        s.spawn(move || {
+                            let part = c.iter().map(|&x| work.apply(x)).sum::<u64>();
+                            total.fetch_add(part, Ordering::Relaxed);
+                        });
+                    }
+                });
+                total.into_inner()
+            });
+            refused_for(&v, "div_ceil");
+            let Status::Failed(f) = &v.status else {
+                unreachable!()
+            };
+            assert!(!f.hint.contains("attendez la fin"), "{v}");
+        }
+    }
+
     // ---- 4.3
 
     #[test]
