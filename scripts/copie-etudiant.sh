@@ -7,6 +7,8 @@
 # files not ignored; neither target/ nor output/), except:
 #   - corrige/ (the corrected notebook), notebook/tp4.md (its source, solutions included)
 #     and the test that compares the two (crates/tp4/tests/notebook.rs);
+#   - docs/verifications.md (what each check requires) and docs/correction.md (grading a
+#     class with `tp4 corriger`: marking scheme, threat model);
 #   - in README*.md and docs/*.md, the blocks between the lines `<!-- enseignant -->` and
 #     `<!-- /enseignant -->` (reference solutions, what the measures must show);
 # and checks that nothing of that material is left. The copy keeps the student notebook
@@ -30,13 +32,14 @@ mkdir -p "$DEST"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard) |
     grep -zv -e '^corrige/' -e '^target/' -e '^output/' -e '^notebook/tp4\.md$' \
-      -e '^crates/tp4/tests/notebook\.rs$' -e '^docs/verifications\.md$' |
+      -e '^crates/tp4/tests/notebook\.rs$' -e '^docs/verifications\.md$' \
+      -e '^docs/correction\.md$' |
     (cd "$ROOT" && xargs -0 -r sh -c 'for f; do [ -f "$f" ] && printf "%s\0" "$f"; done' sh) |
     (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$DEST"
 else
   (cd "$ROOT" && tar --exclude=./corrige --exclude=./target --exclude=./output --exclude=./.git \
     --exclude=./notebook/tp4.md --exclude=./crates/tp4/tests/notebook.rs \
-    --exclude=./docs/verifications.md -cf - .) |
+    --exclude=./docs/verifications.md --exclude=./docs/correction.md -cf - .) |
     tar -xf - -C "$DEST"
 fi
 
@@ -52,8 +55,8 @@ for f in "$DEST"/README*.md "$DEST"/docs/*.md; do
 done
 
 # What must not be left.
-if [ -e "$DEST/corrige" ] || [ -e "$DEST/docs/verifications.md" ] || grep -rqs 'SOLUTION BEGIN' "$DEST/notebook" "$DEST/tp4.ipynb"; then
-  echo "copie-etudiant.sh : corrige/ ou une solution du notebook est encore là" >&2
+if [ -e "$DEST/corrige" ] || [ -e "$DEST/docs/verifications.md" ] || [ -e "$DEST/docs/correction.md" ] || grep -rqs 'SOLUTION BEGIN' "$DEST/notebook" "$DEST/tp4.ipynb"; then
+  echo "copie-etudiant.sh : corrige/, un document enseignant (docs/verifications.md, docs/correction.md) ou une solution du notebook est encore là" >&2
   exit 1
 fi
 if grep -rl -e '<!-- enseignant -->' "$DEST"/README*.md "$DEST"/docs 2>/dev/null; then

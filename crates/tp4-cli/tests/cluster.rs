@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    assert_no_process_left, cluster_summary, free_ports, signal, small_data, stderr, stdout,
-    temp_dir, tp4_in, wait_at_most,
+    assert_no_process_left, cluster_summary, free_ports, run_in, signal, small_data, stderr,
+    stdout, temp_dir, tp4_in, wait_at_most, Start,
 };
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -118,10 +118,7 @@ fn hostfile_mode_runs_processes_started_by_hand() {
             .args(["cluster", "wordcount", "--threads", "2", "--hostfile"])
             .arg(&hosts)
             .args(["--process", &i.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            .start(Stdio::piped(), Stdio::piped())
     };
     // Process 1 first: it must wait for process 0 rather than fail.
     let p1 = start(1);
@@ -192,10 +189,7 @@ fn launch(data: &Path, output: &Path, fault: &str, extra: &[&str]) -> Run {
         .args(["cluster", "wordcount", "--processus", "3"])
         .args(extra)
         .env("TP4_CLUSTER_FAUTE", fault)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start(Stdio::null(), Stdio::piped());
     let mut stderr = BufReader::new(launcher.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
@@ -333,10 +327,11 @@ fn children_exit_when_the_launcher_itself_is_killed() {
 fn bad_options_are_refused_in_french() {
     let data = small_data();
     let out = temp_dir();
-    let o = tp4_in(data.path(), out.path())
-        .args(["cluster", "wordcount", "--processus", "0"])
-        .output()
-        .unwrap();
+    let o = run_in(
+        data.path(),
+        out.path(),
+        &["cluster", "wordcount", "--processus", "0"],
+    );
     let err = stderr(&o);
     assert!(
         !o.status.success() && err.contains("choisissez entre 1 et 64 processus"),
@@ -344,10 +339,11 @@ fn bad_options_are_refused_in_french() {
     );
     let empty: PathBuf = out.path().join("vide");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = tp4_in(&empty, out.path())
-        .args(["cluster", "groupby", "--processus", "2"])
-        .output()
-        .unwrap();
+    let o = run_in(
+        &empty,
+        out.path(),
+        &["cluster", "groupby", "--processus", "2"],
+    );
     let err = stderr(&o);
     assert!(!o.status.success() && err.contains("introuvable"), "{err}");
 }
@@ -356,17 +352,18 @@ fn bad_options_are_refused_in_french() {
 fn mesure_runs_every_configuration_and_explains_the_limit() {
     let data = small_data();
     let out = temp_dir();
-    let o = tp4_in(data.path(), out.path())
-        .args([
+    let o = run_in(
+        data.path(),
+        out.path(),
+        &[
             "cluster",
             "mesure",
             "--calcul",
             "groupby",
             "--repetitions",
             "1",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let text = stdout(&o);
     assert!(o.status.success(), "{text}{}", stderr(&o));
     assert!(text.contains("ne peuvent pas aller plus vite"), "{text}");
@@ -408,10 +405,11 @@ fn mesure_runs_every_configuration_and_explains_the_limit() {
 fn json_summary_has_every_phase_of_every_worker() {
     let data = small_data();
     let out = temp_dir();
-    let o = tp4_in(data.path(), out.path())
-        .args(["cluster", "groupby", "--processus", "2", "--json"])
-        .output()
-        .unwrap();
+    let o = run_in(
+        data.path(),
+        out.path(),
+        &["cluster", "groupby", "--processus", "2", "--json"],
+    );
     let text = stdout(&o);
     assert!(o.status.success(), "{text}{}", stderr(&o));
     let lines: Vec<&str> = text.lines().collect();
@@ -450,10 +448,11 @@ fn json_summary_has_every_phase_of_every_worker() {
         v["bilan"]["phases"]
     );
     // Without --json, the report shows them in a French table.
-    let o = tp4_in(data.path(), out.path())
-        .args(["cluster", "wordcount", "--processus", "2"])
-        .output()
-        .unwrap();
+    let o = run_in(
+        data.path(),
+        out.path(),
+        &["cluster", "wordcount", "--processus", "2"],
+    );
     let text = stdout(&o);
     assert!(
         text.contains("Où passe le temps") && text.contains("rassemblement"),
@@ -555,10 +554,7 @@ fn local_partitions_add_up_across_hosts() {
                 .arg("--hostfile")
                 .arg(&hosts)
                 .args(["--process", &i.to_string()])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                .start(Stdio::piped(), Stdio::piped())
         })
         .collect();
     let outputs: Vec<_> = children
@@ -623,10 +619,11 @@ fn users_files_give_the_reference_answer_or_its_error() {
     for job in ["groupby", "wordcount"] {
         for processes in ["1", "3"] {
             let out = temp_dir();
-            let o = tp4_in(data.path(), out.path())
-                .args(["cluster", job, "--processus", processes, "--json"])
-                .output()
-                .unwrap();
+            let o = run_in(
+                data.path(),
+                out.path(),
+                &["cluster", job, "--processus", processes, "--json"],
+            );
             let text = stdout(&o);
             assert!(
                 o.status.success(),
@@ -647,10 +644,11 @@ fn users_files_give_the_reference_answer_or_its_error() {
     std::fs::write(data.path().join("transactions.csv"), bad).unwrap();
     for processes in ["1", "2", "3"] {
         let out = temp_dir();
-        let o = tp4_in(data.path(), out.path())
-            .args(["cluster", "groupby", "--processus", processes])
-            .output()
-            .unwrap();
+        let o = run_in(
+            data.path(),
+            out.path(),
+            &["cluster", "groupby", "--processus", processes],
+        );
         let err = stderr(&o);
         assert!(
             !o.status.success() && err.contains(&line) && err.contains("2000x"),
@@ -738,10 +736,11 @@ fn totals_too_large_are_refused_by_every_process_count() {
     .unwrap();
     for processes in ["1", "2", "3"] {
         let out = temp_dir();
-        let o = tp4_in(data.path(), out.path())
-            .args(["cluster", "groupby", "--processus", processes])
-            .output()
-            .unwrap();
+        let o = run_in(
+            data.path(),
+            out.path(),
+            &["cluster", "groupby", "--processus", processes],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         assert_eq!(cluster_summary(out.path(), "groupby")["total"], 2);
         let table = std::fs::read_to_string(out.path().join("cluster_groupby.csv")).unwrap();

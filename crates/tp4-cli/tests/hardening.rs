@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    alive, assert_no_process_left, finish, live_children_of, signal, temp_names, tp4_in, wait_for,
+    assert_no_process_left, finish, live_children_of, run_in, signal, temp_names, tp4_in, wait_for,
+    while_alive, Start,
 };
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -24,10 +25,7 @@ fn long_bench(dir: &std::path::Path) -> (Child, Vec<u32>) {
             "2",
         ])
         .args(["--taille", "1000000000", "--repetitions", "5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start(Stdio::piped(), Stdio::piped());
     wait_for(
         Duration::from_secs(30),
         "the 2 workers never started",
@@ -90,10 +88,7 @@ fn closed_stdout(args: &[&str]) {
     let out = common::temp_dir();
     let mut child = tp4_in(data.path(), out.path())
         .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start(Stdio::piped(), Stdio::piped());
     {
         let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
@@ -157,10 +152,7 @@ fn an_interrupted_donnees_leaves_no_temp_file_and_the_old_set_whole() {
                 "200",
                 "--remplacer",
             ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .start(Stdio::null(), Stdio::piped());
         interrupt_once_a_temp_file_shows(child, &data, sig, 30);
         assert!(temp_names(&data).is_empty(), "{:?}", temp_names(&data));
         assert_eq!(
@@ -208,15 +200,11 @@ fn a_second_run_on_one_output_folder_is_refused_and_a_stale_lock_taken_over() {
     std::fs::create_dir_all(&out).unwrap();
     let lock = out.join(".tp4-verrou");
     std::fs::write(&lock, "999999999\n").unwrap(); // left by a dead run
-    let first = tp4_in(data.path(), &out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let first = tp4_in(data.path(), &out).start(Stdio::null(), Stdio::null());
     // The stale lock is taken over: the new run's pid is in it.
     let pid = first.id().to_string();
     wait_for_lock(&out, first.id());
-    let second = tp4_in(data.path(), &out).output().unwrap();
+    let second = run_in(data.path(), &out, &[]);
     signal(first.id(), "-KILL");
     let (_, _, _) = finish(first, Duration::from_secs(10));
     let err = common::stderr(&second);
@@ -241,7 +229,7 @@ fn absurd_cluster_sizes_are_refused_in_french() {
         ][..],
     ] {
         let start = Instant::now();
-        let o = tp4_in(data.path(), out.path()).args(args).output().unwrap();
+        let o = run_in(data.path(), out.path(), args);
         let err = common::stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(
@@ -259,11 +247,7 @@ fn main_run_under_way(
     out: &std::path::Path,
     stderr: Stdio,
 ) -> (Child, std::path::PathBuf) {
-    let child = tp4_in(data, out)
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let child = tp4_in(data, out).start(Stdio::null(), stderr);
     let staging = out.join(format!(".tp4-tp-{}.tmp", child.id()));
     wait_for(
         Duration::from_secs(120),
@@ -338,10 +322,7 @@ fn ctrl_c_during_exercise_7_leaves_no_scratch_folder() {
     let out = dir.path().join("o");
     let child = tp4_in(data.path(), &out)
         .args(["exercice", "7"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start(Stdio::null(), Stdio::piped());
     // The step that generates growing files works in a scratch folder of the
     // output folder (before: a `/tmp/.tmpXXXX` folder that Ctrl-C left behind).
     let scratch = out.join(format!(".tp4-ex7-{}.tmp", child.id()));
@@ -379,10 +360,7 @@ fn a_corpus_without_a_final_newline_is_normal_input() {
     std::fs::write(dir.path().join("corpus.txt"), &corpus[..corpus.len() - 1]).unwrap();
     common::copy_shipped("transactions.csv", dir.path());
     let out = dir.path().join("o");
-    let o = tp4_in(dir.path(), &out)
-        .args(["exercice", "3"])
-        .output()
-        .unwrap();
+    let o = run_in(dir.path(), &out, &["exercice", "3"]);
     assert!(o.status.success(), "{}", common::text(&o));
     // Every joined copy keeps its lines: k copies hold k times the lines.
     let lines = corpus.iter().filter(|&&b| b == b'\n').count();
@@ -410,10 +388,7 @@ fn an_interrupted_bench_generation_leaves_no_temp_file() {
         let child = tp4_in(&data, &dir.path().join("o"))
             .args(["bench", "wordcount", "--taille", "300"])
             .args(["--strategies", "seq", "--workers", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .start(Stdio::null(), Stdio::piped());
         let bench = data.join("bench");
         interrupt_once_a_temp_file_shows(child, &bench, sig, 60);
         assert!(temp_names(&bench).is_empty(), "{:?}", temp_names(&bench));
@@ -438,10 +413,7 @@ fn exercise_3_reads_whole_only_up_to_its_cap() {
     .unwrap();
     tp4::data::corpus::generate(&data.join("corpus.txt"), 17, |_| {}).unwrap();
     let out = dir.path().join("o");
-    let o = tp4_in(&data, &out)
-        .args(["exercice", "3"])
-        .output()
-        .unwrap();
+    let o = run_in(&data, &out, &["exercice", "3"]);
     let all = common::text(&o);
     assert!(o.status.success(), "{all}");
     assert!(
@@ -484,11 +456,7 @@ fn every_command_writing_into_the_output_folder_respects_the_lock() {
     let data = common::small_data();
     let dir = common::temp_dir();
     let out = dir.path().join("o");
-    let main = tp4_in(data.path(), &out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let main = tp4_in(data.path(), &out).start(Stdio::null(), Stdio::null());
     wait_for_lock(&out, main.id());
     let commands: [&[&str]; 5] = [
         &["bench", "primes", "--taille", "1000", "--repetitions", "1"],
@@ -499,12 +467,7 @@ fn every_command_writing_into_the_output_folder_respects_the_lock() {
     ];
     let results: Vec<_> = commands
         .iter()
-        .map(|args| {
-            (
-                args,
-                tp4_in(data.path(), &out).args(*args).output().unwrap(),
-            )
-        })
+        .map(|args| (args, run_in(data.path(), &out, args)))
         .collect();
     signal(main.id(), "-KILL");
     let _ = finish(main, Duration::from_secs(10));
@@ -531,10 +494,11 @@ fn a_lock_naming_another_live_process_is_stale() {
         "1 1 tp4".into(),
     ] {
         std::fs::write(out.join(".tp4-verrou"), &holder).unwrap();
-        let o = tp4_in(&dir.path().join("d"), &out)
-            .args(["bench", "primes", "--taille", "1000", "--repetitions", "1"])
-            .output()
-            .unwrap();
+        let o = run_in(
+            &dir.path().join("d"),
+            &out,
+            &["bench", "primes", "--taille", "1000", "--repetitions", "1"],
+        );
         let all = common::text(&o);
         assert_eq!(o.status.code(), Some(0), "{holder:?}: {all}");
         assert!(!all.contains("kill"), "{holder:?}: {all}");
@@ -607,33 +571,28 @@ fn a_file_shortened_during_bench_is_an_error_not_a_bus_error() {
             "optimise",
         ])
         .args(["--workers", "2", "--repetitions", "1000", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let until = Instant::now() + Duration::from_secs(120);
-    let mut round = 0u64;
+        .start(Stdio::piped(), Stdio::piped());
     // The first change once the bench has started its runs (each run maps the file
     // anew; a debug build takes a while to get there).
     std::thread::sleep(Duration::from_millis(400));
-    while alive(pid) && Instant::now() < until {
+    while_alive(child.id(), Duration::from_secs(120), |round| {
         std::thread::sleep(Duration::from_millis(30 + round % 7 * 20));
         let f = std::fs::OpenOptions::new().write(true).open(&csv).unwrap();
         f.set_len(whole.len() as u64 / (2 + round % 5)).unwrap();
         std::thread::sleep(Duration::from_millis(20 + round % 3 * 15));
         std::fs::write(&csv, &whole).unwrap();
-        round += 1;
-    }
+    });
     let (code, err, _) = finish(child, Duration::from_secs(10));
     assert_eq!(code, Some(1), "{err}");
     // A run that maps the file while it is shortened (and not restored before the
     // run ends) reads a file whose last line is cut: the located error of that line
-    // is then the right answer for the bytes read.
+    // is then the right answer for the bytes read ("1 champ" when it was cut
+    // after its first field).
     assert!(
         err.contains("a changé pendant la lecture")
             || err.contains("réponse fausse")
-            || err.contains("champs au lieu de 6"),
+            || err.contains("champs au lieu de 6")
+            || err.contains("1 champ au lieu de 6"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
@@ -675,18 +634,11 @@ fn bench_checks_every_run_reports_every_case_and_fails_at_the_end() {
             "seq,rayon",
         ])
         .args(["--workers", "2", "--repetitions", "1000", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let until = Instant::now() + Duration::from_secs(240);
-    let mut flip = false;
-    while alive(pid) && Instant::now() < until {
+        .start(Stdio::piped(), Stdio::piped());
+    while_alive(child.id(), Duration::from_secs(240), |round| {
         std::thread::sleep(Duration::from_millis(40));
-        flip = !flip;
-        put(if flip { other } else { whole[digit] });
-    }
+        put(if round % 2 == 0 { other } else { whole[digit] });
+    });
     put(whole[digit]);
     let out = {
         let mut child = child;

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    assert_no_panic, copy_shipped, error_of, shipped_data, snapshot, stderr, temp_dir, text, tp4,
-    tp4_in,
+    assert_no_panic, copy_shipped, error_of, run_in, shipped_data, snapshot, stderr, temp_dir,
+    text, tp4, tp4_in,
 };
 use std::path::Path;
 
@@ -62,7 +62,7 @@ fn an_output_path_that_is_a_file_is_said_so() {
     let file = dir.path().join("sorties");
     std::fs::write(&file, "pas un dossier").unwrap();
     for args in [vec!["env"], vec!["exercice", "2"]] {
-        let o = tp4_in(&shipped_data(), &file).args(&args).output().unwrap();
+        let o = run_in(&shipped_data(), &file, &args);
         assert_eq!(o.status.code(), Some(1), "{args:?} {}", text(&o));
         let all = text(&o);
         assert!(all.contains("est un fichier, pas un dossier"), "{all}");
@@ -100,10 +100,7 @@ fn a_run_from_another_folder_points_to_the_repository_root() {
 fn a_missing_file_in_an_existing_folder_suggests_the_small_files() {
     let dir = temp_dir();
     copy_shipped("corpus.txt", dir.path());
-    let o = tp4_in(dir.path(), &dir.path().join("o"))
-        .args(["exercice", "1"])
-        .output()
-        .unwrap();
+    let o = run_in(dir.path(), &dir.path().join("o"), &["exercice", "1"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("--lignes 10000 --mo 1"), "{err}");
@@ -140,7 +137,7 @@ fn bad_data_is_found_before_any_measurement() {
     copy_shipped("corpus.txt", &data);
     let out = dir.path().join("o");
     let started = std::time::Instant::now();
-    let o = tp4_in(&data, &out).output().unwrap();
+    let o = run_in(&data, &out, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(stderr(&o).contains("que l'en-tête"), "{}", stderr(&o));
     assert!(
@@ -188,10 +185,7 @@ fn a_full_disk_while_drawing_names_the_file_in_french() {
         eprintln!("test ignoré : impossible de monter un petit tmpfs ici (pas root ?)");
         return;
     };
-    let o = tp4_in(&shipped_data(), disk.path())
-        .args(["exercice", "1"])
-        .output()
-        .unwrap();
+    let o = run_in(&shipped_data(), disk.path(), &["exercice", "1"]);
     let err = error_of(&o);
     assert!(
         err.contains("disque plein") && err.contains("ex1_"),
@@ -230,10 +224,7 @@ fn a_huge_field_is_cut_in_the_message() {
         ),
     )
     .unwrap();
-    let o = tp4_in(dir.path(), &dir.path().join("o"))
-        .args(["exercice", "1"])
-        .output()
-        .unwrap();
+    let o = run_in(dir.path(), &dir.path().join("o"), &["exercice", "1"]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.len() < 2_000, "{} bytes on stderr", err.len());
@@ -256,7 +247,7 @@ fn a_bad_quantity_is_said_in_french_before_any_measurement() {
     csv.push_str("99999,2024-12-31,Paris,sport,12.50,deux\n");
     std::fs::write(data.join("transactions.csv"), csv).unwrap();
     let out = dir.path().join("o");
-    let o = tp4_in(&data, &out).output().unwrap();
+    let o = run_in(&data, &out, &[]);
     let err = error_of(&o);
     assert!(
         err.contains(&format!("ligne {last_line}"))
@@ -354,10 +345,11 @@ fn every_command_line_error_is_in_french() {
 #[test]
 fn a_huge_delay_is_said_too_long() {
     let dir = common::temp_dir();
-    let o = common::tp4_in(&dir.path().join("d"), &dir.path().join("o"))
-        .args(["cluster", "wordcount", "--delai", "99999999999999999999"])
-        .output()
-        .unwrap();
+    let o = common::run_in(
+        &dir.path().join("d"),
+        &dir.path().join("o"),
+        &["cluster", "wordcount", "--delai", "99999999999999999999"],
+    );
     let err = common::error_of(&o);
     assert!(
         err.contains("trop long") && !err.contains("positif"),
@@ -408,12 +400,7 @@ fn a_wrong_kind_of_path_is_named_for_what_it_is() {
         "--repetitions",
         "1",
     ];
-    let err = error_of(
-        &tp4_in(&data, &dir.path().join("o"))
-            .args(bench)
-            .output()
-            .unwrap(),
-    );
+    let err = error_of(&run_in(&data, &dir.path().join("o"), &bench));
     assert!(
         err.contains("pas un fichier ordinaire")
             && err.contains("dossier")
@@ -426,12 +413,7 @@ fn a_wrong_kind_of_path_is_named_for_what_it_is() {
         .status()
         .unwrap();
     assert!(fifo.success());
-    let err = error_of(
-        &tp4_in(&data, &dir.path().join("o"))
-            .args(bench)
-            .output()
-            .unwrap(),
-    );
+    let err = error_of(&run_in(&data, &dir.path().join("o"), &bench));
     assert!(
         err.contains("tube") && !err.contains("introuvable"),
         "{err}"
@@ -439,12 +421,7 @@ fn a_wrong_kind_of_path_is_named_for_what_it_is() {
 
     let file = dir.path().join("un-fichier");
     std::fs::write(&file, "x").unwrap();
-    let err = error_of(
-        &tp4_in(&file, &dir.path().join("o"))
-            .args(bench)
-            .output()
-            .unwrap(),
-    );
+    let err = error_of(&run_in(&file, &dir.path().join("o"), &bench));
     assert!(
         err.contains("est un fichier, pas un dossier") && !err.contains("n'existe pas"),
         "{err}"
@@ -452,10 +429,11 @@ fn a_wrong_kind_of_path_is_named_for_what_it_is() {
 
     let link = dir.path().join("sortie");
     std::os::unix::fs::symlink(dir.path().join("nulle-part"), &link).unwrap();
-    let o = tp4_in(&data, &link)
-        .args(["bench", "primes", "--taille", "1000", "--repetitions", "1"])
-        .output()
-        .unwrap();
+    let o = run_in(
+        &data,
+        &link,
+        &["bench", "primes", "--taille", "1000", "--repetitions", "1"],
+    );
     let err = error_of(&o);
     assert!(
         err.contains("lien symbolique") && !err.contains("existe déjà"),

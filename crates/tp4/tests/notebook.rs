@@ -205,6 +205,9 @@ fn the_student_copy_has_no_teacher_material() {
     assert!(dest.join("data/transactions.csv").is_file());
     assert!(!dest.join("corrige").exists());
     assert!(!dest.join(notebook::SOURCE).exists());
+    for teacher_doc in ["docs/verifications.md", "docs/correction.md"] {
+        assert!(!dest.join(teacher_doc).exists(), "{teacher_doc}");
+    }
     for doc in [
         "README.md",
         "docs/exercices-1-3.md",

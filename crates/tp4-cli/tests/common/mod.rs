@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `tp4` binary built by Cargo for these tests.
@@ -30,6 +30,31 @@ pub fn tp4_in(data: &Path, output: &Path) -> Command {
 /// Runs `tp4 args…` to the end.
 pub fn run(args: &[&str]) -> Output {
     tp4().args(args).output().expect("cannot run tp4")
+}
+
+/// Runs `tp4 --data data --output output args…` to the end.
+pub fn run_in(data: &Path, output: &Path, args: &[&str]) -> Output {
+    tp4_in(data, output)
+        .args(args)
+        .output()
+        .expect("cannot run tp4")
+}
+
+/// Starting a `tp4` command without waiting for it: `.start(stdout, stderr)` at the
+/// end of a [`tp4`] or [`tp4_in`] builder (the caller then polls it with
+/// [`wait_for`], [`while_alive`], and ends it with [`finish`] or [`wait_at_most`]).
+pub trait Start {
+    /// Starts the command with these standard output and error.
+    fn start(&mut self, stdout: Stdio, stderr: Stdio) -> Child;
+}
+
+impl Start for Command {
+    fn start(&mut self, stdout: Stdio, stderr: Stdio) -> Child {
+        self.stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("cannot start tp4")
+    }
 }
 
 /// The standard output of a finished command, as text.
@@ -173,6 +198,18 @@ pub fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     while !done() {
         assert!(Instant::now() < until, "{what} (waited {limit:?})");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Calls `step` with its round number (0, 1, 2…) again and again while process
+/// `pid` is alive, for at most `limit`: the changes a test makes under a running
+/// command (`step` sleeps as long as it needs between them).
+pub fn while_alive(pid: u32, limit: Duration, mut step: impl FnMut(u64)) {
+    let until = Instant::now() + limit;
+    let mut round = 0;
+    while alive(pid) && Instant::now() < until {
+        step(round);
+        round += 1;
     }
 }
 

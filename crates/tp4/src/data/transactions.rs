@@ -157,13 +157,15 @@ impl Transaction {
 /// two sums at every step: it can never overflow, so students' plain `+` and `sum`
 /// are exact. The reader ([`stream`], [`load`]) refuses the line at which one of the
 /// two sums stops fitting ("trop grand", workloads.md v3 rule 7); W4's own paths
-/// check their totals themselves.
+/// check their totals themselves. The fields are private: a bound starts empty
+/// ([`Default`]) and grows only by [`SumBound::add`], so its two sums are always
+/// those of rows that were counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SumBound {
     /// Sum of the positive revenues so far.
-    pub sales: i64,
+    sales: i64,
     /// Sum of the negative revenues (refunds) so far, ≤ 0.
-    pub refunds: i64,
+    refunds: i64,
 }
 
 /// What made a row break the [`SumBound`].
@@ -178,6 +180,18 @@ pub enum BoundError {
 }
 
 impl SumBound {
+    /// Sum of the sales' revenues counted so far (`|cents| × max(quantity, 1)` of
+    /// each row with a positive or zero amount), ≥ 0.
+    pub fn sales(&self) -> i64 {
+        self.sales
+    }
+
+    /// Sum of the refunds' revenues counted so far (rows with a negative amount),
+    /// ≤ 0.
+    pub fn refunds(&self) -> i64 {
+        self.refunds
+    }
+
     /// Counts one more row, or says which sum would no longer fit (the bound is
     /// then unchanged).
     pub fn add(&mut self, t: &Transaction) -> std::result::Result<(), BoundError> {
@@ -1093,5 +1107,69 @@ mod tests {
         std::fs::write(&path, "a,b\n1,2\n").unwrap();
         let err = load(&path).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("ligne 1") && err.contains("en-tête"), "{err}");
+    }
+
+    /// Random tables, small amounts or amounts near the 64-bit limit: the bound's
+    /// two sums are those of the counted rows (computed in 128 bits), the first row
+    /// whose product or prefix sum leaves 64 bits is the one refused, with its
+    /// reason, and `fits_times` agrees with the 128-bit products.
+    #[test]
+    fn sum_bound_is_the_sums_of_its_rows() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |n: u64| rng.random_range(0..n);
+        let mut refused = std::collections::BTreeSet::new();
+        for _ in 0..400 {
+            let huge = next(3) == 0;
+            let rows: Vec<Transaction> = (0..next(30))
+                .map(|i| {
+                    let size = if huge { i64::MAX as u64 / 4 } else { 1_000_000 };
+                    let cents = next(size) as i64 * if next(3) == 0 { -1 } else { 1 };
+                    Transaction::new(i, "2024-01-01", "Paris", "sport", cents, next(11) as u32)
+                })
+                .collect();
+            let (mut sales, mut refunds) = (0i128, 0i128);
+            let mut expected = Ok(());
+            for (i, t) in rows.iter().enumerate() {
+                let weight = i128::from(t.cents) * i128::from(t.quantity.max(1));
+                let fits = |x: i128| i64::try_from(x).is_ok();
+                let error = if !fits(weight) {
+                    Some(BoundError::Product)
+                } else if weight >= 0 && !fits(sales + weight) {
+                    Some(BoundError::Sales)
+                } else if weight < 0 && !fits(refunds + weight) {
+                    Some(BoundError::Refunds)
+                } else {
+                    None
+                };
+                if let Some(e) = error {
+                    expected = Err((i, e));
+                    break;
+                }
+                if weight >= 0 {
+                    sales += weight;
+                } else {
+                    refunds += weight;
+                }
+            }
+            if let Err((_, e)) = expected {
+                refused.insert(format!("{e:?}"));
+            }
+            match (SumBound::of(&rows), expected) {
+                (Ok(bound), Ok(())) => {
+                    assert_eq!(i128::from(bound.sales()), sales);
+                    assert_eq!(i128::from(bound.refunds()), refunds);
+                    assert!(bound.sales() >= 0 && bound.refunds() <= 0);
+                    for times in [0u64, 1, 2, 7, 1 << 20, u64::MAX] {
+                        let k = i128::from(i64::try_from(times).unwrap_or(i64::MAX));
+                        let fits =
+                            i64::try_from(sales * k).is_ok() && i64::try_from(refunds * k).is_ok();
+                        assert_eq!(bound.fits_times(times), fits, "{sales} {refunds} {times}");
+                    }
+                }
+                (got, want) => assert_eq!(got.map(|_| ()), want, "{rows:?}"),
+            }
+        }
+        // The drawn tables reach each of the three refusals.
+        assert_eq!(refused.len(), 3, "{refused:?}");
     }
 }

@@ -19,6 +19,8 @@ pub mod deadline;
 pub mod panic;
 pub mod parallel;
 pub mod shared;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod work;
 
 use std::fmt;

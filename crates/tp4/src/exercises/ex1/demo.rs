@@ -43,6 +43,7 @@ pub fn demo(ctx: &Context) -> Result<Section> {
     let total_cents = filter_map_reduce(&mut section, &rows);
     group_by(ctx, &mut section, &rows, total_cents)?;
     let timed = &rows[..rows.len().min(TIMED_ROWS)];
+    let repeat = repeat_that_fits(timed);
     if timed.len() < rows.len() {
         section.say(format!(
             "Les mesures de temps qui suivent portent sur les {} premières ventes du fichier \
@@ -50,10 +51,9 @@ pub fn demo(ctx: &Context) -> Result<Section> {
              TP dure des minutes.",
             fr::thousands(timed.len() as u64),
             fr::thousands(rows.len() as u64),
-            repeat_that_fits(timed)
+            repeat
         ));
     }
-    let repeat = repeat_that_fits(timed);
     let big = super::replicate(timed, repeat);
     timings(ctx, &mut section, &big, repeat)?;
     floats(ctx, &mut section, &big);

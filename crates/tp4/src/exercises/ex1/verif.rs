@@ -463,17 +463,7 @@ mod tests {
         assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
         // Sequential beside a thread that spins meanwhile.
         let v = q7_summary_par(|rows, work| {
-            let stop = std::sync::atomic::AtomicBool::new(false);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                });
-                let r = seq(rows, work);
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                r
-            })
+            crate::verif::testing::beside_a_spinning_thread(|| seq(rows, work))
         });
         assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
         // rayon, but in a pool of one thread of its own.

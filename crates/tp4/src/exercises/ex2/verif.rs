@@ -503,9 +503,8 @@ pub fn q6_parallel_sum(student: impl Fn(Vec<u64>, usize, Work) -> u64) -> Verdic
 mod tests {
     use super::*;
     use crate::ex2 as r;
+    use crate::verif::testing::{beside_a_spinning_thread, beside_sleeping_threads};
     use crate::verif::Status;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
 
     /// The notebook's answer: one spawned thread per owned chunk.
     fn spawned(data: Vec<u64>, workers: usize, work: Work) -> u64 {
@@ -559,29 +558,12 @@ mod tests {
         refused_for(&q6_parallel_sum(seq), "1 thread : 100 %");
         // Sequential work beside a thread that sleeps.
         refused_for(
-            &q6_parallel_sum(|d, w, work| {
-                let idle = std::thread::spawn(|| std::thread::sleep(Duration::from_millis(5)));
-                let s = seq(d, w, work);
-                idle.join().unwrap();
-                s
-            }),
+            &q6_parallel_sum(|d, w, work| beside_sleeping_threads(1, 5, || seq(d, w, work))),
             "1 thread : 100 %",
         );
         // Sequential work beside a thread that spins until the work is done.
         refused_for(
-            &q6_parallel_sum(|d, w, work| {
-                let stop = AtomicBool::new(false);
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        while !stop.load(Ordering::Relaxed) {
-                            std::hint::spin_loop();
-                        }
-                    });
-                    let r = seq(d, w, work);
-                    stop.store(true, Ordering::Relaxed);
-                    r
-                })
-            }),
+            &q6_parallel_sum(|d, w, work| beside_a_spinning_thread(|| seq(d, w, work))),
             "1 thread : 100 %",
         );
         // All the work in one spawned thread.

@@ -278,23 +278,8 @@ pub fn q7_shared_counter(f: impl Fn(usize, u64, Work) -> u64) -> Verdict {
 mod tests {
     use super::super::*;
     use super::*;
-    use crate::verif::Status;
+    use crate::verif::testing::{beside_a_spinning_thread, beside_sleeping_threads, refused_for};
     use crate::workloads::ipc;
-
-    /// Asserts that `v` failed with `what` in its message (printed first: the
-    /// checkers under a deadline silence panic messages while they run).
-    fn refused_for(v: &Verdict, what: &str) {
-        let ok = match &v.status {
-            Status::Failed(f) => {
-                format!("{} | {} | {} | {}", f.case, f.expected, f.got, f.hint).contains(what)
-            }
-            _ => false,
-        };
-        if !ok {
-            eprintln!("expected « {what} » in: {v}");
-        }
-        assert!(ok, "expected « {what} » in: {v}");
-    }
 
     fn bounded_right(tx: mpsc::SyncSender<u64>, n: usize) -> usize {
         (0..n as u64)
@@ -489,29 +474,12 @@ mod tests {
         // Beside threads that sleep, or one that spins.
         refused_for(
             &q7_shared_counter(|t, k, work| {
-                std::thread::scope(|s| {
-                    for _ in 0..t {
-                        s.spawn(|| std::thread::sleep(std::time::Duration::from_millis(1)));
-                    }
-                    sequential(t, k, work)
-                })
+                beside_sleeping_threads(t, 1, || sequential(t, k, work))
             }),
             "1 thread : 100 %",
         );
         refused_for(
-            &q7_shared_counter(|t, k, work| {
-                let done = std::sync::atomic::AtomicBool::new(false);
-                std::thread::scope(|s| {
-                    s.spawn(|| {
-                        while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                            std::hint::spin_loop();
-                        }
-                    });
-                    let total = sequential(t, k, work);
-                    done.store(true, std::sync::atomic::Ordering::Relaxed);
-                    total
-                })
-            }),
+            &q7_shared_counter(|t, k, work| beside_a_spinning_thread(|| sequential(t, k, work))),
             "1 thread : 100 %",
         );
     }
@@ -570,7 +538,7 @@ mod tests {
             }
             (n, 0)
         });
-        assert!(!v.passed() && v.to_string().contains("Sender"), "{v}");
+        refused_for(&v, "Sender");
         // Sentinels counted as messages.
         let v = q2_sentinel(|p, k| {
             let (c, s) = producers_consumer(p, k);
@@ -596,12 +564,12 @@ mod tests {
             }
             Ok(t)
         });
-        assert!(!v.passed() && v.to_string().contains("sans retour"), "{v}");
+        refused_for(&v, "sans retour");
         // A crash returns the partial sum.
         let v = q6_pipe(|k, b, crash| {
             let k = crash.map_or(k, |c| c.min(k));
             in_process_pipe(k, b, None)
         });
-        assert!(!v.passed() && v.to_string().contains("plante"), "{v}");
+        refused_for(&v, "plante");
     }
 }

@@ -4,7 +4,11 @@
 //!
 //! [`measure_counters`] times the student's counters against the packed and padded
 //! references; [`measure_chunks`] times the student's chunked count against the
-//! reference over a sweep of task sizes. A function still holding `todo!()`, a
+//! reference over a sweep of task sizes. The student's functions take a
+//! [`Work`](crate::verif::work::Work) last (the checks of 7.2 and 7.3 observe it);
+//! the measuring cells hand them `Work::unobserved()`, which records nothing and
+//! gives the same values, so that the check's bookkeeping is not timed:
+//! `measure_chunks(|n, taille| premiers_par_taches(n, taille, Work::unobserved()))`. A function still holding `todo!()`, a
 //! wrong answer or a panic is never timed: the result says why, in French, and the
 //! reference is shown alone.
 
@@ -68,9 +72,11 @@ pub struct OwnCounters {
     pub yours: Result<Timings, String>,
 }
 
-/// Times the student's `compteurs_alignes(threads, par_thread)` (question 7.3)
-/// beside the packed and padded references, on [`COUNTER_THREADS`] threads ×
-/// [`COUNTER_INCREMENTS`] increments.
+/// Times the student's `compteurs_alignes(threads, par_thread, travail: Work) -> u64`
+/// (question 7.3) beside the packed and padded references, on [`COUNTER_THREADS`]
+/// threads × [`COUNTER_INCREMENTS`] increments. `yours(threads, par_thread)` calls
+/// it with `Work::unobserved()`:
+/// `measure_counters(|t, p| compteurs_alignes(t, p, Work::unobserved()))`.
 pub fn measure_counters(yours: impl Fn(usize, u64) -> u64) -> OwnCounters {
     measure_counters_with(yours, COUNTER_THREADS, COUNTER_INCREMENTS, PLAN)
 }
@@ -211,9 +217,11 @@ pub struct OwnChunks {
     pub yours: Result<Vec<Timings>, String>,
 }
 
-/// Times the student's `premiers_par_taches(n, taille)` (question 7.2) beside the
-/// reference [`count_primes_chunked`] for each of [`CHUNK_SIZES`], on a pool of as
-/// many threads as the machine gives (at least 2).
+/// Times the student's `premiers_par_taches(n, taille, travail: Work) -> u64`
+/// (question 7.2) beside the reference [`count_primes_chunked`] for each of
+/// [`CHUNK_SIZES`], on a pool of as many threads as the machine gives (at least 2).
+/// `yours(n, taille)` calls it with `Work::unobserved()`:
+/// `measure_chunks(|n, taille| premiers_par_taches(n, taille, Work::unobserved()))`.
 pub fn measure_chunks(yours: impl Fn(u64, u64) -> u64 + Sync) -> OwnChunks {
     let workers = crate::machine::usable_cpus().max(2);
     measure_chunks_with(yours, CHUNKS_N, &CHUNK_SIZES, workers, PLAN)

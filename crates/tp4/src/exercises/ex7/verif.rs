@@ -428,8 +428,9 @@ mod tests {
         assert_eq!(close.verdict(), Padding::Unclear);
     }
 
+    use crate::verif::testing::{beside_a_spinning_thread, refused_for};
     use crate::verif::work::Counter;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
     /// The notebook's answer: one padded counter per thread.
     fn padded(workers: usize, per_thread: u64, work: Work) -> u64 {
@@ -492,11 +493,11 @@ mod tests {
                 });
                 counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
             });
-            assert!(v.to_string().contains("faux partage"), "{v}");
+            refused_for(&v, "faux partage");
             let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align16(work.counter())));
-            assert!(v.to_string().contains("faux partage"), "{v}");
+            refused_for(&v, "faux partage");
             let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align32(work.counter())));
-            assert!(v.to_string().contains("faux partage"), "{v}");
+            refused_for(&v, "faux partage");
             // Padded to a 64-byte line and aligned: passes (see CACHE_LINE).
             let v = q3_padded_counters(|w, n, work| counters_of(w, n, || Align64(work.counter())));
             assert!(v.passed(), "{v}");
@@ -519,7 +520,7 @@ mod tests {
                 drop(decoy);
                 plain.iter().map(|c| c.load(Ordering::Relaxed)).sum()
             });
-            assert!(v.to_string().contains("faux partage"), "{v}");
+            refused_for(&v, "faux partage");
         }
     }
 
@@ -538,30 +539,19 @@ mod tests {
         };
         // All incremented by the calling thread.
         let v = q3_padded_counters(padded_seq);
-        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+        refused_for(&v, "un thread par compteur");
         // The same beside a thread that spins.
-        let v = q3_padded_counters(|w, n, work| {
-            let done = AtomicBool::new(false);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    while !done.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                });
-                let total = padded_seq(w, n, work);
-                done.store(true, Ordering::Relaxed);
-                total
-            })
-        });
-        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+        let v =
+            q3_padded_counters(|w, n, work| beside_a_spinning_thread(|| padded_seq(w, n, work)));
+        refused_for(&v, "un thread par compteur");
         // A closed form, with or without a sleep: nothing counted.
         let v = q3_padded_counters(|w, n, _| w as u64 * n);
-        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        refused_for(&v, "`travail.counter()`");
         let v = q3_padded_counters(|w, n, _| {
             std::thread::sleep(std::time::Duration::from_millis(2));
             w as u64 * n
         });
-        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        refused_for(&v, "`travail.counter()`");
         // Plain atomics of the answer's own, padded: the check cannot see them.
         let v = q3_padded_counters(|w, n, _| {
             use std::sync::atomic::AtomicU64;
@@ -579,7 +569,7 @@ mod tests {
             });
             counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
         });
-        assert!(v.to_string().contains("`travail.counter()`"), "{v}");
+        refused_for(&v, "`travail.counter()`");
         // One shared counter for every thread.
         let v = q3_padded_counters(|w, n, work| {
             let c = crossbeam::utils::CachePadded::new(work.counter());
@@ -594,7 +584,7 @@ mod tests {
             });
             c.load(Ordering::Relaxed)
         });
-        assert!(v.to_string().contains("SON compteur"), "{v}");
+        refused_for(&v, "SON compteur");
         // A token share: a second thread does a few increments, the caller the rest.
         let v = q3_padded_counters(|w, n, work| {
             let counters: Vec<crossbeam::utils::CachePadded<Counter>> = (0..w)
@@ -619,7 +609,7 @@ mod tests {
             }
             counters.iter().map(|c| c.load(Ordering::Relaxed)).sum()
         });
-        assert!(v.to_string().contains("un thread par compteur"), "{v}");
+        refused_for(&v, "un thread par compteur");
     }
 
     /// The notebook's 7.2 answer.
@@ -641,22 +631,10 @@ mod tests {
                 .sum::<u64>()
         };
         let v = q2_chunked_primes(seq);
-        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        refused_for(&v, "1 thread : 100 %");
         // Beside a thread that spins.
-        let v = q2_chunked_primes(|n, size, work| {
-            let done = AtomicBool::new(false);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    while !done.load(Ordering::Relaxed) {
-                        std::hint::spin_loop();
-                    }
-                });
-                let total = seq(n, size, work);
-                done.store(true, Ordering::Relaxed);
-                total
-            })
-        });
-        assert!(v.to_string().contains("1 thread : 100 %"), "{v}");
+        let v = q2_chunked_primes(|n, size, work| beside_a_spinning_thread(|| seq(n, size, work)));
+        refused_for(&v, "1 thread : 100 %");
         // Parallel, but around `travail` (the workload's function directly).
         let v = q2_chunked_primes(|n, size, _| {
             use rayon::prelude::*;
@@ -666,12 +644,12 @@ mod tests {
                 .map(|c| primes::count_range(c * size, ((c + 1) * size).min(n)))
                 .sum()
         });
-        assert!(v.to_string().contains("aucune tâche"), "{v}");
+        refused_for(&v, "aucune tâche");
         // One task for everything (the task size ignored), or a closed form.
         let v = q2_chunked_primes(|n, _, work| work.count_primes(0, n));
-        assert!(v.to_string().contains("tâches de 1"), "{v}");
+        refused_for(&v, "tâches de 1");
         let v = q2_chunked_primes(|n, _, _| primes::reference_count(n));
-        assert!(v.to_string().contains("aucune tâche"), "{v}");
+        refused_for(&v, "aucune tâche");
         // A token share: the pool counts the first task, the caller the rest.
         let v = q2_chunked_primes(|n, size, work| {
             let size = size.max(1);
@@ -685,7 +663,7 @@ mod tests {
                     .map(|c| work.count_primes(c * size, ((c + 1) * size).min(n)))
                     .sum::<u64>()
         });
-        assert!(v.to_string().contains("5 %"), "{v}");
+        refused_for(&v, "5 %");
     }
 
     #[test]
@@ -700,7 +678,7 @@ mod tests {
                 (s[n / 2 - 1] + s[n / 2]) / 2.0
             }
         });
-        assert!(v.to_string().contains("aucune mesure"), "{v}");
+        refused_for(&v, "aucune mesure");
     }
 
     #[test]
@@ -715,7 +693,7 @@ mod tests {
             s[s.len() / 2]
         };
         let v = q1_median(upper);
-        assert!(v.to_string().contains("nombre pair"), "{v}");
+        refused_for(&v, "nombre pair");
         assert!(q1_median(|_| todo!()).not_done());
     }
 

@@ -95,14 +95,19 @@ struct Masks {
     high: u64,
 }
 
-/// The [`Masks`] of the 64 bytes at `w`, in two 32-byte registers.
+/// The [`Masks`] of the 64 bytes at `w`, in two 32-byte registers: commas, line
+/// ends, quotes and blanks for the fast path ([`add_block_avx2`]); with `PROOF`, the
+/// masks of the per-line proof ([`plain_line`]) too: digits, bytes ≥ 0x80, and the
+/// control bytes in the `quote` mask (`digit` and `high` stay empty without it). One
+/// load and movemask loop for both paths; `PROOF` is a constant, so each path compiles
+/// to the comparisons it needs only.
 ///
 /// # Safety
 /// The processor must support AVX2; 64 bytes must be readable at `w`.
 #[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn masks(w: *const u8) -> Masks {
+unsafe fn masks<const PROOF: bool>(w: *const u8) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks::default();
     for h in 0..2 {
@@ -111,41 +116,20 @@ unsafe fn masks(w: *const u8) -> Masks {
         let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32) << (32 * h);
         m.comma |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b',' as i8)));
         m.newline |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
-        m.quote |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8)));
+        let mut quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+        if PROOF {
+            let ctl = _mm256_min_epu8(v, _mm256_set1_epi8(0x1F));
+            quote = _mm256_or_si256(quote, _mm256_cmpeq_epi8(ctl, v));
+            let d = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
+            m.digit |= bits(_mm256_cmpeq_epi8(
+                _mm256_min_epu8(d, _mm256_set1_epi8(9)),
+                d,
+            ));
+            m.high |= bits(v);
+        }
+        m.quote |= bits(quote);
         let low = _mm256_min_epu8(v, _mm256_set1_epi8(b' ' as i8));
         m.blank |= bits(_mm256_cmpeq_epi8(low, v));
-    }
-    m
-}
-
-/// [`masks`] for the per-line proof: digits and bytes ≥ 0x80 too, and the control
-/// bytes in the `quote` mask.
-///
-/// # Safety
-/// The processor must support AVX2; 64 bytes must be readable at `w`.
-#[cfg(all(target_arch = "x86_64", not(feature = "sans-simd")))]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn proof_masks(w: *const u8) -> Masks {
-    use std::arch::x86_64::*;
-    let mut m = Masks::default();
-    for h in 0..2 {
-        // SAFETY: the caller guarantees 64 readable bytes; this reads 32 of them.
-        let v = unsafe { _mm256_loadu_si256(w.add(32 * h).cast()) };
-        let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32) << (32 * h);
-        m.comma |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b',' as i8)));
-        m.newline |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)));
-        let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
-        let ctl = _mm256_min_epu8(v, _mm256_set1_epi8(0x1F));
-        m.quote |= bits(_mm256_or_si256(quote, _mm256_cmpeq_epi8(ctl, v)));
-        let low = _mm256_min_epu8(v, _mm256_set1_epi8(b' ' as i8));
-        m.blank |= bits(_mm256_cmpeq_epi8(low, v));
-        let d = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
-        m.digit |= bits(_mm256_cmpeq_epi8(
-            _mm256_min_epu8(d, _mm256_set1_epi8(9)),
-            d,
-        ));
-        m.high |= bits(v);
     }
     m
 }
@@ -251,7 +235,7 @@ unsafe fn add_block_proved(
         // SAFETY: ROOM (96) bytes are left from `start`.
         let w = unsafe { block.as_ptr().add(start) };
         // SAFETY: AVX2 is enabled here; 64 bytes are readable at `w`.
-        let m = unsafe { proof_masks(w) };
+        let m = unsafe { masks::<true>(w) };
         let end = if m.newline == 0 {
             // A line of 64 bytes or more: the reference.
             memchr::memchr(b'\n', &block[start + 64..]).map_or(block.len(), |e| start + 65 + e)
@@ -347,7 +331,7 @@ unsafe fn add_block_avx2(
         // SAFETY: ROOM (96) bytes are left from `start`.
         let w = unsafe { block.as_ptr().add(start) };
         // SAFETY: AVX2 is enabled here; 64 bytes are readable at `w`.
-        let m = unsafe { masks(w) };
+        let m = unsafe { masks::<false>(w) };
         if m.newline == 0 {
             // A line of 64 bytes or more: rung 3's line reader.
             let end =
