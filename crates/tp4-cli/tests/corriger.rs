@@ -421,6 +421,8 @@ fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
     assert!(feedback.contains("s de temps réel"), "{feedback}");
     let class = std::fs::read_to_string(out.join("classe.md")).unwrap();
     assert!(class.contains("Échecs les plus fréquents"), "{class}");
+    // 4 graded copies, 9 points: the mean with a French decimal comma.
+    assert!(class.contains("moyenne 2,"), "{class}");
     assert!(out.join("reussite.svg").is_file() && out.join("reussite.png").is_file());
 }
 

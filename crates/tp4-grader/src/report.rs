@@ -155,10 +155,10 @@ pub fn class_summary(t: &Template, reports: &[StudentReport]) -> String {
         n => reports.iter().map(|r| r.total).sum::<f64>() / n as f64,
     };
     out.push_str(&format!(
-        "{} copies, {} corrigées ; moyenne {:.1} / {}.\n\n![Réussite par question](reussite.svg)\n\n",
+        "{} copies, {} corrigées ; moyenne {} / {}.\n\n![Réussite par question](reussite.svg)\n\n",
         reports.len(),
         graded,
-        mean,
+        tp4::fr::decimal(mean, 1),
         points(t.total_points())
     ));
     out.push_str("| élève | note | ✅ | ❌ | ⏳ | compilation | délai | autre |\n|---|---|---|---|---|---|---|---|\n");
