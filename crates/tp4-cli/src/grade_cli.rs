@@ -86,6 +86,11 @@ pub fn run(args: GradeArgs, output: PathBuf) -> tp4::Result<ExitCode> {
             .or_else(|| std::env::current_exe().ok()),
         questions: args.questions,
     };
+    // Said before any student code runs, and again under the summary table.
+    let iso = tp4_grader::sandbox::Isolation::probe(Vec::new());
+    if !iso.full {
+        eprintln!("⚠ Isolation partielle : {}.", iso.note);
+    }
     let mut bar = Bar(tp4::progress::hidden());
     let report = tp4_grader::grade(&opts, &mut bar)?;
     bar.0.finish_and_clear();

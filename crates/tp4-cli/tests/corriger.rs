@@ -218,9 +218,98 @@ fn a_generated_class_gets_the_expected_verdicts_and_the_protections_hold() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    drop(listener);
-
     check_outputs(&out, &stdout, &pirate);
+
+    // The same class on the path of a teacher without root (forced by the seam):
+    // the compilation is reused, only the runs differ.
+    let partial_out = dir.path().join("notes-sans-root");
+    let run = Command::new(env!("CARGO_BIN_EXE_tp4"))
+        .env(tp4_grader::sandbox::ISOLATION_ENV, "partielle")
+        .args(["corriger"])
+        .arg(&copies)
+        .arg("--output")
+        .arg(&partial_out)
+        .arg("--racine")
+        .arg(root())
+        .arg("--travail")
+        .arg(&work)
+        .args([
+            "--questions",
+            "0.1,1.1,1.2,1.3,1.4,1.5",
+            "--delai",
+            "10",
+            "--memoire",
+            "1024",
+        ])
+        .output()
+        .unwrap();
+    drop(listener);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    check_partial(&out, &partial_out, &stdout, &stderr);
+}
+
+fn outcomes(out: &Path) -> HashMap<String, Vec<(String, Outcome)>> {
+    std::fs::read_to_string(out.join("notes.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let qs = v["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|q| {
+                    (
+                        q["question"].as_str().unwrap().to_string(),
+                        serde_json::from_value(q["outcome"].clone()).unwrap(),
+                    )
+                })
+                .collect();
+            (v["student"].as_str().unwrap().to_string(), qs)
+        })
+        .collect()
+}
+
+/// Without namespaces nor a uid of its own, the verdicts of the ordinary copies
+/// are those of the isolated run, the warning says what is missing and what holds
+/// (before the runs and under the table), and against the hostile copy the limits,
+/// the group kill and the orphan sweep still hold; reading another submission is
+/// the documented gap.
+fn check_partial(full_out: &Path, out: &Path, stdout: &str, stderr: &str) {
+    println!("── sans root\n{stderr}\n{stdout}");
+    for text in [stdout, stderr] {
+        assert!(text.contains("⚠ Isolation partielle"), "{text}");
+        for part in tp4_grader::sandbox::MISSING_WITHOUT_ROOT
+            .iter()
+            .chain(&tp4_grader::sandbox::KEPT_WITHOUT_ROOT)
+        {
+            assert!(text.contains(part), "« {part} » absent : {text}");
+        }
+    }
+    let (full, partial) = (outcomes(full_out), outcomes(out));
+    for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
+        assert_eq!(full[student], partial[student], "{student}");
+    }
+    let x = |q: &str| partial["hostile"].iter().find(|(id, _)| id == q).unwrap().1;
+    assert_eq!(x("0.1"), Outcome::Timeout);
+    assert_eq!(x("1.1"), Outcome::Memory);
+    assert_eq!(x("1.4"), Outcome::Panic);
+    assert_eq!(x("1.5"), Outcome::Panic);
+    // The gap: another submission is readable, so the hostile answer gives up.
+    assert_eq!(x("1.2"), Outcome::Failed);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let root = status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if !root {
+        // The fork bomb is capped (the kernel exempts root from RLIMIT_NPROC).
+        assert_eq!(x("1.3"), Outcome::Passed);
+    }
+    for arg in ["77.7", "88.8"] {
+        assert_eq!(processes_with(arg), 0, "sleep {arg} left behind");
+    }
 }
 
 fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
@@ -332,6 +421,8 @@ fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
     assert!(feedback.contains("s de temps réel"), "{feedback}");
     let class = std::fs::read_to_string(out.join("classe.md")).unwrap();
     assert!(class.contains("Échecs les plus fréquents"), "{class}");
+    // 4 graded copies, 9 points: the mean with a French decimal comma.
+    assert!(class.contains("moyenne 2,"), "{class}");
     assert!(out.join("reussite.svg").is_file() && out.join("reussite.png").is_file());
 }
 

@@ -155,10 +155,10 @@ pub fn class_summary(t: &Template, reports: &[StudentReport]) -> String {
         n => reports.iter().map(|r| r.total).sum::<f64>() / n as f64,
     };
     out.push_str(&format!(
-        "{} copies, {} corrigées ; moyenne {:.1} / {}.\n\n![Réussite par question](reussite.svg)\n\n",
+        "{} copies, {} corrigées ; moyenne {} / {}.\n\n![Réussite par question](reussite.svg)\n\n",
         reports.len(),
         graded,
-        mean,
+        tp4::fr::decimal(mean, 1),
         points(t.total_points())
     ));
     out.push_str("| élève | note | ✅ | ❌ | ⏳ | compilation | délai | autre |\n|---|---|---|---|---|---|---|---|\n");
@@ -236,13 +236,39 @@ pub fn write_all(
             feedback(r, limits),
         )?;
     }
-    let chart = tp4::plot::BarChart {
-        title: "Réussite par question (% des copies corrigées)".into(),
-        y_label: "réussite (%)".into(),
-        bars: pass_rates(t, reports),
-    };
+    let chart = pass_rate_chart(reports, pass_rates(t, reports));
     written.extend(chart.save(dir, "reussite")?);
     Ok(written)
+}
+
+/// The pass-rate plot: one row per question in notebook order, top to bottom, on a
+/// fixed 0–100 % axis, the questions under half the class in a second colour, a thin
+/// line where an exercise starts.
+pub fn pass_rate_chart(
+    reports: &[StudentReport],
+    rates: Vec<(String, f64)>,
+) -> tp4::plot::HorizontalBarChart {
+    let graded = reports.iter().filter(|r| r.error.is_none()).count();
+    let exercise = |id: &str| id.split('.').next().unwrap_or("").to_string();
+    let separators = (1..rates.len())
+        .filter(|&i| exercise(&rates[i].0) != exercise(&rates[i - 1].0))
+        .collect();
+    tp4::plot::HorizontalBarChart {
+        title: format!(
+            "Réussite par question ({})",
+            tp4::fr::count(graded as u64, "copie corrigée", "copies corrigées")
+        ),
+        x_label: "réussite (% des copies corrigées)".into(),
+        bars: rates,
+        max: 100.0,
+        unit: "%".into(),
+        separators,
+        highlight: Some(tp4::plot::Highlight {
+            below: 50.0,
+            label: "moins de 50 % de réussite".into(),
+            other_label: "50 % ou plus".into(),
+        }),
+    }
 }
 
 /// A student name usable as a file name.
@@ -258,4 +284,40 @@ pub fn safe_name(s: &str) -> String {
         .collect::<String>()
         .trim_start_matches('.')
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_class_plot_has_one_row_per_question_and_a_line_per_exercise() {
+        let report = |error: Option<&str>| StudentReport {
+            student: "x".into(),
+            file: "x.ipynb".into(),
+            questions: Vec::new(),
+            total: 0.0,
+            max: 3.0,
+            error: error.map(String::from),
+        };
+        let rates: Vec<(String, f64)> = ["0.1", "0.2", "1.1", "1.10", "2.1", "4.12"]
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.to_string(), 20.0 * i as f64))
+            .collect();
+        let reports = [report(None), report(None), report(Some("vide"))];
+        let chart = pass_rate_chart(&reports, rates.clone());
+        assert_eq!(chart.bars, rates, "notebook order, top to bottom");
+        assert_eq!(chart.separators, vec![2, 4, 5]);
+        assert_eq!(chart.max, 100.0);
+        assert!(
+            chart.title.contains("2 copies corrigées"),
+            "{}",
+            chart.title
+        );
+        let svg = chart.to_svg().unwrap();
+        for (q, _) in &rates {
+            assert_eq!(svg.matches(&format!("\n{q}\n")).count(), 1, "{q}");
+        }
+    }
 }

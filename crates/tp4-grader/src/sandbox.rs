@@ -8,9 +8,14 @@
 //! writable, the hidden folders are not even visible). After each run every process
 //! of that uid is killed: nothing is left behind.
 //!
-//! Without root, only the process group, the limits (`RLIMIT_NPROC` excepted: it
-//! would count the teacher's own processes) and the throwaway directory apply;
-//! `docs/correction.md` says what that leaves open.
+//! Without root (or with `TP4_CORRIGER_ISOLATION=partielle`, the seam the tests use
+//! to take this path as root), the limits still apply (`RLIMIT_NPROC` set to the
+//! teacher's own task count plus the allowance, since it counts every task of the
+//! uid), the process group is killed, the grader is the "subreaper" of the runs so
+//! that a process that left its group is re-parented to it and killed too, and the
+//! working directory is a throwaway one; no namespace, no uid switch. [`decide`]
+//! makes the choice and says in French what is missing and what holds;
+//! `docs/correction.md` says the same.
 
 use std::ffi::CString;
 use std::io::{Read, Write};
@@ -80,45 +85,96 @@ pub struct Isolation {
 /// owns no file.
 pub const SANDBOX_UID: u32 = 64_917;
 
+/// The environment variable that makes the grader behave as if it were not root
+/// (`TP4_CORRIGER_ISOLATION=partielle`): the path every unprivileged teacher takes,
+/// exercised by the tests on a machine where they run as root.
+pub const ISOLATION_ENV: &str = "TP4_CORRIGER_ISOLATION";
+
+/// What is missing without root (French), as said in the warning and in
+/// `docs/correction.md`.
+pub const MISSING_WITHOUT_ROOT: [&str; 3] = [
+    "pas d'espace de noms réseau (le code des élèves peut ouvrir des connexions)",
+    "pas d'espace de noms de montage (il peut lire tout ce que vous pouvez lire, les autres \
+     copies comprises, et écrire là où vous pouvez écrire)",
+    "pas d'utilisateur dédié (il tourne sous votre uid)",
+];
+
+/// What still holds without root (French).
+pub const KEPT_WITHOUT_ROOT: [&str; 4] = [
+    "les limites de chaque question (temps réel, CPU, mémoire, taille des fichiers, nombre \
+     de processus et threads en plus des vôtres)",
+    "le groupe de processus tué après chaque question",
+    "les processus détachés (setsid) récupérés et tués",
+    "un dossier de travail jetable, effacé après chaque question",
+];
+
+/// Whether runs get namespaces and a dedicated uid, decided from whether the grader
+/// is root, whether the seam asks for the unprivileged path, and (only then asked)
+/// whether the kernel lets a child unshare its network and mount namespaces.
+/// Returns `(full, note)`, the note empty when full.
+pub fn decide(
+    root: bool,
+    seam: Option<&str>,
+    unshare_works: impl FnOnce() -> bool,
+) -> (bool, String) {
+    let forced = seam.is_some_and(|v| v.trim() == "partielle");
+    if !root || forced {
+        let why = if root {
+            format!("{ISOLATION_ENV}=partielle demande le chemin sans root")
+        } else {
+            "la correction ne tourne pas en root".to_string()
+        };
+        return (
+            false,
+            format!(
+                "{why} : {} ; restent {}. Pour une isolation complète, lancez la correction \
+                 en root (par exemple dans le conteneur Docker du TP)",
+                MISSING_WITHOUT_ROOT.join(", "),
+                KEPT_WITHOUT_ROOT.join(", ")
+            ),
+        );
+    }
+    if unshare_works() {
+        return (true, String::new());
+    }
+    (
+        false,
+        format!(
+            "le noyau refuse les espaces de noms (unshare) : {} ; restent {}. Lancez la \
+             correction en root sur une machine (ou un conteneur --privileged) qui les permet",
+            MISSING_WITHOUT_ROOT.join(", "),
+            KEPT_WITHOUT_ROOT.join(", ")
+        ),
+    )
+}
+
 impl Isolation {
-    /// Probes what this machine allows: full isolation when root and a child can
-    /// create its own network and mount namespaces.
+    /// Probes what this machine allows: full isolation when root (and not asked to
+    /// behave otherwise by [`ISOLATION_ENV`]) and a child can create its own network
+    /// and mount namespaces.
     pub fn probe(hidden: Vec<PathBuf>) -> Isolation {
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
-        let mut iso = Isolation {
-            full: false,
+        let seam = std::env::var(ISOLATION_ENV).ok();
+        let (full, note) = decide(root, seam.as_deref(), || {
+            let mut cmd = Command::new("/bin/true");
+            // SAFETY: only async-signal-safe calls (unshare) in the child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            matches!(cmd.status(), Ok(s) if s.success())
+        });
+        Isolation {
+            full,
             uid: SANDBOX_UID,
             hidden,
-            note: String::new(),
-        };
-        if !root {
-            iso.note = "la correction ne tourne pas en root : pas d'espace de noms réseau ni \
-                        d'utilisateur dédié, le code des élèves peut lire ce que vous pouvez lire \
-                        et ouvrir des connexions"
-                .into();
-            return iso;
+            note,
         }
-        let mut cmd = Command::new("/bin/true");
-        // SAFETY: only async-signal-safe calls (unshare) in the child.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        match cmd.status() {
-            Ok(s) if s.success() => iso.full = true,
-            Ok(_) | Err(_) => {
-                iso.note = "le noyau refuse les espaces de noms (unshare) : pas d'isolation du \
-                            réseau ni des fichiers ; lancez la correction en root sur une machine \
-                            (ou un conteneur --privileged) qui les permet"
-                    .into()
-            }
-        }
-        iso
     }
 }
 
@@ -178,8 +234,9 @@ unsafe impl Send for Prepared {}
 // SAFETY: as above, read-only.
 unsafe impl Sync for Prepared {}
 
-/// Sets the limits of the calling process (async-signal-safe).
-fn set_limits(l: &Limits, nproc: bool) -> std::io::Result<()> {
+/// Sets the limits of the calling process (async-signal-safe); `nproc` is the
+/// `RLIMIT_NPROC` to set, if any (it counts every task of the real uid).
+fn set_limits(l: &Limits, nproc: Option<u64>) -> std::io::Result<()> {
     let set = |what, v: u64| {
         let r = libc::rlimit {
             rlim_cur: v as libc::rlim_t,
@@ -195,8 +252,8 @@ fn set_limits(l: &Limits, nproc: bool) -> std::io::Result<()> {
     set(libc::RLIMIT_AS, l.memory_bytes)?;
     set(libc::RLIMIT_FSIZE, l.file_bytes)?;
     set(libc::RLIMIT_CORE, 0)?;
-    if nproc {
-        set(libc::RLIMIT_NPROC, l.processes)?;
+    if let Some(n) = nproc {
+        set(libc::RLIMIT_NPROC, n)?;
     }
     Ok(())
 }
@@ -257,7 +314,7 @@ fn enter_sandbox(p: &Prepared, l: &Limits, uid: u32) -> std::io::Result<()> {
         check(libc::mkdir(p.workdir.as_ptr(), 0o700))?;
         check(libc::chown(p.workdir.as_ptr(), uid, uid))?;
         check(libc::chdir(p.workdir.as_ptr()))?;
-        set_limits(l, true)?;
+        set_limits(l, Some(l.processes))?;
         check(libc::setgroups(0, std::ptr::null()))?;
         check(libc::setgid(uid))?;
         check(libc::setuid(uid))?;
@@ -307,6 +364,81 @@ pub fn processes_of(uid: u32) -> usize {
                 && uid_line.is_some_and(|l| l.split_whitespace().nth(1) == Some(&uid.to_string()))
         })
         .count()
+}
+
+/// The tasks (processes and threads, zombies included: the kernel counts them until
+/// they are reaped) whose real uid is `uid`, from `/proc`. Without root,
+/// `RLIMIT_NPROC` counts the teacher's own tasks too: the limit set is this count
+/// plus [`Limits::processes`].
+pub fn tasks_of(uid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let uid = uid.to_string();
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some(uid.as_str()))
+        })
+        .map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// The pids whose parent is this process, from `/proc`.
+fn children_of_self() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let status = std::fs::read_to_string(e.path().join("status")).ok()?;
+            let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:"))?;
+            (ppid.trim() == me).then_some(pid)
+        })
+        .collect()
+}
+
+/// Makes this process the "subreaper" of its descendants: a process the student's
+/// code detached (`setsid`, its own process group) and whose parent died is
+/// re-parented here instead of to init, where [`sweep_orphans`] finds it.
+fn become_subreaper() {
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Kills and reaps every child of this process not in `before` (the orphans a run
+/// left, re-parented here), round after round (killing one re-parents its own
+/// children here), for at most about two seconds.
+fn sweep_orphans(before: &[i32]) {
+    let start = Instant::now();
+    loop {
+        let orphans: Vec<i32> = children_of_self()
+            .into_iter()
+            .filter(|p| !before.contains(p))
+            .collect();
+        if orphans.is_empty() || start.elapsed() > Duration::from_secs(2) {
+            return;
+        }
+        for &pid in &orphans {
+            // SAFETY: kill and waitpid of our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, libc::WNOHANG);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Runs `binary question` under the limits, with `nonce` on its stdin and `env` as
@@ -359,13 +491,17 @@ pub fn run(
         }
     } else {
         let limits = limits.clone();
+        become_subreaper();
+        // SAFETY: getuid has no preconditions.
+        let nproc = tasks_of(unsafe { libc::getuid() }) + limits.processes;
         cmd.current_dir(scratch_parent.path())
             .env("HOME", scratch_parent.path());
         // SAFETY: set_limits only calls setrlimit.
         unsafe {
-            cmd.pre_exec(move || set_limits(&limits, false));
+            cmd.pre_exec(move || set_limits(&limits, Some(nproc)));
         }
     }
+    let children_before = children_of_self();
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let pgid = child.id() as i32;
@@ -401,6 +537,9 @@ pub fn run(
             kill_uid(iso.uid);
         }
     }
+    // Without root, what left the group was re-parented here (subreaper): killed and
+    // reaped too. Harmless (nothing new) otherwise.
+    sweep_orphans(&children_before);
     let join = |h: std::thread::JoinHandle<String>| {
         let t0 = Instant::now();
         while !h.is_finished() && t0.elapsed() < Duration::from_secs(2) {
@@ -450,4 +589,157 @@ pub fn nonce() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos());
     format!("{:016x}", h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_choice_of_isolation_and_its_french_note() {
+        let works = || true;
+        assert_eq!(decide(true, None, works), (true, String::new()));
+        // Every way to the partial path says what is missing and what holds.
+        for (root, seam, unshare) in [
+            (false, None, true),
+            (false, Some("partielle"), true),
+            (true, Some("partielle"), true),
+            (true, None, false),
+            (true, Some("autre"), false),
+        ] {
+            let (full, note) = decide(root, seam, || unshare);
+            assert!(!full, "{root} {seam:?} {unshare}");
+            for part in MISSING_WITHOUT_ROOT.iter().chain(&KEPT_WITHOUT_ROOT) {
+                assert!(note.contains(part), "{note}");
+            }
+            assert!(note.contains("root"), "{note}");
+        }
+        // Not root: the kernel is not even asked.
+        let (full, _) = decide(false, None, || panic!("unshare probed without root"));
+        assert!(!full);
+        // Any other value of the seam leaves the choice to the machine.
+        assert!(decide(true, Some("complète"), || true).0);
+    }
+
+    fn processes_with(arg: &str) -> usize {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| String::from_utf8_lossy(c).contains(arg))
+            .count()
+    }
+
+    /// The unprivileged path against hostile programs (shell scripts run as the
+    /// "student binary"): one test, so that no other run of this binary shares the
+    /// orphan sweep.
+    #[test]
+    fn without_namespaces_the_limits_the_group_kill_and_the_sweep_still_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let iso = Isolation {
+            full: false,
+            uid: SANDBOX_UID,
+            hidden: Vec::new(),
+            note: String::new(),
+        };
+        let limits = Limits {
+            wall: Duration::from_secs(2),
+            cpu_seconds: 7,
+            memory_bytes: 96 << 20,
+            processes: 40,
+            file_bytes: 1 << 20,
+        };
+        let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())];
+        let run_script = |name: &str, script: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, script).unwrap();
+            run(
+                Path::new("/bin/sh"),
+                path.to_str().unwrap(),
+                "nonce",
+                &env,
+                &limits,
+                &iso,
+            )
+            .unwrap()
+        };
+        // The limits as the program sees them; the working directory is thrown away.
+        let out = run_script("limites.sh", "pwd\ncat /proc/self/limits\n");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let workdir = PathBuf::from(lines[0]);
+        assert!(!workdir.exists(), "{workdir:?} left behind");
+        let limit = |what: &str| -> String {
+            let l = lines.iter().find(|l| l.starts_with(what)).unwrap();
+            l[what.len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(limit("Max cpu time"), "7");
+        assert_eq!(limit("Max address space"), (96u64 << 20).to_string());
+        assert_eq!(limit("Max file size"), (1u64 << 20).to_string());
+        assert_eq!(limit("Max core file size"), "0");
+        // SAFETY: getuid has no preconditions.
+        let me = unsafe { libc::getuid() };
+        let nproc: u64 = limit("Max processes").parse().unwrap();
+        let mine = tasks_of(me);
+        assert!(
+            nproc >= 40 && nproc <= mine + 40 + 16,
+            "RLIMIT_NPROC {nproc}, {mine} tasks of uid {me}"
+        );
+
+        // An infinite loop: killed at the wall-clock limit.
+        let out = run_script("boucle.sh", "while :; do :; done\n");
+        assert!(
+            out.timed_out && out.elapsed < Duration::from_secs(5),
+            "{out:?}"
+        );
+
+        // A huge file: stopped at the file-size limit.
+        let out = run_script(
+            "gros.sh",
+            "head -c 50000000 /dev/zero > gros.bin\nls -l gros.bin\n",
+        );
+        let size: u64 = out
+            .stdout
+            .split_whitespace()
+            .nth(4)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(u64::MAX);
+        assert!(size <= 1 << 20, "{out:?}");
+
+        // Runaway memory: the allocation fails at the address-space limit.
+        let out = run_script(
+            "memoire.sh",
+            "x=$(head -c 200000000 /dev/zero | tr '\\0' a)\necho survived ${#x}\n",
+        );
+        assert!(!out.stdout.contains("survived 200000000"), "{out:?}");
+
+        // A fork bomb, processes in the group, one in its own session, one that
+        // outlives its parent: the count is capped (not for root, whom the kernel
+        // exempts from RLIMIT_NPROC), and nothing is left afterwards.
+        let out = run_script(
+            "fourche.sh",
+            "setsid sleep 55.5 &\n(sleep 44.4 &) \nn=0\nfor i in $(seq 300); do sleep 33.3 & n=$((n+1)); done 2>/dev/null\njobs -p | wc -l\n",
+        );
+        let spawned: usize = out
+            .stdout
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        if me != 0 {
+            assert!(spawned < 300, "fork bomb not capped: {out:?}");
+        }
+        for arg in ["55.5", "44.4", "33.3"] {
+            assert_eq!(
+                processes_with(&format!("sleep\0{arg}")),
+                0,
+                "sleep {arg} left"
+            );
+        }
+        // Nothing is left to reap either (no zombie of the grader).
+        assert!(children_of_self().is_empty());
+    }
 }

@@ -1,8 +1,10 @@
 //! Plots with plotters, written both as PNG (for the report and a quick look) and
 //! SVG (sharp at any size, and what the notebook displays inline).
 //!
-//! Two shapes cover the lab: [`LineChart`] (speedup or time against workers, with an
-//! optional dashed "ideal" series) and [`BarChart`] (one bar per strategy). Text is
+//! Three shapes cover the lab: [`LineChart`] (speedup or time against workers, with an
+//! optional dashed "ideal" series), [`BarChart`] (one bar per strategy) and
+//! [`HorizontalBarChart`] (one row per item on a fixed scale, for dozens of items
+//! such as the pass rate of each question of a class). Text is
 //! drawn with the DejaVu Sans font embedded in the binary, so PNGs render the same
 //! on a machine without any font installed, French accents included.
 
@@ -417,6 +419,221 @@ impl BarChart {
     }
 }
 
+/// Bars under a threshold drawn in a second colour, with a legend that says so.
+#[derive(Debug, Clone)]
+pub struct Highlight {
+    /// Bars strictly below this value get the second colour.
+    pub below: f64,
+    /// Legend of the highlighted bars (French), e.g. « moins de 50 % de réussite ».
+    pub label: String,
+    /// Legend of the other bars (French).
+    pub other_label: String,
+}
+
+/// A chart of labelled horizontal bars on a fixed scale, one row per bar, top to
+/// bottom in the given order: what a teacher reads at a glance when there are dozens
+/// of bars (the pass rate of each question of a class). The value axis always runs
+/// from 0 to [`HorizontalBarChart::max`] (100 for a percentage, whatever the data),
+/// the label of each row sits on its left, its value at the end of its bar, and the
+/// image grows with the number of rows so that labels never overlap.
+#[derive(Debug, Clone)]
+pub struct HorizontalBarChart {
+    /// Title on top (French).
+    pub title: String,
+    /// Label of the value axis (French).
+    pub x_label: String,
+    /// Bars `(label, value)`, drawn top to bottom in this order.
+    pub bars: Vec<(String, f64)>,
+    /// The end of the value axis (the axis starts at 0); values are clamped to it.
+    pub max: f64,
+    /// Unit written after every value and tick, e.g. `"%"` (empty for none).
+    pub unit: String,
+    /// Rows before which a thin separator line is drawn (e.g. where an exercise
+    /// starts), as indices into `bars`.
+    pub separators: Vec<usize>,
+    /// An optional second colour for the bars under a threshold.
+    pub highlight: Option<Highlight>,
+}
+
+/// Height of one row of a [`HorizontalBarChart`], in pixels: a 14 px label with
+/// room to breathe.
+pub const ROW_HEIGHT: u32 = 22;
+const HBAR_WIDTH: u32 = 900;
+const HBAR_HEADER: u32 = 70;
+const HBAR_FOOTER: u32 = 60;
+/// The colour of flagged bars (vermillion: told apart from the blue by colour-blind
+/// readers too).
+const HBAR_FLAG: RGBColor = PALETTE[1];
+
+impl HorizontalBarChart {
+    /// The image size: a fixed width, and a height that grows with the rows.
+    pub fn size(&self) -> (u32, u32) {
+        let rows = self.bars.len().max(1) as u32;
+        (
+            HBAR_WIDTH,
+            HBAR_HEADER + rows * ROW_HEIGHT + HBAR_FOOTER + 16,
+        )
+    }
+
+    /// A value with its unit, in French (`67 %`, `33,3 %`).
+    fn value_text(&self, v: f64) -> String {
+        let digits = if (v - v.round()).abs() < 0.05 { 0 } else { 1 };
+        let n = fr::decimal(v, digits);
+        if self.unit.is_empty() {
+            n
+        } else {
+            format!("{n} {}", self.unit)
+        }
+    }
+
+    fn color_of(&self, v: f64) -> RGBColor {
+        match &self.highlight {
+            Some(h) if v < h.below => HBAR_FLAG,
+            _ => PALETTE[0],
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        use plotters::style::text_anchor::{HPos, Pos, VPos};
+        register_font();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let max = if self.max.is_finite() && self.max > 0.0 {
+            self.max
+        } else {
+            1.0
+        };
+        let n = self.bars.len();
+        let rows = n.max(1) as f64;
+        let text = |size: f64, h: HPos, v: VPos| {
+            TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(h, v))
+        };
+        // The header: the title, then the legend when bars are flagged.
+        let width = self.size().0 as i32;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (width / 2, 10),
+            text(24.0, HPos::Center, VPos::Top),
+        ))
+        .map_err(draw_err)?;
+        if let Some(h) = &self.highlight {
+            let mut x = 80;
+            for (color, label) in [(PALETTE[0], &h.other_label), (HBAR_FLAG, &h.label)] {
+                root.draw(&Rectangle::new([(x, 44), (x + 14, 58)], color.filled()))
+                    .map_err(draw_err)?;
+                root.draw(&Text::new(
+                    label.clone(),
+                    (x + 20, 51),
+                    text(15.0, HPos::Left, VPos::Center),
+                ))
+                .map_err(draw_err)?;
+                x += 40 + 8 * label.chars().count() as i32;
+            }
+        }
+        let (_, body) = root.split_vertically(HBAR_HEADER);
+        let longest = self
+            .bars
+            .iter()
+            .map(|b| b.0.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut chart = ChartBuilder::on(&body)
+            .margin_left(16)
+            .margin_right(70)
+            .margin_bottom(16)
+            .x_label_area_size(HBAR_FOOTER)
+            .y_label_area_size((16 + 9 * longest as u32).max(40))
+            .build_cartesian_2d(0.0..max, 0.0..rows)
+            .map_err(draw_err)?;
+        let unit = self.unit.clone();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_labels(11)
+            .light_line_style(WHITE.mix(0.0))
+            .x_label_formatter(&|v| {
+                let n = fr::decimal(*v, decimals(max));
+                if unit.is_empty() {
+                    n
+                } else {
+                    format!("{n} {unit}")
+                }
+            })
+            .x_desc(&self.x_label)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(draw_err)?;
+        // Row i (from the top) spans y ∈ [rows - i - 1, rows - i].
+        let top_of = |i: usize| rows - i as f64;
+        chart
+            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
+                let v = if v.is_finite() {
+                    v.clamp(0.0, max)
+                } else {
+                    0.0
+                };
+                Rectangle::new(
+                    [(0.0, top_of(i) - 0.15), (v, top_of(i) - 0.85)],
+                    self.color_of(v).filled(),
+                )
+            }))
+            .map_err(draw_err)?;
+        for &i in self.separators.iter().filter(|&&i| i > 0 && i < n) {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, top_of(i)), (max, top_of(i))],
+                    BLACK.mix(0.25),
+                )))
+                .map_err(draw_err)?;
+        }
+        for (i, (label, v)) in self.bars.iter().enumerate() {
+            let middle = top_of(i) - 0.5;
+            let (x, y) = chart.backend_coord(&(0.0, middle));
+            root.draw(&Text::new(
+                label.clone(),
+                (x - 8, y),
+                text(14.0, HPos::Right, VPos::Center),
+            ))
+            .map_err(draw_err)?;
+            let shown = if v.is_finite() {
+                v.clamp(0.0, max)
+            } else {
+                0.0
+            };
+            let (x, y) = chart.backend_coord(&(shown, middle));
+            root.draw(&Text::new(
+                self.value_text(*v),
+                (x + 6, y),
+                text(13.0, HPos::Left, VPos::Center),
+            ))
+            .map_err(draw_err)?;
+        }
+        root.present().map_err(draw_err)?;
+        Ok(())
+    }
+
+    /// The chart as an SVG document.
+    pub fn to_svg(&self) -> Result<String> {
+        let mut svg = String::new();
+        self.draw(SVGBackend::with_string(&mut svg, self.size()).into_drawing_area())?;
+        Ok(svg)
+    }
+
+    /// Writes `stem.png` and `stem.svg` in `dir`, atomically; returns both paths.
+    pub fn save(&self, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+        save_both(
+            dir,
+            stem,
+            |p| self.draw(BitMapBackend::new(p, self.size()).into_drawing_area()),
+            self.to_svg()?,
+        )
+    }
+}
+
 /// Renders the PNG into a temporary file of the same directory then renames it, and
 /// writes the SVG atomically.
 fn save_both(
@@ -584,5 +801,159 @@ mod log_tests {
             .to_svg()
             .unwrap();
         assert!(!linear.contains("logarithmique"));
+    }
+}
+
+#[cfg(test)]
+mod horizontal_tests {
+    use super::*;
+
+    /// The value of attribute `name` in one SVG tag.
+    fn attr(tag: &str, name: &str) -> Option<String> {
+        let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        let len = tag[start..].find('"')?;
+        Some(tag[start..start + len].to_string())
+    }
+
+    /// `(x, y, width, fill)` of every filled rectangle.
+    fn rects(svg: &str) -> Vec<(f64, f64, f64, String)> {
+        svg.split("<rect")
+            .skip(1)
+            .filter_map(|t| {
+                let tag = &t[..t.find('>')?];
+                Some((
+                    attr(tag, "x")?.parse().ok()?,
+                    attr(tag, "y")?.parse().ok()?,
+                    attr(tag, "width")?.parse().ok()?,
+                    attr(tag, "fill")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// `(x, anchor, text)` of every text element.
+    fn texts(svg: &str) -> Vec<(f64, String, String)> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let end = t.find('>')?;
+                let tag = &t[..end];
+                let body = &t[end + 1..t.find("</text>")?];
+                Some((
+                    attr(tag, "x")?.parse().ok()?,
+                    attr(tag, "text-anchor")?,
+                    body.trim().to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    fn chart(bars: Vec<(String, f64)>) -> HorizontalBarChart {
+        HorizontalBarChart {
+            title: "Réussite par question".into(),
+            x_label: "réussite (% des copies corrigées)".into(),
+            bars,
+            max: 100.0,
+            unit: "%".into(),
+            separators: vec![],
+            highlight: Some(Highlight {
+                below: 50.0,
+                label: "moins de 50 % de réussite".into(),
+                other_label: "50 % ou plus".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_row_per_label_bars_proportional_to_a_fixed_axis() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..25 {
+            let n = 1 + (next() % 60) as usize;
+            // Half the cases never reach 100: the axis must still end at 100 %.
+            let top = if case % 2 == 0 { 100 } else { 1 + next() % 60 };
+            let bars: Vec<(String, f64)> = (0..n)
+                .map(|i| {
+                    (
+                        format!("{}.{}", i / 7, i % 7 + 1),
+                        (next() % (top + 1)) as f64,
+                    )
+                })
+                .collect();
+            let c = chart(bars.clone());
+            let svg = c.to_svg().unwrap();
+            let ts = texts(&svg);
+            // Every label once, on the left of its row (right-aligned).
+            for (label, _) in &bars {
+                let at: Vec<_> = ts.iter().filter(|t| &t.2 == label).collect();
+                assert_eq!(at.len(), 1, "case {case}: label {label} drawn {}", at.len());
+                assert_eq!(at[0].1, "end");
+            }
+            // The axis runs from 0 % to 100 % whatever the data.
+            let tick = |s: &str| {
+                ts.iter()
+                    .find(|t| t.1 == "middle" && t.2 == s)
+                    .unwrap_or_else(|| panic!("case {case}: no tick {s}"))
+                    .0
+            };
+            let (x0, x100) = (tick("0 %"), tick("100 %"));
+            assert!(x100 - x0 > 500.0, "case {case}: axis {x0}..{x100}");
+            // One bar per value, its length proportional to the value, 100 % the
+            // full axis; bars under 50 % in the second colour.
+            let hex = |c: RGBColor| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+            let bar_rects: Vec<_> = rects(&svg)
+                .into_iter()
+                .filter(|r| r.0 == x0.round() && r.1 >= 70.0)
+                .collect();
+            assert_eq!(bar_rects.len(), n, "case {case}: {bar_rects:?}");
+            for ((label, v), r) in bars.iter().zip(&bar_rects) {
+                let expected = v / 100.0 * (x100 - x0);
+                assert!(
+                    (r.2 - expected).abs() <= 1.5,
+                    "case {case}: {label} = {v} drawn {} px, expected {expected}",
+                    r.2
+                );
+                let flagged = r.3 == hex(HBAR_FLAG);
+                assert!(flagged || r.3 == hex(PALETTE[0]), "{r:?}");
+                assert_eq!(flagged, *v < 50.0, "case {case}: {label} = {v}");
+            }
+            // Top to bottom in the given order, one row apart.
+            for w in bar_rects.windows(2) {
+                assert!(
+                    (w[1].1 - w[0].1 - ROW_HEIGHT as f64).abs() <= 1.5,
+                    "case {case}: rows {} and {}",
+                    w[0].1,
+                    w[1].1
+                );
+            }
+            // The value at the end of each bar, in French.
+            for (_, v) in &bars {
+                let shown = format!("{v:.0} %");
+                assert!(
+                    ts.iter().any(|t| t.1 == "start" && t.2 == shown),
+                    "case {case}: no value {shown}"
+                );
+            }
+            // The image grows with the rows: no two labels closer than a row.
+            assert_eq!(c.size().1, 70 + n.max(1) as u32 * ROW_HEIGHT + 60 + 16);
+        }
+    }
+
+    #[test]
+    fn fractional_values_and_the_legend_are_french() {
+        let svg = chart(vec![("1.1".into(), 100.0 / 3.0), ("1.2".into(), 75.0)])
+            .to_svg()
+            .unwrap();
+        assert!(svg.contains("\n33,3 %\n"), "{svg}");
+        assert!(svg.contains("\n75 %\n"));
+        assert!(svg.contains("moins de 50 % de réussite") && svg.contains("50 % ou plus"));
+        // No bars at all still draws an empty, valid chart.
+        let empty = chart(vec![]).to_svg().unwrap();
+        assert!(empty.contains("100 %"));
     }
 }
