@@ -288,6 +288,11 @@ fn check_partial(full_out: &Path, out: &Path, stdout: &str, stderr: &str) {
             assert!(text.contains(part), "« {part} » absent : {text}");
         }
     }
+    // The feedback says the process limit comes on top of the teacher's own tasks
+    // (the uid is the teacher's), and only on this path.
+    let said = |dir: &Path| std::fs::read_to_string(dir.join("retours/martin.md")).unwrap();
+    assert!(said(out).contains("processus et threads en plus des vôtres"));
+    assert!(!said(full_out).contains("en plus des vôtres"));
     let (full, partial) = (outcomes(full_out), outcomes(out));
     for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
         assert_eq!(full[student], partial[student], "{student}");

@@ -53,16 +53,19 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The limits in one French sentence.
-    pub fn describe(&self) -> String {
+    /// The limits in one French sentence. Without full isolation the code runs under
+    /// the teacher's uid, whose own tasks count against the process limit: the limit
+    /// is then said to come on top of them.
+    pub fn describe(&self, full_isolation: bool) -> String {
         format!(
             "{} s de temps réel et {} s de CPU par question, {} Mio de mémoire (espace d'adressage), \
-             {} Mio par fichier écrit, {} processus et threads",
+             {} Mio par fichier écrit, {} processus et threads{}",
             self.wall.as_secs(),
             self.cpu_seconds,
             self.memory_bytes >> 20,
             self.file_bytes >> 20,
-            self.processes
+            self.processes,
+            if full_isolation { "" } else { " en plus des vôtres" }
         )
     }
 }

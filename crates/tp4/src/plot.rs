@@ -520,7 +520,11 @@ impl HorizontalBarChart {
         .map_err(draw_err)?;
         if let Some(h) = &self.highlight {
             let mut x = 80;
-            for (color, label) in [(PALETTE[0], &h.other_label), (HBAR_FLAG, &h.label)] {
+            // The second entry only when some bar has the second colour: a legend
+            // must not announce what the chart does not show.
+            let flagged = self.bars.iter().any(|b| b.1 < h.below);
+            let entries = [(PALETTE[0], &h.other_label), (HBAR_FLAG, &h.label)];
+            for (color, label) in entries.into_iter().take(if flagged { 2 } else { 1 }) {
                 root.draw(&Rectangle::new([(x, 44), (x + 14, 58)], color.filled()))
                     .map_err(draw_err)?;
                 root.draw(&Text::new(
@@ -952,6 +956,12 @@ mod horizontal_tests {
         assert!(svg.contains("\n33,3 %\n"), "{svg}");
         assert!(svg.contains("\n75 %\n"));
         assert!(svg.contains("moins de 50 % de réussite") && svg.contains("50 % ou plus"));
+        // A class where no bar is under the threshold: no legend entry for it.
+        let all_good = chart(vec![("1.1".into(), 50.0), ("1.2".into(), 100.0)])
+            .to_svg()
+            .unwrap();
+        assert!(all_good.contains("50 % ou plus"), "{all_good}");
+        assert!(!all_good.contains("moins de 50 %"), "{all_good}");
         // No bars at all still draws an empty, valid chart.
         let empty = chart(vec![]).to_svg().unwrap();
         assert!(empty.contains("100 %"));
