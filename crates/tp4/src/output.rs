@@ -671,10 +671,48 @@ fn run_exit_hooks() {
 /// that run no destructor (`std::process::exit`).
 pub fn remove_pending_now() {
     if let Ok(v) = PENDING.lock() {
-        for p in v.iter() {
+        remove_while_written(&v);
+    }
+}
+
+/// Removes every path of `paths` even while other threads of the process still
+/// write into them: on Ctrl-C the main thread keeps running until `exit`, and a file
+/// it created in a scratch folder between the listing and the `rmdir` of
+/// `remove_dir_all` made that folder survive (seen under load in the hardening test
+/// of exercise 7). A folder is first renamed out of the writers' way (in one step:
+/// from then on, creating a file under its old path fails), then removed; a folder
+/// made again under the old path is taken in the next pass. Bounded (about 200 ms)
+/// so that an interrupt never hangs.
+fn remove_while_written(paths: &[PathBuf]) {
+    for _ in 0..200 {
+        for p in paths {
+            if p.is_dir() {
+                let aside = aside_name(p);
+                if std::fs::rename(p, &aside).is_ok() {
+                    remove_any(&aside);
+                    continue;
+                }
+            }
             remove_any(p);
         }
+        if paths.iter().all(|p| std::fs::symlink_metadata(p).is_err()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
+}
+
+/// Where [`remove_while_written`] moves a folder before removing it:
+/// `.tp4-<what>-<pid>.tmp` becomes `.tp4-efface-<what>-<pid>.tmp`, a name the
+/// sweep of a later run still recognises (prefix, suffix and pid kept) should the
+/// process die before the removal ends.
+fn aside_name(p: &Path) -> PathBuf {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let rest = name.strip_prefix(".tp4-").unwrap_or(&name);
+    p.with_file_name(format!(".tp4-efface-{rest}"))
 }
 
 /// Makes a closed stdout (`tp4 | head -2`) end the run quietly instead of with an
@@ -788,6 +826,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_scratch_folder_written_into_during_the_interrupt_is_still_removed() {
+        // A writer thread keeps creating files in the folder (what the main thread
+        // does while the interrupt thread cleans up): the folder must be gone after
+        // the clean-up, on every one of many drawn timings.
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let parent = tempfile::tempdir().unwrap();
+        for round in 0..40u64 {
+            let dir = parent.path().join(format!(".tp4-course-{round}.tmp"));
+            std::fs::create_dir(&dir).unwrap();
+            for k in 0..50 {
+                std::fs::write(dir.join(format!("avant{k}")), b"x").unwrap();
+            }
+            let stop = AtomicBool::new(false);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let mut k = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let _ = std::fs::write(dir.join(format!("f{k}")), b"x");
+                        k += 1;
+                    }
+                });
+                std::thread::sleep(std::time::Duration::from_micros(round * 37 % 500));
+                remove_while_written(std::slice::from_ref(&dir));
+                let gone = !dir.exists();
+                stop.store(true, Ordering::Relaxed);
+                assert!(gone, "round {round}: {dir:?} left");
+            });
+            // The folder moved aside for its removal is gone too.
+            let left: Vec<_> = std::fs::read_dir(parent.path())
+                .unwrap()
+                .flatten()
+                .collect();
+            assert!(left.is_empty(), "round {round}: {left:?}");
+        }
+    }
+
+    #[test]
     fn a_scratch_folder_is_gone_on_every_path_and_a_live_ones_is_spared() {
         let parent = tempfile::tempdir().unwrap();
         let kept = {
@@ -804,6 +879,9 @@ mod tests {
         assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
         // Another live process's folder (pid 1) is not stale, whatever its age.
         assert!(owner_alive(".tp4-tp-1.tmp"));
+        let aside = aside_name(Path::new("/o/.tp4-ex7-1.tmp"));
+        assert_eq!(aside, Path::new("/o/.tp4-efface-ex7-1.tmp"));
+        assert!(owner_alive(&aside.file_name().unwrap().to_string_lossy()));
         assert!(!owner_alive(".tp4-tp-999999999.tmp"));
         assert!(!owner_alive(".tp4-vieux.tmp"));
     }
