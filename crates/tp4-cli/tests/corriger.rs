@@ -193,25 +193,7 @@ fn a_generated_class_gets_the_expected_verdicts_and_the_protections_hold() {
     let other = serde_json::json!({"cells": [{"cell_type": "code", "source": "fn autre_tp() {}", "metadata": {}}], "metadata": {}, "nbformat": 4});
     write(&copies.join("autre-tp.ipynb"), &other);
 
-    let run = Command::new(env!("CARGO_BIN_EXE_tp4"))
-        .args(["corriger"])
-        .arg(&copies)
-        .arg("--output")
-        .arg(&out)
-        .arg("--racine")
-        .arg(root())
-        .arg("--travail")
-        .arg(&work)
-        .args([
-            "--questions",
-            "0.1,1.1,1.2,1.3,1.4,1.5",
-            "--delai",
-            "10",
-            "--memoire",
-            "1024",
-        ])
-        .output()
-        .unwrap();
+    let run = grade_class(&copies, &out, &work, None);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
@@ -223,16 +205,40 @@ fn a_generated_class_gets_the_expected_verdicts_and_the_protections_hold() {
     // The same class on the path of a teacher without root (forced by the seam):
     // the compilation is reused, only the runs differ.
     let partial_out = dir.path().join("notes-sans-root");
-    let run = Command::new(env!("CARGO_BIN_EXE_tp4"))
-        .env(tp4_grader::sandbox::ISOLATION_ENV, "partielle")
-        .args(["corriger"])
-        .arg(&copies)
+    let run = grade_class(&copies, &partial_out, &work, Some("partielle"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}\n{stderr}");
+    check_partial(&out, &partial_out, &stdout, &stderr);
+
+    // As root on a kernel that refuses namespaces (forced by the seam): the runs
+    // still take the dedicated uid.
+    if is_root() {
+        let uid_out = dir.path().join("notes-sans-espaces");
+        let run = grade_class(&copies, &uid_out, &work, Some("sans-espaces"));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stdout}\n{stderr}");
+        check_without_namespaces(&out, &uid_out, &stdout, &stderr, &pirate);
+    }
+    drop(listener);
+}
+
+/// Grades the class folder `copies` into `out` (reusing the compilation in `work`),
+/// with the isolation seam `seam` when given.
+fn grade_class(copies: &Path, out: &Path, work: &Path, seam: Option<&str>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tp4"));
+    if let Some(v) = seam {
+        cmd.env(tp4_grader::sandbox::ISOLATION_ENV, v);
+    }
+    cmd.args(["corriger"])
+        .arg(copies)
         .arg("--output")
-        .arg(&partial_out)
+        .arg(out)
         .arg("--racine")
         .arg(root())
         .arg("--travail")
-        .arg(&work)
+        .arg(work)
         .args([
             "--questions",
             "0.1,1.1,1.2,1.3,1.4,1.5",
@@ -242,12 +248,63 @@ fn a_generated_class_gets_the_expected_verdicts_and_the_protections_hold() {
             "1024",
         ])
         .output()
-        .unwrap();
-    drop(listener);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stdout}\n{stderr}");
-    check_partial(&out, &partial_out, &stdout, &stderr);
+        .unwrap()
+}
+
+/// Whether the tests run as root (the real uid, as the grader sees it).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
+/// Root without namespaces: the note says what is missing and that the dedicated
+/// uid holds; verdicts of the ordinary copies are those of the isolated run; the
+/// hostile copy meets the limits, its fork bomb is capped (the dedicated uid has
+/// its own process count), nothing of it is left, it cannot write into the class
+/// folder; only the network is open (1.2 reaches the listener).
+fn check_without_namespaces(
+    full_out: &Path,
+    out: &Path,
+    stdout: &str,
+    stderr: &str,
+    pirate: &Path,
+) {
+    println!("── root sans espaces de noms\n{stderr}\n{stdout}");
+    for text in [stdout, stderr] {
+        assert!(text.contains("⚠ Isolation partielle"), "{text}");
+        for part in tp4_grader::sandbox::MISSING_WITHOUT_NAMESPACES
+            .iter()
+            .chain(&tp4_grader::sandbox::KEPT_WITHOUT_NAMESPACES)
+        {
+            assert!(text.contains(part), "« {part} » absent : {text}");
+        }
+    }
+    let said = std::fs::read_to_string(out.join("retours/martin.md")).unwrap();
+    assert!(!said.contains("en plus des vôtres"), "{said}");
+    let (full, got) = (outcomes(full_out), outcomes(out));
+    for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
+        assert_eq!(full[student], got[student], "{student}");
+    }
+    let x = |q: &str| got["hostile"].iter().find(|(id, _)| id == q).unwrap().1;
+    assert_eq!(x("0.1"), Outcome::Timeout);
+    assert_eq!(x("1.1"), Outcome::Memory);
+    assert_eq!(x("1.2"), Outcome::Failed);
+    assert_eq!(x("1.3"), Outcome::Passed);
+    assert_eq!(x("1.4"), Outcome::Panic);
+    assert_eq!(x("1.5"), Outcome::Panic);
+    assert!(
+        !pirate.exists(),
+        "la copie a écrit dans le dossier des copies"
+    );
+    for arg in ["77.7", "88.8"] {
+        assert_eq!(processes_with(arg), 0, "sleep {arg} left behind");
+    }
+    assert_eq!(
+        tp4_grader::sandbox::processes_of(tp4_grader::sandbox::SANDBOX_UID),
+        0
+    );
 }
 
 fn outcomes(out: &Path) -> HashMap<String, Vec<(String, Outcome)>> {

@@ -177,7 +177,12 @@ pub fn grade(opts: &Options, progress: &mut dyn Progress) -> tp4::Result<ClassRe
         }
     }
     let run_seconds = t1.elapsed().as_secs_f64();
-    let written = report::write_all(&opts.output, &t, &students, &opts.limits.describe(iso.full))?;
+    let written = report::write_all(
+        &opts.output,
+        &t,
+        &students,
+        &opts.limits.describe(iso.switch_uid),
+    )?;
     Ok(ClassReport {
         students,
         written,

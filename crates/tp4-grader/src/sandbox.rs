@@ -13,9 +13,15 @@
 //! teacher's own task count plus the allowance, since it counts every task of the
 //! uid), the process group is killed, the grader is the "subreaper" of the runs so
 //! that a process that left its group is re-parented to it and killed too, and the
-//! working directory is a throwaway one; no namespace, no uid switch. [`decide`]
-//! makes the choice and says in French what is missing and what holds;
-//! `docs/correction.md` says the same.
+//! working directory is a throwaway one; no namespace, no uid switch.
+//!
+//! As root on a kernel (or in a container) that refuses namespaces, the runs still
+//! take the dedicated uid (with its own `RLIMIT_NPROC`, and every process of the
+//! uid killed after each run): only the namespaces are missing, never does student
+//! code run as root. `TP4_CORRIGER_ISOLATION=sans-espaces` takes this path on a
+//! machine that allows namespaces (the tests). [`decide`] makes the choice and
+//! says in French what is missing and what holds; `docs/correction.md` says the
+//! same.
 
 use std::ffi::CString;
 use std::io::{Read, Write};
@@ -53,10 +59,10 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The limits in one French sentence. Without full isolation the code runs under
-    /// the teacher's uid, whose own tasks count against the process limit: the limit
-    /// is then said to come on top of them.
-    pub fn describe(&self, full_isolation: bool) -> String {
+    /// The limits in one French sentence. Without the dedicated uid the code runs
+    /// under the teacher's, whose own tasks count against the process limit: the
+    /// limit is then said to come on top of them.
+    pub fn describe(&self, dedicated_uid: bool) -> String {
         format!(
             "{} s de temps réel et {} s de CPU par question, {} Mio de mémoire (espace d'adressage), \
              {} Mio par fichier écrit, {} processus et threads{}",
@@ -65,7 +71,7 @@ impl Limits {
             self.memory_bytes >> 20,
             self.file_bytes >> 20,
             self.processes,
-            if full_isolation { "" } else { " en plus des vôtres" }
+            if dedicated_uid { "" } else { " en plus des vôtres" }
         )
     }
 }
@@ -76,7 +82,11 @@ pub struct Isolation {
     /// Namespaces (network, mounts) and a dedicated uid: only when root and the
     /// kernel allows it (probed once by [`Isolation::probe`]).
     pub full: bool,
-    /// The uid the code runs as (when `full`).
+    /// Whether the code runs as the dedicated uid [`Isolation::uid`]: whenever the
+    /// grader is root (with or without namespaces), unless the seam asks for the
+    /// unprivileged path.
+    pub switch_uid: bool,
+    /// The uid the code runs as (when `switch_uid`).
     pub uid: u32,
     /// Folders hidden from the code (class folder, grading folder, output folder).
     pub hidden: Vec<PathBuf>,
@@ -102,6 +112,23 @@ pub const MISSING_WITHOUT_ROOT: [&str; 3] = [
     "pas d'utilisateur dédié (il tourne sous votre uid)",
 ];
 
+/// What is missing as root on a kernel that refuses namespaces (French).
+pub const MISSING_WITHOUT_NAMESPACES: [&str; 2] = [
+    "pas d'espace de noms réseau (le code des élèves peut ouvrir des connexions)",
+    "pas d'espace de noms de montage (il peut lire ce que tout utilisateur peut lire, \
+     les copies lisibles par tous comprises : retirez-leur ce droit avec \
+     chmod -R go-rwx sur le dossier des copies)",
+];
+
+/// What still holds as root on a kernel that refuses namespaces (French).
+pub const KEPT_WITHOUT_NAMESPACES: [&str; 4] = [
+    "un utilisateur dédié, sans droits ni fichiers, jamais root",
+    "les limites de chaque question (temps réel, CPU, mémoire, taille des fichiers, \
+     nombre de processus et threads de l'utilisateur dédié)",
+    "tous les processus de l'utilisateur dédié tués après chaque question",
+    "un dossier de travail jetable, effacé après chaque question",
+];
+
 /// What still holds without root (French).
 pub const KEPT_WITHOUT_ROOT: [&str; 4] = [
     "les limites de chaque question (temps réel, CPU, mémoire, taille des fichiers, nombre \
@@ -121,6 +148,7 @@ pub fn decide(
     unshare_works: impl FnOnce() -> bool,
 ) -> (bool, String) {
     let forced = seam.is_some_and(|v| v.trim() == "partielle");
+    let no_namespaces = seam.is_some_and(|v| v.trim() == "sans-espaces");
     if !root || forced {
         let why = if root {
             format!("{ISOLATION_ENV}=partielle demande le chemin sans root")
@@ -131,22 +159,27 @@ pub fn decide(
             false,
             format!(
                 "{why} : {} ; restent {}. Pour une isolation complète, lancez la correction \
-                 en root (par exemple dans le conteneur Docker du TP)",
+                 en root (sudo, ou dans le conteneur du TP lancé avec -u 0 --privileged)",
                 MISSING_WITHOUT_ROOT.join(", "),
                 KEPT_WITHOUT_ROOT.join(", ")
             ),
         );
     }
-    if unshare_works() {
+    if !no_namespaces && unshare_works() {
         return (true, String::new());
     }
+    let why = if no_namespaces {
+        format!("{ISOLATION_ENV}=sans-espaces demande le chemin sans espaces de noms")
+    } else {
+        "le noyau refuse les espaces de noms (unshare)".to_string()
+    };
     (
         false,
         format!(
-            "le noyau refuse les espaces de noms (unshare) : {} ; restent {}. Lancez la \
-             correction en root sur une machine (ou un conteneur --privileged) qui les permet",
-            MISSING_WITHOUT_ROOT.join(", "),
-            KEPT_WITHOUT_ROOT.join(", ")
+            "{why} : {} ; restent {}. Pour une isolation complète, lancez la correction en \
+             root sur une machine (ou dans un conteneur --privileged) qui les permet",
+            MISSING_WITHOUT_NAMESPACES.join(", "),
+            KEPT_WITHOUT_NAMESPACES.join(", ")
         ),
     )
 }
@@ -174,6 +207,7 @@ impl Isolation {
         });
         Isolation {
             full,
+            switch_uid: root && seam.as_deref().is_none_or(|v| v.trim() != "partielle"),
             uid: SANDBOX_UID,
             hidden,
             note,
@@ -268,9 +302,11 @@ fn check(r: libc::c_int) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The child's side of a fully isolated run: namespaces, mounts, limits, uid, then
-/// `fexecve` of the student's program. Only async-signal-safe calls.
-fn enter_sandbox(p: &Prepared, l: &Limits, uid: u32) -> std::io::Result<()> {
+/// The child's side of a run as the dedicated uid: namespaces and mounts (when
+/// `namespaces`), the working directory, limits, uid, then `fexecve` of the
+/// student's program (opened as root first: the uid needs no path to it). Only
+/// async-signal-safe calls.
+fn enter_sandbox(p: &Prepared, l: &Limits, uid: u32, namespaces: bool) -> std::io::Result<()> {
     // SAFETY: plain system calls on pointers to NUL-terminated strings prepared
     // before fork; the argv/envp arrays are NULL-terminated.
     unsafe {
@@ -278,6 +314,29 @@ fn enter_sandbox(p: &Prepared, l: &Limits, uid: u32) -> std::io::Result<()> {
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
+        if namespaces {
+            enter_namespaces(p)?;
+        }
+        // The throwaway working directory: in the fresh /tmp with namespaces, else in
+        // the grader's throwaway folder.
+        check(libc::mkdir(p.workdir.as_ptr(), 0o700))?;
+        check(libc::chown(p.workdir.as_ptr(), uid, uid))?;
+        check(libc::chdir(p.workdir.as_ptr()))?;
+        set_limits(l, Some(l.processes))?;
+        check(libc::setgroups(0, std::ptr::null()))?;
+        check(libc::setgid(uid))?;
+        check(libc::setuid(uid))?;
+        libc::fexecve(fd, p.argv.as_ptr(), p.envp.as_ptr());
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// New network and mount namespaces, the hidden folders under empty read-only
+/// mounts, fresh small tmpfs for the scratch folders. Only async-signal-safe calls.
+fn enter_namespaces(p: &Prepared) -> std::io::Result<()> {
+    // SAFETY: plain system calls on pointers to NUL-terminated strings prepared
+    // before fork.
+    unsafe {
         check(libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET))?;
         let none = c"none".as_ptr();
         let tmpfs = c"tmpfs".as_ptr();
@@ -313,16 +372,7 @@ fn enter_sandbox(p: &Prepared, l: &Limits, uid: u32) -> std::io::Result<()> {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        // The throwaway working directory lives in the fresh /tmp.
-        check(libc::mkdir(p.workdir.as_ptr(), 0o700))?;
-        check(libc::chown(p.workdir.as_ptr(), uid, uid))?;
-        check(libc::chdir(p.workdir.as_ptr()))?;
-        set_limits(l, Some(l.processes))?;
-        check(libc::setgroups(0, std::ptr::null()))?;
-        check(libc::setgid(uid))?;
-        check(libc::setuid(uid))?;
-        libc::fexecve(fd, p.argv.as_ptr(), p.envp.as_ptr());
-        Err(std::io::Error::last_os_error())
+        Ok(())
     }
 }
 
@@ -463,7 +513,18 @@ pub fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    if iso.full {
+    if iso.switch_uid {
+        // With namespaces the working directory is in the fresh /tmp; without, in
+        // the throwaway folder (which the uid must be able to cross).
+        let workdir = if iso.full {
+            PathBuf::from("/tmp/copie")
+        } else {
+            std::fs::set_permissions(
+                scratch_parent.path(),
+                std::os::unix::fs::PermissionsExt::from_mode(0o711),
+            )?;
+            scratch_parent.path().join("copie")
+        };
         let mut prepared = Prepared {
             binary: cstr(binary),
             hidden: iso.hidden.iter().map(|p| cstr(p)).collect(),
@@ -471,12 +532,12 @@ pub fn run(
                 .iter()
                 .map(|p| cstr(Path::new(p)))
                 .collect(),
-            workdir: cstr(Path::new("/tmp/copie")),
+            workdir: cstr(&workdir),
             prog_args: [cstr(Path::new("copie")), cstr(Path::new(question))].into(),
             env: env
                 .iter()
                 .map(|(k, v)| CString::new(format!("{k}={v}")).unwrap_or_default())
-                .chain([CString::new("HOME=/tmp/copie").unwrap_or_default()])
+                .chain([CString::new(format!("HOME={}", workdir.display())).unwrap_or_default()])
                 .collect(),
             argv: Vec::new(),
             envp: Vec::new(),
@@ -486,11 +547,11 @@ pub fn run(
         prepared.envp = prepared.env.iter().map(|a| a.as_ptr()).collect();
         prepared.envp.push(std::ptr::null());
         let limits = limits.clone();
-        let uid = iso.uid;
+        let (uid, namespaces) = (iso.uid, iso.full);
         cmd.current_dir("/");
         // SAFETY: enter_sandbox only makes async-signal-safe system calls.
         unsafe {
-            cmd.pre_exec(move || enter_sandbox(&prepared, &limits, uid));
+            cmd.pre_exec(move || enter_sandbox(&prepared, &limits, uid, namespaces));
         }
     } else {
         let limits = limits.clone();
@@ -532,7 +593,7 @@ pub fn run(
     unsafe { libc::kill(-pgid, libc::SIGKILL) };
     // Killed processes may be zombies for a moment (kill still reaches them):
     // rounds until `/proc` shows no live process of the uid.
-    if iso.full {
+    if iso.switch_uid {
         for _ in 0..20 {
             if processes_of(iso.uid) == 0 {
                 break;
@@ -606,9 +667,8 @@ mod tests {
         for (root, seam, unshare) in [
             (false, None, true),
             (false, Some("partielle"), true),
+            (false, Some("sans-espaces"), true),
             (true, Some("partielle"), true),
-            (true, None, false),
-            (true, Some("autre"), false),
         ] {
             let (full, note) = decide(root, seam, || unshare);
             assert!(!full, "{root} {seam:?} {unshare}");
@@ -616,6 +676,23 @@ mod tests {
                 assert!(note.contains(part), "{note}");
             }
             assert!(note.contains("root"), "{note}");
+        }
+        // Root on a kernel that refuses namespaces (or the seam that says so): the
+        // note names what is missing and the dedicated uid among what holds.
+        for (seam, unshare) in [
+            (None, false),
+            (Some("autre"), false),
+            (Some("sans-espaces"), true),
+        ] {
+            let (full, note) = decide(true, seam, || unshare);
+            assert!(!full, "{seam:?} {unshare}");
+            for part in MISSING_WITHOUT_NAMESPACES
+                .iter()
+                .chain(&KEPT_WITHOUT_NAMESPACES)
+            {
+                assert!(note.contains(part), "{note}");
+            }
+            assert!(!note.contains(MISSING_WITHOUT_ROOT[2]), "{note}");
         }
         // Not root: the kernel is not even asked.
         let (full, _) = decide(false, None, || panic!("unshare probed without root"));
@@ -638,9 +715,29 @@ mod tests {
     /// orphan sweep.
     #[test]
     fn without_namespaces_the_limits_the_group_kill_and_the_sweep_still_hold() {
+        // The unprivileged path, then (when the tests run as root) the path of root
+        // on a kernel that refuses namespaces: the dedicated uid, never root.
+        // SAFETY: getuid has no preconditions.
+        let root = unsafe { libc::getuid() } == 0;
+        hostile_scripts(false);
+        if root {
+            hostile_scripts(true);
+        }
+    }
+
+    /// One pass of hostile shell scripts on the path without namespaces, as the
+    /// grader's uid or (`switch_uid`) as the dedicated one.
+    fn hostile_scripts(switch_uid: bool) {
         let dir = tempfile::tempdir().unwrap();
+        // The scripts must be readable by the dedicated uid.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let iso = Isolation {
             full: false,
+            switch_uid,
             uid: SANDBOX_UID,
             hidden: Vec::new(),
             note: String::new(),
@@ -666,10 +763,19 @@ mod tests {
             )
             .unwrap()
         };
-        // The limits as the program sees them; the working directory is thrown away.
-        let out = run_script("limites.sh", "pwd\ncat /proc/self/limits\n");
+        // The limits as the program sees them, its uid; the working directory is
+        // thrown away.
+        let out = run_script("limites.sh", "pwd\nid -u\ncat /proc/self/limits\n");
         let lines: Vec<&str> = out.stdout.lines().collect();
         let workdir = PathBuf::from(lines[0]);
+        // SAFETY: getuid has no preconditions.
+        let me = unsafe { libc::getuid() };
+        let expected_uid = if switch_uid { SANDBOX_UID } else { me };
+        assert_eq!(
+            lines.get(1),
+            Some(&expected_uid.to_string().as_str()),
+            "{out:?}"
+        );
         assert!(!workdir.exists(), "{workdir:?} left behind");
         let limit = |what: &str| -> String {
             let l = lines.iter().find(|l| l.starts_with(what)).unwrap();
@@ -683,14 +789,17 @@ mod tests {
         assert_eq!(limit("Max address space"), (96u64 << 20).to_string());
         assert_eq!(limit("Max file size"), (1u64 << 20).to_string());
         assert_eq!(limit("Max core file size"), "0");
-        // SAFETY: getuid has no preconditions.
-        let me = unsafe { libc::getuid() };
         let nproc: u64 = limit("Max processes").parse().unwrap();
-        let mine = tasks_of(me);
-        assert!(
-            nproc >= 40 && nproc <= mine + 40 + 16,
-            "RLIMIT_NPROC {nproc}, {mine} tasks of uid {me}"
-        );
+        if switch_uid {
+            // The dedicated uid has its own count: the allowance alone.
+            assert_eq!(nproc, 40);
+        } else {
+            let mine = tasks_of(me);
+            assert!(
+                nproc >= 40 && nproc <= mine + 40 + 16,
+                "RLIMIT_NPROC {nproc}, {mine} tasks of uid {me}"
+            );
+        }
 
         // An infinite loop: killed at the wall-clock limit.
         let out = run_script("boucle.sh", "while :; do :; done\n");
@@ -732,7 +841,7 @@ mod tests {
             .last()
             .and_then(|l| l.trim().parse().ok())
             .unwrap_or(0);
-        if me != 0 {
+        if me != 0 || switch_uid {
             assert!(spawned < 300, "fork bomb not capped: {out:?}");
         }
         for arg in ["55.5", "44.4", "33.3"] {
