@@ -259,6 +259,28 @@ fn is_root() -> bool {
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
+/// The warning « ⚠ Isolation partielle » is in both texts (before the runs and under
+/// the table) and names each of `parts`; the ordinary copies get the verdicts of
+/// the isolated run; returns the outcomes of `out`.
+fn same_as_isolated<'a>(
+    texts: [&str; 2],
+    parts: impl Iterator<Item = &'a &'a str> + Clone,
+    full_out: &Path,
+    out: &Path,
+) -> HashMap<String, Vec<(String, Outcome)>> {
+    for text in texts {
+        assert!(text.contains("⚠ Isolation partielle"), "{text}");
+        for part in parts.clone() {
+            assert!(text.contains(part), "« {part} » absent : {text}");
+        }
+    }
+    let (full, got) = (outcomes(full_out), outcomes(out));
+    for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
+        assert_eq!(full[student], got[student], "{student}");
+    }
+    got
+}
+
 /// Root without namespaces: the note says what is missing and that the dedicated
 /// uid holds; verdicts of the ordinary copies are those of the isolated run; the
 /// hostile copy meets the limits, its fork bomb is capped (the dedicated uid has
@@ -272,21 +294,12 @@ fn check_without_namespaces(
     pirate: &Path,
 ) {
     println!("── root sans espaces de noms\n{stderr}\n{stdout}");
-    for text in [stdout, stderr] {
-        assert!(text.contains("⚠ Isolation partielle"), "{text}");
-        for part in tp4_grader::sandbox::MISSING_WITHOUT_NAMESPACES
-            .iter()
-            .chain(&tp4_grader::sandbox::KEPT_WITHOUT_NAMESPACES)
-        {
-            assert!(text.contains(part), "« {part} » absent : {text}");
-        }
-    }
+    let parts = tp4_grader::sandbox::MISSING_WITHOUT_NAMESPACES
+        .iter()
+        .chain(&tp4_grader::sandbox::KEPT_WITHOUT_NAMESPACES);
+    let got = same_as_isolated([stdout, stderr], parts, full_out, out);
     let said = std::fs::read_to_string(out.join("retours/martin.md")).unwrap();
     assert!(!said.contains("en plus des vôtres"), "{said}");
-    let (full, got) = (outcomes(full_out), outcomes(out));
-    for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
-        assert_eq!(full[student], got[student], "{student}");
-    }
     let x = |q: &str| got["hostile"].iter().find(|(id, _)| id == q).unwrap().1;
     assert_eq!(x("0.1"), Outcome::Timeout);
     assert_eq!(x("1.1"), Outcome::Memory);
@@ -336,24 +349,15 @@ fn outcomes(out: &Path) -> HashMap<String, Vec<(String, Outcome)>> {
 /// the documented gap.
 fn check_partial(full_out: &Path, out: &Path, stdout: &str, stderr: &str) {
     println!("── sans root\n{stderr}\n{stdout}");
-    for text in [stdout, stderr] {
-        assert!(text.contains("⚠ Isolation partielle"), "{text}");
-        for part in tp4_grader::sandbox::MISSING_WITHOUT_ROOT
-            .iter()
-            .chain(&tp4_grader::sandbox::KEPT_WITHOUT_ROOT)
-        {
-            assert!(text.contains(part), "« {part} » absent : {text}");
-        }
-    }
+    let parts = tp4_grader::sandbox::MISSING_WITHOUT_ROOT
+        .iter()
+        .chain(&tp4_grader::sandbox::KEPT_WITHOUT_ROOT);
+    let partial = same_as_isolated([stdout, stderr], parts, full_out, out);
     // The feedback says the process limit comes on top of the teacher's own tasks
     // (the uid is the teacher's), and only on this path.
     let said = |dir: &Path| std::fs::read_to_string(dir.join("retours/martin.md")).unwrap();
     assert!(said(out).contains("processus et threads en plus des vôtres"));
     assert!(!said(full_out).contains("en plus des vôtres"));
-    let (full, partial) = (outcomes(full_out), outcomes(out));
-    for student in ["corrige", "modele", "martin", "vide", "pas-json"] {
-        assert_eq!(full[student], partial[student], "{student}");
-    }
     let x = |q: &str| partial["hostile"].iter().find(|(id, _)| id == q).unwrap().1;
     assert_eq!(x("0.1"), Outcome::Timeout);
     assert_eq!(x("1.1"), Outcome::Memory);
@@ -361,11 +365,7 @@ fn check_partial(full_out: &Path, out: &Path, stdout: &str, stderr: &str) {
     assert_eq!(x("1.5"), Outcome::Panic);
     // The gap: another submission is readable, so the hostile answer gives up.
     assert_eq!(x("1.2"), Outcome::Failed);
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let root = status
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
-    if !root {
+    if !is_root() {
         // The fork bomb is capped (the kernel exempts root from RLIMIT_NPROC).
         assert_eq!(x("1.3"), Outcome::Passed);
     }
