@@ -483,6 +483,12 @@ impl Draw {
         Draw(draw_seed())
     }
 
+    /// A generator from a given seed: the same seed draws the same numbers (a check
+    /// that draws its cases from a seed it was given, so that tests can repeat it).
+    pub fn from_seed(seed: u64) -> Draw {
+        Draw(seed)
+    }
+
     /// A number in `lo..=hi`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

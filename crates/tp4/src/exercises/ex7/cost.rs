@@ -198,13 +198,9 @@ fn cases(seed: u64, drawn: usize) -> Vec<(String, Case)> {
             (1.0, vec![(2, 0.8), (64, 3.0), (128, 5.0)]),
         ),
     ];
-    let mut state = seed | 1;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    // A number in 0..n, from the checks' generator.
+    let mut draw = crate::verif::work::Draw::from_seed(seed);
+    let mut next = move |n: u64| draw.range(0, n - 1);
     for i in 0..drawn {
         let single = (1 + next(1000)) as f64 * 1e-3;
         let configs = (0..next(7))

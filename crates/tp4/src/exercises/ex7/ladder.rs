@@ -412,13 +412,9 @@ fn step_cases(seed: u64, drawn: usize) -> Vec<(String, StepCase)> {
             named(&[("plain", 1.0), ("a", 0.2), ("b", 0.15), ("c", 0.1)]),
         ),
     ];
-    let mut state = seed | 1;
-    let mut next = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    // A number in 0..n, from the checks' generator.
+    let mut draw = crate::verif::work::Draw::from_seed(seed);
+    let mut next = move |n: u64| draw.range(0, n - 1);
     for i in 0..drawn {
         let mut t = (1 + next(1000)) as f64 * 1e-3;
         let ladder = (0..2 + next(8))
