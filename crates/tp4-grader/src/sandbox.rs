@@ -138,6 +138,12 @@ pub const KEPT_WITHOUT_ROOT: [&str; 4] = [
     "un dossier de travail jetable, effacé après chaque question",
 ];
 
+/// Whether the seam [`ISOLATION_ENV`] asks for the unprivileged path (`partielle`):
+/// no namespace and no uid switch, even as root.
+fn asks_unprivileged(seam: Option<&str>) -> bool {
+    seam.is_some_and(|v| v.trim() == "partielle")
+}
+
 /// Whether runs get namespaces and a dedicated uid, decided from whether the grader
 /// is root, whether the seam asks for the unprivileged path, and (only then asked)
 /// whether the kernel lets a child unshare its network and mount namespaces.
@@ -147,7 +153,7 @@ pub fn decide(
     seam: Option<&str>,
     unshare_works: impl FnOnce() -> bool,
 ) -> (bool, String) {
-    let forced = seam.is_some_and(|v| v.trim() == "partielle");
+    let forced = asks_unprivileged(seam);
     let no_namespaces = seam.is_some_and(|v| v.trim() == "sans-espaces");
     if !root || forced {
         let why = if root {
@@ -207,7 +213,7 @@ impl Isolation {
         });
         Isolation {
             full,
-            switch_uid: root && seam.as_deref().is_none_or(|v| v.trim() != "partielle"),
+            switch_uid: root && !asks_unprivileged(seam.as_deref()),
             uid: SANDBOX_UID,
             hidden,
             note,
