@@ -102,13 +102,12 @@ fn measure_rungs<K: Copy, T: std::fmt::Debug>(
     Ok(rows)
 }
 
-/// The ladder of one workload: its rows and the median of its first rung (the plain
-/// sequential kernel), the reference of the speed-up column.
+/// The ladder of one workload: its rows, the first being the plain sequential
+/// kernel, whose median ([`first`]) is the reference of the speed-up column.
 struct Ladder {
     id: &'static str,
     name: &'static str,
     size: String,
-    baseline: f64,
     rows: Vec<Row>,
 }
 
@@ -163,35 +162,30 @@ fn ladders(ctx: &Context, workers: usize) -> Result<Vec<Ladder>> {
             id: "W1",
             name: "primes",
             size: format!("N = {}", fr::thousands(n)),
-            baseline: first(&w1),
             rows: w1,
         },
         Ladder {
             id: "W2",
             name: "pi",
             size: format!("S = {}", fr::thousands(s)),
-            baseline: first(&w2),
             rows: w2,
         },
         Ladder {
             id: "W3",
             name: "sumsq",
             size: format!("M = {}", fr::thousands(m)),
-            baseline: first(&w3),
             rows: w3,
         },
         Ladder {
             id: "W4",
             name: "groupby",
             size: format!("{} lignes", fr::thousands(totals.rows())),
-            baseline: first(&w4),
             rows: w4,
         },
         Ladder {
             id: "W7",
             name: "wordcount",
             size: fr::bytes(bytes),
-            baseline: first(&w7),
             rows: w7,
         },
     ])
@@ -224,6 +218,7 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
     // One reliability note for the five ladders, after the last chart.
     let mut ev = crate::machine::Evidence::new();
     for l in ladders(ctx, workers)? {
+        let baseline = first(&l.rows);
         let rows = l
             .rows
             .iter()
@@ -231,7 +226,7 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
                 vec![
                     r.name.to_string(),
                     fr::seconds(r.seconds),
-                    fr::ratio(l.baseline / r.seconds),
+                    fr::ratio(baseline / r.seconds),
                     r.changed.to_string(),
                     r.why.to_string(),
                 ]
@@ -249,7 +244,7 @@ pub fn ladder(ctx: &Context, section: &mut Section, workers: usize) -> Result<()
             l.id,
             l.name,
             l.size,
-            fr::seconds(l.baseline),
+            fr::seconds(baseline),
             crate::cpu::level().name(),
         );
         // The two numbers are right-aligned, the three texts left-aligned.
