@@ -87,7 +87,7 @@ pub fn run(args: GradeArgs, output: PathBuf) -> tp4::Result<ExitCode> {
         questions: args.questions,
     };
     // Said before any student code runs, and again under the summary table.
-    let iso = tp4_grader::sandbox::Isolation::probe(Vec::new());
+    let iso = tp4_grader::sandbox::Isolation::probe(Vec::new(), Vec::new());
     if !iso.full {
         eprintln!("⚠ Isolation partielle : {}.", iso.note);
     }

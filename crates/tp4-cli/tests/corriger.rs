@@ -432,7 +432,7 @@ fn check_outputs(out: &Path, stdout: &str, pirate: &Path) {
     assert_eq!(m("1.4").0, Outcome::Passed, "{:?}", m("1.4"));
     assert_eq!(m("1.5").0, Outcome::Missing, "{:?}", m("1.5"));
 
-    let full = tp4_grader::sandbox::Isolation::probe(Vec::new()).full;
+    let full = tp4_grader::sandbox::Isolation::probe(Vec::new(), Vec::new()).full;
     let x = |q| outcome("hostile", q);
     assert_eq!(x("0.1").0, Outcome::Timeout, "{:?}", x("0.1"));
     assert_eq!(x("1.1").0, Outcome::Memory, "{:?}", x("1.1"));

@@ -90,6 +90,11 @@ pub struct Isolation {
     pub uid: u32,
     /// Folders hidden from the code (class folder, grading folder, output folder).
     pub hidden: Vec<PathBuf>,
+    /// Paths the code must still reach (the lab's data, the worker program): a
+    /// scratch folder (`/tmp`, `/dev/shm`, `/var/tmp`) that holds one of them is not
+    /// covered by a fresh tmpfs, or a repository cloned under `/tmp` would lose its
+    /// `data/` in every run.
+    pub visible: Vec<PathBuf>,
     /// Why isolation is partial, in French (empty when full).
     pub note: String,
 }
@@ -194,7 +199,7 @@ impl Isolation {
     /// Probes what this machine allows: full isolation when root (and not asked to
     /// behave otherwise by [`ISOLATION_ENV`]) and a child can create its own network
     /// and mount namespaces.
-    pub fn probe(hidden: Vec<PathBuf>) -> Isolation {
+    pub fn probe(hidden: Vec<PathBuf>, visible: Vec<PathBuf>) -> Isolation {
         // SAFETY: geteuid has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
         let seam = std::env::var(ISOLATION_ENV).ok();
@@ -216,6 +221,7 @@ impl Isolation {
             switch_uid: root && !asks_unprivileged(seam.as_deref()),
             uid: SANDBOX_UID,
             hidden,
+            visible,
             note,
         }
     }
@@ -520,9 +526,16 @@ pub fn run(
         .stderr(Stdio::piped())
         .process_group(0);
     if iso.switch_uid {
-        // With namespaces the working directory is in the fresh /tmp; without, in
-        // the throwaway folder (which the uid must be able to cross).
-        let workdir = if iso.full {
+        // The scratch folders that get a fresh tmpfs: those holding nothing the
+        // code must reach.
+        let scratch: Vec<&Path> = ["/tmp", "/dev/shm", "/var/tmp"]
+            .iter()
+            .map(Path::new)
+            .filter(|d| iso.full && !iso.visible.iter().any(|v| v.starts_with(d)))
+            .collect();
+        // With a fresh /tmp the working directory is in it; otherwise in the
+        // throwaway folder (which the uid must be able to cross).
+        let workdir = if scratch.contains(&Path::new("/tmp")) {
             PathBuf::from("/tmp/copie")
         } else {
             std::fs::set_permissions(
@@ -534,10 +547,7 @@ pub fn run(
         let mut prepared = Prepared {
             binary: cstr(binary),
             hidden: iso.hidden.iter().map(|p| cstr(p)).collect(),
-            scratch: ["/tmp", "/dev/shm", "/var/tmp"]
-                .iter()
-                .map(|p| cstr(Path::new(p)))
-                .collect(),
+            scratch: scratch.iter().map(|p| cstr(p)).collect(),
             workdir: cstr(&workdir),
             prog_args: [cstr(Path::new("copie")), cstr(Path::new(question))].into(),
             env: env
@@ -718,7 +728,7 @@ mod tests {
 
     /// The unprivileged path against hostile programs (shell scripts run as the
     /// "student binary"): one test, so that no other run of this binary shares the
-    /// orphan sweep.
+    /// orphan sweep or the killing of the dedicated uid's processes.
     #[test]
     fn without_namespaces_the_limits_the_group_kill_and_the_sweep_still_hold() {
         // The unprivileged path, then (when the tests run as root) the path of root
@@ -728,6 +738,7 @@ mod tests {
         hostile_scripts(false);
         if root {
             hostile_scripts(true);
+            a_visible_folder_under_tmp_is_not_covered_by_the_fresh_tmp();
         }
     }
 
@@ -746,6 +757,7 @@ mod tests {
             switch_uid,
             uid: SANDBOX_UID,
             hidden: Vec::new(),
+            visible: Vec::new(),
             note: String::new(),
         };
         let limits = Limits {
@@ -859,5 +871,39 @@ mod tests {
         }
         // Nothing is left to reap either (no zombie of the grader).
         assert!(children_of_self().is_empty());
+    }
+
+    /// With full isolation, a file of the lab under `/tmp` (a repository cloned
+    /// there) stays readable when its folder is among the visible paths, and is
+    /// covered by the fresh `/tmp` otherwise (root only: where namespaces exist).
+    /// Called from the one test of runs (a run kills every process of the uid).
+    fn a_visible_folder_under_tmp_is_not_covered_by_the_fresh_tmp() {
+        let dir = tempfile::tempdir_in("/tmp").unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let data = dir.path().join("donnees.txt");
+        std::fs::write(&data, "visible\n").unwrap();
+        let script = dir.path().join("lire.sh");
+        std::fs::write(&script, format!("cat {}\n", data.display())).unwrap();
+        let run_with = |visible: Vec<PathBuf>| {
+            let iso = Isolation::probe(Vec::new(), visible);
+            assert!(iso.full, "{}", iso.note);
+            run(
+                Path::new("/bin/sh"),
+                script.to_str().unwrap(),
+                "nonce",
+                &[("PATH".to_string(), "/usr/bin:/bin".to_string())],
+                &Limits::default(),
+                &iso,
+            )
+            .unwrap()
+        };
+        let out = run_with(vec![dir.path().to_path_buf()]);
+        assert_eq!(out.stdout, "visible\n", "{out:?}");
+        let out = run_with(Vec::new());
+        assert_eq!(out.stdout, "", "{out:?}");
     }
 }
